@@ -1,0 +1,248 @@
+/*
+ * api.c - see api.h.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "loader.h"
+#include "log.h"
+#include "registry.h"
+
+const char *
+host_strerror(int rc)
+{
+    switch (rc) {
+    case RPCHOST_OK:
+        return "success";
+    case RPCHOST_ENOMEM:
+        return "out of memory";
+    case RPCHOST_EINVAL:
+        return "invalid argument";
+    case RPCHOST_EEXIST:
+        return "already registered";
+    case RPCHOST_ESTATE:
+        return "not allowed in this state";
+    case RPCHOST_ERANGE:
+        return "value out of range";
+    case RPCHOST_ENOENT:
+        return "not found";
+    case RPCHOST_ERESERVED:
+        return "error code in the reserved range";
+    case RPCHOST_EFAIL:
+        return "plugin failure";
+    case RPCHOST_ETYPE:
+        return "wrong type";
+    }
+    return "unknown error code";
+}
+
+static void
+api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsgp(level, p ? p->name : "plugin", fmt, ap);
+    va_end(ap);
+}
+
+static void
+api_set_error(rpchost_plugin *plugin, const char *fmt, ...)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    va_list ap;
+
+    if (p == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(p->error, sizeof(p->error), fmt, ap);
+    va_end(ap);
+}
+
+static int
+api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *holder = NULL;
+    const char *why = NULL;
+    int rc;
+
+    if (p == NULL || !p->in_init)
+        return RPCHOST_ESTATE;
+    if (m == NULL || m->handler == NULL) {
+        rc = RPCHOST_EINVAL;
+        why = "method or handler is NULL";
+    } else if (registry_check_name(m->name, &why) != RPCHOST_OK) {
+        rc = RPCHOST_EINVAL;
+    } else {
+        rc = registry_add(p->reg, m, p, &holder);
+        if (rc == RPCHOST_EEXIST)
+            why = "already registered";
+        else if (rc != RPCHOST_OK)
+            why = host_strerror(rc);
+    }
+    if (rc == RPCHOST_OK) {
+        p->nmethods++;
+        return rc;
+    }
+    p->reg_failed = 1;
+    if (p->error[0] == '\0') {
+        if (rc == RPCHOST_EEXIST)
+            snprintf(p->error, sizeof(p->error),
+                     "method \"%s\" is already registered by plugin [%s]",
+                     m->name, holder ? holder->name : "?");
+        else
+            snprintf(p->error, sizeof(p->error),
+                     "cannot register method \"%.*s\": %s",
+                     m && m->name ? 140 : 6, m && m->name ? m->name : "(null)",
+                     why);
+    }
+    return rc;
+}
+
+static const struct config_kv *
+find_kv(struct plugin *p, const char *key)
+{
+    const struct plugin_conf *pc = p ? p->conf : NULL;
+
+    if (pc == NULL || key == NULL)
+        return NULL;
+    for (size_t i = 0; i < pc->nkv; i++)
+        if (strcmp(pc->kv[i].key, key) == 0)
+            return &pc->kv[i];
+    return NULL;
+}
+
+static const char *
+api_config_string(rpchost_plugin *plugin, const char *key, const char *def)
+{
+    const struct config_kv *kv = find_kv((struct plugin *)plugin, key);
+
+    return kv ? kv->value : def;
+}
+
+static int
+bad_value(struct plugin *p, const struct config_kv *kv, const char *what,
+          int rc)
+{
+    log_msg(LOG_ERROR, "[%s] line %d: %s = '%s': %s", p->name, kv->line,
+            kv->key, kv->value, what);
+    if (p->error[0] == '\0')
+        snprintf(p->error, sizeof(p->error), "line %d: %s = '%s': %s",
+                 kv->line, kv->key, kv->value, what);
+    return rc;
+}
+
+static int
+api_config_int(rpchost_plugin *plugin, const char *key, int64_t def,
+               int64_t min, int64_t max, int64_t *out)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    const struct config_kv *kv = find_kv(p, key);
+    char *end, what[96];
+    long long v;
+
+    if (out == NULL)
+        return RPCHOST_EINVAL;
+    if (kv == NULL) {
+        *out = def;
+        return RPCHOST_OK;
+    }
+    errno = 0;
+    v = strtoll(kv->value, &end, 10);
+    if (kv->value[0] == '\0' || *end != '\0' || errno == EINVAL)
+        return bad_value(p, kv, "not an integer", RPCHOST_ETYPE);
+    if (errno == ERANGE || v < min || v > max) {
+        snprintf(what, sizeof(what), "out of range %lld..%lld",
+                 (long long)min, (long long)max);
+        return bad_value(p, kv, what, RPCHOST_ERANGE);
+    }
+    *out = v;
+    return RPCHOST_OK;
+}
+
+static int
+api_config_double(rpchost_plugin *plugin, const char *key, double def,
+                  double *out)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    const struct config_kv *kv = find_kv(p, key);
+    char *end;
+    double v;
+
+    if (out == NULL)
+        return RPCHOST_EINVAL;
+    if (kv == NULL) {
+        *out = def;
+        return RPCHOST_OK;
+    }
+    errno = 0;
+    v = strtod(kv->value, &end);
+    if (kv->value[0] == '\0' || *end != '\0')
+        return bad_value(p, kv, "not a number", RPCHOST_ETYPE);
+    if (errno == ERANGE || !isfinite(v))
+        return bad_value(p, kv, "out of range", RPCHOST_ERANGE);
+    *out = v;
+    return RPCHOST_OK;
+}
+
+static int
+api_config_bool(rpchost_plugin *plugin, const char *key, int def, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    struct plugin *p = (struct plugin *)plugin;
+    const struct config_kv *kv = find_kv(p, key);
+
+    if (out == NULL)
+        return RPCHOST_EINVAL;
+    if (kv == NULL) {
+        *out = def ? 1 : 0;
+        return RPCHOST_OK;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(kv->value, yes[i]) == 0) {
+            *out = 1;
+            return RPCHOST_OK;
+        }
+        if (strcasecmp(kv->value, no[i]) == 0) {
+            *out = 0;
+            return RPCHOST_OK;
+        }
+    }
+    return bad_value(p, kv, "not a boolean (true/false, yes/no, on/off, 1/0)",
+                     RPCHOST_ETYPE);
+}
+
+static const rpchost_api the_api = {
+    .abi_version = RPCHOST_ABI_VERSION,
+    .size = sizeof(rpchost_api),
+    .strerror = host_strerror,
+    .log = api_log,
+    .register_method = api_register_method,
+    .set_error = api_set_error,
+    .config_string = api_config_string,
+    .config_int = api_config_int,
+    .config_double = api_config_double,
+    .config_bool = api_config_bool,
+    .result = call_result,
+    .error = call_error,
+    .call_method = call_method,
+    .call_is_notification = call_is_notification,
+    .call_udata = call_udata,
+};
+
+const rpchost_api *
+host_api(void)
+{
+    return &the_api;
+}

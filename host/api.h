@@ -1,0 +1,17 @@
+/*
+ * api.h - the host API table handed to plugins, and the plugin-side half
+ * of its functions (logging, registration, config getters).  The call-side
+ * half (result, error, ...) is in dispatch.c.
+ */
+#ifndef HOST_API_H
+#define HOST_API_H
+
+#include "rpchost/plugin.h"
+
+/* The one table; static storage, valid for the life of the process. */
+const rpchost_api *host_api(void);
+
+/* Text for an enum rpchost_rc value; never NULL. */
+const char *host_strerror(int rc);
+
+#endif

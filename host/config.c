@@ -1,0 +1,512 @@
+/*
+ * config.c - see config.h.  Parsing is libinih's; this file only checks
+ * and stores what it hands over.  A custom reader counts lines so every
+ * message names the line of the offending key.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct parse_state {
+    struct config *c;
+    FILE *fp;
+    int line;         /* line currently handed to inih */
+    int err_line;     /* line of the first error we found */
+    char err[512];    /* its message; empty: no error of ours */
+    char *seen;       /* bitmap of [server] keys already set */
+};
+
+static void
+set_err(struct parse_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_err(struct parse_state *st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st->err[0] != '\0')
+        return;
+    st->err_line = st->line;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof(st->err), fmt, ap);
+    va_end(ap);
+}
+
+void
+config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen_port = 5000;
+    c->threads = 0;
+    c->log_level = LOG_INFO;
+    c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
+    c->max_header_size = CONFIG_DEFAULT_MAX_HEADER;
+    c->max_batch = CONFIG_DEFAULT_MAX_BATCH;
+    c->max_depth = CONFIG_DEFAULT_MAX_DEPTH;
+    c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
+    c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
+}
+
+/* Parse a whole decimal integer in [min, max]. */
+static int
+parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    if (*s == '\0')
+        return -1;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Bytes with an optional k/m/g suffix (powers of 1024). */
+static int
+parse_size(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    long long v, mul = 1;
+
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    v = strtoll(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024LL * 1024 * 1024;
+    if (mul != 1)
+        end++;
+    if (*end != '\0' || v > LLONG_MAX / mul)
+        return -1;
+    v *= mul;
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Seconds (fractions allowed) into milliseconds in [min_ms, max_ms]. */
+static int
+parse_seconds(const char *s, long long min_ms, long long max_ms, int *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    if (*s == '\0')
+        return -1;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return -1;
+    v *= 1000.0;
+    if (v < (double)min_ms || v > (double)max_ms)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int
+config_set_listen(struct config *c, const char *value, char *errbuf,
+                  size_t errlen)
+{
+    const char *colon, *hs, *he;
+    long long port;
+    char *host;
+
+    if (value[0] == '[') {
+        he = strchr(value, ']');
+        if (he == NULL || he[1] != ':')
+            goto bad;
+        hs = value + 1;
+        colon = he + 1;
+    } else {
+        colon = strrchr(value, ':');
+        if (colon == NULL)
+            goto bad;
+        hs = value;
+        he = colon;
+    }
+    if (he == hs || parse_int(colon + 1, 0, 65535, &port) != 0)
+        goto bad;
+    host = strndup(hs, (size_t)(he - hs));
+    if (host == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    free(c->listen_host);
+    c->listen_host = host;
+    c->listen_port = (int)port;
+    return 0;
+bad:
+    snprintf(errbuf, errlen,
+             "listen: '%s' is not HOST:PORT with PORT 0..65535 (e.g. "
+             "127.0.0.1:5000 or [::1]:5000)",
+             value);
+    return -1;
+}
+
+enum key_kind { K_LISTEN, K_ENDPOINT, K_INT, K_SIZE, K_SECONDS, K_LEVEL };
+
+struct server_key {
+    const char *name;
+    enum key_kind kind;
+    long long min, max;
+    size_t off;
+    int is_size_t;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct server_key server_keys[] = {
+    {"listen", K_LISTEN, 0, 0, 0, 0},
+    {"endpoint", K_ENDPOINT, 0, 0, 0, 0},
+    {"threads", K_INT, 0, CONFIG_MAX_THREADS, OFF(threads), 0},
+    {"log_level", K_LEVEL, 0, 0, OFF(log_level), 0},
+    {"max_body_size", K_SIZE, 1, 1LL << 32, OFF(max_body_size), 1},
+    {"max_header_size", K_SIZE, 256, 1 << 20, OFF(max_header_size), 1},
+    {"max_batch", K_INT, 1, 1000000, OFF(max_batch), 0},
+    {"max_depth", K_INT, 2, 1000, OFF(max_depth), 0},
+    {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
+    {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
+};
+#define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
+
+static int
+server_key(struct parse_state *st, const char *name, const char *value)
+{
+    struct config *c = st->c;
+    char *cbase = (char *)c;
+    char msg[256];
+    long long v;
+    size_t i;
+
+    for (i = 0; i < N_SERVER_KEYS; i++)
+        if (strcmp(server_keys[i].name, name) == 0)
+            break;
+    if (i == N_SERVER_KEYS) {
+        set_err(st, "unknown key '%s' in [server]", name);
+        return 0;
+    }
+    if (st->seen[i]) {
+        set_err(st, "key '%s' set twice in [server]", name);
+        return 0;
+    }
+    st->seen[i] = 1;
+    const struct server_key *k = &server_keys[i];
+    switch (k->kind) {
+    case K_LISTEN:
+        if (config_set_listen(c, value, msg, sizeof(msg)) != 0) {
+            set_err(st, "%s", msg);
+            return 0;
+        }
+        return 1;
+    case K_ENDPOINT:
+        if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
+            set_err(st, "endpoint: '%s' must be a path starting with '/' "
+                        "(no spaces, '?' or '#')",
+                    value);
+            return 0;
+        }
+        free(c->endpoint);
+        c->endpoint = strdup(value);
+        if (c->endpoint == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+        return 1;
+    case K_LEVEL:
+        v = log_level_parse(value);
+        if (v < 0) {
+            set_err(st, "log_level: '%s' is not one of error, warn, info, "
+                        "debug",
+                    value);
+            return 0;
+        }
+        c->log_level = (int)v;
+        return 1;
+    case K_INT:
+        if (parse_int(value, k->min, k->max, &v) != 0) {
+            set_err(st, "%s: '%s' is not an integer in %lld..%lld", name,
+                    value, k->min, k->max);
+            return 0;
+        }
+        *(int *)(cbase + k->off) = (int)v;
+        return 1;
+    case K_SIZE:
+        if (parse_size(value, k->min, k->max, &v) != 0) {
+            set_err(st, "%s: '%s' is not a size in %lld..%lld bytes "
+                        "(suffix k, m or g allowed)",
+                    name, value, k->min, k->max);
+            return 0;
+        }
+        *(size_t *)(cbase + k->off) = (size_t)v;
+        return 1;
+    case K_SECONDS:
+        if (parse_seconds(value, k->min, k->max, (int *)(cbase + k->off)) !=
+            0) {
+            set_err(st, "%s: '%s' is not a number of seconds in %g..%g",
+                    name, value, (double)k->min / 1000,
+                    (double)k->max / 1000);
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static struct plugin_conf *
+find_plugin(struct config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (strcmp(c->plugins[i].name, name) == 0)
+            return &c->plugins[i];
+    return NULL;
+}
+
+/* Resolve `value` against the config file's folder. */
+static char *
+resolve_path(const struct config *c, const char *value)
+{
+    char *out;
+
+    if (value[0] == '/' || c->dir == NULL)
+        return strdup(value);
+    if (asprintf(&out, "%s/%s", c->dir, value) < 0)
+        return NULL;
+    return out;
+}
+
+static int
+plugin_key(struct parse_state *st, const char *section, const char *name,
+           const char *value)
+{
+    struct config *c = st->c;
+    struct plugin_conf *p = find_plugin(c, section);
+
+    if (p == NULL) {
+        struct plugin_conf *np;
+
+        if (strlen(section) == 0 || strlen(section) > 64 ||
+            strspn(section, "abcdefghijklmnopqrstuvwxyz"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                strlen(section)) {
+            set_err(st, "section [%s]: a plugin section's name must be 1..64 "
+                        "characters of A-Z a-z 0-9 _ - .",
+                    section);
+            return 0;
+        }
+        np = realloc(c->plugins, (c->nplugins + 1) * sizeof(*np));
+        if (np == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+        c->plugins = np;
+        p = &c->plugins[c->nplugins];
+        memset(p, 0, sizeof(*p));
+        p->name = strdup(section);
+        p->line = st->line;
+        c->nplugins++;
+        if (p->name == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+    }
+    if (strcmp(name, "path") == 0) {
+        if (p->path != NULL) {
+            set_err(st, "key 'path' set twice in [%s]", section);
+            return 0;
+        }
+        if (value[0] == '\0') {
+            set_err(st, "[%s] path: empty", section);
+            return 0;
+        }
+        p->line = st->line;
+        p->path = resolve_path(c, value);
+        if (p->path == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+        return 1;
+    }
+    if (plugin_conf_get(p, name) != NULL) {
+        set_err(st, "key '%s' set twice in [%s]", name, section);
+        return 0;
+    }
+    struct config_kv *nkv = realloc(p->kv, (p->nkv + 1) * sizeof(*nkv));
+    if (nkv == NULL) {
+        set_err(st, "out of memory");
+        return 0;
+    }
+    p->kv = nkv;
+    nkv[p->nkv].key = strdup(name);
+    nkv[p->nkv].value = strdup(value);
+    nkv[p->nkv].line = st->line;
+    p->nkv++;
+    if (nkv[p->nkv - 1].key == NULL || nkv[p->nkv - 1].value == NULL) {
+        set_err(st, "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse_state *st = user;
+
+    if (st->err[0] != '\0')
+        return 1; /* report only the first error; inih keeps going */
+    if (section[0] == '\0') {
+        set_err(st, "key '%s' before any [section]", name);
+        return 0;
+    }
+    if (strcmp(section, "server") == 0)
+        return server_key(st, name, value);
+    return plugin_key(st, section, name, value);
+}
+
+/* inih reader: one line at a time, counting them. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+    struct parse_state *st = stream;
+    char *r = fgets(str, num, st->fp);
+    size_t n;
+
+    if (r == NULL)
+        return NULL;
+    st->line++;
+    n = strlen(str);
+    if (n > 0 && str[n - 1] != '\n' && !feof(st->fp)) {
+        set_err(st, "line longer than %d characters", num - 2);
+        return NULL;
+    }
+    return r;
+}
+
+int
+config_load(const char *file, struct config **out, char *errbuf,
+            size_t errlen)
+{
+    struct parse_state st;
+    struct config *c;
+    char seen[N_SERVER_KEYS] = {0};
+    const char *slash;
+    int rc;
+
+    *out = NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(errbuf, errlen, "%s: out of memory", file);
+        return -1;
+    }
+    config_defaults(c);
+    c->file = strdup(file);
+    slash = strrchr(file, '/');
+    c->dir = slash ? strndup(file, (size_t)(slash - file + (slash == file)))
+                   : strdup(".");
+    c->listen_host = strdup("127.0.0.1");
+    c->endpoint = strdup("/");
+    if (c->file == NULL || c->dir == NULL || c->listen_host == NULL ||
+        c->endpoint == NULL) {
+        snprintf(errbuf, errlen, "%s: out of memory", file);
+        goto fail;
+    }
+
+    memset(&st, 0, sizeof(st));
+    st.c = c;
+    st.seen = seen;
+    st.fp = fopen(file, "r");
+    if (st.fp == NULL) {
+        snprintf(errbuf, errlen, "%s: cannot open: %s", file,
+                 strerror(errno));
+        goto fail;
+    }
+    rc = ini_parse_stream(read_line, &st, on_key, &st);
+    if (rc == 0 && ferror(st.fp)) {
+        snprintf(errbuf, errlen, "%s: read error", file);
+        fclose(st.fp);
+        goto fail;
+    }
+    fclose(st.fp);
+    if (st.err[0] != '\0' && (rc <= 0 || st.err_line <= rc)) {
+        snprintf(errbuf, errlen, "%s:%d: %s", file, st.err_line, st.err);
+        goto fail;
+    }
+    if (rc > 0) {
+        snprintf(errbuf, errlen,
+                 "%s:%d: syntax error (expected [section], key = value, or "
+                 "a ';' or '#' comment)",
+                 file, rc);
+        goto fail;
+    }
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "%s: cannot parse (error %d)", file, rc);
+        goto fail;
+    }
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (c->plugins[i].path == NULL) {
+            snprintf(errbuf, errlen,
+                     "%s:%d: section [%s] has no 'path' (every section but "
+                     "[server] names a plugin .so)",
+                     file, c->plugins[i].line, c->plugins[i].name);
+            goto fail;
+        }
+    }
+    *out = c;
+    return 0;
+fail:
+    config_free(c);
+    return -1;
+}
+
+const char *
+plugin_conf_get(const struct plugin_conf *p, const char *key)
+{
+    for (size_t i = 0; i < p->nkv; i++)
+        if (strcmp(p->kv[i].key, key) == 0)
+            return p->kv[i].value;
+    return NULL;
+}
+
+void
+config_free(struct config *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        struct plugin_conf *p = &c->plugins[i];
+        for (size_t j = 0; j < p->nkv; j++) {
+            free(p->kv[j].key);
+            free(p->kv[j].value);
+        }
+        free(p->kv);
+        free(p->name);
+        free(p->path);
+    }
+    free(c->plugins);
+    free(c->file);
+    free(c->dir);
+    free(c->listen_host);
+    free(c->endpoint);
+    free(c);
+}

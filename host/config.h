@@ -1,0 +1,76 @@
+/*
+ * config.h - reading conf/rpc.ini (INI via libinih).
+ *
+ * The [server] section holds the host's settings; every other section is a
+ * plugin instance whose name is the section name, whose `path` names its
+ * shared object (relative paths resolve against the config file's folder)
+ * and whose other keys belong to the plugin.  Any error gives one message
+ * "FILE:LINE: ..." naming the key; nothing is half-applied.
+ */
+#ifndef HOST_CONFIG_H
+#define HOST_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config_kv {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct plugin_conf {
+    char *name;    /* section name */
+    char *path;    /* resolved path of the .so; NULL until given */
+    int line;      /* line of its `path` key (else of its first key) */
+    struct config_kv *kv; /* plugin-specific keys (not "path") */
+    size_t nkv;
+};
+
+struct config {
+    char *file;     /* the config file as given */
+    char *dir;      /* its folder, for relative paths */
+    char *listen_host;
+    int listen_port; /* 0: any free port */
+    char *endpoint;  /* URL path accepting POST, starts with '/' */
+    int threads;     /* event loops; 0 in the file means "CPU count" */
+    int log_level;   /* enum log_level */
+    size_t max_body_size;
+    size_t max_header_size;
+    int max_batch;
+    int max_depth;
+    int timeout_ms;          /* idle/read/write timeout of a connection */
+    int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
+    struct plugin_conf *plugins;
+    size_t nplugins;
+};
+
+/* Defaults, also documented in README.md. */
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:5000"
+#define CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
+#define CONFIG_DEFAULT_MAX_HEADER 8192
+#define CONFIG_DEFAULT_MAX_BATCH 1000
+#define CONFIG_DEFAULT_MAX_DEPTH 64
+#define CONFIG_DEFAULT_TIMEOUT_MS 30000
+#define CONFIG_DEFAULT_SHUTDOWN_MS 10000
+#define CONFIG_MAX_THREADS 256
+
+/* Fill `c` with defaults (no plugins). */
+void config_defaults(struct config *c);
+
+/* Read FILE into a new config.  On error returns -1, *out is NULL and
+ * errbuf holds "FILE:LINE: message".  The caller frees with config_free. */
+int config_load(const char *file, struct config **out, char *errbuf,
+                size_t errlen);
+
+/* Parse "host:port" / "[v6]:port" into c (used for -l).  -1 + errbuf on a
+ * bad value. */
+int config_set_listen(struct config *c, const char *value, char *errbuf,
+                      size_t errlen);
+
+/* The value of a plugin key, or NULL. */
+const char *plugin_conf_get(const struct plugin_conf *p, const char *key);
+
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * generation.c - see generation.h.
+ */
+#include "generation.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void
+generation_destroy(struct generation *g)
+{
+    /* Finalise in reverse load order, like destructors. */
+    while (g->nloaded > 0)
+        plugin_unload(&g->plugins[--g->nloaded]);
+    registry_free(g->reg);
+    free(g->plugins);
+    config_free(g->cfg);
+    free(g);
+}
+
+struct generation *
+generation_build(struct config *cfg, unsigned long id, char *err,
+                 size_t errlen)
+{
+    struct generation *g = calloc(1, sizeof(*g));
+
+    if (g == NULL) {
+        config_free(cfg);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->id = id;
+    g->cfg = cfg;
+    atomic_init(&g->refs, 1);
+    g->limits.max_depth = cfg->max_depth;
+    g->limits.max_batch = (size_t)cfg->max_batch;
+    g->reg = registry_new();
+    g->plugins = calloc(cfg->nplugins ? cfg->nplugins : 1,
+                        sizeof(*g->plugins));
+    if (g->reg == NULL || g->plugins == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        struct plugin *p = &g->plugins[i];
+
+        if (plugin_load(p, cfg->file, &cfg->plugins[i], g->reg, err,
+                        errlen) != 0)
+            goto fail;
+        g->nloaded++;
+        log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,
+                  cfg->plugins[i].path);
+    }
+    return g;
+fail:
+    generation_destroy(g);
+    return NULL;
+}
+
+void
+generation_ref(struct generation *g)
+{
+    atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void
+generation_unref(struct generation *g)
+{
+    if (g == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+        generation_destroy(g);
+}

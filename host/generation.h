@@ -1,0 +1,41 @@
+/*
+ * generation.h - one complete, immutable set of config + plugins +
+ * methods (nginx's "cycle").
+ *
+ * A generation is built aside in full; if any part fails, nothing of it
+ * serves.  Requests hold a reference for as long as any of their calls
+ * runs, so a generation's plugins are finalised and closed only after its
+ * last call has finished.  SIGHUP reload (later) builds the next one.
+ */
+#ifndef HOST_GENERATION_H
+#define HOST_GENERATION_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "jsonrpc.h"
+#include "loader.h"
+#include "registry.h"
+
+struct generation {
+    unsigned long id;
+    struct config *cfg;
+    struct registry *reg;
+    struct plugin *plugins; /* cfg->nplugins entries */
+    size_t nloaded;         /* how many of them are loaded */
+    struct rpc_limits limits;
+    atomic_long refs;
+};
+
+/* Build generation `id` from `cfg` (taken in every case): load and
+ * initialise every plugin.  NULL on failure with the reason in err. */
+struct generation *generation_build(struct config *cfg, unsigned long id,
+                                    char *err, size_t errlen);
+
+void generation_ref(struct generation *g);
+/* Drop a reference; the last one finalises the plugins (fini, dlclose)
+ * and frees everything. */
+void generation_unref(struct generation *g);
+
+#endif

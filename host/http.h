@@ -1,0 +1,32 @@
+/*
+ * http.h - the HTTP edge: one event loop (event_base + evhttp) per worker
+ * thread, all accepting from the one shared listening socket.
+ *
+ * Each worker holds its own reference to the current generation and
+ * changes it only on its own thread; a request holds a reference for as
+ * long as its calls run.  Other threads talk to a worker only through
+ * worker_stop() (event_active on its base, which is thread-safe).
+ */
+#ifndef HOST_HTTP_H
+#define HOST_HTTP_H
+
+#include <pthread.h>
+
+struct generation;
+struct worker;
+
+/* Create worker `index` accepting on `listen_fd` (not closed by it), with
+ * the settings of `gen` (referenced).  NULL on failure (logged). */
+struct worker *worker_new(int index, int listen_fd, struct generation *gen);
+
+/* Run the worker's loop on a new thread.  -1 on failure (logged). */
+int worker_start(struct worker *w);
+
+/* From any thread: stop accepting, finish in-flight requests (at most
+ * timeout_ms), then end the loop. */
+void worker_stop(struct worker *w, int timeout_ms);
+
+/* Wait for the thread to end, then free everything of the worker. */
+void worker_join_free(struct worker *w);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * jsonscan.c - see jsonscan.h.  A recursive-descent validator of the
+ * RFC 8259 grammar whose depth is bounded by max_depth (at most 1000 by
+ * config), so hostile nesting costs neither stack nor time.
+ */
+#include "jsonscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct scanner {
+    const unsigned char *p;
+    const unsigned char *start;
+    const unsigned char *end;
+    int depth;
+    int max_depth;
+    int err;
+    const unsigned char *err_at;
+};
+
+static int
+fail(struct scanner *s, int err)
+{
+    if (s->err == JSCAN_OK) {
+        s->err = err;
+        s->err_at = s->p;
+    }
+    return -1;
+}
+
+static void
+skip_ws(struct scanner *s)
+{
+    while (s->p < s->end &&
+           (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Read 4 hex digits at s->p; -1 on error. */
+static long
+read_u4(struct scanner *s)
+{
+    long v = 0;
+
+    if (s->end - s->p < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(s->p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    s->p += 4;
+    return v;
+}
+
+/* Validate one UTF-8 sequence at s->p (first byte >= 0x80). */
+static int
+utf8_seq(struct scanner *s)
+{
+    const unsigned char *p = s->p;
+    unsigned c = *p, n, min, cp;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        cp = c & 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        cp = c & 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else {
+        return fail(s, JSCAN_UTF8);
+    }
+    if ((size_t)(s->end - p) <= n)
+        return fail(s, JSCAN_UTF8);
+    for (unsigned i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return fail(s, JSCAN_UTF8);
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return fail(s, JSCAN_UTF8);
+    s->p += n + 1;
+    return 0;
+}
+
+/* A string; s->p at the opening quote.  When `is_id` is given, *is_id is
+ * set to whether the decoded string equals "id". */
+static int
+scan_string(struct scanner *s, int *is_id)
+{
+    char dec[3];
+    size_t ndec = 0;
+    int overflow = 0;
+
+    s->p++; /* opening quote */
+    for (;;) {
+        unsigned char c;
+
+        if (s->p >= s->end)
+            return fail(s, JSCAN_SYNTAX);
+        c = *s->p;
+        if (c == '"') {
+            s->p++;
+            break;
+        }
+        if (c < 0x20)
+            return fail(s, JSCAN_SYNTAX);
+        if (c >= 0x80) {
+            if (utf8_seq(s) != 0)
+                return -1;
+            overflow = 1;
+            continue;
+        }
+        if (c != '\\') {
+            if (ndec < sizeof(dec))
+                dec[ndec++] = (char)c;
+            else
+                overflow = 1;
+            s->p++;
+            continue;
+        }
+        s->p++;
+        if (s->p >= s->end)
+            return fail(s, JSCAN_SYNTAX);
+        c = *s->p++;
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            /* Only the decoded key "id" matters here: none of these is in
+             * it, so any of them makes the key something else. */
+            overflow = 1;
+            break;
+        case 'u': {
+            long u = read_u4(s);
+            if (u < 0)
+                return fail(s, JSCAN_SYNTAX);
+            if (u == 0) {
+                s->p -= 6;
+                return fail(s, JSCAN_NUL);
+            }
+            if (u >= 0xdc00 && u <= 0xdfff)
+                return fail(s, JSCAN_UTF8);
+            if (u >= 0xd800 && u <= 0xdbff) {
+                long lo;
+                if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
+                    return fail(s, JSCAN_UTF8);
+                s->p += 2;
+                lo = read_u4(s);
+                if (lo < 0xdc00 || lo > 0xdfff)
+                    return fail(s, JSCAN_UTF8);
+                overflow = 1;
+            } else if (u > 0 && u < 0x80 && ndec < sizeof(dec)) {
+                dec[ndec++] = (char)u;
+            } else {
+                overflow = 1;
+            }
+            break;
+        }
+        default:
+            s->p--;
+            return fail(s, JSCAN_SYNTAX);
+        }
+    }
+    if (is_id)
+        *is_id = !overflow && ndec == 2 && dec[0] == 'i' && dec[1] == 'd';
+    return 0;
+}
+
+static int
+digits(struct scanner *s)
+{
+    const unsigned char *b = s->p;
+
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > b ? 0 : fail(s, JSCAN_SYNTAX);
+}
+
+static int
+scan_number(struct scanner *s)
+{
+    if (*s->p == '-')
+        s->p++;
+    if (s->p >= s->end)
+        return fail(s, JSCAN_SYNTAX);
+    if (*s->p == '0')
+        s->p++;
+    else if (digits(s) != 0)
+        return -1;
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+        if (digits(s) != 0)
+            return -1;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        if (digits(s) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+scan_literal(struct scanner *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return fail(s, JSCAN_SYNTAX);
+    s->p += n;
+    return 0;
+}
+
+static int scan_value(struct scanner *s, struct jscan_elem *id);
+
+/* An object; when `id` is given, record the first "id" member's span. */
+static int
+scan_object(struct scanner *s, struct jscan_elem *id)
+{
+    int found = 0;
+
+    if (++s->depth > s->max_depth)
+        return fail(s, JSCAN_DEPTH);
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    for (;;) {
+        int is_id = 0;
+        const unsigned char *vstart;
+
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != '"')
+            return fail(s, JSCAN_SYNTAX);
+        if (scan_string(s, id ? &is_id : NULL) != 0)
+            return -1;
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return fail(s, JSCAN_SYNTAX);
+        s->p++;
+        skip_ws(s);
+        vstart = s->p;
+        if (scan_value(s, NULL) != 0)
+            return -1;
+        if (is_id && !found) {
+            found = 1;
+            id->id_off = (size_t)(vstart - s->start);
+            id->id_len = (size_t)(s->p - vstart);
+        }
+        skip_ws(s);
+        if (s->p >= s->end)
+            return fail(s, JSCAN_SYNTAX);
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            s->depth--;
+            return 0;
+        }
+        return fail(s, JSCAN_SYNTAX);
+    }
+}
+
+/* An array.  With `out`, its elements are the batch: record each one's
+ * id, up to max_elems of them. */
+static int
+scan_array(struct scanner *s, struct jscan *out, size_t max_elems)
+{
+    size_t cap = 0;
+
+    if (++s->depth > s->max_depth)
+        return fail(s, JSCAN_DEPTH);
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    for (;;) {
+        struct jscan_elem *e = NULL;
+
+        skip_ws(s);
+        if (out != NULL) {
+            if (out->count >= max_elems)
+                return fail(s, JSCAN_BATCH);
+            if (out->count == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                struct jscan_elem *ne;
+                if (ncap > max_elems)
+                    ncap = max_elems;
+                ne = realloc(out->elems, ncap * sizeof(*ne));
+                if (ne == NULL)
+                    return fail(s, JSCAN_NOMEM);
+                out->elems = ne;
+                cap = ncap;
+            }
+            e = &out->elems[out->count++];
+            e->id_off = e->id_len = 0;
+        }
+        if (scan_value(s, e) != 0)
+            return -1;
+        skip_ws(s);
+        if (s->p >= s->end)
+            return fail(s, JSCAN_SYNTAX);
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == ']') {
+            s->p++;
+            s->depth--;
+            return 0;
+        }
+        return fail(s, JSCAN_SYNTAX);
+    }
+}
+
+static int
+scan_value(struct scanner *s, struct jscan_elem *id)
+{
+    if (s->p >= s->end)
+        return fail(s, JSCAN_SYNTAX);
+    switch (*s->p) {
+    case '{':
+        return scan_object(s, id);
+    case '[':
+        return scan_array(s, NULL, 0);
+    case '"':
+        return scan_string(s, NULL);
+    case 't':
+        return scan_literal(s, "true");
+    case 'f':
+        return scan_literal(s, "false");
+    case 'n':
+        return scan_literal(s, "null");
+    default:
+        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+            return scan_number(s);
+        if (*s->p >= 0x80 && utf8_seq(s) != 0)
+            return -1;
+        return fail(s, JSCAN_SYNTAX);
+    }
+}
+
+int
+jscan_run(const char *text, size_t len, int max_depth, size_t max_elems,
+          struct jscan *out)
+{
+    struct scanner s;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&s, 0, sizeof(s));
+    s.start = s.p = (const unsigned char *)text;
+    s.end = s.start + len;
+    s.max_depth = max_depth;
+    skip_ws(&s);
+    if (s.p >= s.end) {
+        out->err = JSCAN_EMPTY;
+        out->err_off = len;
+        return out->err;
+    }
+    if (*s.p == '[') {
+        out->is_array = 1;
+        rc = scan_array(&s, out, max_elems);
+    } else {
+        out->count = 1;
+        out->elems = &out->one;
+        rc = scan_value(&s, &out->one);
+    }
+    if (rc == 0) {
+        skip_ws(&s);
+        if (s.p < s.end)
+            fail(&s, JSCAN_TRAILING);
+    }
+    out->err = s.err;
+    out->err_off = s.err ? (size_t)(s.err_at - s.start) : 0;
+    return out->err;
+}
+
+void
+jscan_free(struct jscan *s)
+{
+    if (s->elems != &s->one)
+        free(s->elems);
+    s->elems = NULL;
+    s->count = 0;
+}
+
+const char *
+jscan_strerror(int err)
+{
+    switch (err) {
+    case JSCAN_OK:
+        return "ok";
+    case JSCAN_SYNTAX:
+        return "invalid JSON";
+    case JSCAN_UTF8:
+        return "invalid UTF-8";
+    case JSCAN_DEPTH:
+        return "nesting too deep";
+    case JSCAN_TRAILING:
+        return "unexpected data after the JSON value";
+    case JSCAN_EMPTY:
+        return "empty body";
+    case JSCAN_BATCH:
+        return "batch too large";
+    case JSCAN_NOMEM:
+        return "out of memory";
+    case JSCAN_NUL:
+        return "\\u0000 in a string is not supported";
+    }
+    return "unknown error";
+}

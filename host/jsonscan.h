@@ -1,0 +1,51 @@
+/*
+ * jsonscan.h - strict JSON validation ahead of cJSON (pure; no libevent).
+ *
+ * cJSON is lenient (it accepts "+1", "01", raw control characters and
+ * invalid UTF-8, and its nesting limit is a compile-time constant) and it
+ * keeps numbers only as doubles.  One linear pass here enforces RFC 8259
+ * exactly, bounds nesting depth and batch length with the configured
+ * limits, and records the raw text of each request's "id" so it can be
+ * echoed byte for byte (ids beyond 2^53 included).  It builds no tree:
+ * cJSON still parses the text afterwards.
+ */
+#ifndef HOST_JSONSCAN_H
+#define HOST_JSONSCAN_H
+
+#include <stddef.h>
+
+enum jscan_err {
+    JSCAN_OK = 0,
+    JSCAN_SYNTAX,   /* not JSON */
+    JSCAN_UTF8,     /* invalid UTF-8 or a lone surrogate escape */
+    JSCAN_DEPTH,    /* nesting deeper than max_depth */
+    JSCAN_TRAILING, /* bytes after the JSON value */
+    JSCAN_EMPTY,    /* nothing but whitespace */
+    JSCAN_BATCH,    /* a top-level array longer than max_elems */
+    JSCAN_NOMEM,
+    JSCAN_NUL, /* a \u0000 escape: cJSON strings cannot hold NUL */
+};
+
+/* One top-level request: where its "id" value is in the text. */
+struct jscan_elem {
+    size_t id_off;
+    size_t id_len; /* 0: no "id" member (or the element is no object) */
+};
+
+struct jscan {
+    int err;           /* enum jscan_err */
+    size_t err_off;    /* byte offset of the error */
+    int is_array;      /* top-level value is an array */
+    size_t count;      /* its elements (1 for a non-array) */
+    struct jscan_elem *elems; /* count entries; one inline for non-arrays */
+    struct jscan_elem one;
+};
+
+/* Scan text[0..len).  Returns out->err.  Free with jscan_free(). */
+int jscan_run(const char *text, size_t len, int max_depth, size_t max_elems,
+              struct jscan *out);
+void jscan_free(struct jscan *s);
+/* A short English description of an error, e.g. "invalid UTF-8". */
+const char *jscan_strerror(int err);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * loader.h - loading one plugin: dlopen, ABI check, init, and the reverse.
+ *
+ * Follows Redis's module loader: dlopen(RTLD_NOW | RTLD_LOCAL), look up the
+ * one exported symbol, refuse a binary-incompatible plugin before running
+ * any of its code, then call its init with the host API table.  On any
+ * failure the message names the config file, line, plugin and reason.
+ * Main thread only.
+ */
+#ifndef HOST_LOADER_H
+#define HOST_LOADER_H
+
+#include <stddef.h>
+
+#include "rpchost/plugin.h"
+
+struct plugin_conf;
+struct registry;
+
+struct plugin {
+    char *name;                   /* instance name (config section) */
+    const struct plugin_conf *conf;
+    void *handle;                 /* dlopen handle, NULL when not loaded */
+    const rpchost_plugin_def *def;
+    void *state;                  /* set by init, passed to handlers/fini */
+    struct registry *reg;         /* where init registers methods */
+    int in_init;                  /* register_method allowed */
+    int initialised;              /* init succeeded: fini is due */
+    int reg_failed;               /* a register_method() call failed */
+    size_t nmethods;
+    char error[512];              /* set_error() text */
+};
+
+/* Load and initialise `p` from `pc`, registering into `reg`.  On failure
+ * returns -1, writes "FILE:LINE: [name] reason" to err, and leaves nothing
+ * loaded (init failing means init cleaned up after itself). */
+int plugin_load(struct plugin *p, const char *cfg_file,
+                const struct plugin_conf *pc, struct registry *reg, char *err,
+                size_t errlen);
+
+/* Run fini (if init had succeeded) and dlclose.  Idempotent. */
+void plugin_unload(struct plugin *p);
+
+#endif

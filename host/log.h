@@ -1,0 +1,35 @@
+/*
+ * log.h - the host's logger: one line per event on stderr, with UTC time
+ * and level, written with a single write(2) so lines from several threads
+ * never interleave.  Thread-safe.
+ */
+#ifndef HOST_LOG_H
+#define HOST_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+    LOG_ERROR = 0,
+    LOG_WARN = 1,
+    LOG_INFO = 2,
+    LOG_DEBUG = 3,
+};
+
+/* Set the most verbose level that is written (default LOG_INFO). */
+void log_set_level(int level);
+int log_get_level(void);
+/* Parse "error", "warn", "info", "debug"; -1 if none of them. */
+int log_level_parse(const char *s);
+const char *log_level_name(int level);
+
+void log_msg(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Like log_msg with a "[prefix] " before the text. */
+void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap);
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * main.c - the command line: read the config, build the first generation,
+ * then either report it (-t) or serve it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG "conf/rpc.ini"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rpchost [options]\n"
+            "\n"
+            "Serve JSON-RPC 2.0 over HTTP from the plugins named in a config "
+            "file.\n"
+            "\n"
+            "  -c, --config FILE     config file (default " DEFAULT_CONFIG
+            ")\n"
+            "  -l, --listen ADDR:PORT  listen here instead of [server] "
+            "listen\n"
+            "  -j, --threads N       event loops instead of [server] threads "
+            "(0 = CPUs)\n"
+            "  -t, --test-config     load config and plugins, report, exit "
+            "0/1\n"
+            "  -v, --verbose         log more (debug)\n"
+            "  -h, --help            this text\n"
+            "      --version         print the version\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop gracefully.\n");
+}
+
+static void
+report(const struct generation *g)
+{
+    const struct config *c = g->cfg;
+
+    printf("config %s: ok\n", c->file);
+    printf("listen %s:%d endpoint %s threads %d\n", c->listen_host,
+           c->listen_port, c->endpoint, c->threads);
+    printf("limits max_body_size %zu max_header_size %zu max_batch %d "
+           "max_depth %d timeout %.3gs shutdown_timeout %.3gs\n",
+           c->max_body_size, c->max_header_size, c->max_batch, c->max_depth,
+           c->timeout_ms / 1000.0, c->shutdown_timeout_ms / 1000.0);
+    for (size_t i = 0; i < g->nloaded; i++) {
+        const struct plugin *p = &g->plugins[i];
+        size_t n = 0;
+
+        printf("plugin [%s] %s (%s %s, ABI %u): ", p->name,
+               c->plugins[i].path, p->def->name ? p->def->name : "?",
+               p->def->version ? p->def->version : "?",
+               (unsigned)p->def->abi_version);
+        for (size_t j = 0; j < registry_count(g->reg); j++) {
+            const struct method *m = registry_at(g->reg, j);
+            if (m->plugin == p)
+                printf("%s%s", n++ ? ", " : "", m->name);
+        }
+        printf("%s\n", n ? "" : "(no methods)");
+    }
+    printf("%zu plugin(s), %zu method(s)\n", g->nloaded,
+           registry_count(g->reg));
+}
+
+static void
+log_loaded(const struct generation *g)
+{
+    for (size_t i = 0; i < g->nloaded; i++) {
+        const struct plugin *p = &g->plugins[i];
+        char names[1024];
+        size_t off = 0;
+
+        names[0] = '\0';
+        for (size_t j = 0; j < registry_count(g->reg); j++) {
+            const struct method *m = registry_at(g->reg, j);
+            int n;
+            if (m->plugin != p)
+                continue;
+            n = snprintf(names + off, sizeof(names) - off, "%s%s",
+                         off ? ", " : "", m->name);
+            if (n < 0 || (size_t)n >= sizeof(names) - off)
+                break;
+            off += (size_t)n;
+        }
+        log_info("plugin [%s] loaded from %s: %s", p->name,
+                 g->cfg->plugins[i].path, off ? names : "(no methods)");
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 'j'},
+        {"test-config", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = DEFAULT_CONFIG, *listen = NULL, *threads = NULL;
+    int test = 0, verbose = 0, opt;
+    struct config *cfg;
+    struct generation *g;
+    char err[1024];
+
+    while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            file = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'j':
+            threads = optarg;
+            break;
+        case 't':
+            test = 1;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("rpchost %s (plugin ABI %d, libevent %s, cJSON %s)\n",
+                   RPCHOST_VERSION, RPCHOST_ABI_VERSION,
+                   event_get_version(), cJSON_Version());
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rpchost: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (config_load(file, &cfg, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (listen != NULL &&
+        config_set_listen(cfg, listen, err, sizeof(err)) != 0) {
+        log_error("--listen: %s", err);
+        config_free(cfg);
+        return 1;
+    }
+    if (threads != NULL) {
+        char *end;
+        long n = strtol(threads, &end, 10);
+        if (threads[0] == '\0' || *end != '\0' || n < 0 ||
+            n > CONFIG_MAX_THREADS) {
+            log_error("--threads: '%s' is not an integer in 0..%d", threads,
+                      CONFIG_MAX_THREADS);
+            config_free(cfg);
+            return 1;
+        }
+        cfg->threads = (int)n;
+    }
+    if (cfg->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->threads = n < 1 ? 1 : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS
+                                                          : (int)n;
+    }
+    log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
+    g = generation_build(cfg, 1, err, sizeof(err));
+    if (g == NULL) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (test) {
+        report(g);
+        generation_unref(g);
+        return 0;
+    }
+    log_info("rpchost %s starting (pid %ld, plugin ABI %d)", RPCHOST_VERSION,
+             (long)getpid(), RPCHOST_ABI_VERSION);
+    log_loaded(g);
+    return server_run(g);
+}

@@ -1,0 +1,48 @@
+/*
+ * registry.h - method name -> handler table of one generation.
+ *
+ * Filled while a generation's plugins initialise (main thread), then only
+ * read, concurrently, by every event loop: lookups take no lock.
+ */
+#ifndef HOST_REGISTRY_H
+#define HOST_REGISTRY_H
+
+#include <stddef.h>
+
+#include "rpchost/plugin.h"
+
+struct plugin;
+
+struct method {
+    char *name;
+    rpchost_handler handler;
+    void *udata;
+    unsigned flags;
+    char *summary;
+    struct plugin *plugin; /* owner: its state is passed to the handler */
+};
+
+struct registry;
+
+struct registry *registry_new(void);
+void registry_free(struct registry *r);
+
+/* Check a method name against the rules in plugin.h: 0 or RPCHOST_EINVAL.
+ * When `why` is given it receives a short reason. */
+int registry_check_name(const char *name, const char **why);
+
+/* Add a copy of `m` for `owner`.  RPCHOST_EINVAL (bad name or NULL
+ * handler), RPCHOST_EEXIST (taken; *holder = the owner of the existing
+ * one), RPCHOST_ENOMEM. */
+int registry_add(struct registry *r, const rpchost_method *m,
+                 struct plugin *owner, struct plugin **holder);
+
+/* The method called `name` (len bytes), or NULL. */
+const struct method *registry_find(const struct registry *r, const char *name,
+                                   size_t len);
+
+size_t registry_count(const struct registry *r);
+/* The i-th method in registration order (0 <= i < count). */
+const struct method *registry_at(const struct registry *r, size_t i);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * server.c - see server.h.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "generation.h"
+#include "http.h"
+#include "log.h"
+
+struct server {
+    struct event_base *base; /* main thread: signals */
+    struct generation *gen;
+    struct worker **workers;
+    int nworkers;
+    int listen_fd;
+    int stopping;
+};
+
+/* Open, bind and listen on host:port; log the address actually bound. */
+static int
+open_listener(const struct config *cfg)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8], host[NI_MAXHOST], serv[NI_MAXSERV];
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    int fd = -1, rc, one = 1, err = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
+    if (rc != 0) {
+        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
+                  gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+                                       SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, 1024) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
+                  strerror(err));
+        return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
+                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        if (ss.ss_family == AF_INET6)
+            log_info("listening on [%s]:%s, endpoint %s, %d loop(s)", host,
+                     serv, cfg->endpoint, cfg->threads);
+        else
+            log_info("listening on %s:%s, endpoint %s, %d loop(s)", host,
+                     serv, cfg->endpoint, cfg->threads);
+    }
+    return fd;
+}
+
+static void
+begin_stop(struct server *s, const char *why)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
+             s->gen->cfg->shutdown_timeout_ms / 1000.0);
+    for (int i = 0; i < s->nworkers; i++)
+        worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms);
+    /* The workers exit by themselves; leave the control loop so main can
+     * join them.  A second signal now takes the default action. */
+    event_base_loopbreak(s->base);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+
+    (void)what;
+    switch (sig) {
+    case SIGINT:
+        begin_stop(s, "SIGINT");
+        break;
+    case SIGTERM:
+        begin_stop(s, "SIGTERM");
+        break;
+    case SIGHUP:
+        log_warn("SIGHUP: configuration reload is not available in this "
+                 "version; restart rpchost to apply changes");
+        break;
+    default:
+        break;
+    }
+}
+
+int
+server_run(struct generation *gen)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct event *sigev[3] = {NULL, NULL, NULL};
+    struct server s;
+    sigset_t all, old;
+    int rc = 1, started = 0;
+
+    memset(&s, 0, sizeof(s));
+    s.gen = gen;
+    s.listen_fd = -1;
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        log_error("libevent has no pthreads support");
+        goto out;
+    }
+    s.base = event_base_new();
+    if (s.base == NULL) {
+        log_error("cannot create the control event loop");
+        goto out;
+    }
+    for (int i = 0; i < 3; i++) {
+        sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
+        if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
+            log_error("cannot handle signal %d", sigs[i]);
+            goto out;
+        }
+    }
+    s.listen_fd = open_listener(gen->cfg);
+    if (s.listen_fd < 0)
+        goto out;
+    s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));
+    if (s.workers == NULL) {
+        log_error("out of memory");
+        goto out;
+    }
+    /* Workers never take signals: they inherit this mask. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = 0; i < gen->cfg->threads; i++) {
+        s.workers[i] = worker_new(i, s.listen_fd, gen);
+        if (s.workers[i] == NULL)
+            break;
+        s.nworkers++;
+        if (worker_start(s.workers[i]) != 0)
+            break;
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != gen->cfg->threads) {
+        begin_stop(&s, "startup failure");
+        goto out;
+    }
+    event_base_dispatch(s.base);
+    rc = 0;
+out:
+    if (!s.stopping && s.nworkers > 0)
+        begin_stop(&s, "exit");
+    for (int i = 0; i < s.nworkers; i++)
+        worker_join_free(s.workers[i]);
+    free(s.workers);
+    if (s.listen_fd >= 0)
+        close(s.listen_fd);
+    for (int i = 0; i < 3; i++)
+        if (sigev[i] != NULL)
+            event_free(sigev[i]);
+    if (s.base != NULL)
+        event_base_free(s.base);
+    generation_unref(gen);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}

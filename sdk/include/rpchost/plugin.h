@@ -1,0 +1,254 @@
+/*
+ * rpchost/plugin.h - the one public header a plugin is built against.
+ *
+ * A plugin is a shared object that rpchost loads with
+ * dlopen(RTLD_NOW | RTLD_LOCAL).  It exports exactly one symbol,
+ * `rpchost_plugin_entry`, a declarative table made with RPCHOST_PLUGIN_DEFINE().
+ * The host reads the table's ABI version before running any plugin code,
+ * refuses a plugin built for a newer ABI, and then calls the table's init
+ * hook with the host API table (struct rpchost_api).  Everything a plugin
+ * does with the host goes through that table: plugins never link against
+ * the host and never see its private headers.
+ *
+ * ABI policy (see sdk/README.md for the long form):
+ *  - RPCHOST_ABI_VERSION grows by one each time functions are appended to
+ *    struct rpchost_api.  Functions are only ever appended, never removed,
+ *    reordered or changed; a plugin built against ABI N runs on every host
+ *    that provides ABI >= N.
+ *  - A plugin built against a newer ABI than the host provides is refused
+ *    at load time with a message naming both versions.
+ *  - Structs a plugin hands to the host (rpchost_plugin_def, rpchost_method,
+ *    rpchost_param) are frozen for the life of ABI major 1; new fields come
+ *    as new structs with new functions.
+ *  - Return codes (enum rpchost_rc) and their texts are only ever appended.
+ *
+ * Ownership of cJSON values crossing the ABI:
+ *  - params handed to a handler are borrowed and read-only; they live until
+ *    the handler returns.
+ *  - a result or error data handed to the host belongs to the host from the
+ *    moment of the call, whether the call succeeds or fails.
+ *
+ * Threads: rpchost runs several event loops on their own threads.  Handlers
+ * of one method may run concurrently on different threads; a plugin that
+ * keeps mutable state must protect it.  Init and fini run on the main thread
+ * while no handler of that plugin runs.
+ *
+ * Plugins and host share the system's one libcjson (link with -lcjson; never
+ * a static or vendored copy).
+ */
+#ifndef RPCHOST_PLUGIN_H
+#define RPCHOST_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI this header describes.  Appending to struct rpchost_api bumps it. */
+#define RPCHOST_ABI_VERSION 1
+
+/* Marks the one symbol a plugin exports. */
+#if defined(__GNUC__)
+#define RPCHOST_EXPORT __attribute__((visibility("default")))
+#else
+#define RPCHOST_EXPORT
+#endif
+
+/* Return codes of the API functions: 0 is success, errors are negative.
+ * Values are only ever appended; rpchost_api.strerror() gives the text. */
+enum rpchost_rc {
+    RPCHOST_OK = 0,
+    RPCHOST_ENOMEM = -1,    /* out of memory */
+    RPCHOST_EINVAL = -2,    /* an argument is invalid (e.g. a bad name) */
+    RPCHOST_EEXIST = -3,    /* the method name is already registered */
+    RPCHOST_ESTATE = -4,    /* not allowed now (e.g. call already answered) */
+    RPCHOST_ERANGE = -5,    /* a value is out of the allowed range */
+    RPCHOST_ENOENT = -6,    /* no such key / param */
+    RPCHOST_ERESERVED = -7, /* error code in the JSON-RPC reserved range */
+    RPCHOST_EFAIL = -8,     /* generic failure reported by a plugin */
+    RPCHOST_ETYPE = -9,     /* a value has the wrong type */
+};
+
+/* JSON-RPC 2.0 error codes (the wire codes, distinct from enum rpchost_rc).
+ * Plugins may answer with RPCHOST_INVALID_PARAMS and RPCHOST_INTERNAL_ERROR;
+ * the rest of -32768..-32000 is the host's.  Any other code is free. */
+#define RPCHOST_PARSE_ERROR -32700
+#define RPCHOST_INVALID_REQUEST -32600
+#define RPCHOST_METHOD_NOT_FOUND -32601
+#define RPCHOST_INVALID_PARAMS -32602
+#define RPCHOST_INTERNAL_ERROR -32603
+#define RPCHOST_RESERVED_MIN -32768
+#define RPCHOST_RESERVED_MAX -32000
+
+/* Log levels for rpchost_api.log(). */
+enum rpchost_log_level {
+    RPCHOST_LOG_ERROR = 0,
+    RPCHOST_LOG_WARN = 1,
+    RPCHOST_LOG_INFO = 2,
+    RPCHOST_LOG_DEBUG = 3,
+};
+
+/* Opaque handles.  The host owns both. */
+typedef struct rpchost_plugin rpchost_plugin; /* one loaded plugin */
+typedef struct rpchost_call rpchost_call;     /* one call being answered */
+
+typedef struct rpchost_api rpchost_api;
+
+/*
+ * A method handler.  `params` is the request's "params" member (an array or
+ * an object) or NULL when the request had none; borrowed, read-only, valid
+ * until the handler returns.  `state` is the plugin's state pointer (see
+ * rpchost_plugin_def.init).
+ *
+ * The handler answers the call exactly once with api->result() or
+ * api->error() and returns RPCHOST_OK.  Returning a negative code instead
+ * (or returning without answering) makes the host answer -32603 "Internal
+ * error" and log the code; no plugin text reaches the client that way.
+ * Notifications are answered the same way; the host drops the answer.
+ */
+typedef int (*rpchost_handler)(rpchost_call *call, const cJSON *params,
+                               void *state);
+
+/* Method flags (rpchost_method.flags). */
+#define RPCHOST_METHOD_SERIAL 0x1u /* never run two calls of it at once */
+
+/* JSON types for rpchost_param.type. */
+enum rpchost_type {
+    RPCHOST_TYPE_ANY = 0,
+    RPCHOST_TYPE_STRING,
+    RPCHOST_TYPE_INTEGER,
+    RPCHOST_TYPE_NUMBER,
+    RPCHOST_TYPE_BOOLEAN,
+    RPCHOST_TYPE_OBJECT,
+    RPCHOST_TYPE_ARRAY,
+    RPCHOST_TYPE_NULL,
+};
+
+/* One parameter of a method, for validation and introspection.  An array of
+ * them ends with an entry whose name is NULL. */
+typedef struct rpchost_param {
+    const char *name;        /* its name, for by-name calls and messages */
+    int type;                /* enum rpchost_type */
+    int required;            /* non-zero: the call must supply it */
+    const char *description; /* one line, may be NULL */
+} rpchost_param;
+
+/* A method to register.  The host copies everything it needs during
+ * register_method(); the struct and its strings may be freed afterwards.
+ * Frozen for ABI major 1. */
+typedef struct rpchost_method {
+    const char *name;      /* see register_method() for the rules */
+    rpchost_handler handler;
+    void *udata;           /* returned by api->call_udata() */
+    unsigned flags;        /* RPCHOST_METHOD_* */
+    const char *summary;   /* one line for introspection, may be NULL */
+    const rpchost_param *params; /* NULL: params not described */
+    const rpchost_param *result; /* one entry describing the result, or NULL */
+} rpchost_method;
+
+/*
+ * The host API table, passed to init.  Keep the pointer: it stays valid
+ * until fini returns.  `abi_version` is the ABI the host provides and
+ * `size` is sizeof(struct rpchost_api) in the host; a function exists in
+ * this host when its offset is below `size`.
+ */
+struct rpchost_api {
+    uint32_t abi_version;
+    uint32_t size;
+
+    /* Text for an enum rpchost_rc value.  Never NULL; static storage. */
+    const char *(*strerror)(int rc);
+
+    /* Log through the host's logger, prefixed with the plugin's name.
+     * Any thread.  `level` is enum rpchost_log_level. */
+    void (*log)(rpchost_plugin *plugin, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+
+    /* Register a method.  Only during init.  The name must be 1..128 bytes
+     * of printable ASCII (0x21..0x7e; no spaces) and must not start with
+     * "rpc." (reserved for the host).  Returns RPCHOST_EINVAL for a bad name
+     * or handler, RPCHOST_EEXIST when another plugin or this one already
+     * registered the name, RPCHOST_ESTATE outside init. */
+    int (*register_method)(rpchost_plugin *plugin, const rpchost_method *m);
+
+    /* Record why init is failing; the host prints it in its startup error.
+     * Call before returning a negative code from init.  The text is copied. */
+    void (*set_error)(rpchost_plugin *plugin, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+
+    /* The plugin's own config keys (its ini section, except "path").
+     * config_string: the value, or `def` when the key is absent; the string
+     * is owned by the host and valid until fini returns.
+     * config_int / config_double / config_bool: parse the key into *out;
+     * when absent, *out = def and RPCHOST_OK.  A malformed value is
+     * RPCHOST_ETYPE, one outside [min, max] RPCHOST_ERANGE; both also log
+     * the key and value.  Only during init. */
+    const char *(*config_string)(rpchost_plugin *plugin, const char *key,
+                                 const char *def);
+    int (*config_int)(rpchost_plugin *plugin, const char *key, int64_t def,
+                      int64_t min, int64_t max, int64_t *out);
+    int (*config_double)(rpchost_plugin *plugin, const char *key, double def,
+                         double *out);
+    int (*config_bool)(rpchost_plugin *plugin, const char *key, int def,
+                       int *out);
+
+    /* Answer a call with a result.  Takes ownership of `result` in every
+     * case (NULL is RPCHOST_ENOMEM, so `api->result(c, cJSON_Create...())`
+     * is safe).  RPCHOST_ESTATE when the call was already answered. */
+    int (*result)(rpchost_call *call, cJSON *result);
+
+    /* Answer a call with an error.  `message` is copied; `data` (may be
+     * NULL) is taken in every case.  Codes in -32768..-32000 other than
+     * -32602 and -32603 are refused with RPCHOST_ERESERVED and the client
+     * gets -32603 instead. */
+    int (*error)(rpchost_call *call, int code, const char *message,
+                 cJSON *data);
+
+    /* The method name of a call (host-owned, valid while the call is). */
+    const char *(*call_method)(rpchost_call *call);
+    /* Non-zero when the call is a notification (its answer is dropped). */
+    int (*call_is_notification)(rpchost_call *call);
+    /* The udata given at registration of the method being called. */
+    void *(*call_udata)(rpchost_call *call);
+};
+
+/*
+ * The table a plugin exports.  init registers methods and may set *state
+ * (handed to every handler and to fini); return RPCHOST_OK, or a negative
+ * code after api->set_error() to refuse loading (startup then fails).
+ * fini (may be NULL) runs once, after the last call of the plugin finished.
+ */
+typedef struct rpchost_plugin_def {
+    uint32_t abi_version; /* RPCHOST_ABI_VERSION at build time */
+    uint32_t size;        /* sizeof(rpchost_plugin_def) at build time */
+    const char *name;     /* short name for logs, e.g. "ping" */
+    const char *version;  /* the plugin's own version, e.g. "1.0.0" */
+    int (*init)(rpchost_plugin *plugin, const rpchost_api *api, void **state);
+    void (*fini)(void *state);
+} rpchost_plugin_def;
+
+/* The symbol the host looks up. */
+#define RPCHOST_PLUGIN_SYMBOL "rpchost_plugin_entry"
+
+/* Define the plugin's table.  Use once, at file scope:
+ *   RPCHOST_PLUGIN_DEFINE("ping", "1.0.0", ping_init, NULL);  */
+#define RPCHOST_PLUGIN_DEFINE(name_, version_, init_, fini_)                  \
+    RPCHOST_EXPORT const rpchost_plugin_def rpchost_plugin_entry = {                \
+        RPCHOST_ABI_VERSION, (uint32_t)sizeof(rpchost_plugin_def), (name_),   \
+        (version_), (init_), (fini_)}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCHOST_PLUGIN_H */
