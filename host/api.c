@@ -95,13 +95,13 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
         return rc;
     }
     p->reg_failed = 1;
-    if (p->error[0] == '\0') {
+    if (p->host_error[0] == '\0') {
         if (rc == RPCHOST_EEXIST)
-            snprintf(p->error, sizeof(p->error),
+            snprintf(p->host_error, sizeof(p->host_error),
                      "method \"%s\" is already registered by plugin [%s]",
                      m->name, holder ? holder->name : "?");
         else
-            snprintf(p->error, sizeof(p->error),
+            snprintf(p->host_error, sizeof(p->host_error),
                      "cannot register method \"%.*s\": %s",
                      m && m->name ? 140 : 6, m && m->name ? m->name : "(null)",
                      why);
@@ -136,8 +136,8 @@ bad_value(struct plugin *p, const struct config_kv *kv, const char *what,
 {
     log_msg(LOG_ERROR, "[%s] line %d: %s = '%s': %s", p->name, kv->line,
             kv->key, kv->value, what);
-    if (p->error[0] == '\0')
-        snprintf(p->error, sizeof(p->error), "line %d: %s = '%s': %s",
+    if (p->host_error[0] == '\0')
+        snprintf(p->host_error, sizeof(p->host_error), "line %d: %s = '%s': %s",
                  kv->line, kv->key, kv->value, what);
     return rc;
 }
@@ -162,8 +162,8 @@ api_config_int(rpchost_plugin *plugin, const char *key, int64_t def,
     if (kv->value[0] == '\0' || *end != '\0' || errno == EINVAL)
         return bad_value(p, kv, "not an integer", RPCHOST_ETYPE);
     if (errno == ERANGE || v < min || v > max) {
-        snprintf(what, sizeof(what), "out of range %lld..%lld",
-                 (long long)min, (long long)max);
+        snprintf(what, sizeof(what), "out of range %lld..%lld", (long long)min,
+                 (long long)max);
         return bad_value(p, kv, what, RPCHOST_ERANGE);
     }
     *out = v;

@@ -18,7 +18,10 @@ struct buf {
     int failed; /* non-zero after an allocation failure */
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                               \
+    {                                                                          \
+        NULL, 0, 0, 0                                                          \
+    }
 
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);

@@ -20,14 +20,15 @@
 struct parse_state {
     struct config *c;
     FILE *fp;
-    int line;         /* line currently handed to inih */
-    int err_line;     /* line of the first error we found */
-    char err[512];    /* its message; empty: no error of ours */
-    char *seen;       /* bitmap of [server] keys already set */
+    int line;           /* line currently handed to inih */
+    int err_line;       /* line of the first error we found */
+    char err[512];      /* its message; empty: no error of ours */
+    char *seen;         /* bitmap of [server] keys already set */
+    char empty_sec[64]; /* plugin section header with no key yet */
+    int empty_line;
 };
 
-static void
-set_err(struct parse_state *st, const char *fmt, ...)
+static void set_err(struct parse_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -121,7 +122,7 @@ parse_seconds(const char *s, long long min_ms, long long max_ms, int *out)
     v *= 1000.0;
     if (v < (double)min_ms || v > (double)max_ms)
         return -1;
-    *out = (int)v;
+    *out = (int)llround(v);
     return 0;
 }
 
@@ -221,8 +222,9 @@ server_key(struct parse_state *st, const char *name, const char *value)
         return 1;
     case K_ENDPOINT:
         if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
-            set_err(st, "endpoint: '%s' must be a path starting with '/' "
-                        "(no spaces, '?' or '#')",
+            set_err(st,
+                    "endpoint: '%s' must be a path starting with '/' "
+                    "(no spaces, '?' or '#')",
                     value);
             return 0;
         }
@@ -236,8 +238,9 @@ server_key(struct parse_state *st, const char *name, const char *value)
     case K_LEVEL:
         v = log_level_parse(value);
         if (v < 0) {
-            set_err(st, "log_level: '%s' is not one of error, warn, info, "
-                        "debug",
+            set_err(st,
+                    "log_level: '%s' is not one of error, warn, info, "
+                    "debug",
                     value);
             return 0;
         }
@@ -245,16 +248,17 @@ server_key(struct parse_state *st, const char *name, const char *value)
         return 1;
     case K_INT:
         if (parse_int(value, k->min, k->max, &v) != 0) {
-            set_err(st, "%s: '%s' is not an integer in %lld..%lld", name,
-                    value, k->min, k->max);
+            set_err(st, "%s: '%s' is not an integer in %lld..%lld", name, value,
+                    k->min, k->max);
             return 0;
         }
         *(int *)(cbase + k->off) = (int)v;
         return 1;
     case K_SIZE:
         if (parse_size(value, k->min, k->max, &v) != 0) {
-            set_err(st, "%s: '%s' is not a size in %lld..%lld bytes "
-                        "(suffix k, m or g allowed)",
+            set_err(st,
+                    "%s: '%s' is not a size in %lld..%lld bytes "
+                    "(suffix k, m or g allowed)",
                     name, value, k->min, k->max);
             return 0;
         }
@@ -263,9 +267,8 @@ server_key(struct parse_state *st, const char *name, const char *value)
     case K_SECONDS:
         if (parse_seconds(value, k->min, k->max, (int *)(cbase + k->off)) !=
             0) {
-            set_err(st, "%s: '%s' is not a number of seconds in %g..%g",
-                    name, value, (double)k->min / 1000,
-                    (double)k->max / 1000);
+            set_err(st, "%s: '%s' is not a number of seconds in %g..%g", name,
+                    value, (double)k->min / 1000, (double)k->max / 1000);
             return 0;
         }
         return 1;
@@ -305,12 +308,13 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
     if (p == NULL) {
         struct plugin_conf *np;
 
-        if (strlen(section) == 0 || strlen(section) > 64 ||
+        if (strlen(section) == 0 || strlen(section) > CONFIG_MAX_SECTION ||
             strspn(section, "abcdefghijklmnopqrstuvwxyz"
                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
                 strlen(section)) {
-            set_err(st, "section [%s]: a plugin section's name must be 1..64 "
-                        "characters of A-Z a-z 0-9 _ - .",
+            set_err(st,
+                    "section [%s]: a plugin section's name must be 1..49 "
+                    "characters of A-Z a-z 0-9 _ - .",
                     section);
             return 0;
         }
@@ -373,6 +377,8 @@ on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct parse_state *st = user;
 
+    st->empty_sec[0] = '\0';
+
     if (st->err[0] != '\0')
         return 1; /* report only the first error; inih keeps going */
     if (section[0] == '\0') {
@@ -382,6 +388,44 @@ on_key(void *user, const char *section, const char *name, const char *value)
     if (strcmp(section, "server") == 0)
         return server_key(st, name, value);
     return plugin_key(st, section, name, value);
+}
+
+/* inih keeps section names in a 50-byte buffer and never reports a
+ * section without keys; look at section header lines here so neither
+ * passes silently. */
+static void
+check_section_line(struct parse_state *st, const char *line)
+{
+    const char *p = line + strspn(line, " \t");
+    const char *end;
+    size_t n;
+
+    if (*p != '[')
+        return;
+    end = strchr(p, ']');
+    if (end == NULL)
+        return; /* inih reports the syntax error */
+    n = (size_t)(end - p - 1);
+    if (n > CONFIG_MAX_SECTION) {
+        set_err(st, "section name longer than %d characters",
+                CONFIG_MAX_SECTION);
+        return;
+    }
+    if (st->empty_sec[0] != '\0' && st->err[0] == '\0') {
+        int keep = st->line;
+        st->line = st->empty_line;
+        set_err(st,
+                "section [%s] is empty (every section but [server] "
+                "names a plugin with a 'path' key)",
+                st->empty_sec);
+        st->line = keep;
+        return;
+    }
+    memcpy(st->empty_sec, p + 1, n);
+    st->empty_sec[n] = '\0';
+    st->empty_line = st->line;
+    if (strcmp(st->empty_sec, "server") == 0)
+        st->empty_sec[0] = '\0';
 }
 
 /* inih reader: one line at a time, counting them. */
@@ -400,12 +444,12 @@ read_line(char *str, int num, void *stream)
         set_err(st, "line longer than %d characters", num - 2);
         return NULL;
     }
+    check_section_line(st, str);
     return r;
 }
 
 int
-config_load(const char *file, struct config **out, char *errbuf,
-            size_t errlen)
+config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
 {
     struct parse_state st;
     struct config *c;
@@ -437,8 +481,7 @@ config_load(const char *file, struct config **out, char *errbuf,
     st.seen = seen;
     st.fp = fopen(file, "r");
     if (st.fp == NULL) {
-        snprintf(errbuf, errlen, "%s: cannot open: %s", file,
-                 strerror(errno));
+        snprintf(errbuf, errlen, "%s: cannot open: %s", file, strerror(errno));
         goto fail;
     }
     rc = ini_parse_stream(read_line, &st, on_key, &st);
@@ -448,6 +491,13 @@ config_load(const char *file, struct config **out, char *errbuf,
         goto fail;
     }
     fclose(st.fp);
+    if (st.empty_sec[0] != '\0') {
+        st.line = st.empty_line;
+        set_err(&st,
+                "section [%s] is empty (every section but [server] "
+                "names a plugin with a 'path' key)",
+                st.empty_sec);
+    }
     if (st.err[0] != '\0' && (rc <= 0 || st.err_line <= rc)) {
         snprintf(errbuf, errlen, "%s:%d: %s", file, st.err_line, st.err);
         goto fail;

@@ -20,16 +20,16 @@ struct config_kv {
 };
 
 struct plugin_conf {
-    char *name;    /* section name */
-    char *path;    /* resolved path of the .so; NULL until given */
-    int line;      /* line of its `path` key (else of its first key) */
+    char *name;           /* section name */
+    char *path;           /* resolved path of the .so; NULL until given */
+    int line;             /* line of its `path` key (else of its first key) */
     struct config_kv *kv; /* plugin-specific keys (not "path") */
     size_t nkv;
 };
 
 struct config {
-    char *file;     /* the config file as given */
-    char *dir;      /* its folder, for relative paths */
+    char *file; /* the config file as given */
+    char *dir;  /* its folder, for relative paths */
     char *listen_host;
     int listen_port; /* 0: any free port */
     char *endpoint;  /* URL path accepting POST, starts with '/' */
@@ -54,6 +54,7 @@ struct config {
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_MAX_THREADS 256
+#define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */
 
 /* Fill `c` with defaults (no plugins). */
 void config_defaults(struct config *c);

@@ -112,8 +112,7 @@ claim(struct rpchost_call *c)
 {
     int expected = 0;
 
-    return atomic_compare_exchange_strong(&c->answered, &expected, 1) ? 0
-                                                                      : -1;
+    return atomic_compare_exchange_strong(&c->answered, &expected, 1) ? 0 : -1;
 }
 
 int
@@ -139,8 +138,8 @@ call_result(rpchost_call *c, cJSON *result)
     cJSON_Delete(result);
     if (text == NULL) {
         log_error("method %s: out of memory printing the result", c->method);
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
-                        NULL, NULL);
+        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR, NULL,
+                        NULL);
         return RPCHOST_ENOMEM;
     }
     rpc_write_result(&c->out, c->id, c->id_len, text, strlen(text));
@@ -234,15 +233,14 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     /* Returned without answering: the plugin failed.  Say nothing of its
      * internals to the client; log them. */
     if (rc == RPCHOST_OK)
-        log_error("method %s returned without answering the call",
-                  c->method);
+        log_error("method %s returned without answering the call", c->method);
     else
         log_error("method %s failed: %s (%d)", c->method, host_strerror(rc),
                   rc);
     claim(c);
     if (c->id != NULL)
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
-                        NULL, NULL);
+        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR, NULL,
+                        NULL);
 }
 
 static void

@@ -22,8 +22,7 @@ generation_destroy(struct generation *g)
 }
 
 struct generation *
-generation_build(struct config *cfg, unsigned long id, char *err,
-                 size_t errlen)
+generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
 {
     struct generation *g = calloc(1, sizeof(*g));
 
@@ -38,8 +37,7 @@ generation_build(struct config *cfg, unsigned long id, char *err,
     g->limits.max_depth = cfg->max_depth;
     g->limits.max_batch = (size_t)cfg->max_batch;
     g->reg = registry_new();
-    g->plugins = calloc(cfg->nplugins ? cfg->nplugins : 1,
-                        sizeof(*g->plugins));
+    g->plugins = calloc(cfg->nplugins ? cfg->nplugins : 1, sizeof(*g->plugins));
     if (g->reg == NULL || g->plugins == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -47,8 +45,8 @@ generation_build(struct config *cfg, unsigned long id, char *err,
     for (size_t i = 0; i < cfg->nplugins; i++) {
         struct plugin *p = &g->plugins[i];
 
-        if (plugin_load(p, cfg->file, &cfg->plugins[i], g->reg, err,
-                        errlen) != 0)
+        if (plugin_load(p, cfg->file, &cfg->plugins[i], g->reg, err, errlen) !=
+            0)
             goto fail;
         g->nloaded++;
         log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,

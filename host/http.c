@@ -272,9 +272,8 @@ worker_new(int index, int listen_fd, struct generation *gen)
     evhttp_set_gencb(w->http, on_request, w);
     evhttp_set_allowed_methods(
         w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                     EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_size);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_size);
     tv.tv_sec = cfg->timeout_ms / 1000;
@@ -306,8 +305,7 @@ worker_start(struct worker *w)
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
 
     if (rc != 0) {
-        log_error("loop %d: cannot start thread: %s", w->index,
-                  strerror(rc));
+        log_error("loop %d: cannot start thread: %s", w->index, strerror(rc));
         return -1;
     }
     w->started = 1;

@@ -140,8 +140,7 @@ rpc_parse(const char *body, size_t len, const struct rpc_limits *lim,
             snprintf(env->detail, sizeof(env->detail), "out of memory");
             return env->err;
         }
-        cJSON_ArrayForEach(item, env->root)
-        {
+        cJSON_ArrayForEach (item, env->root) {
             const struct jscan_elem *e = &env->scan.elems[i];
             if (i >= env->n)
                 break;
@@ -180,8 +179,8 @@ write_id(struct buf *b, const char *id, size_t id_len)
 }
 
 void
-rpc_write_result(struct buf *b, const char *id, size_t id_len,
-                 const char *json, size_t json_len)
+rpc_write_result(struct buf *b, const char *id, size_t id_len, const char *json,
+                 size_t json_len)
 {
     buf_puts(b, "{\"jsonrpc\":\"2.0\",\"result\":");
     buf_append(b, json, json_len);
@@ -196,8 +195,8 @@ rpc_write_error(struct buf *b, const char *id, size_t id_len, int code,
         message = rpc_error_message(code);
     if (message == NULL)
         message = "Server error";
-    buf_printf(b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":",
-               code);
+    buf_printf(
+        b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":", code);
     buf_json_string(b, message);
     if (data_json != NULL) {
         buf_puts(b, ",\"data\":");

@@ -24,11 +24,11 @@ struct rpc_limits {
 };
 
 struct rpc_req {
-    const char *method;   /* NULL when the request is invalid */
-    const cJSON *params;  /* array or object, or NULL when absent */
-    const char *id;       /* raw JSON text of the id, NULL: notification */
+    const char *method;  /* NULL when the request is invalid */
+    const cJSON *params; /* array or object, or NULL when absent */
+    const char *id;      /* raw JSON text of the id, NULL: notification */
     size_t id_len;
-    const char *invalid;  /* non-NULL: answer -32600 with this detail */
+    const char *invalid; /* non-NULL: answer -32600 with this detail */
 };
 
 struct rpc_envelope {

@@ -33,10 +33,10 @@ struct jscan_elem {
 };
 
 struct jscan {
-    int err;           /* enum jscan_err */
-    size_t err_off;    /* byte offset of the error */
-    int is_array;      /* top-level value is an array */
-    size_t count;      /* its elements (1 for a non-array) */
+    int err;                  /* enum jscan_err */
+    size_t err_off;           /* byte offset of the error */
+    int is_array;             /* top-level value is an array */
+    size_t count;             /* its elements (1 for a non-array) */
     struct jscan_elem *elems; /* count entries; one inline for non-arrays */
     struct jscan_elem one;
 };

@@ -30,13 +30,13 @@ plugin_load(struct plugin *p, const char *cfg_file,
     p->conf = pc;
     p->reg = reg;
 
-#define FAIL(...)                                                             \
-    do {                                                                      \
-        int n_ = snprintf(err, errlen, "%s:%d: [%s] path = %s: ", cfg_file,   \
-                          pc->line, pc->name, pc->path);                      \
-        if (n_ >= 0 && (size_t)n_ < errlen)                                   \
-            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);             \
-        goto fail;                                                            \
+#define FAIL(...)                                                              \
+    do {                                                                       \
+        int n_ = snprintf(err, errlen, "%s:%d: [%s] path = %s: ", cfg_file,    \
+                          pc->line, pc->name, pc->path);                       \
+        if (n_ >= 0 && (size_t)n_ < errlen)                                    \
+            snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);              \
+        goto fail;                                                             \
     } while (0)
 
     if (stat(pc->path, &st) != 0)
@@ -68,16 +68,18 @@ plugin_load(struct plugin *p, const char *cfg_file,
     p->in_init = 1;
     rc = def->init((rpchost_plugin *)p, host_api(), &p->state);
     p->in_init = 0;
+    if (rc != RPCHOST_OK && p->host_error[0] != '\0')
+        FAIL("init failed: %s (plugin says: %s; %s)", p->host_error,
+             p->error[0] ? p->error : "no reason given", host_strerror(rc));
     if (rc != RPCHOST_OK)
-        FAIL("init failed: %s (%s)",
-             p->error[0] ? p->error : "no reason given",
+        FAIL("init failed: %s (%s)", p->error[0] ? p->error : "no reason given",
              host_strerror(rc));
     if (p->reg_failed) {
         /* init ignored a refused registration: refuse the plugin anyway,
          * so a half-registered plugin never serves. */
         p->initialised = 1;
         plugin_unload(p);
-        FAIL("%s", p->error);
+        FAIL("%s", p->host_error);
     }
     p->initialised = 1;
     return 0;

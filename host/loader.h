@@ -18,17 +18,18 @@ struct plugin_conf;
 struct registry;
 
 struct plugin {
-    char *name;                   /* instance name (config section) */
+    char *name; /* instance name (config section) */
     const struct plugin_conf *conf;
-    void *handle;                 /* dlopen handle, NULL when not loaded */
+    void *handle; /* dlopen handle, NULL when not loaded */
     const rpchost_plugin_def *def;
-    void *state;                  /* set by init, passed to handlers/fini */
-    struct registry *reg;         /* where init registers methods */
-    int in_init;                  /* register_method allowed */
-    int initialised;              /* init succeeded: fini is due */
-    int reg_failed;               /* a register_method() call failed */
+    void *state;          /* set by init, passed to handlers/fini */
+    struct registry *reg; /* where init registers methods */
+    int in_init;          /* register_method allowed */
+    int initialised;      /* init succeeded: fini is due */
+    int reg_failed;       /* a register_method() call failed */
     size_t nmethods;
-    char error[512];              /* set_error() text */
+    char error[512];      /* the plugin's set_error() text */
+    char host_error[512]; /* what the host found wrong during init */
 };
 
 /* Load and initialise `p` from `pc`, registering into `reg`.  On failure

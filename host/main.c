@@ -28,8 +28,7 @@ usage(FILE *out)
             "Serve JSON-RPC 2.0 over HTTP from the plugins named in a config "
             "file.\n"
             "\n"
-            "  -c, --config FILE     config file (default " DEFAULT_CONFIG
-            ")\n"
+            "  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
             "  -l, --listen ADDR:PORT  listen here instead of [server] "
             "listen\n"
             "  -j, --threads N       event loops instead of [server] threads "
@@ -59,8 +58,8 @@ report(const struct generation *g)
         const struct plugin *p = &g->plugins[i];
         size_t n = 0;
 
-        printf("plugin [%s] %s (%s %s, ABI %u): ", p->name,
-               c->plugins[i].path, p->def->name ? p->def->name : "?",
+        printf("plugin [%s] %s (%s %s, ABI %u): ", p->name, c->plugins[i].path,
+               p->def->name ? p->def->name : "?",
                p->def->version ? p->def->version : "?",
                (unsigned)p->def->abi_version);
         for (size_t j = 0; j < registry_count(g->reg); j++) {
@@ -140,8 +139,8 @@ main(int argc, char **argv)
             return 0;
         case 'V':
             printf("rpchost %s (plugin ABI %d, libevent %s, cJSON %s)\n",
-                   RPCHOST_VERSION, RPCHOST_ABI_VERSION,
-                   event_get_version(), cJSON_Version());
+                   RPCHOST_VERSION, RPCHOST_ABI_VERSION, event_get_version(),
+                   cJSON_Version());
             return 0;
         default:
             usage(stderr);
@@ -177,8 +176,9 @@ main(int argc, char **argv)
     }
     if (cfg->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->threads = n < 1 ? 1 : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS
-                                                          : (int)n;
+        cfg->threads = n < 1                    ? 1
+                       : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS
+                                                : (int)n;
     }
     log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
     g = generation_build(cfg, 1, err, sizeof(err));

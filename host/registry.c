@@ -102,7 +102,7 @@ slot_for(const struct registry *r, const char *name, size_t len)
     for (;;) {
         struct method *m = r->slots[i];
         if (m == NULL ||
-            (strncmp(m->name, name, len) == 0 && m->name[len] == '\0'))
+            (strlen(m->name) == len && memcmp(m->name, name, len) == 0))
             return &r->slots[i];
         i = (i + 1) & mask;
     }

@@ -54,16 +54,15 @@ open_listener(const struct config *cfg)
         return -1;
     }
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-                                       SOCK_CLOEXEC,
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-            listen(fd, 1024) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
             break;
         err = errno;
         close(fd);
@@ -82,8 +81,8 @@ open_listener(const struct config *cfg)
             log_info("listening on [%s]:%s, endpoint %s, %d loop(s)", host,
                      serv, cfg->endpoint, cfg->threads);
         else
-            log_info("listening on %s:%s, endpoint %s, %d loop(s)", host,
-                     serv, cfg->endpoint, cfg->threads);
+            log_info("listening on %s:%s, endpoint %s, %d loop(s)", host, serv,
+                     cfg->endpoint, cfg->threads);
     }
     return fd;
 }

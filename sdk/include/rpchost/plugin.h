@@ -3,12 +3,12 @@
  *
  * A plugin is a shared object that rpchost loads with
  * dlopen(RTLD_NOW | RTLD_LOCAL).  It exports exactly one symbol,
- * `rpchost_plugin_entry`, a declarative table made with RPCHOST_PLUGIN_DEFINE().
- * The host reads the table's ABI version before running any plugin code,
- * refuses a plugin built for a newer ABI, and then calls the table's init
- * hook with the host API table (struct rpchost_api).  Everything a plugin
- * does with the host goes through that table: plugins never link against
- * the host and never see its private headers.
+ * `rpchost_plugin_entry`, a declarative table made with
+ * RPCHOST_PLUGIN_DEFINE(). The host reads the table's ABI version before
+ * running any plugin code, refuses a plugin built for a newer ABI, and then
+ * calls the table's init hook with the host API table (struct rpchost_api).
+ * Everything a plugin does with the host goes through that table: plugins never
+ * link against the host and never see its private headers.
  *
  * ABI policy (see sdk/README.md for the long form):
  *  - RPCHOST_ABI_VERSION grows by one each time functions are appended to
@@ -141,11 +141,11 @@ typedef struct rpchost_param {
  * register_method(); the struct and its strings may be freed afterwards.
  * Frozen for ABI major 1. */
 typedef struct rpchost_method {
-    const char *name;      /* see register_method() for the rules */
+    const char *name; /* see register_method() for the rules */
     rpchost_handler handler;
-    void *udata;           /* returned by api->call_udata() */
-    unsigned flags;        /* RPCHOST_METHOD_* */
-    const char *summary;   /* one line for introspection, may be NULL */
+    void *udata;                 /* returned by api->call_udata() */
+    unsigned flags;              /* RPCHOST_METHOD_* */
+    const char *summary;         /* one line for introspection, may be NULL */
     const rpchost_param *params; /* NULL: params not described */
     const rpchost_param *result; /* one entry describing the result, or NULL */
 } rpchost_method;
@@ -242,10 +242,14 @@ typedef struct rpchost_plugin_def {
 
 /* Define the plugin's table.  Use once, at file scope:
  *   RPCHOST_PLUGIN_DEFINE("ping", "1.0.0", ping_init, NULL);  */
-#define RPCHOST_PLUGIN_DEFINE(name_, version_, init_, fini_)                  \
-    RPCHOST_EXPORT const rpchost_plugin_def rpchost_plugin_entry = {                \
-        RPCHOST_ABI_VERSION, (uint32_t)sizeof(rpchost_plugin_def), (name_),   \
-        (version_), (init_), (fini_)}
+#define RPCHOST_PLUGIN_DEFINE(name_, version_, init_, fini_)                   \
+    RPCHOST_EXPORT const rpchost_plugin_def rpchost_plugin_entry = {           \
+        RPCHOST_ABI_VERSION,                                                   \
+        (uint32_t)sizeof(rpchost_plugin_def),                                  \
+        (name_),                                                               \
+        (version_),                                                            \
+        (init_),                                                               \
+        (fini_)}
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,60 @@
+# Thin front end over CMake.  The first two targets are the ones a new user
+# needs:  `make run` (build and serve conf/rpc.ini on 127.0.0.1:5000) and
+# `make test` (every test, plain and under ASan+UBSan).  Both install
+# missing Debian packages first (as root; otherwise they say what to run).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CONFIG     ?= conf/rpc.ini
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all run test build deps test-deps bench install format format-check \
+        test-plain test-asan clean
+
+all: build
+
+deps:
+	@sh tools/deps.sh build
+
+test-deps:
+	@sh tools/deps.sh test
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/rpchost -c $(CONFIG)
+
+test: test-deps format-check test-plain test-asan
+
+test-plain: test-deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+test-asan: test-deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRPCHOST_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j 2
+
+bench: build
+	@sh tools/deps.sh bench
+	sh bench/run.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check: test-deps
+	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "clang-format: clean"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

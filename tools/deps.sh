@@ -1,0 +1,35 @@
+#!/bin/sh
+# Install the Debian packages rpchost needs for a purpose, when missing.
+#   tools/deps.sh build|test|bench
+# As root it runs apt-get; otherwise it prints the command to run.
+set -eu
+
+purpose=${1:-build}
+pkgs="cmake make gcc pkg-config libevent-dev libcjson-dev libinih-dev"
+case "$purpose" in
+build) ;;
+test) pkgs="$pkgs libcmocka-dev python3 clang-format" ;;
+bench) pkgs="$pkgs wrk python3 valgrind util-linux" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "rpchost: missing Debian packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    echo "rpchost: install them with: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists once if they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+    apt-get update -q
+fi
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
