@@ -30,6 +30,7 @@ struct server {
     int nworkers;
     int listen_fd;
     int stopping;
+    struct event *sigev[3]; /* SIGINT, SIGTERM, SIGHUP */
 };
 
 /* Open, bind and listen on host:port; log the address actually bound. */
@@ -98,7 +99,11 @@ begin_stop(struct server *s, const char *why)
     for (int i = 0; i < s->nworkers; i++)
         worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms);
     /* The workers exit by themselves; leave the control loop so main can
-     * join them.  A second signal now takes the default action. */
+     * join them.  Removing the signal events restores the default action,
+     * so a second SIGINT/SIGTERM ends the process at once. */
+    for (int i = 0; i < 2; i++)
+        if (s->sigev[i] != NULL)
+            event_del(s->sigev[i]);
     event_base_loopbreak(s->base);
 }
 
@@ -128,7 +133,7 @@ int
 server_run(struct generation *gen)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    struct event *sigev[3] = {NULL, NULL, NULL};
+    struct event **sigev;
     struct server s;
     sigset_t all, old;
     int rc = 1, started = 0;
@@ -136,6 +141,7 @@ server_run(struct generation *gen)
     memset(&s, 0, sizeof(s));
     s.gen = gen;
     s.listen_fd = -1;
+    sigev = s.sigev;
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
         log_error("libevent has no pthreads support");
