@@ -78,23 +78,15 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
 
     if (p == NULL || !p->in_init)
         return RPCHOST_ESTATE;
-    if (m == NULL || m->handler == NULL) {
-        rc = RPCHOST_EINVAL;
-        why = "method or handler is NULL";
-    } else if (registry_check_name(m->name, &why) != RPCHOST_OK) {
-        rc = RPCHOST_EINVAL;
-    } else {
-        rc = registry_add(p->reg, m, p, &holder);
-        if (rc == RPCHOST_EEXIST)
-            why = "already registered";
-        else if (rc != RPCHOST_OK)
-            why = host_strerror(rc);
-    }
+    rc = registry_add(p->reg, m, p, p->serial ? &p->serial_lock : NULL, &holder,
+                      &why);
     if (rc == RPCHOST_OK) {
         p->nmethods++;
         return rc;
     }
     p->reg_failed = 1;
+    if (why == NULL)
+        why = host_strerror(rc);
     if (p->host_error[0] == '\0') {
         if (rc == RPCHOST_EEXIST)
             snprintf(p->host_error, sizeof(p->host_error),
@@ -223,6 +215,36 @@ api_config_bool(rpchost_plugin *plugin, const char *key, int def, int *out)
                      RPCHOST_ETYPE);
 }
 
+static int
+api_set_serial(rpchost_plugin *plugin)
+{
+    struct plugin *p = (struct plugin *)plugin;
+
+    if (p == NULL || !p->in_init || p->nmethods > 0)
+        return RPCHOST_ESTATE; /* before registering any method */
+    if (p->serial)
+        return RPCHOST_OK;
+    if (pthread_mutex_init(&p->serial_lock, NULL) != 0)
+        return RPCHOST_ENOMEM;
+    p->serial = 1;
+    return RPCHOST_OK;
+}
+
+static const char *
+api_config_require(rpchost_plugin *plugin, const char *key)
+{
+    struct plugin *p = (struct plugin *)plugin;
+    const struct config_kv *kv = find_kv(p, key);
+
+    if (kv != NULL && kv->value[0] != '\0')
+        return kv->value;
+    if (p != NULL && p->host_error[0] == '\0')
+        snprintf(p->host_error, sizeof(p->host_error),
+                 "missing required key '%s' in [%s]", key ? key : "(null)",
+                 p->name);
+    return NULL;
+}
+
 static const rpchost_api the_api = {
     .abi_version = RPCHOST_ABI_VERSION,
     .size = sizeof(rpchost_api),
@@ -239,6 +261,17 @@ static const rpchost_api the_api = {
     .call_method = call_method,
     .call_is_notification = call_is_notification,
     .call_udata = call_udata,
+    .param = call_param,
+    .param_string = call_param_string,
+    .param_int = call_param_int,
+    .param_double = call_param_double,
+    .param_bool = call_param_bool,
+    .param_object = call_param_object,
+    .param_array = call_param_array,
+    .defer = call_defer,
+    .timer = call_timer,
+    .set_serial = api_set_serial,
+    .config_require = api_config_require,
 };
 
 const rpchost_api *

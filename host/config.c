@@ -57,6 +57,7 @@ config_defaults(struct config *c)
     c->max_depth = CONFIG_DEFAULT_MAX_DEPTH;
     c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
+    c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
 }
 
 /* Parse a whole decimal integer in [min, max]. */
@@ -188,6 +189,7 @@ static const struct server_key server_keys[] = {
     {"max_depth", K_INT, 2, 1000, OFF(max_depth), 0},
     {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
+    {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},
 };
 #define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 

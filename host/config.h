@@ -41,6 +41,7 @@ struct config {
     int max_depth;
     int timeout_ms;          /* idle/read/write timeout of a connection */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
+    int call_timeout_ms;     /* deadline of a deferred call */
     struct plugin_conf *plugins;
     size_t nplugins;
 };
@@ -53,6 +54,7 @@ struct config {
 #define CONFIG_DEFAULT_MAX_DEPTH 64
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
+#define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */
 

@@ -3,11 +3,24 @@
  *
  * A `struct batch` lives for one request body: it holds the generation
  * reference, the parsed envelope and one `struct rpchost_call` per call.
- * Each call writes its own response object text; when the last call is
- * answered, the texts are joined (a batch) or handed over as they are.
+ * Each call writes its own response object; when the last call is settled
+ * the texts are joined (a batch) or handed over as they are.
+ *
+ * Lifetimes.  `pending` counts calls not yet settled (plus one while the
+ * handlers run) and is touched on the loop thread only.  `refs` keeps the
+ * batch's memory (and so the generation, and so the plugins' code) alive:
+ * one reference for the loop side, dropped when the batch finishes, and one
+ * per deferred call, dropped when the plugin answers it - possibly late,
+ * after the deadline answered for it.
+ *
+ * Answering.  `answered` is claimed with a compare-and-swap by whoever
+ * answers first: the plugin (result/error), the host for a failed handler,
+ * or the deadline timer.  The loser's answer is dropped.
  */
 #include "dispatch.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +31,8 @@
 #include "generation.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "loop.h"
+#include "params.h"
 
 struct batch;
 
@@ -27,26 +42,47 @@ struct rpchost_call {
     const char *method; /* name as requested */
     const char *id;     /* raw id text, NULL for a notification */
     size_t id_len;
-    atomic_int answered;
-    struct buf out; /* the response object; empty for notifications */
+    const cJSON *params;    /* only while the handler runs */
+    atomic_int answered;    /* claimed by the first answer */
+    atomic_int plugin_done; /* a deferred call's plugin answered */
+    atomic_int post_failed; /* loop_post() failed for its settlement */
+    int in_handler;         /* loop thread */
+    int deferred;           /* defer() was called */
+    struct loop_timer *deadline;
+    char *id_copy;       /* a deferred call's id outlives the request body */
+    struct buf out;      /* the response object; empty for notifications */
+    char param_err[160]; /* set by a failing param getter */
 };
 
 struct batch {
     struct generation *gen;
+    struct loop *loop;
     struct rpc_envelope env;
     struct rpchost_call *calls;
     struct rpchost_call one;
     size_t n;
-    atomic_size_t pending;
+    size_t pending; /* loop thread only */
+    atomic_long refs;
     dispatch_done_fn done;
     void *arg;
 };
 
+/* A plugin timer. */
+struct call_timer {
+    struct rpchost_call *call;
+    void (*fn)(rpchost_call *call, void *arg);
+    void *arg;
+};
+
 static void
-batch_free(struct batch *b)
+batch_unref(struct batch *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
         buf_free(&b->calls[i].out);
+        free(b->calls[i].id_copy);
+    }
     if (b->calls != &b->one)
         free(b->calls);
     rpc_envelope_free(&b->env);
@@ -54,7 +90,7 @@ batch_free(struct batch *b)
     free(b);
 }
 
-/* All calls answered: build the body and hand it over. */
+/* All calls settled: build the body and hand it over. */
 static void
 batch_finish(struct batch *b)
 {
@@ -82,7 +118,7 @@ batch_finish(struct batch *b)
         }
         buf_putc(&out, ']');
     }
-    batch_free(b);
+    batch_unref(b);
     if (!any) {
         buf_free(&out);
         done(arg, 204, NULL, 0);
@@ -97,12 +133,11 @@ batch_finish(struct batch *b)
     done(arg, 200, body, len);
 }
 
+/* Loop thread: one call is settled (its answer, if any, is written). */
 static void
-call_settled(struct rpchost_call *c)
+settle(struct batch *b)
 {
-    struct batch *b = c->batch;
-
-    if (atomic_fetch_sub_explicit(&b->pending, 1, memory_order_acq_rel) == 1)
+    if (--b->pending == 0)
         batch_finish(b);
 }
 
@@ -115,36 +150,101 @@ claim(struct rpchost_call *c)
     return atomic_compare_exchange_strong(&c->answered, &expected, 1) ? 0 : -1;
 }
 
+/* Loop thread: a deferred call's answer was written by its plugin. */
+static void
+deferred_done(void *arg)
+{
+    struct rpchost_call *c = arg;
+
+    if (c->deadline != NULL) {
+        loop_timer_cancel(c->deadline);
+        c->deadline = NULL;
+    }
+    settle(c->batch);
+}
+
+/* Loop thread: a deferred call's deadline passed. */
+static void
+on_deadline(void *arg)
+{
+    struct rpchost_call *c = arg;
+
+    c->deadline = NULL;
+    if (claim(c) != 0) {
+        /* The plugin answered; its settlement is on its way, unless
+         * posting it failed. */
+        if (atomic_load(&c->post_failed))
+            settle(c->batch);
+        return;
+    }
+    log_warn("method %s: no answer within call_timeout; answering %d",
+             c->method, RPCHOST_CALL_TIMEOUT);
+    if (c->id != NULL)
+        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_CALL_TIMEOUT,
+                        "Call timed out", NULL);
+    settle(c->batch);
+}
+
+/* After an answer was claimed and written by the plugin: settle a
+ * deferred call on its loop and drop the plugin's reference. */
+static void
+plugin_answered(struct rpchost_call *c, int claimed)
+{
+    struct batch *b = c->batch;
+    int expected = 0;
+
+    if (!c->deferred)
+        return; /* the dispatcher settles it when the handler returns */
+    if (!atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
+        return; /* a second answer from the plugin: already counted */
+    if (claimed && loop_post(b->loop, deferred_done, c) != 0) {
+        log_error("method %s: out of memory queueing an answer", c->method);
+        atomic_store(&c->post_failed, 1);
+    }
+    batch_unref(b);
+}
+
 int
 call_result(rpchost_call *c, cJSON *result)
 {
     char *text;
+    int rc = RPCHOST_OK;
 
     if (c == NULL) {
         cJSON_Delete(result);
         return RPCHOST_EINVAL;
     }
-    if (result == NULL)
+    if (result == NULL && !c->deferred)
         return RPCHOST_ENOMEM; /* the handler's return makes it -32603 */
     if (claim(c) != 0) {
         cJSON_Delete(result);
+        plugin_answered(c, 0);
         return RPCHOST_ESTATE;
     }
-    if (c->id == NULL) { /* notification: nothing is sent */
-        cJSON_Delete(result);
-        return RPCHOST_OK;
-    }
-    text = cJSON_PrintUnformatted(result);
-    cJSON_Delete(result);
-    if (text == NULL) {
-        log_error("method %s: out of memory printing the result", c->method);
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR, NULL,
-                        NULL);
+    if (result == NULL) {
+        log_error("method %s: answered with NULL (out of memory?)", c->method);
+        if (c->id != NULL)
+            rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
+                            NULL, NULL);
+        plugin_answered(c, 1);
         return RPCHOST_ENOMEM;
     }
-    rpc_write_result(&c->out, c->id, c->id_len, text, strlen(text));
-    cJSON_free(text);
-    return RPCHOST_OK;
+    if (c->id != NULL) {
+        text = cJSON_PrintUnformatted(result);
+        if (text == NULL) {
+            log_error("method %s: out of memory printing the result",
+                      c->method);
+            rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
+                            NULL, NULL);
+            rc = RPCHOST_ENOMEM;
+        } else {
+            rpc_write_result(&c->out, c->id, c->id_len, text, strlen(text));
+            cJSON_free(text);
+        }
+    }
+    cJSON_Delete(result);
+    plugin_answered(c, 1);
+    return rc;
 }
 
 int
@@ -170,28 +270,28 @@ call_error(rpchost_call *c, int code, const char *message, cJSON *data)
     }
     if (claim(c) != 0) {
         cJSON_Delete(data);
+        plugin_answered(c, 0);
         return RPCHOST_ESTATE;
     }
-    if (c->id == NULL) {
-        cJSON_Delete(data);
-        return rc;
-    }
-    if (data != NULL) {
-        text = cJSON_PrintUnformatted(data);
-        cJSON_Delete(data);
-        if (text == NULL) {
-            log_error("method %s: out of memory printing error data",
-                      c->method);
-            rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
-                            NULL, NULL);
-            return RPCHOST_ENOMEM;
+    if (c->id != NULL) {
+        if (data != NULL) {
+            text = cJSON_PrintUnformatted(data);
+            if (text == NULL) {
+                log_error("method %s: out of memory printing error data",
+                          c->method);
+                code = RPCHOST_INTERNAL_ERROR;
+                message = NULL;
+                rc = RPCHOST_ENOMEM;
+            }
         }
+        if (message == NULL || message[0] == '\0')
+            message = rpc_error_message(code);
+        rpc_write_error(&c->out, c->id, c->id_len, code,
+                        message ? message : "Server error", text);
+        cJSON_free(text);
     }
-    if (message == NULL || message[0] == '\0')
-        message = rpc_error_message(code);
-    rpc_write_error(&c->out, c->id, c->id_len, code,
-                    message ? message : "Server error", text);
-    cJSON_free(text);
+    cJSON_Delete(data);
+    plugin_answered(c, 1);
     return rc;
 }
 
@@ -213,53 +313,328 @@ call_udata(rpchost_call *c)
     return c && c->m ? c->m->udata : NULL;
 }
 
-/* Run one valid call. */
-static void
-run_call(struct rpchost_call *c, const struct rpc_req *r)
-{
-    int rc;
+/* ---- params ---- */
 
-    c->m = registry_find(c->batch->gen->reg, r->method, strlen(r->method));
-    if (c->m == NULL) {
-        claim(c);
-        if (c->id != NULL)
-            rpc_write_error_detail(&c->out, c->id, c->id_len,
-                                   RPCHOST_METHOD_NOT_FOUND, NULL);
+static void
+param_fail(rpchost_call *c, size_t pos, const char *name, const char *what)
+{
+    if (c->param_err[0] != '\0')
         return;
-    }
-    rc = c->m->handler(c, r->params, c->m->plugin->state);
-    if (atomic_load(&c->answered))
-        return;
-    /* Returned without answering: the plugin failed.  Say nothing of its
-     * internals to the client; log them. */
-    if (rc == RPCHOST_OK)
-        log_error("method %s returned without answering the call", c->method);
+    if (name != NULL && pos != RPCHOST_NOPOS)
+        snprintf(c->param_err, sizeof(c->param_err), "param '%s' (%zu): %s",
+                 name, pos, what);
+    else if (name != NULL)
+        snprintf(c->param_err, sizeof(c->param_err), "param '%s': %s", name,
+                 what);
     else
-        log_error("method %s failed: %s (%d)", c->method, host_strerror(rc),
-                  rc);
-    claim(c);
-    if (c->id != NULL)
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR, NULL,
-                        NULL);
+        snprintf(c->param_err, sizeof(c->param_err), "param %zu: %s", pos,
+                 what);
+}
+
+/* Find a param for a getter; RPCHOST_OK with *v set, or an error noted. */
+static int
+param_get(rpchost_call *c, size_t pos, const char *name, int type,
+          const cJSON **v)
+{
+    if (c == NULL || v == NULL)
+        return RPCHOST_EINVAL;
+    if (!c->in_handler)
+        return RPCHOST_ESTATE;
+    *v = params_find(c->params, pos, name);
+    if (*v == NULL) {
+        param_fail(c, pos, name, "missing");
+        return RPCHOST_ENOENT;
+    }
+    if (!params_type_ok(type, *v)) {
+        char what[48];
+        snprintf(what, sizeof(what), "expected %s %s",
+                 type == RPCHOST_TYPE_INTEGER || type == RPCHOST_TYPE_OBJECT
+                     ? "an"
+                     : "a",
+                 params_type_name(type));
+        param_fail(c, pos, name, what);
+        return RPCHOST_ETYPE;
+    }
+    return RPCHOST_OK;
+}
+
+const cJSON *
+call_param(rpchost_call *c, size_t pos, const char *name)
+{
+    if (c == NULL || !c->in_handler)
+        return NULL;
+    return params_find(c->params, pos, name);
+}
+
+int
+call_param_string(rpchost_call *c, size_t pos, const char *name,
+                  const char **out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_STRING, &v);
+
+    if (rc == RPCHOST_OK && out != NULL)
+        *out = v->valuestring;
+    return rc;
+}
+
+int
+call_param_int(rpchost_call *c, size_t pos, const char *name, int64_t min,
+               int64_t max, int64_t *out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_NUMBER, &v);
+
+    if (rc != RPCHOST_OK)
+        return rc;
+    if (floor(v->valuedouble) != v->valuedouble) {
+        param_fail(c, pos, name, "expected an integer");
+        return RPCHOST_ETYPE;
+    }
+    if (fabs(v->valuedouble) > 9007199254740992.0 ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max) {
+        char what[96];
+        snprintf(what, sizeof(what), "out of range %lld..%lld", (long long)min,
+                 (long long)max);
+        param_fail(c, pos, name, what);
+        return RPCHOST_ERANGE;
+    }
+    if (out != NULL)
+        *out = (int64_t)v->valuedouble;
+    return RPCHOST_OK;
+}
+
+int
+call_param_double(rpchost_call *c, size_t pos, const char *name, double *out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_NUMBER, &v);
+
+    if (rc != RPCHOST_OK)
+        return rc;
+    if (!isfinite(v->valuedouble)) {
+        param_fail(c, pos, name, "number out of range");
+        return RPCHOST_ERANGE;
+    }
+    if (out != NULL)
+        *out = v->valuedouble;
+    return RPCHOST_OK;
+}
+
+int
+call_param_bool(rpchost_call *c, size_t pos, const char *name, int *out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_BOOLEAN, &v);
+
+    if (rc == RPCHOST_OK && out != NULL)
+        *out = cJSON_IsTrue(v);
+    return rc;
+}
+
+int
+call_param_object(rpchost_call *c, size_t pos, const char *name,
+                  const cJSON **out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_OBJECT, &v);
+
+    if (rc == RPCHOST_OK && out != NULL)
+        *out = v;
+    return rc;
+}
+
+int
+call_param_array(rpchost_call *c, size_t pos, const char *name,
+                 const cJSON **out)
+{
+    const cJSON *v;
+    int rc = param_get(c, pos, name, RPCHOST_TYPE_ARRAY, &v);
+
+    if (rc == RPCHOST_OK && out != NULL)
+        *out = v;
+    return rc;
+}
+
+/* ---- deferred calls ---- */
+
+int
+call_defer(rpchost_call *c)
+{
+    if (c == NULL)
+        return RPCHOST_EINVAL;
+    if (!c->in_handler || c->deferred || c->batch->loop == NULL ||
+        (c->m->lock != NULL) || atomic_load(&c->answered))
+        return RPCHOST_ESTATE;
+    if (c->id != NULL) {
+        /* The request body may be gone (client closed) when the plugin
+         * answers: keep the id. */
+        c->id_copy = malloc(c->id_len);
+        if (c->id_copy == NULL)
+            return RPCHOST_ENOMEM;
+        memcpy(c->id_copy, c->id, c->id_len);
+        c->id = c->id_copy;
+    }
+    c->deferred = 1;
+    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    return RPCHOST_OK;
 }
 
 static void
-answer_whole(struct generation *gen, const struct rpc_envelope *env,
-             dispatch_done_fn done, void *arg)
+call_timer_fire(void *arg)
+{
+    struct call_timer *t = arg;
+
+    t->fn(t->call, t->arg);
+    free(t);
+}
+
+int
+call_timer(rpchost_call *c, unsigned ms,
+           void (*fn)(rpchost_call *call, void *arg), void *arg)
+{
+    struct call_timer *t;
+
+    if (c == NULL || fn == NULL)
+        return RPCHOST_EINVAL;
+    if (!c->deferred || atomic_load(&c->plugin_done) ||
+        !loop_is_current(c->batch->loop))
+        return RPCHOST_ESTATE;
+    t = malloc(sizeof(*t));
+    if (t == NULL)
+        return RPCHOST_ENOMEM;
+    t->call = c;
+    t->fn = fn;
+    t->arg = arg;
+    if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {
+        free(t);
+        return RPCHOST_ENOMEM;
+    }
+    return RPCHOST_OK;
+}
+
+/* ---- running calls ---- */
+
+/* Answer `c` with an error unless someone already did (loop thread). */
+static void
+host_error(struct rpchost_call *c, int code, const char *detail)
+{
+    if (claim(c) != 0)
+        return;
+    if (c->id != NULL)
+        rpc_write_error_detail(&c->out, c->id, c->id_len, code, detail);
+}
+
+static void
+run_discover(struct rpchost_call *c, const struct rpc_req *r)
+{
+    const struct generation *g = c->batch->gen;
+
+    if (r->params != NULL && cJSON_GetArraySize(r->params) > 0) {
+        host_error(c, RPCHOST_INVALID_PARAMS, "rpc.discover takes no params");
+        return;
+    }
+    if (g->discover == NULL) {
+        host_error(c, RPCHOST_INTERNAL_ERROR, NULL);
+        return;
+    }
+    claim(c);
+    if (c->id != NULL)
+        rpc_write_result(&c->out, c->id, c->id_len, g->discover,
+                         g->discover_len);
+}
+
+/* Run one valid call; returns once the call is settled or deferred. */
+static void
+run_call(struct rpchost_call *c, const struct rpc_req *r)
+{
+    struct batch *b = c->batch;
+    char why[200];
+    int rc;
+
+    if (strcmp(r->method, "rpc.discover") == 0) {
+        run_discover(c, r);
+        settle(b);
+        return;
+    }
+    c->m = registry_find(b->gen->reg, r->method, strlen(r->method));
+    if (c->m == NULL) {
+        host_error(c, RPCHOST_METHOD_NOT_FOUND, NULL);
+        settle(b);
+        return;
+    }
+    if (c->m->params != NULL &&
+        params_validate(c->m->params, c->m->nparams, r->params, why,
+                        sizeof(why)) != 0) {
+        host_error(c, RPCHOST_INVALID_PARAMS, why);
+        settle(b);
+        return;
+    }
+    if (c->m->lock != NULL)
+        pthread_mutex_lock(c->m->lock);
+    c->params = r->params;
+    c->in_handler = 1;
+    rc = c->m->handler(c, r->params, c->m->plugin->state);
+    c->in_handler = 0;
+    c->params = NULL;
+    if (c->m->lock != NULL)
+        pthread_mutex_unlock(c->m->lock);
+
+    if (c->deferred && rc == RPCHOST_OK) {
+        /* Settled by deferred_done() or on_deadline(); if the plugin
+         * already answered, deferred_done() is queued. */
+        if (!atomic_load(&c->answered)) {
+            c->deadline =
+                loop_timer_add(b->loop, (unsigned)b->gen->cfg->call_timeout_ms,
+                               on_deadline, c);
+            if (c->deadline == NULL)
+                log_error("method %s: cannot set its deadline", c->method);
+        }
+        return;
+    }
+    if (!atomic_load(&c->answered)) {
+        if (c->param_err[0] != '\0' &&
+            (rc == RPCHOST_ENOENT || rc == RPCHOST_ETYPE ||
+             rc == RPCHOST_ERANGE)) {
+            host_error(c, RPCHOST_INVALID_PARAMS, c->param_err);
+        } else {
+            /* Say nothing of the plugin's internals to the client. */
+            if (rc == RPCHOST_OK)
+                log_error("method %s returned without answering the call",
+                          c->method);
+            else
+                log_error("method %s failed: %s (%d)", c->method,
+                          host_strerror(rc), rc);
+            host_error(c, RPCHOST_INTERNAL_ERROR, NULL);
+        }
+    }
+    if (c->deferred) {
+        /* Deferred, then failed: the host answered; the plugin must not
+         * answer any more.  Drop its reference. */
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
+            atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
+        else
+            return; /* it answered already: deferred_done() is queued */
+    }
+    settle(b);
+}
+
+static void
+answer_whole(const struct rpc_envelope *env, dispatch_done_fn done, void *arg)
 {
     struct buf out = BUF_INIT;
     char *body;
     size_t len = 0;
 
-    (void)gen;
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
     done(arg, body ? 200 : 500, body, body ? len : 0);
 }
 
 void
-dispatch_body(struct generation *gen, const char *body, size_t len,
-              dispatch_done_fn done, void *arg)
+dispatch_body(struct generation *gen, struct loop *loop, const char *body,
+              size_t len, dispatch_done_fn done, void *arg)
 {
     struct batch *b = calloc(1, sizeof(*b));
 
@@ -270,11 +645,13 @@ dispatch_body(struct generation *gen, const char *body, size_t len,
     }
     generation_ref(gen);
     b->gen = gen;
+    b->loop = loop;
     b->done = done;
     b->arg = arg;
+    atomic_init(&b->refs, 1);
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
-        answer_whole(gen, &b->env, done, arg);
-        batch_free(b);
+        answer_whole(&b->env, done, arg);
+        batch_unref(b);
         return;
     }
     b->n = b->env.n;
@@ -283,13 +660,13 @@ dispatch_body(struct generation *gen, const char *body, size_t len,
         struct rpc_envelope e = {.err = RPCHOST_INTERNAL_ERROR};
         b->n = 0;
         snprintf(e.detail, sizeof(e.detail), "out of memory");
-        answer_whole(gen, &e, done, arg);
-        batch_free(b);
+        answer_whole(&e, done, arg);
+        batch_unref(b);
         return;
     }
-    /* One extra count held while the handlers run, so the batch cannot
-     * finish (and be freed) under this loop. */
-    atomic_init(&b->pending, b->n + 1);
+    /* One extra count while the handlers run, so the batch cannot finish
+     * under this loop. */
+    b->pending = b->n + 1;
     for (size_t i = 0; i < b->n; i++) {
         struct rpchost_call *c = &b->calls[i];
         const struct rpc_req *r = &b->env.reqs[i];
@@ -299,15 +676,17 @@ dispatch_body(struct generation *gen, const char *body, size_t len,
         c->id = r->id;
         c->id_len = r->id_len;
         atomic_init(&c->answered, 0);
+        atomic_init(&c->plugin_done, 0);
+        atomic_init(&c->post_failed, 0);
         if (r->invalid != NULL) {
             claim(c);
             rpc_write_error_detail(&c->out, c->id ? c->id : "null",
                                    c->id ? c->id_len : 4,
                                    RPCHOST_INVALID_REQUEST, r->invalid);
+            settle(b);
         } else {
             run_call(c, r);
         }
-        call_settled(c);
     }
-    call_settled(&(struct rpchost_call){.batch = b});
+    settle(b);
 }

@@ -2,9 +2,11 @@
  * dispatch.h - answering one request body: parse the envelope, run each
  * call's handler, collect the answers, hand back the response body.
  *
- * No libevent here: the caller gets the finished body through a callback,
- * on the thread that answered the last call.  Also the call-side half of
- * the plugin API (result, error, call accessors).
+ * No libevent here: deferred calls reach their event loop through loop.h.
+ * Everything of a batch happens on its loop's thread, except a deferred
+ * call's answer, which a plugin may give from any thread; that thread only
+ * writes the call's own answer and posts the rest to the loop.  Also the
+ * call-side half of the plugin API (result, error, params, defer, timer).
  */
 #ifndef HOST_DISPATCH_H
 #define HOST_DISPATCH_H
@@ -14,17 +16,20 @@
 #include "rpchost/plugin.h"
 
 struct generation;
+struct loop;
 
 /* The answer to one body: `status` is the HTTP status to send (200; 204
  * when there is nothing to send, only notifications; 500 when out of
- * memory).  `body` is malloc()ed and now the callee's, or NULL. */
+ * memory).  `body` is malloc()ed and now the callee's, or NULL.  Runs on
+ * the loop's thread. */
 typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len);
 
 /* Answer `body` (len bytes, valid until `done` runs) with the methods of
- * `gen` (referenced until then).  `done` runs exactly once, possibly before
- * this returns. */
-void dispatch_body(struct generation *gen, const char *body, size_t len,
-                   dispatch_done_fn done, void *arg);
+ * `gen` (referenced for as long as any of its calls runs).  `loop` is the
+ * caller's event loop; NULL allows no deferred calls.  `done` runs exactly
+ * once, possibly before this returns.  Loop thread. */
+void dispatch_body(struct generation *gen, struct loop *loop, const char *body,
+                   size_t len, dispatch_done_fn done, void *arg);
 
 /* The plugin API's call-side functions (see plugin.h). */
 int call_result(rpchost_call *call, cJSON *result);
@@ -32,5 +37,20 @@ int call_error(rpchost_call *call, int code, const char *message, cJSON *data);
 const char *call_method(rpchost_call *call);
 int call_is_notification(rpchost_call *call);
 void *call_udata(rpchost_call *call);
+const cJSON *call_param(rpchost_call *call, size_t pos, const char *name);
+int call_param_string(rpchost_call *call, size_t pos, const char *name,
+                      const char **out);
+int call_param_int(rpchost_call *call, size_t pos, const char *name,
+                   int64_t min, int64_t max, int64_t *out);
+int call_param_double(rpchost_call *call, size_t pos, const char *name,
+                      double *out);
+int call_param_bool(rpchost_call *call, size_t pos, const char *name, int *out);
+int call_param_object(rpchost_call *call, size_t pos, const char *name,
+                      const cJSON **out);
+int call_param_array(rpchost_call *call, size_t pos, const char *name,
+                     const cJSON **out);
+int call_defer(rpchost_call *call);
+int call_timer(rpchost_call *call, unsigned ms,
+               void (*fn)(rpchost_call *call, void *arg), void *arg);
 
 #endif

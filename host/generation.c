@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discover.h"
 #include "log.h"
+#include "version.h"
 
 static void
 generation_destroy(struct generation *g)
@@ -16,6 +18,7 @@ generation_destroy(struct generation *g)
     while (g->nloaded > 0)
         plugin_unload(&g->plugins[--g->nloaded]);
     registry_free(g->reg);
+    cJSON_free(g->discover);
     free(g->plugins);
     config_free(g->cfg);
     free(g);
@@ -51,6 +54,11 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
         g->nloaded++;
         log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,
                   cfg->plugins[i].path);
+    }
+    g->discover = discover_build(g->reg, RPCHOST_VERSION, &g->discover_len);
+    if (g->discover == NULL) {
+        snprintf(err, errlen, "out of memory building rpc.discover");
+        goto fail;
     }
     return g;
 fail:

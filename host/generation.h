@@ -25,6 +25,8 @@ struct generation {
     struct plugin *plugins; /* cfg->nplugins entries */
     size_t nloaded;         /* how many of them are loaded */
     struct rpc_limits limits;
+    char *discover; /* the rpc.discover answer (OpenRPC JSON text) */
+    size_t discover_len;
     atomic_long refs;
 };
 

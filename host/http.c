@@ -1,5 +1,5 @@
 /*
- * http.c - see http.h.
+ * http.c - see http.h.  Also implements loop.h for the worker loops.
  */
 #include "http.h"
 
@@ -20,13 +20,42 @@
 #include "generation.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "loop.h"
+
+/* A function posted to the loop from another thread. */
+struct post {
+    struct post *next;
+    loop_fn fn;
+    void *arg;
+};
+
+/* A timer on the loop; kept on a list so teardown can run it. */
+struct loop_timer {
+    struct loop_timer *prev, *next;
+    struct loop *loop;
+    struct event *ev;
+    loop_fn fn;
+    void *arg;
+};
+
+/* The loop.h view of a worker. */
+struct loop {
+    struct event_base *base;
+    pthread_t thread;
+    struct event *post_ev;
+    pthread_mutex_t post_lock;
+    struct post *post_head, *post_tail;
+    int closed; /* under post_lock: posts are refused */
+    struct loop_timer *timers_head, *timers_tail;
+};
 
 struct worker {
+    struct loop loop; /* first: a loop is its worker */
     int index;
     int listen_fd;
-    pthread_t thread;
     int started;
-    struct event_base *base;
+    pthread_t joinable;
+    int lock_ok;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct generation *gen; /* this loop's current generation (a ref) */
@@ -38,6 +67,163 @@ struct worker {
     int draining;
 };
 
+/* ---- loop.h ---- */
+
+static void
+run_posts(struct loop *l)
+{
+    struct post *p;
+
+    for (;;) {
+        pthread_mutex_lock(&l->post_lock);
+        p = l->post_head;
+        if (p != NULL) {
+            l->post_head = p->next;
+            if (l->post_head == NULL)
+                l->post_tail = NULL;
+        }
+        pthread_mutex_unlock(&l->post_lock);
+        if (p == NULL)
+            return;
+        p->fn(p->arg);
+        free(p);
+    }
+}
+
+static void
+on_post(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    run_posts(arg);
+}
+
+int
+loop_post(struct loop *l, loop_fn fn, void *arg)
+{
+    struct post *p = malloc(sizeof(*p));
+
+    if (p == NULL)
+        return -1;
+    p->next = NULL;
+    p->fn = fn;
+    p->arg = arg;
+    pthread_mutex_lock(&l->post_lock);
+    if (l->closed) {
+        pthread_mutex_unlock(&l->post_lock);
+        free(p);
+        return -1;
+    }
+    if (l->post_tail != NULL)
+        l->post_tail->next = p;
+    else
+        l->post_head = p;
+    l->post_tail = p;
+    pthread_mutex_unlock(&l->post_lock);
+    event_active(l->post_ev, EV_READ, 0);
+    return 0;
+}
+
+static void
+timer_unlink(struct loop_timer *t)
+{
+    struct loop *l = t->loop;
+
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        l->timers_head = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    else
+        l->timers_tail = t->prev;
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop_timer *t = arg;
+    loop_fn fn = t->fn;
+    void *fnarg = t->arg;
+
+    (void)fd;
+    (void)what;
+    timer_unlink(t);
+    event_free(t->ev);
+    free(t);
+    fn(fnarg);
+}
+
+struct loop_timer *
+loop_timer_add(struct loop *l, unsigned ms, loop_fn fn, void *arg)
+{
+    struct loop_timer *t = calloc(1, sizeof(*t));
+    struct timeval tv;
+
+    if (t == NULL)
+        return NULL;
+    t->loop = l;
+    t->fn = fn;
+    t->arg = arg;
+    t->ev = evtimer_new(l->base, on_timer, t);
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    if (t->ev == NULL || evtimer_add(t->ev, &tv) != 0) {
+        if (t->ev != NULL)
+            event_free(t->ev);
+        free(t);
+        return NULL;
+    }
+    t->prev = l->timers_tail;
+    if (l->timers_tail != NULL)
+        l->timers_tail->next = t;
+    else
+        l->timers_head = t;
+    l->timers_tail = t;
+    return t;
+}
+
+void
+loop_timer_cancel(struct loop_timer *t)
+{
+    if (t == NULL)
+        return;
+    timer_unlink(t);
+    event_free(t->ev);
+    free(t);
+}
+
+int
+loop_is_current(const struct loop *l)
+{
+    return l != NULL && pthread_equal(l->thread, pthread_self());
+}
+
+/* After the loop stopped: run what is still pending (timers at once, then
+ * posts) until nothing is left, then refuse further posts. */
+static void
+loop_finish(struct loop *l)
+{
+    for (;;) {
+        struct loop_timer *t = l->timers_head;
+
+        if (t != NULL) {
+            on_timer(-1, 0, t);
+            continue;
+        }
+        run_posts(l);
+        pthread_mutex_lock(&l->post_lock);
+        if (l->post_head == NULL && l->timers_head == NULL) {
+            l->closed = 1;
+            pthread_mutex_unlock(&l->post_lock);
+            return;
+        }
+        pthread_mutex_unlock(&l->post_lock);
+    }
+}
+
+/* ---- requests ---- */
+
 /* One request being answered.  evhttp reads a connection's next request
  * only after the previous reply went out, so a connection has at most one
  * of these; its close callback points at it until the reply completes. */
@@ -45,6 +231,8 @@ struct req_ctx {
     struct worker *w;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
+    int replied; /* the reply was handed to evhttp */
+    int closed;  /* the connection went away first */
 };
 
 static void
@@ -56,7 +244,7 @@ req_ctx_end(struct req_ctx *rc)
     free(rc);
 }
 
-/* The connection went away before the reply was written. */
+/* The connection is being freed before the reply was fully written. */
 static void
 on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -64,7 +252,18 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
 
     (void)evcon;
     rc->evcon = NULL;
-    req_ctx_end(rc);
+    rc->req = NULL;
+    if (rc->replied)
+        req_ctx_end(rc); /* its on_complete will never come */
+    else
+        rc->closed = 1; /* on_dispatched ends it */
+}
+
+static void
+request_complete(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    req_ctx_end(arg);
 }
 
 static void
@@ -73,13 +272,6 @@ free_body(const void *data, size_t len, void *arg)
     (void)len;
     (void)arg;
     free((void *)data);
-}
-
-static void
-request_complete(struct evhttp_request *req, void *arg)
-{
-    (void)req;
-    req_ctx_end(arg);
 }
 
 static void
@@ -127,6 +319,12 @@ on_dispatched(void *arg, int status, char *body, size_t len)
 {
     struct req_ctx *rc = arg;
 
+    if (rc->closed) { /* nobody to answer */
+        free(body);
+        req_ctx_end(rc);
+        return;
+    }
+    rc->replied = 1;
     switch (status) {
     case 200:
         send_json(rc->w, rc->req, 200, "OK", body, len);
@@ -153,7 +351,7 @@ on_request(struct evhttp_request *req, void *arg)
     size_t len;
     const char *data;
 
-    rc = malloc(sizeof(*rc));
+    rc = calloc(1, sizeof(*rc));
     if (rc == NULL) {
         evhttp_send_error(req, 503, "Service Unavailable");
         return;
@@ -168,11 +366,13 @@ on_request(struct evhttp_request *req, void *arg)
     if (path == NULL || path[0] == '\0')
         path = "/";
     if (strcmp(path, w->gen->cfg->endpoint) != 0) {
+        rc->replied = 1;
         send_http_error(w, req, 404, "Not Found",
                         "HTTP 404: no JSON-RPC endpoint at this path");
         return;
     }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        rc->replied = 1;
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                           "POST");
         send_http_error(w, req, 405, "Method Not Allowed",
@@ -183,11 +383,14 @@ on_request(struct evhttp_request *req, void *arg)
     len = evbuffer_get_length(in);
     data = len ? (const char *)evbuffer_pullup(in, -1) : "";
     if (data == NULL) {
+        rc->replied = 1;
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
     }
-    dispatch_body(w->gen, data, len, on_dispatched, rc);
+    dispatch_body(w->gen, &w->loop, data, len, on_dispatched, rc);
 }
+
+/* ---- stopping ---- */
 
 static long long
 now_ms(void)
@@ -207,13 +410,13 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (w->inflight <= 0) {
-        event_base_loopexit(w->base, NULL);
+        event_base_loopexit(w->loop.base, NULL);
         return;
     }
     if (now_ms() >= w->drain_deadline_ms) {
         log_warn("loop %d: shutdown timeout with %ld request(s) unfinished",
                  w->index, w->inflight);
-        event_base_loopexit(w->base, NULL);
+        event_base_loopexit(w->loop.base, NULL);
         return;
     }
     event_add(w->drain_ev, &tick);
@@ -251,17 +454,24 @@ worker_new(int index, int listen_fd, struct generation *gen)
     }
     w->index = index;
     w->listen_fd = listen_fd;
-    w->base = event_base_new();
-    if (w->base == NULL)
+    generation_ref(gen);
+    w->gen = gen;
+    if (pthread_mutex_init(&w->loop.post_lock, NULL) != 0)
         goto fail;
-    w->http = evhttp_new(w->base);
-    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
-    w->drain_ev = evtimer_new(w->base, on_drain_tick, w);
-    if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL)
+    w->lock_ok = 1;
+    w->loop.base = event_base_new();
+    if (w->loop.base == NULL)
+        goto fail;
+    w->http = evhttp_new(w->loop.base);
+    w->stop_ev = event_new(w->loop.base, -1, 0, on_stop, w);
+    w->drain_ev = evtimer_new(w->loop.base, on_drain_tick, w);
+    w->loop.post_ev = event_new(w->loop.base, -1, 0, on_post, &w->loop);
+    if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL ||
+        w->loop.post_ev == NULL)
         goto fail;
     /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops. */
-    lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, -1,
-                             listen_fd);
+    lev = evconnlistener_new(w->loop.base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC,
+                             -1, listen_fd);
     if (lev == NULL)
         goto fail;
     w->bound = evhttp_bind_listener(w->http, lev);
@@ -279,8 +489,6 @@ worker_new(int index, int listen_fd, struct generation *gen)
     tv.tv_sec = cfg->timeout_ms / 1000;
     tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
     evhttp_set_timeout_tv(w->http, &tv);
-    generation_ref(gen);
-    w->gen = gen;
     return w;
 fail:
     log_error("loop %d: cannot set up the event loop", index);
@@ -293,8 +501,12 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
 
+    w->loop.thread = pthread_self();
     log_debug("loop %d running", w->index);
-    event_base_dispatch(w->base);
+    event_base_dispatch(w->loop.base);
+    /* Answer what is still open (deadlines and plugin timers run now), so
+     * no call is left behind when the loop goes away. */
+    loop_finish(&w->loop);
     log_debug("loop %d done", w->index);
     return NULL;
 }
@@ -302,12 +514,14 @@ worker_main(void *arg)
 int
 worker_start(struct worker *w)
 {
-    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, worker_main, w);
 
     if (rc != 0) {
         log_error("loop %d: cannot start thread: %s", w->index, strerror(rc));
         return -1;
     }
+    w->joinable = t;
     w->started = 1;
     return 0;
 }
@@ -325,15 +539,19 @@ worker_join_free(struct worker *w)
     if (w == NULL)
         return;
     if (w->started)
-        pthread_join(w->thread, NULL);
+        pthread_join(w->joinable, NULL);
     if (w->http != NULL)
         evhttp_free(w->http);
     if (w->stop_ev != NULL)
         event_free(w->stop_ev);
     if (w->drain_ev != NULL)
         event_free(w->drain_ev);
-    if (w->base != NULL)
-        event_base_free(w->base);
+    if (w->loop.post_ev != NULL)
+        event_free(w->loop.post_ev);
+    if (w->loop.base != NULL)
+        event_base_free(w->loop.base);
+    if (w->lock_ok)
+        pthread_mutex_destroy(&w->loop.post_lock);
     generation_unref(w->gen);
     free(w);
 }

@@ -86,6 +86,10 @@ plugin_load(struct plugin *p, const char *cfg_file,
 #undef FAIL
 fail:
     p->in_init = 0;
+    if (p->serial) {
+        pthread_mutex_destroy(&p->serial_lock);
+        p->serial = 0;
+    }
     if (p->handle != NULL)
         dlclose(p->handle);
     p->handle = NULL;
@@ -99,6 +103,10 @@ plugin_unload(struct plugin *p)
     if (p->initialised && p->def->fini != NULL)
         p->def->fini(p->state);
     p->initialised = 0;
+    if (p->serial) {
+        pthread_mutex_destroy(&p->serial_lock);
+        p->serial = 0;
+    }
     if (p->handle != NULL)
         dlclose(p->handle);
     p->handle = NULL;

@@ -10,6 +10,7 @@
 #ifndef HOST_LOADER_H
 #define HOST_LOADER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "rpchost/plugin.h"
@@ -27,6 +28,8 @@ struct plugin {
     int in_init;          /* register_method allowed */
     int initialised;      /* init succeeded: fini is due */
     int reg_failed;       /* a register_method() call failed */
+    int serial;           /* set_serial(): methods share serial_lock */
+    pthread_mutex_t serial_lock;
     size_t nmethods;
     char error[512];      /* the plugin's set_error() text */
     char host_error[512]; /* what the host found wrong during init */

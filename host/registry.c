@@ -30,6 +30,18 @@ hash_name(const char *s, size_t n)
     return h;
 }
 
+static void
+method_free(struct method *m)
+{
+    if (m->lock == &m->own_lock)
+        pthread_mutex_destroy(&m->own_lock);
+    params_free(m->params, m->nparams);
+    params_free(m->result, m->result ? 1 : 0);
+    free(m->name);
+    free(m->summary);
+    free(m);
+}
+
 struct registry *
 registry_new(void)
 {
@@ -51,11 +63,8 @@ registry_free(struct registry *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->count; i++) {
-        free(r->list[i]->name);
-        free(r->list[i]->summary);
-        free(r->list[i]);
-    }
+    for (size_t i = 0; i < r->count; i++)
+        method_free(r->list[i]);
     free(r->list);
     free(r->slots);
     free(r);
@@ -127,22 +136,74 @@ grow(struct registry *r)
     return RPCHOST_OK;
 }
 
+/* Copy what the method struct describes into nm. */
+static int
+method_fill(struct method *nm, const rpchost_method *m,
+            pthread_mutex_t *shared_lock)
+{
+    nm->name = strdup(m->name);
+    if (nm->name == NULL)
+        return RPCHOST_ENOMEM;
+    if (m->summary != NULL) {
+        nm->summary = strdup(m->summary);
+        if (nm->summary == NULL)
+            return RPCHOST_ENOMEM;
+    }
+    if (m->params != NULL) {
+        nm->params = params_copy(m->params, &nm->nparams);
+        if (nm->params == NULL)
+            return RPCHOST_ENOMEM;
+    }
+    if (m->result != NULL && m->result[0].name != NULL) {
+        size_t one;
+        rpchost_param r[2] = {m->result[0], {NULL, 0, 0, NULL}};
+        nm->result = params_copy(r, &one);
+        if (nm->result == NULL)
+            return RPCHOST_ENOMEM;
+    }
+    if (shared_lock != NULL) {
+        nm->lock = shared_lock;
+    } else if (m->flags & RPCHOST_METHOD_SERIAL) {
+        if (pthread_mutex_init(&nm->own_lock, NULL) != 0)
+            return RPCHOST_ENOMEM;
+        nm->lock = &nm->own_lock;
+    }
+    nm->handler = m->handler;
+    nm->udata = m->udata;
+    nm->flags = m->flags;
+    return RPCHOST_OK;
+}
+
 int
 registry_add(struct registry *r, const rpchost_method *m, struct plugin *owner,
-             struct plugin **holder)
+             pthread_mutex_t *shared_lock, struct plugin **holder,
+             const char **why)
 {
     struct method **slot, *nm, **nlist;
+    const char *dummy;
     int rc;
 
-    if (m == NULL || m->handler == NULL)
+    if (why == NULL)
+        why = &dummy;
+    if (m == NULL || m->handler == NULL) {
+        *why = "method or handler is NULL";
         return RPCHOST_EINVAL;
-    rc = registry_check_name(m->name, NULL);
+    }
+    rc = registry_check_name(m->name, why);
     if (rc != RPCHOST_OK)
         return rc;
+    if (m->params != NULL && params_check_desc(m->params, why) != 0)
+        return RPCHOST_EINVAL;
+    if (m->result != NULL && m->result[0].name != NULL) {
+        rpchost_param one[2] = {m->result[0], {NULL, 0, 0, NULL}};
+        if (params_check_desc(one, why) != 0)
+            return RPCHOST_EINVAL;
+    }
     slot = slot_for(r, m->name, strlen(m->name));
     if (*slot != NULL) {
         if (holder)
             *holder = (*slot)->plugin;
+        *why = "already registered";
         return RPCHOST_EEXIST;
     }
     if ((r->count + 1) * 2 > r->nslots) {
@@ -157,17 +218,12 @@ registry_add(struct registry *r, const rpchost_method *m, struct plugin *owner,
     nm = calloc(1, sizeof(*nm));
     if (nm == NULL)
         return RPCHOST_ENOMEM;
-    nm->name = strdup(m->name);
-    nm->summary = m->summary ? strdup(m->summary) : NULL;
-    if (nm->name == NULL || (m->summary && nm->summary == NULL)) {
-        free(nm->name);
-        free(nm->summary);
-        free(nm);
-        return RPCHOST_ENOMEM;
+    rc = method_fill(nm, m, shared_lock);
+    if (rc != RPCHOST_OK) {
+        method_free(nm);
+        *why = "out of memory";
+        return rc;
     }
-    nm->handler = m->handler;
-    nm->udata = m->udata;
-    nm->flags = m->flags;
     nm->plugin = owner;
     r->list[r->count++] = nm;
     *slot = nm;

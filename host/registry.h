@@ -7,8 +7,10 @@
 #ifndef HOST_REGISTRY_H
 #define HOST_REGISTRY_H
 
+#include <pthread.h>
 #include <stddef.h>
 
+#include "params.h"
 #include "rpchost/plugin.h"
 
 struct plugin;
@@ -19,7 +21,12 @@ struct method {
     void *udata;
     unsigned flags;
     char *summary;
-    struct plugin *plugin; /* owner: its state is passed to the handler */
+    struct plugin *plugin;     /* owner: its state is passed to the handler */
+    struct param_desc *params; /* NULL: params not described */
+    size_t nparams;
+    struct param_desc *result; /* NULL: result not described */
+    pthread_mutex_t *lock;     /* serialised methods: held while running */
+    pthread_mutex_t own_lock;
 };
 
 struct registry;
@@ -31,11 +38,14 @@ void registry_free(struct registry *r);
  * When `why` is given it receives a short reason. */
 int registry_check_name(const char *name, const char **why);
 
-/* Add a copy of `m` for `owner`.  RPCHOST_EINVAL (bad name or NULL
- * handler), RPCHOST_EEXIST (taken; *holder = the owner of the existing
- * one), RPCHOST_ENOMEM. */
+/* Add a copy of `m` for `owner`.  RPCHOST_EINVAL (bad name, NULL handler,
+ * bad params description: *why says which), RPCHOST_EEXIST (taken;
+ * *holder = the owner of the existing one), RPCHOST_ENOMEM.  A method
+ * with RPCHOST_METHOD_SERIAL gets its own lock, or `shared_lock` when
+ * that is given (a serialised plugin). */
 int registry_add(struct registry *r, const rpchost_method *m,
-                 struct plugin *owner, struct plugin **holder);
+                 struct plugin *owner, pthread_mutex_t *shared_lock,
+                 struct plugin **holder, const char **why);
 
 /* The method called `name` (len bytes), or NULL. */
 const struct method *registry_find(const struct registry *r, const char *name,

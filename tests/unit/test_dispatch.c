@@ -120,7 +120,7 @@ expect(const char *body, int status, const char *want)
     copy = malloc(len ? len : 1);
     assert_non_null(copy);
     memcpy(copy, body, len);
-    dispatch_body(gen, copy, len, capture_done, &c);
+    dispatch_body(gen, NULL, copy, len, capture_done, &c);
     free(copy);
     assert_int_equal(c.calls, 1);
     assert_int_equal(atomic_load(&gen->refs), 1);

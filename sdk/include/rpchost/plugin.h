@@ -40,6 +40,7 @@
 #define RPCHOST_PLUGIN_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -220,7 +221,62 @@ struct rpchost_api {
     int (*call_is_notification)(rpchost_call *call);
     /* The udata given at registration of the method being called. */
     void *(*call_udata)(rpchost_call *call);
+
+    /* ---- Params (valid only while the handler runs) ----
+     * Each getter finds one param: by position `pos` when params is an
+     * array, by `name` when it is an object (pos RPCHOST_NOPOS: by name
+     * only; name NULL: by position only).  They return RPCHOST_OK and set
+     * *out, RPCHOST_ENOENT when it is absent, RPCHOST_ETYPE for a wrong
+     * type, RPCHOST_ERANGE when out of range.  On failure the host notes
+     * which param failed: a handler that then returns the code without
+     * answering gets -32602 "Invalid params" sent for it, with "data"
+     * naming the param (e.g. "param 'b' (1): expected an integer"). */
+    const cJSON *(*param)(rpchost_call *call, size_t pos, const char *name);
+    int (*param_string)(rpchost_call *call, size_t pos, const char *name,
+                        const char **out);
+    int (*param_int)(rpchost_call *call, size_t pos, const char *name,
+                     int64_t min, int64_t max, int64_t *out);
+    int (*param_double)(rpchost_call *call, size_t pos, const char *name,
+                        double *out);
+    int (*param_bool)(rpchost_call *call, size_t pos, const char *name,
+                      int *out);
+    int (*param_object)(rpchost_call *call, size_t pos, const char *name,
+                        const cJSON **out);
+    int (*param_array)(rpchost_call *call, size_t pos, const char *name,
+                       const cJSON **out);
+
+    /* ---- Deferred calls ----
+     * defer: keep the call open after the handler returns; answer it later
+     * with result()/error() from any thread, exactly once.  The host
+     * answers -32001 "Call timed out" itself when [server] call_timeout
+     * passes first; a later answer is then dropped (result()/error() give
+     * RPCHOST_ESTATE and free what they were given).  A batch waits for
+     * its deferred members.  Only inside the handler; not for
+     * RPCHOST_METHOD_SERIAL methods (RPCHOST_ESTATE). */
+    int (*defer)(rpchost_call *call);
+    /* timer: run fn(call, arg) once on the call's event loop after `ms`
+     * milliseconds (the loop is never blocked meanwhile).  Only for a
+     * deferred call, from the handler or from an earlier timer of the
+     * same call.  At shutdown pending timers run at once.  fn should
+     * answer the call or set another timer. */
+    int (*timer)(rpchost_call *call, unsigned ms,
+                 void (*fn)(rpchost_call *call, void *arg), void *arg);
+
+    /* ---- Plugin-wide ----
+     * set_serial: during init, make every method of the plugin serialised
+     * (as if each had RPCHOST_METHOD_SERIAL), sharing one lock. */
+    int (*set_serial)(rpchost_plugin *plugin);
+    /* config_require: like config_string, but a missing or empty key
+     * returns NULL and records "missing required key 'KEY'" as the
+     * startup error; return RPCHOST_ENOENT from init then. */
+    const char *(*config_require)(rpchost_plugin *plugin, const char *key);
 };
+
+/* Position argument of the param getters meaning "by name only". */
+#define RPCHOST_NOPOS ((size_t)-1)
+
+/* The host's own server error for a deferred call past its deadline. */
+#define RPCHOST_CALL_TIMEOUT -32001
 
 /*
  * The table a plugin exports.  init registers methods and may set *state

@@ -1,0 +1,215 @@
+/*
+ * params.c - see params.h.
+ */
+#include "params.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXACT_INT_MAX 9007199254740992.0 /* 2^53 */
+
+const char *
+params_type_name(int type)
+{
+    switch (type) {
+    case RPCHOST_TYPE_STRING:
+        return "string";
+    case RPCHOST_TYPE_INTEGER:
+        return "integer";
+    case RPCHOST_TYPE_NUMBER:
+        return "number";
+    case RPCHOST_TYPE_BOOLEAN:
+        return "boolean";
+    case RPCHOST_TYPE_OBJECT:
+        return "object";
+    case RPCHOST_TYPE_ARRAY:
+        return "array";
+    case RPCHOST_TYPE_NULL:
+        return "null";
+    default:
+        return "any";
+    }
+}
+
+int
+params_type_ok(int type, const cJSON *v)
+{
+    switch (type) {
+    case RPCHOST_TYPE_ANY:
+        return v != NULL;
+    case RPCHOST_TYPE_STRING:
+        return cJSON_IsString(v);
+    case RPCHOST_TYPE_INTEGER:
+        return cJSON_IsNumber(v) && floor(v->valuedouble) == v->valuedouble &&
+               fabs(v->valuedouble) <= EXACT_INT_MAX;
+    case RPCHOST_TYPE_NUMBER:
+        return cJSON_IsNumber(v);
+    case RPCHOST_TYPE_BOOLEAN:
+        return cJSON_IsBool(v);
+    case RPCHOST_TYPE_OBJECT:
+        return cJSON_IsObject(v);
+    case RPCHOST_TYPE_ARRAY:
+        return cJSON_IsArray(v);
+    case RPCHOST_TYPE_NULL:
+        return cJSON_IsNull(v);
+    }
+    return 0;
+}
+
+static int
+name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > PARAM_NAME_MAX)
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_") == n;
+}
+
+int
+params_check_desc(const rpchost_param *p, const char **why)
+{
+    size_t n = 0;
+    int optional_seen = 0;
+
+    for (; p[n].name != NULL; n++) {
+        if (n >= PARAMS_MAX) {
+            *why = "more than 64 params described";
+            return -1;
+        }
+        if (!name_ok(p[n].name)) {
+            *why = "a param name must be 1..64 characters of A-Z a-z 0-9 _";
+            return -1;
+        }
+        if (p[n].type < RPCHOST_TYPE_ANY || p[n].type > RPCHOST_TYPE_NULL) {
+            *why = "a param has an unknown type";
+            return -1;
+        }
+        if (p[n].required && optional_seen) {
+            *why = "a required param follows an optional one (positional "
+                   "calls could not supply it)";
+            return -1;
+        }
+        if (!p[n].required)
+            optional_seen = 1;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(p[j].name, p[n].name) == 0) {
+                *why = "two params have the same name";
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void
+params_free(struct param_desc *d, size_t n)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(d[i].name);
+        free(d[i].description);
+    }
+    free(d);
+}
+
+struct param_desc *
+params_copy(const rpchost_param *p, size_t *n)
+{
+    struct param_desc *d;
+    size_t count = 0;
+
+    while (p[count].name != NULL)
+        count++;
+    *n = count;
+    d = calloc(count ? count : 1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        d[i].name = strdup(p[i].name);
+        d[i].type = p[i].type;
+        d[i].required = p[i].required != 0;
+        d[i].description = p[i].description ? strdup(p[i].description) : NULL;
+        if (d[i].name == NULL ||
+            (p[i].description != NULL && d[i].description == NULL)) {
+            params_free(d, i + 1);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+const cJSON *
+params_find(const cJSON *params, size_t pos, const char *name)
+{
+    if (cJSON_IsArray(params)) {
+        if (pos == RPCHOST_NOPOS || pos > (size_t)INT32_MAX)
+            return NULL;
+        return cJSON_GetArrayItem(params, (int)pos);
+    }
+    if (cJSON_IsObject(params) && name != NULL)
+        return cJSON_GetObjectItemCaseSensitive(params, name);
+    return NULL;
+}
+
+static int
+check_one(const struct param_desc *d, size_t i, const cJSON *v, char *why,
+          size_t len)
+{
+    if (v == NULL) {
+        if (!d->required)
+            return 0;
+        snprintf(why, len, "missing required param '%s' (%zu)", d->name, i);
+        return -1;
+    }
+    if (!params_type_ok(d->type, v)) {
+        snprintf(why, len, "param '%s' (%zu): expected %s%s", d->name, i,
+                 d->type == RPCHOST_TYPE_INTEGER ? "an " : "a ",
+                 params_type_name(d->type));
+        return -1;
+    }
+    return 0;
+}
+
+int
+params_validate(const struct param_desc *d, size_t n, const cJSON *params,
+                char *why, size_t len)
+{
+    const cJSON *item;
+
+    if (params == NULL || cJSON_IsArray(params)) {
+        size_t count = params ? (size_t)cJSON_GetArraySize(params) : 0;
+
+        if (count > n) {
+            snprintf(why, len, "too many params: %zu given, at most %zu", count,
+                     n);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            item = i < count ? cJSON_GetArrayItem(params, (int)i) : NULL;
+            if (check_one(&d[i], i, item, why, len) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    cJSON_ArrayForEach (item, params) {
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(d[i].name, item->string) == 0)
+                break;
+        if (i == n) {
+            snprintf(why, len, "unknown param '%.64s'", item->string);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        item = cJSON_GetObjectItemCaseSensitive(params, d[i].name);
+        if (check_one(&d[i], i, item, why, len) != 0)
+            return -1;
+    }
+    return 0;
+}
