@@ -23,10 +23,17 @@ ping(rpchost_call *call, const cJSON *params, void *state)
 static int
 ping_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
 {
+    static const rpchost_param none[] = {{NULL, 0, 0, NULL}};
+    static const rpchost_param result[] = {
+        {"pong", RPCHOST_TYPE_STRING, 1, "always \"pong\""},
+        {NULL, 0, 0, NULL},
+    };
     static const rpchost_method m = {
         .name = "ping",
         .handler = ping,
         .summary = "Answers \"pong\"; a liveness check.",
+        .params = none, /* no params: the host refuses any with -32602 */
+        .result = result,
     };
 
     (void)state;

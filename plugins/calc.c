@@ -1,0 +1,143 @@
+/*
+ * calc.c - arithmetic, as in the JSON-RPC 2.0 specification's examples.
+ *
+ *   add(a, b)                    a + b
+ *   subtract(minuend, subtrahend) by position or by name
+ *   sum(x...)                    the sum of any count of numbers
+ *   divide(dividend, divisor)    error 1 "Division by zero" when divisor is 0
+ *
+ * Params are described, so the host checks them (and answers -32602 naming
+ * the offending param) before a handler runs, and rpc.discover lists them.
+ */
+#include <math.h>
+
+#include <rpchost/plugin.h>
+
+#define CALC_DIVISION_BY_ZERO 1
+
+static const rpchost_api *api;
+
+static int
+answer_number(rpchost_call *call, double v)
+{
+    if (!isfinite(v))
+        return api->error(call, RPCHOST_INVALID_PARAMS, "Invalid params",
+                          cJSON_CreateString("result is not a finite number"));
+    return api->result(call, cJSON_CreateNumber(v));
+}
+
+/* Two described numbers, by position or by name. */
+static int
+two(rpchost_call *call, const char *n0, const char *n1, double *a, double *b)
+{
+    int rc = api->param_double(call, 0, n0, a);
+
+    if (rc == RPCHOST_OK)
+        rc = api->param_double(call, 1, n1, b);
+    return rc;
+}
+
+static int
+add(rpchost_call *call, const cJSON *params, void *state)
+{
+    double a, b;
+    int rc = two(call, "a", "b", &a, &b);
+
+    (void)params;
+    (void)state;
+    return rc ? rc : answer_number(call, a + b);
+}
+
+static int
+subtract(rpchost_call *call, const cJSON *params, void *state)
+{
+    double a, b;
+    int rc = two(call, "minuend", "subtrahend", &a, &b);
+
+    (void)params;
+    (void)state;
+    return rc ? rc : answer_number(call, a - b);
+}
+
+static int
+divide(rpchost_call *call, const cJSON *params, void *state)
+{
+    double a, b;
+    int rc = two(call, "dividend", "divisor", &a, &b);
+
+    (void)params;
+    (void)state;
+    if (rc != RPCHOST_OK)
+        return rc;
+    if (b == 0)
+        return api->error(call, CALC_DIVISION_BY_ZERO, "Division by zero",
+                          NULL);
+    return answer_number(call, a / b);
+}
+
+static int
+sum(rpchost_call *call, const cJSON *params, void *state)
+{
+    const cJSON *item;
+    double total = 0;
+    size_t i = 0;
+
+    (void)state;
+    if (params != NULL && !cJSON_IsArray(params))
+        return api->error(call, RPCHOST_INVALID_PARAMS, "Invalid params",
+                          cJSON_CreateString("sum takes its numbers by "
+                                             "position"));
+    cJSON_ArrayForEach (item, params) {
+        double v;
+        int rc = api->param_double(call, i++, NULL, &v);
+        if (rc != RPCHOST_OK)
+            return rc;
+        total += v;
+    }
+    return answer_number(call, total);
+}
+
+static const rpchost_param add_params[] = {
+    {"a", RPCHOST_TYPE_NUMBER, 1, "first addend"},
+    {"b", RPCHOST_TYPE_NUMBER, 1, "second addend"},
+    {NULL, 0, 0, NULL},
+};
+static const rpchost_param subtract_params[] = {
+    {"minuend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted from"},
+    {"subtrahend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted"},
+    {NULL, 0, 0, NULL},
+};
+static const rpchost_param divide_params[] = {
+    {"dividend", RPCHOST_TYPE_NUMBER, 1, "the number divided"},
+    {"divisor", RPCHOST_TYPE_NUMBER, 1, "the number it is divided by; not 0"},
+    {NULL, 0, 0, NULL},
+};
+static const rpchost_param number_result[] = {
+    {"result", RPCHOST_TYPE_NUMBER, 1, NULL},
+    {NULL, 0, 0, NULL},
+};
+
+static const rpchost_method methods[] = {
+    {"add", add, NULL, 0, "Adds two numbers.", add_params, number_result},
+    {"subtract", subtract, NULL, 0, "Subtracts subtrahend from minuend.",
+     subtract_params, number_result},
+    {"divide", divide, NULL, 0, "Divides; error 1 on division by zero.",
+     divide_params, number_result},
+    {"sum", sum, NULL, 0, "Sums any count of numbers given by position.", NULL,
+     number_result},
+};
+
+static int
+calc_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
+{
+    (void)state;
+    api = host;
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        int rc = api->register_method(plugin, &methods[i]);
+        if (rc != RPCHOST_OK)
+            return rc;
+    }
+    return RPCHOST_OK;
+}
+
+RPCHOST_PLUGIN_DEFINE("calc", "1.0.0", calc_init, NULL);

@@ -1,0 +1,90 @@
+/*
+ * sleep.c - `sleep(ms)` answers ms after ms milliseconds, without blocking
+ * its event loop: the handler defers the call and sets a timer on the
+ * call's loop; the timer answers it.  The plugin's `max_ms` key (default
+ * 60000) bounds ms.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <rpchost/plugin.h>
+
+static const rpchost_api *api;
+
+struct sleep_state {
+    int64_t max_ms;
+};
+
+static void
+wake(rpchost_call *call, void *arg)
+{
+    int64_t ms = (int64_t)(intptr_t)arg;
+
+    api->result(call, cJSON_CreateNumber((double)ms));
+}
+
+static int
+sleep_ms(rpchost_call *call, const cJSON *params, void *state)
+{
+    struct sleep_state *st = state;
+    int64_t ms;
+    int rc;
+
+    (void)params;
+    rc = api->param_int(call, 0, "ms", 0, st->max_ms, &ms);
+    if (rc != RPCHOST_OK)
+        return rc; /* the host answers -32602 naming "ms" */
+    rc = api->defer(call);
+    if (rc != RPCHOST_OK)
+        return rc;
+    rc = api->timer(call, (unsigned)ms, wake, (void *)(intptr_t)ms);
+    if (rc != RPCHOST_OK) {
+        /* The call is deferred: answer it ourselves. */
+        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
+        return RPCHOST_OK;
+    }
+    return RPCHOST_OK;
+}
+
+static int
+sleep_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
+{
+    static const rpchost_param params[] = {
+        {"ms", RPCHOST_TYPE_INTEGER, 1, "milliseconds to wait (0..max_ms)"},
+        {NULL, 0, 0, NULL},
+    };
+    static const rpchost_param result[] = {
+        {"ms", RPCHOST_TYPE_INTEGER, 1, "the milliseconds waited"},
+        {NULL, 0, 0, NULL},
+    };
+    static const rpchost_method m = {
+        .name = "sleep",
+        .handler = sleep_ms,
+        .summary = "Answers after ms milliseconds, without blocking.",
+        .params = params,
+        .result = result,
+    };
+    struct sleep_state *st = malloc(sizeof(*st));
+    int rc;
+
+    api = host;
+    if (st == NULL)
+        return RPCHOST_ENOMEM;
+    rc = api->config_int(plugin, "max_ms", 60000, 0, 3600000, &st->max_ms);
+    if (rc == RPCHOST_OK)
+        rc = api->register_method(plugin, &m);
+    if (rc != RPCHOST_OK) {
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return RPCHOST_OK;
+}
+
+static void
+sleep_fini(void *state)
+{
+    free(state);
+}
+
+RPCHOST_PLUGIN_DEFINE("sleep", "1.0.0", sleep_init, sleep_fini);
