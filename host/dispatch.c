@@ -391,7 +391,7 @@ call_param_int(rpchost_call *c, size_t pos, const char *name, int64_t min,
         param_fail(c, pos, name, "expected an integer");
         return RPCHOST_ETYPE;
     }
-    if (fabs(v->valuedouble) > 9007199254740992.0 ||
+    if (fabs(v->valuedouble) > 9007199254740991.0 ||
         v->valuedouble < (double)min || v->valuedouble > (double)max) {
         char what[96];
         snprintf(what, sizeof(what), "out of range %lld..%lld", (long long)min,

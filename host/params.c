@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXACT_INT_MAX 9007199254740992.0 /* 2^53 */
+#define EXACT_INT_MAX 9007199254740991.0 /* 2^53 - 1 */
 
 const char *
 params_type_name(int type)

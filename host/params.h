@@ -43,7 +43,7 @@ int params_validate(const struct param_desc *d, size_t n, const cJSON *params,
 const cJSON *params_find(const cJSON *params, size_t pos, const char *name);
 
 /* Whether v has JSON type `type` (RPCHOST_TYPE_INTEGER: a number with an
- * integral value within +-2^53). */
+ * integral value within +-(2^53 - 1)). */
 int params_type_ok(int type, const cJSON *v);
 
 /* "string", "integer", ... ; "any" for RPCHOST_TYPE_ANY. */

@@ -1,0 +1,195 @@
+/*
+ * test_params.c - unit tests for host/params.c: description rules, params
+ * validation by position and by name, lookups and type checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "params.h"
+
+static const rpchost_param sub[] = {
+    {"minuend", RPCHOST_TYPE_NUMBER, 1, "from"},
+    {"subtrahend", RPCHOST_TYPE_NUMBER, 1, NULL},
+    {"note", RPCHOST_TYPE_STRING, 0, NULL},
+    {NULL, 0, 0, NULL},
+};
+
+/* Validate JSON text against `sub`; returns 0 or -1, why in *why. */
+static int
+check(const char *json, char *why, size_t len)
+{
+    struct param_desc *d;
+    size_t n;
+    cJSON *p = json ? cJSON_Parse(json) : NULL;
+    int rc;
+
+    if (json != NULL)
+        assert_non_null(p);
+    d = params_copy(sub, &n);
+    assert_non_null(d);
+    assert_int_equal(n, 3);
+    why[0] = '\0';
+    rc = params_validate(d, n, p, why, len);
+    params_free(d, n);
+    cJSON_Delete(p);
+    return rc;
+}
+
+static void
+test_desc_rules(void **state)
+{
+    const char *why = NULL;
+    rpchost_param bad_name[] = {{"a b", 0, 1, NULL}, {NULL, 0, 0, NULL}};
+    rpchost_param empty_name[] = {{"", 0, 1, NULL}, {NULL, 0, 0, NULL}};
+    rpchost_param bad_type[] = {{"a", 99, 1, NULL}, {NULL, 0, 0, NULL}};
+    rpchost_param dup[] = {
+        {"a", 0, 1, NULL}, {"a", 0, 1, NULL}, {NULL, 0, 0, NULL}};
+    rpchost_param order[] = {
+        {"a", 0, 0, NULL}, {"b", 0, 1, NULL}, {NULL, 0, 0, NULL}};
+    rpchost_param none[] = {{NULL, 0, 0, NULL}};
+    rpchost_param many[66];
+
+    (void)state;
+    assert_int_equal(params_check_desc(sub, &why), 0);
+    assert_int_equal(params_check_desc(none, &why), 0);
+    assert_int_equal(params_check_desc(bad_name, &why), -1);
+    assert_non_null(strstr(why, "name"));
+    assert_int_equal(params_check_desc(empty_name, &why), -1);
+    assert_int_equal(params_check_desc(bad_type, &why), -1);
+    assert_non_null(strstr(why, "type"));
+    assert_int_equal(params_check_desc(dup, &why), -1);
+    assert_non_null(strstr(why, "same name"));
+    assert_int_equal(params_check_desc(order, &why), -1);
+    assert_non_null(strstr(why, "optional"));
+    for (int i = 0; i < 65; i++) {
+        static char names[65][8];
+        snprintf(names[i], sizeof(names[i]), "p%d", i);
+        many[i] = (rpchost_param){names[i], 0, 0, NULL};
+    }
+    many[65] = (rpchost_param){NULL, 0, 0, NULL};
+    assert_int_equal(params_check_desc(many, &why), -1);
+    assert_non_null(strstr(why, "64"));
+    many[64] = (rpchost_param){NULL, 0, 0, NULL};
+    assert_int_equal(params_check_desc(many, &why), 0);
+}
+
+static void
+test_validate_positional(void **state)
+{
+    char why[200];
+
+    (void)state;
+    assert_int_equal(check("[42, 23]", why, sizeof(why)), 0);
+    assert_int_equal(check("[42, 23, \"x\"]", why, sizeof(why)), 0);
+    assert_int_equal(check("[42]", why, sizeof(why)), -1);
+    assert_string_equal(why, "missing required param 'subtrahend' (1)");
+    assert_int_equal(check("[42, \"23\"]", why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'subtrahend' (1): expected a number");
+    assert_int_equal(check("[1, 2, \"x\", 4]", why, sizeof(why)), -1);
+    assert_string_equal(why, "too many params: 4 given, at most 3");
+    assert_int_equal(check("[1, 2, 3]", why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'note' (2): expected a string");
+    assert_int_equal(check(NULL, why, sizeof(why)), -1);
+    assert_string_equal(why, "missing required param 'minuend' (0)");
+    assert_int_equal(check("[]", why, sizeof(why)), -1);
+}
+
+static void
+test_validate_named(void **state)
+{
+    char why[200];
+
+    (void)state;
+    assert_int_equal(
+        check("{\"subtrahend\": 23, \"minuend\": 42}", why, sizeof(why)), 0);
+    assert_int_equal(check("{\"minuend\": 42}", why, sizeof(why)), -1);
+    assert_string_equal(why, "missing required param 'subtrahend' (1)");
+    assert_int_equal(check("{\"minuend\": 1, \"subtrahend\": 2, \"x\": 3}", why,
+                           sizeof(why)),
+                     -1);
+    assert_string_equal(why, "unknown param 'x'");
+    assert_int_equal(
+        check("{\"minuend\": null, \"subtrahend\": 2}", why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'minuend' (0): expected a number");
+}
+
+static void
+test_empty_description(void **state)
+{
+    rpchost_param none[] = {{NULL, 0, 0, NULL}};
+    struct param_desc *d;
+    size_t n;
+    char why[100];
+    cJSON *a = cJSON_Parse("[]"), *o = cJSON_Parse("{}");
+    cJSON *a1 = cJSON_Parse("[1]"), *o1 = cJSON_Parse("{\"a\":1}");
+
+    (void)state;
+    d = params_copy(none, &n);
+    assert_non_null(d);
+    assert_int_equal(n, 0);
+    assert_int_equal(params_validate(d, n, NULL, why, sizeof(why)), 0);
+    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), 0);
+    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
+    assert_int_equal(params_validate(d, n, a1, why, sizeof(why)), -1);
+    assert_int_equal(params_validate(d, n, o1, why, sizeof(why)), -1);
+    params_free(d, n);
+    cJSON_Delete(a);
+    cJSON_Delete(o);
+    cJSON_Delete(a1);
+    cJSON_Delete(o1);
+}
+
+static void
+test_find_and_types(void **state)
+{
+    cJSON *a = cJSON_Parse("[1, \"x\", true, null, {}, [], 1.5, "
+                           "9007199254740993]");
+    cJSON *o = cJSON_Parse("{\"n\": 2}");
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(o);
+    assert_ptr_equal(params_find(a, 0, "n"), cJSON_GetArrayItem(a, 0));
+    assert_null(params_find(a, 8, NULL));
+    assert_null(params_find(a, RPCHOST_NOPOS, "n"));
+    assert_ptr_equal(params_find(o, 0, "n"), cJSON_GetArrayItem(o, 0));
+    assert_null(params_find(o, 0, NULL));
+    assert_null(params_find(NULL, 0, "n"));
+    assert_true(params_type_ok(RPCHOST_TYPE_INTEGER, cJSON_GetArrayItem(a, 0)));
+    assert_false(
+        params_type_ok(RPCHOST_TYPE_INTEGER, cJSON_GetArrayItem(a, 6)));
+    assert_false(
+        params_type_ok(RPCHOST_TYPE_INTEGER, cJSON_GetArrayItem(a, 7)));
+    assert_true(params_type_ok(RPCHOST_TYPE_NUMBER, cJSON_GetArrayItem(a, 6)));
+    assert_true(params_type_ok(RPCHOST_TYPE_STRING, cJSON_GetArrayItem(a, 1)));
+    assert_true(params_type_ok(RPCHOST_TYPE_BOOLEAN, cJSON_GetArrayItem(a, 2)));
+    assert_true(params_type_ok(RPCHOST_TYPE_NULL, cJSON_GetArrayItem(a, 3)));
+    assert_true(params_type_ok(RPCHOST_TYPE_OBJECT, cJSON_GetArrayItem(a, 4)));
+    assert_true(params_type_ok(RPCHOST_TYPE_ARRAY, cJSON_GetArrayItem(a, 5)));
+    assert_true(params_type_ok(RPCHOST_TYPE_ANY, cJSON_GetArrayItem(a, 3)));
+    assert_false(params_type_ok(RPCHOST_TYPE_STRING, cJSON_GetArrayItem(a, 0)));
+    assert_string_equal(params_type_name(RPCHOST_TYPE_INTEGER), "integer");
+    assert_string_equal(params_type_name(RPCHOST_TYPE_ANY), "any");
+    cJSON_Delete(a);
+    cJSON_Delete(o);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_desc_rules),
+        cmocka_unit_test(test_validate_positional),
+        cmocka_unit_test(test_validate_named),
+        cmocka_unit_test(test_empty_description),
+        cmocka_unit_test(test_find_and_types),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
