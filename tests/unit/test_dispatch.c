@@ -160,10 +160,14 @@ test_ping(void **state)
            200, OK_RESULT("\"pong\"", "2"));
     expect("  {\"id\":\"a\",\"method\":\"ping\",\"jsonrpc\":\"2.0\"}\n", 200,
            OK_RESULT("\"pong\"", "\"a\""));
-    expect(
-        "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":[1],\"id\":3}",
-        200,
-        ERR_DATA("-32602", "Invalid params", "\"ping takes no params\"", "3"));
+    expect("{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":[1],\"id\":3}",
+           200,
+           ERR_DATA("-32602", "Invalid params",
+                    "\"too many params: 1 given, at most 0\"", "3"));
+    expect("{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{\"a\":1},"
+           "\"id\":4}",
+           200,
+           ERR_DATA("-32602", "Invalid params", "\"unknown param 'a'\"", "4"));
 }
 
 static void
