@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -167,7 +168,28 @@ bad:
     return -1;
 }
 
-enum key_kind { K_LISTEN, K_ENDPOINT, K_INT, K_SIZE, K_SECONDS, K_LEVEL };
+/* Resolve `value` against the config file's folder. */
+static char *
+resolve_path(const struct config *c, const char *value)
+{
+    char *out;
+
+    if (value[0] == '/' || c->dir == NULL)
+        return strdup(value);
+    if (asprintf(&out, "%s/%s", c->dir, value) < 0)
+        return NULL;
+    return out;
+}
+
+enum key_kind {
+    K_LISTEN,
+    K_ENDPOINT,
+    K_INT,
+    K_SIZE,
+    K_SECONDS,
+    K_LEVEL,
+    K_PATH
+};
 
 struct server_key {
     const char *name;
@@ -190,6 +212,7 @@ static const struct server_key server_keys[] = {
     {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
     {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},
+    {"pidfile", K_PATH, 0, 0, OFF(pidfile), 0},
 };
 #define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 
@@ -233,6 +256,18 @@ server_key(struct parse_state *st, const char *name, const char *value)
         free(c->endpoint);
         c->endpoint = strdup(value);
         if (c->endpoint == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+        return 1;
+    case K_PATH:
+        if (value[0] == '\0') {
+            set_err(st, "%s: empty path", name);
+            return 0;
+        }
+        free(*(char **)(cbase + k->off));
+        *(char **)(cbase + k->off) = resolve_path(c, value);
+        if (*(char **)(cbase + k->off) == NULL) {
             set_err(st, "out of memory");
             return 0;
         }
@@ -285,19 +320,6 @@ find_plugin(struct config *c, const char *name)
         if (strcmp(c->plugins[i].name, name) == 0)
             return &c->plugins[i];
     return NULL;
-}
-
-/* Resolve `value` against the config file's folder. */
-static char *
-resolve_path(const struct config *c, const char *value)
-{
-    char *out;
-
-    if (value[0] == '/' || c->dir == NULL)
-        return strdup(value);
-    if (asprintf(&out, "%s/%s", c->dir, value) < 0)
-        return NULL;
-    return out;
 }
 
 static int
@@ -560,5 +582,40 @@ config_free(struct config *c)
     free(c->dir);
     free(c->listen_host);
     free(c->endpoint);
+    free(c->pidfile);
     free(c);
+}
+
+int
+config_apply_overrides(struct config *c, const char *listen,
+                       const char *threads, char *errbuf, size_t errlen)
+{
+    char msg[256];
+
+    if (listen != NULL && config_set_listen(c, listen, msg, sizeof(msg)) != 0) {
+        snprintf(errbuf, errlen, "--listen: %s", msg);
+        return -1;
+    }
+    if (threads != NULL) {
+        char *end;
+        long n;
+
+        errno = 0;
+        n = strtol(threads, &end, 10);
+        if (threads[0] == '\0' || *end != '\0' || errno != 0 || n < 0 ||
+            n > CONFIG_MAX_THREADS) {
+            snprintf(errbuf, errlen,
+                     "--threads: '%s' is not an integer in 0..%d", threads,
+                     CONFIG_MAX_THREADS);
+            return -1;
+        }
+        c->threads = (int)n;
+    }
+    if (c->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = n < 1                    ? 1
+                     : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS
+                                              : (int)n;
+    }
+    return 0;
 }

@@ -42,6 +42,7 @@ struct config {
     int timeout_ms;          /* idle/read/write timeout of a connection */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
+    char *pidfile;           /* NULL: none */
     struct plugin_conf *plugins;
     size_t nplugins;
 };
@@ -70,6 +71,11 @@ int config_load(const char *file, struct config **out, char *errbuf,
  * bad value. */
 int config_set_listen(struct config *c, const char *value, char *errbuf,
                       size_t errlen);
+
+/* Apply the command line's -l and -j (either may be NULL) and resolve
+ * threads = 0 to the CPU count.  -1 + errbuf on a bad value. */
+int config_apply_overrides(struct config *c, const char *listen,
+                           const char *threads, char *errbuf, size_t errlen);
 
 /* The value of a plugin key, or NULL. */
 const char *plugin_conf_get(const struct plugin_conf *p, const char *key);

@@ -11,9 +11,20 @@
 #include "log.h"
 #include "version.h"
 
-static void
+static void (*reaper_fn)(struct generation *g);
+
+void
+generation_set_reaper(void (*reaper)(struct generation *g))
+{
+    reaper_fn = reaper;
+}
+
+void
 generation_destroy(struct generation *g)
 {
+    if (g->built)
+        log_msg(LOG_INFO, "generation %lu finalised (%zu plugin(s) unloaded)",
+                g->id, g->nloaded);
     /* Finalise in reverse load order, like destructors. */
     while (g->nloaded > 0)
         plugin_unload(&g->plugins[--g->nloaded]);
@@ -55,6 +66,7 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
         log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,
                   cfg->plugins[i].path);
     }
+    g->built = 1;
     g->discover = discover_build(g->reg, RPCHOST_VERSION, &g->discover_len);
     if (g->discover == NULL) {
         snprintf(err, errlen, "out of memory building rpc.discover");
@@ -77,6 +89,10 @@ generation_unref(struct generation *g)
 {
     if (g == NULL)
         return;
-    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (reaper_fn != NULL)
+        reaper_fn(g);
+    else
         generation_destroy(g);
 }

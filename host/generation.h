@@ -28,6 +28,7 @@ struct generation {
     char *discover; /* the rpc.discover answer (OpenRPC JSON text) */
     size_t discover_len;
     atomic_long refs;
+    int built; /* completely built (else destroy says nothing) */
 };
 
 /* Build generation `id` from `cfg` (taken in every case): load and
@@ -36,6 +37,15 @@ struct generation *generation_build(struct config *cfg, unsigned long id,
                                     char *err, size_t errlen);
 
 void generation_ref(struct generation *g);
+
+/* Finalise and free a generation now (fini, dlclose), on this thread. */
+void generation_destroy(struct generation *g);
+
+/* Where the last reference's finalisation runs.  With a reaper set, the
+ * last generation_unref() hands the generation to it (the server posts it
+ * to the main thread, where plugins' fini must run); without one it is
+ * destroyed on the spot.  Set before other threads exist. */
+void generation_set_reaper(void (*reaper)(struct generation *g));
 /* Drop a reference; the last one finalises the plugins (fini, dlclose)
  * and frees everything. */
 void generation_unref(struct generation *g);

@@ -390,6 +390,59 @@ on_request(struct evhttp_request *req, void *arg)
     dispatch_body(w->gen, &w->loop, data, len, on_dispatched, rc);
 }
 
+/* ---- generations ---- */
+
+/* Settings that live in evhttp, for connections accepted from now on. */
+static void
+apply_settings(struct worker *w, const struct config *cfg)
+{
+    struct timeval tv;
+
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_size);
+    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_size);
+    tv.tv_sec = cfg->timeout_ms / 1000;
+    tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
+    evhttp_set_timeout_tv(w->http, &tv);
+}
+
+struct gen_switch {
+    struct worker *w;
+    struct generation *gen;
+};
+
+static void
+on_gen_switch(void *arg)
+{
+    struct gen_switch *sw = arg;
+    struct generation *old = sw->w->gen;
+
+    sw->w->gen = sw->gen;
+    apply_settings(sw->w, sw->gen->cfg);
+    log_debug("loop %d: now on generation %lu", sw->w->index, sw->gen->id);
+    generation_unref(old);
+    free(sw);
+}
+
+void
+worker_set_generation(struct worker *w, struct generation *gen)
+{
+    struct gen_switch *sw = malloc(sizeof(*sw));
+
+    if (sw == NULL) {
+        log_error("loop %d: out of memory switching generations", w->index);
+        return;
+    }
+    generation_ref(gen);
+    sw->w = w;
+    sw->gen = gen;
+    if (loop_post(&w->loop, on_gen_switch, sw) != 0) {
+        log_error("loop %d: cannot switch to generation %lu", w->index,
+                  gen->id);
+        generation_unref(gen);
+        free(sw);
+    }
+}
+
 /* ---- stopping ---- */
 
 static long long
@@ -446,7 +499,6 @@ worker_new(int index, int listen_fd, struct generation *gen)
     const struct config *cfg = gen->cfg;
     struct worker *w = calloc(1, sizeof(*w));
     struct evconnlistener *lev;
-    struct timeval tv;
 
     if (w == NULL) {
         log_error("loop %d: out of memory", index);
@@ -484,11 +536,7 @@ worker_new(int index, int listen_fd, struct generation *gen)
         w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_size);
-    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_size);
-    tv.tv_sec = cfg->timeout_ms / 1000;
-    tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
-    evhttp_set_timeout_tv(w->http, &tv);
+    apply_settings(w, cfg);
     return w;
 fail:
     log_error("loop %d: cannot set up the event loop", index);

@@ -26,6 +26,10 @@ int worker_start(struct worker *w);
  * timeout_ms), then end the loop. */
 void worker_stop(struct worker *w, int timeout_ms);
 
+/* From the main thread: make `gen` (referenced here) the worker's current
+ * generation for new requests; requests already running keep theirs. */
+void worker_set_generation(struct worker *w, struct generation *gen);
+
 /* Wait for the thread to end, then free everything of the worker. */
 void worker_join_free(struct worker *w);
 

@@ -9,11 +9,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "config.h"
 #include "log.h"
+
+/* A sealed in-memory copy of the file at `path`; its fd, or -1. */
+static int
+private_copy(const char *path, const char *name)
+{
+    char buf[65536], mname[80];
+    int in, out, saved;
+    ssize_t n;
+
+    in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    snprintf(mname, sizeof(mname), "rpchost-%s", name);
+    out = memfd_create(mname, MFD_CLOEXEC);
+    if (out < 0)
+        goto fail;
+    for (;;) {
+        n = read(in, buf, sizeof(buf));
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                goto fail;
+            }
+            off += w;
+        }
+    }
+    close(in);
+    return out;
+fail:
+    saved = errno;
+    close(in);
+    if (out >= 0)
+        close(out);
+    errno = saved;
+    return -1;
+}
 
 int
 plugin_load(struct plugin *p, const char *cfg_file,
@@ -26,6 +74,7 @@ plugin_load(struct plugin *p, const char *cfg_file,
     int rc;
 
     memset(p, 0, sizeof(*p));
+    p->fd = -1;
     p->name = pc->name;
     p->conf = pc;
     p->reg = reg;
@@ -43,8 +92,15 @@ plugin_load(struct plugin *p, const char *cfg_file,
         FAIL("cannot open plugin: %s", strerror(errno));
     if (!S_ISREG(st.st_mode))
         FAIL("not a regular file");
+    /* dlopen() of a path that is still open returns the object already
+     * loaded, so a rebuilt .so at the same path would never run after a
+     * reload.  Load each generation's plugin from a private copy. */
+    p->fd = private_copy(pc->path, pc->name);
+    if (p->fd < 0)
+        FAIL("cannot copy plugin: %s", strerror(errno));
+    snprintf(p->loaded_as, sizeof(p->loaded_as), "/proc/self/fd/%d", p->fd);
     dlerror();
-    p->handle = dlopen(pc->path, RTLD_NOW | RTLD_LOCAL);
+    p->handle = dlopen(p->loaded_as, RTLD_NOW | RTLD_LOCAL);
     if (p->handle == NULL) {
         e = dlerror();
         FAIL("dlopen failed: %s", e ? e : "unknown error");
@@ -68,9 +124,11 @@ plugin_load(struct plugin *p, const char *cfg_file,
     p->in_init = 1;
     rc = def->init((rpchost_plugin *)p, host_api(), &p->state);
     p->in_init = 0;
+    if (rc != RPCHOST_OK && p->host_error[0] != '\0' && p->error[0] != '\0')
+        FAIL("init failed: %s (plugin says: %s; %s)", p->host_error, p->error,
+             host_strerror(rc));
     if (rc != RPCHOST_OK && p->host_error[0] != '\0')
-        FAIL("init failed: %s (plugin says: %s; %s)", p->host_error,
-             p->error[0] ? p->error : "no reason given", host_strerror(rc));
+        FAIL("init failed: %s", p->host_error);
     if (rc != RPCHOST_OK)
         FAIL("init failed: %s (%s)", p->error[0] ? p->error : "no reason given",
              host_strerror(rc));
@@ -94,6 +152,9 @@ fail:
         dlclose(p->handle);
     p->handle = NULL;
     p->def = NULL;
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
     return -1;
 }
 
@@ -111,4 +172,7 @@ plugin_unload(struct plugin *p)
         dlclose(p->handle);
     p->handle = NULL;
     p->def = NULL;
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
 }

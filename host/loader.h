@@ -21,7 +21,9 @@ struct registry;
 struct plugin {
     char *name; /* instance name (config section) */
     const struct plugin_conf *conf;
-    void *handle; /* dlopen handle, NULL when not loaded */
+    void *handle;       /* dlopen handle, NULL when not loaded */
+    int fd;             /* the private in-memory copy it was loaded from */
+    char loaded_as[32]; /* "/proc/self/fd/N" */
     const rpchost_plugin_def *def;
     void *state;          /* set by init, passed to handlers/fini */
     struct registry *reg; /* where init registers methods */

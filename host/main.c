@@ -14,6 +14,7 @@
 #include "generation.h"
 #include "log.h"
 #include "registry.h"
+#include "reload.h"
 #include "server.h"
 #include "version.h"
 
@@ -22,24 +23,26 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: rpchost [options]\n"
-            "\n"
-            "Serve JSON-RPC 2.0 over HTTP from the plugins named in a config "
-            "file.\n"
-            "\n"
-            "  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
-            "  -l, --listen ADDR:PORT  listen here instead of [server] "
-            "listen\n"
-            "  -j, --threads N       event loops instead of [server] threads "
-            "(0 = CPUs)\n"
-            "  -t, --test-config     load config and plugins, report, exit "
-            "0/1\n"
-            "  -v, --verbose         log more (debug)\n"
-            "  -h, --help            this text\n"
-            "      --version         print the version\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT stop gracefully.\n");
+    fprintf(
+        out,
+        "usage: rpchost [options]\n"
+        "\n"
+        "Serve JSON-RPC 2.0 over HTTP from the plugins named in a config "
+        "file.\n"
+        "\n"
+        "  -c, --config FILE     config file (default " DEFAULT_CONFIG ")\n"
+        "  -l, --listen ADDR:PORT  listen here instead of [server] "
+        "listen\n"
+        "  -j, --threads N       event loops instead of [server] threads "
+        "(0 = CPUs)\n"
+        "  -t, --test-config     load config and plugins, report, exit "
+        "0/1\n"
+        "  -v, --verbose         log more (debug)\n"
+        "  -h, --help            this text\n"
+        "      --version         print the version\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config "
+        "and plugins.\n");
 }
 
 static void
@@ -115,6 +118,7 @@ main(int argc, char **argv)
     int test = 0, verbose = 0, opt;
     struct config *cfg;
     struct generation *g;
+    struct reload_opts ropts;
     char err[1024];
 
     while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
@@ -156,29 +160,10 @@ main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    if (listen != NULL &&
-        config_set_listen(cfg, listen, err, sizeof(err)) != 0) {
-        log_error("--listen: %s", err);
+    if (config_apply_overrides(cfg, listen, threads, err, sizeof(err)) != 0) {
+        log_error("%s", err);
         config_free(cfg);
         return 1;
-    }
-    if (threads != NULL) {
-        char *end;
-        long n = strtol(threads, &end, 10);
-        if (threads[0] == '\0' || *end != '\0' || n < 0 ||
-            n > CONFIG_MAX_THREADS) {
-            log_error("--threads: '%s' is not an integer in 0..%d", threads,
-                      CONFIG_MAX_THREADS);
-            config_free(cfg);
-            return 1;
-        }
-        cfg->threads = (int)n;
-    }
-    if (cfg->threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->threads = n < 1                    ? 1
-                       : n > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS
-                                                : (int)n;
     }
     log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
     g = generation_build(cfg, 1, err, sizeof(err));
@@ -194,5 +179,9 @@ main(int argc, char **argv)
     log_info("rpchost %s starting (pid %ld, plugin ABI %d)", RPCHOST_VERSION,
              (long)getpid(), RPCHOST_ABI_VERSION);
     log_loaded(g);
-    return server_run(g);
+    ropts.config_file = file;
+    ropts.listen = listen;
+    ropts.threads = threads;
+    ropts.verbose = verbose;
+    return server_run(g, &ropts);
 }

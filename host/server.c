@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,10 +23,14 @@
 #include "generation.h"
 #include "http.h"
 #include "log.h"
+#include "reload.h"
 
 struct server {
     struct event_base *base; /* main thread: signals */
-    struct generation *gen;
+    struct reload_opts opts;
+    struct generation *gen; /* current (the server's own reference) */
+    unsigned long next_id;
+    char *pidfile; /* written at startup, removed at exit */
     struct worker **workers;
     int nworkers;
     int listen_fd;
@@ -107,6 +112,82 @@ begin_stop(struct server *s, const char *why)
     event_base_loopbreak(s->base);
 }
 
+/* Where the last reference of a generation sends it: the main thread,
+ * where plugins' fini runs. */
+static struct event_base *reap_base;
+
+static void
+reap_on_main(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    generation_destroy(arg);
+}
+
+static void
+reap(struct generation *g)
+{
+    struct timeval now = {0, 0};
+
+    if (reap_base == NULL ||
+        event_base_once(reap_base, -1, EV_TIMEOUT, reap_on_main, g, &now) != 0)
+        generation_destroy(g);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+           (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void
+do_reload(struct server *s)
+{
+    struct generation *next, *old = s->gen;
+    struct timespec t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    log_info("SIGHUP: reloading %s", s->opts.config_file);
+    next = reload_build(&s->opts, old, s->next_id);
+    if (next == NULL)
+        return;
+    s->next_id++;
+    if (!s->opts.verbose)
+        log_set_level(next->cfg->log_level);
+    for (int i = 0; i < s->nworkers; i++)
+        worker_set_generation(s->workers[i], next);
+    s->gen = next;
+    reload_log(old, next, ms_since(&t0));
+    generation_unref(old); /* finalised once its last call finished */
+}
+
+static int
+write_pidfile(struct server *s)
+{
+    const char *path = s->gen->cfg->pidfile;
+    char text[32];
+    FILE *f;
+
+    if (path == NULL)
+        return 0;
+    f = fopen(path, "w");
+    if (f == NULL) {
+        log_error("pidfile %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    if (fputs(text, f) == EOF || fclose(f) != 0) {
+        log_error("pidfile %s: cannot write", path);
+        return -1;
+    }
+    s->pidfile = strdup(path);
+    return 0;
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -121,8 +202,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         begin_stop(s, "SIGTERM");
         break;
     case SIGHUP:
-        log_warn("SIGHUP: configuration reload is not available in this "
-                 "version; restart rpchost to apply changes");
+        if (!s->stopping)
+            do_reload(s);
         break;
     default:
         break;
@@ -130,7 +211,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-server_run(struct generation *gen)
+server_run(struct generation *gen, const struct reload_opts *opts)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     struct event **sigev;
@@ -140,6 +221,8 @@ server_run(struct generation *gen)
 
     memset(&s, 0, sizeof(s));
     s.gen = gen;
+    s.opts = *opts;
+    s.next_id = gen->id + 1;
     s.listen_fd = -1;
     sigev = s.sigev;
     signal(SIGPIPE, SIG_IGN);
@@ -162,6 +245,10 @@ server_run(struct generation *gen)
     s.listen_fd = open_listener(gen->cfg);
     if (s.listen_fd < 0)
         goto out;
+    if (write_pidfile(&s) != 0)
+        goto out;
+    reap_base = s.base;
+    generation_set_reaper(reap);
     s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));
     if (s.workers == NULL) {
         log_error("out of memory");
@@ -191,6 +278,16 @@ out:
         begin_stop(&s, "exit");
     for (int i = 0; i < s.nworkers; i++)
         worker_join_free(s.workers[i]);
+    /* Only this thread is left: finalise what the workers handed over,
+     * then do it directly. */
+    if (s.base != NULL)
+        event_base_loop(s.base, EVLOOP_NONBLOCK);
+    generation_set_reaper(NULL);
+    reap_base = NULL;
+    if (s.pidfile != NULL) {
+        unlink(s.pidfile);
+        free(s.pidfile);
+    }
     free(s.workers);
     if (s.listen_fd >= 0)
         close(s.listen_fd);
@@ -199,7 +296,7 @@ out:
             event_free(sigev[i]);
     if (s.base != NULL)
         event_base_free(s.base);
-    generation_unref(gen);
+    generation_unref(s.gen);
     if (rc == 0)
         log_info("stopped");
     return rc;

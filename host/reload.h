@@ -1,0 +1,32 @@
+/*
+ * reload.h - building the next generation on SIGHUP (nginx's reload).
+ *
+ * The new config and the new plugin set are built aside; only when all of
+ * it succeeded does it replace the current generation.  Settings that need
+ * a new socket or new threads (listen, threads, pidfile) keep their running
+ * values and are logged as needing a restart.  Main thread only.
+ */
+#ifndef HOST_RELOAD_H
+#define HOST_RELOAD_H
+
+struct config;
+struct generation;
+
+/* What the command line fixed for the process's life. */
+struct reload_opts {
+    const char *config_file;
+    const char *listen;  /* -l, or NULL */
+    const char *threads; /* -j, or NULL */
+    int verbose;         /* -v: log level stays debug */
+};
+
+/* Build generation `id` from the config file, keeping `cur`'s listen,
+ * threads and pidfile.  NULL on failure (logged with its reason). */
+struct generation *reload_build(const struct reload_opts *o,
+                                const struct generation *cur, unsigned long id);
+
+/* Log the one line that says what a reload changed. */
+void reload_log(const struct generation *old, const struct generation *cur,
+                double ms);
+
+#endif
