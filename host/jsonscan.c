@@ -163,15 +163,15 @@ scan_string(struct scanner *s, int *is_id)
                 return fail(s, JSCAN_NUL);
             }
             if (u >= 0xdc00 && u <= 0xdfff)
-                return fail(s, JSCAN_UTF8);
+                return fail(s, JSCAN_SURROGATE);
             if (u >= 0xd800 && u <= 0xdbff) {
                 long lo;
                 if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
-                    return fail(s, JSCAN_UTF8);
+                    return fail(s, JSCAN_SURROGATE);
                 s->p += 2;
                 lo = read_u4(s);
                 if (lo < 0xdc00 || lo > 0xdfff)
-                    return fail(s, JSCAN_UTF8);
+                    return fail(s, JSCAN_SURROGATE);
                 overflow = 1;
             } else if (u > 0 && u < 0x80 && ndec < sizeof(dec)) {
                 dec[ndec++] = (char)u;
@@ -439,6 +439,8 @@ jscan_strerror(int err)
         return "batch too large";
     case JSCAN_NOMEM:
         return "out of memory";
+    case JSCAN_SURROGATE:
+        return "unpaired UTF-16 surrogate escape";
     case JSCAN_NUL:
         return "\\u0000 in a string is not supported";
     }

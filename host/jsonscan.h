@@ -23,7 +23,8 @@ enum jscan_err {
     JSCAN_EMPTY,    /* nothing but whitespace */
     JSCAN_BATCH,    /* a top-level array longer than max_elems */
     JSCAN_NOMEM,
-    JSCAN_NUL, /* a \u0000 escape: cJSON strings cannot hold NUL */
+    JSCAN_NUL,       /* a \u0000 escape: cJSON strings cannot hold NUL */
+    JSCAN_SURROGATE, /* an unpaired UTF-16 surrogate escape */
 };
 
 /* One top-level request: where its "id" value is in the text. */

@@ -38,9 +38,10 @@ struct server {
     struct event *sigev[3]; /* SIGINT, SIGTERM, SIGHUP */
 };
 
-/* Open, bind and listen on host:port; log the address actually bound. */
+/* Open, bind and listen on host:port; `addr` receives the address
+ * actually bound ("127.0.0.1:5000", "[::1]:5000"). */
 static int
-open_listener(const struct config *cfg)
+open_listener(const struct config *cfg, char *addr, size_t addrlen)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char port[8], host[NI_MAXHOST], serv[NI_MAXSERV];
@@ -165,23 +166,33 @@ do_reload(struct server *s)
     generation_unref(old); /* finalised once its last call finished */
 }
 
+/* Write the pidfile atomically (a reader never sees it half-written). */
 static int
 write_pidfile(struct server *s)
 {
     const char *path = s->gen->cfg->pidfile;
-    char text[32];
+    char text[32], tmp[4096];
     FILE *f;
+    int n;
 
     if (path == NULL)
         return 0;
-    f = fopen(path, "w");
+    n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        log_error("pidfile %s: path too long", path);
+        return -1;
+    }
+    f = fopen(tmp, "w");
     if (f == NULL) {
-        log_error("pidfile %s: %s", path, strerror(errno));
+        log_error("pidfile %s: %s", tmp, strerror(errno));
         return -1;
     }
     snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    if (fputs(text, f) == EOF || fclose(f) != 0) {
-        log_error("pidfile %s: cannot write", path);
+    n = fputs(text, f) == EOF;
+    n |= fclose(f) != 0;
+    if (n || rename(tmp, path) != 0) {
+        log_error("pidfile %s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     s->pidfile = strdup(path);
@@ -216,6 +227,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     struct event **sigev;
     struct server s;
+    char addr[NI_MAXHOST + NI_MAXSERV + 4] = "?";
     sigset_t all, old;
     int rc = 1, started = 0;
 
@@ -242,11 +254,14 @@ server_run(struct generation *gen, const struct reload_opts *opts)
             goto out;
         }
     }
-    s.listen_fd = open_listener(gen->cfg);
+    s.listen_fd = open_listener(gen->cfg, addr, sizeof(addr));
     if (s.listen_fd < 0)
         goto out;
     if (write_pidfile(&s) != 0)
         goto out;
+    /* Last, so whoever waits for this line finds the pidfile in place. */
+    log_info("listening on %s, endpoint %s, %d loop(s)", addr,
+             gen->cfg->endpoint, gen->cfg->threads);
     reap_base = s.base;
     generation_set_reaper(reap);
     s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));

@@ -221,14 +221,14 @@ static void
 test_rejects_surrogate_escapes(void **state)
 {
     (void)state;
-    bad("\"\\ud800\"", JSCAN_UTF8);
-    bad("\"\\udc00\"", JSCAN_UTF8);
-    bad("\"\\udfff\"", JSCAN_UTF8);
-    bad("\"\\ud800x\"", JSCAN_UTF8);
-    bad("\"\\ud800\\u0041\"", JSCAN_UTF8);
-    bad("\"\\ud800\\ud800\"", JSCAN_UTF8);
-    bad("\"\\ude00\\ud83d\"", JSCAN_UTF8); /* pair in the wrong order */
-    bad("\"\\ud83d\"", JSCAN_UTF8);
+    bad("\"\\ud800\"", JSCAN_SURROGATE);
+    bad("\"\\udc00\"", JSCAN_SURROGATE);
+    bad("\"\\udfff\"", JSCAN_SURROGATE);
+    bad("\"\\ud800x\"", JSCAN_SURROGATE);
+    bad("\"\\ud800\\u0041\"", JSCAN_SURROGATE);
+    bad("\"\\ud800\\ud800\"", JSCAN_SURROGATE);
+    bad("\"\\ude00\\ud83d\"", JSCAN_SURROGATE); /* pair in the wrong order */
+    bad("\"\\ud83d\"", JSCAN_SURROGATE);
 }
 
 static void

@@ -1,0 +1,478 @@
+"""Shared helpers for the rpchost integration tests (Python 3 stdlib only).
+
+Environment (set by ctest):
+  RPCHOST_BIN       path to the rpchost binary
+  RPCHOST_PLUGINS   directory holding ping.so
+  RPCHOST_FIXTURES  directory holding the fixture plugins (tests/plugins)
+  RPCHOST_SRC       repository root
+  RPCHOST_ASAN=1    the binary is the sanitizer build (timeouts are scaled)
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(
+            "environment variable %s is not set; run the tests through "
+            "ctest (or set RPCHOST_BIN, RPCHOST_PLUGINS, RPCHOST_FIXTURES)"
+            % name)
+    return value
+
+
+BIN = _env("RPCHOST_BIN")
+PLUGINS = _env("RPCHOST_PLUGINS")
+FIXTURES = _env("RPCHOST_FIXTURES")
+SRC = os.environ.get("RPCHOST_SRC", "")
+ASAN = os.environ.get("RPCHOST_ASAN") == "1"
+
+# Sanitizer builds are several times slower; scale every timeout.
+SCALE = 3.0 if ASAN else 1.0
+STARTUP_TIMEOUT = 10.0 * SCALE
+IO_TIMEOUT = 10.0 * SCALE
+EXIT_TIMEOUT = 15.0 * SCALE
+CLI_TIMEOUT = 15.0 * SCALE
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "LeakSanitizer",
+                     "runtime error:")
+
+LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+PING_SO = os.path.join(PLUGINS, "ping.so")
+
+
+def fixture(name):
+    """Absolute path of a fixture plugin, e.g. fixture('spec')."""
+    return os.path.join(FIXTURES, name + ".so")
+
+
+def plugin(path, **keys):
+    """A plugin section: {'path': path, other keys...}."""
+    section = {"path": path}
+    section.update(keys)
+    return section
+
+
+def default_plugins():
+    return {"ping": plugin(PING_SO), "spec": plugin(fixture("spec"))}
+
+
+def _ini_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def ini_text(server=None, plugins=None, extra=""):
+    """INI text for a [server] section and plugin sections (in order)."""
+    lines = []
+    if server is not None:
+        lines.append("[server]")
+        for key, value in server.items():
+            lines.append("%s = %s" % (key, _ini_value(value)))
+        lines.append("")
+    for name, keys in (plugins or {}).items():
+        lines.append("[%s]" % name)
+        for key, value in keys.items():
+            lines.append("%s = %s" % (key, _ini_value(value)))
+        lines.append("")
+    return "\n".join(lines) + extra
+
+
+def check_sanitizers(text, what="rpchost"):
+    """Raise AssertionError when sanitizer output is present in text."""
+    for marker in SANITIZER_MARKERS:
+        if marker in text:
+            raise AssertionError("%s: sanitizer report (%r) on stderr:\n%s"
+                                 % (what, marker, text))
+
+
+class TempDir:
+    """A temporary directory removed on close()."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="rpchost-itest-")
+
+    def write(self, name, text):
+        path = os.path.join(self.path, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def close(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def run_cli(args, timeout=None, cwd=None, input_bytes=None):
+    """Run rpchost with args (a list, without the binary).
+
+    Returns (rc, stdout, stderr) as (int, str, str).  When the process does
+    not exit within the timeout it is killed and rc is None (a test
+    asserting rc == 1 then fails instead of hanging).  Sanitizer reports on
+    stderr raise AssertionError.
+    """
+    if timeout is None:
+        timeout = CLI_TIMEOUT
+    proc = subprocess.Popen([BIN] + list(args), stdin=subprocess.DEVNULL
+                            if input_bytes is None else subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=cwd)
+    try:
+        out, err = proc.communicate(input=input_bytes, timeout=timeout)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+        rc = None
+    out_s = out.decode("utf-8", "replace")
+    err_s = err.decode("utf-8", "replace")
+    check_sanitizers(err_s, "rpchost %s" % " ".join(args))
+    return rc, out_s, err_s
+
+
+def run_config(ini, extra_args=(), name="rpchost.ini", timeout=None):
+    """Write ini text to a temp file and run rpchost -c on it.
+
+    Returns (rc, stdout, stderr, path of the ini file).  The file is removed
+    afterwards (its path is still useful for messages).
+    """
+    with TempDir() as d:
+        path = d.write(name, ini)
+        rc, out, err = run_cli(["-c", path] + list(extra_args),
+                               timeout=timeout)
+    return rc, out, err, path
+
+
+class HTTPResponseError(Exception):
+    pass
+
+
+def read_http_response(f, head=False):
+    """Read one HTTP/1.x response from a binary file object.
+
+    Returns (status, headers, body, version) with header names lower-cased.
+    Raises EOFError when the peer closed before a status line.
+    """
+    line = f.readline(65537)
+    if not line:
+        raise EOFError("connection closed before a response")
+    parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise HTTPResponseError("bad status line %r" % line)
+    version = parts[0]
+    status = int(parts[1])
+    headers = {}
+    while True:
+        line = f.readline(65537)
+        if not line:
+            raise HTTPResponseError("connection closed inside headers")
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name = name.strip().lower()
+        value = value.strip()
+        if name in headers:
+            headers[name] += ", " + value
+        else:
+            headers[name] = value
+    if head or status in (204, 304) or 100 <= status < 200:
+        return status, headers, b"", version
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b""
+        while True:
+            size_line = f.readline(65537)
+            if not size_line:
+                raise HTTPResponseError("connection closed inside chunks")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while True:  # trailers
+                    t = f.readline(65537)
+                    if t in (b"\r\n", b"\n", b""):
+                        break
+                break
+            chunk = f.read(size)
+            if len(chunk) != size:
+                raise HTTPResponseError("short chunk")
+            body += chunk
+            f.readline(65537)
+        return status, headers, body, version
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        body = f.read(n)
+        if len(body) != n:
+            raise HTTPResponseError("short body: %d of %d" % (len(body), n))
+        return status, headers, body, version
+    return status, headers, f.read(), version
+
+
+def post_request(body, path="/", version="HTTP/1.1", extra_headers=()):
+    """Bytes of one POST request with a Content-Length body."""
+    if not isinstance(body, bytes):
+        body = json.dumps(body).encode("utf-8")
+    head = ["POST %s %s" % (path, version), "Host: 127.0.0.1",
+            "Content-Type: application/json",
+            "Content-Length: %d" % len(body)]
+    head.extend(extra_headers)
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Server:
+    """A running rpchost, as a context manager.
+
+    Server(plugins={name: {'path': ..., key: value}}, server={key: value})
+    writes a temp ini file, starts `rpchost -c FILE -l 127.0.0.1:0 -j 2`,
+    waits for the "listening on 127.0.0.1:PORT" line and exposes .port.
+    On exit it sends SIGTERM and asserts a clean exit (status 0, no
+    sanitizer reports).  argv, when given, is a function of the ini path
+    returning the whole argument list (without the binary).
+    """
+
+    def __init__(self, plugins=None, server=None, listen="127.0.0.1:0",
+                 threads=2, extra_args=(), argv=None):
+        self.plugins = default_plugins() if plugins is None else plugins
+        self.server = dict(server or {})
+        self.listen = listen
+        self.threads = threads
+        self.extra_args = list(extra_args)
+        self.argv = argv
+        self.proc = None
+        self.port = None
+        self.returncode = None
+        self._lines = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._stderr_done = False
+        self._dir = None
+        self._threads = []
+
+    # -- process control ---------------------------------------------------
+
+    def start(self):
+        self._dir = TempDir()
+        self.ini_path = self._dir.write("rpchost.ini",
+                                        ini_text(self.server, self.plugins))
+        if self.argv is not None:
+            args = [BIN] + list(self.argv(self.ini_path))
+        else:
+            args = [BIN, "-c", self.ini_path]
+            if self.listen is not None:
+                args += ["-l", self.listen]
+            if self.threads is not None:
+                args += ["-j", str(self.threads)]
+            args += self.extra_args
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        t_err = threading.Thread(target=self._drain_stderr, daemon=True)
+        t_out = threading.Thread(target=self._drain_stdout, daemon=True)
+        t_err.start()
+        t_out.start()
+        self._threads = [t_err, t_out]
+
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        with self._cond:
+            while self.port is None:
+                if self._stderr_done:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            port = self.port
+        if port is None:
+            self._kill()
+            raise AssertionError(
+                "rpchost did not report 'listening on 127.0.0.1:PORT' "
+                "within %.0f s (exit status %r); stderr:\n%s"
+                % (STARTUP_TIMEOUT, self.proc.returncode, self.stderr))
+        return self
+
+    def _drain_stderr(self):
+        for raw in iter(self.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            with self._cond:
+                self._lines.append(line)
+                if self.port is None:
+                    m = LISTEN_RE.search(line)
+                    if m:
+                        self.port = int(m.group(1))
+                self._cond.notify_all()
+        with self._cond:
+            self._stderr_done = True
+            self._cond.notify_all()
+
+    def _drain_stdout(self):
+        for _ in iter(self.proc.stdout.readline, b""):
+            pass
+
+    @property
+    def stderr(self):
+        with self._lock:
+            return "".join(self._lines)
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=None):
+        """Wait for exit; returns the status or None on timeout."""
+        try:
+            self.returncode = self.proc.wait(
+                EXIT_TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self._threads:
+            t.join(5)
+        return self.returncode
+
+    def _kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        for t in self._threads:
+            t.join(5)
+        if not any(t.is_alive() for t in self._threads):
+            # (A reader still blocked on a pipe held open by some other
+            # process would deadlock close(); leave those to the GC.)
+            for f in (self.proc.stdout, self.proc.stderr):
+                if f is not None:
+                    f.close()
+        if self._dir is not None:
+            self._dir.close()
+
+    def stop(self):
+        """SIGTERM (unless already exited), wait, assert a clean exit."""
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            rc = self.wait()
+            if rc is None:
+                raise AssertionError(
+                    "rpchost did not exit within %.0f s of SIGTERM; "
+                    "stderr:\n%s" % (EXIT_TIMEOUT, self.stderr))
+            if rc != 0:
+                raise AssertionError(
+                    "rpchost exited with status %r after SIGTERM; "
+                    "stderr:\n%s" % (rc, self.stderr))
+            check_sanitizers(self.stderr)
+        finally:
+            self._kill()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            # Still shut down, but do not mask the original failure.
+            try:
+                self.stop()
+            except AssertionError:
+                pass
+            return False
+        self.stop()
+        return False
+
+    # -- clients -------------------------------------------------------------
+
+    def connection(self, timeout=None):
+        return http.client.HTTPConnection(
+            "127.0.0.1", self.port,
+            timeout=IO_TIMEOUT if timeout is None else timeout)
+
+    def call(self, obj_or_bytes, path="/", headers=None, method="POST",
+             conn=None):
+        """One HTTP request; returns (status, headers, body_bytes).
+
+        obj_or_bytes: bytes are sent as is, anything else as JSON; None
+        sends no body.  headers of the answer are a dict with lower-case
+        names.  Pass conn to reuse a connection (keep-alive).
+        """
+        if obj_or_bytes is None:
+            body = None
+        elif isinstance(obj_or_bytes, bytes):
+            body = obj_or_bytes
+        else:
+            body = json.dumps(obj_or_bytes).encode("utf-8")
+        hdrs = {"Content-Type": "application/json"}
+        if headers:
+            hdrs.update(headers)
+        own = conn is None
+        if own:
+            conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+            hdr = {}
+            for k, v in resp.getheaders():
+                k = k.lower()
+                hdr[k] = hdr[k] + ", " + v if k in hdr else v
+            return resp.status, hdr, data
+        finally:
+            if own:
+                conn.close()
+
+    def rpc(self, method, params=None, id=1):
+        """A call; returns the parsed JSON answer (asserts HTTP 200)."""
+        req = {"jsonrpc": "2.0", "method": method, "id": id}
+        if params is not None:
+            req["params"] = params
+        status, _, body = self.call(req)
+        if status != 200:
+            raise AssertionError("HTTP %d for %r: %r" % (status, req, body))
+        return json.loads(body)
+
+    def raw_socket(self, timeout=None):
+        s = socket.create_connection(
+            ("127.0.0.1", self.port),
+            timeout=IO_TIMEOUT if timeout is None else timeout)
+        return s
+
+
+def error_of(testcase, answer, code, message=None, id="<any>"):
+    """Assert answer is a JSON-RPC error object; return its error member."""
+    testcase.assertIsInstance(answer, dict, answer)
+    testcase.assertEqual(answer.get("jsonrpc"), "2.0", answer)
+    testcase.assertIn("error", answer, answer)
+    testcase.assertNotIn("result", answer, answer)
+    testcase.assertIn("id", answer, answer)
+    if id != "<any>":
+        testcase.assertEqual(answer["id"], id, answer)
+    err = answer["error"]
+    testcase.assertIsInstance(err, dict, answer)
+    testcase.assertEqual(err.get("code"), code, answer)
+    testcase.assertIsInstance(err.get("message"), str, answer)
+    if message is not None:
+        testcase.assertEqual(err["message"], message, answer)
+    return err
+
+
+STD_MESSAGES = {
+    -32700: "Parse error",
+    -32600: "Invalid Request",
+    -32601: "Method not found",
+    -32602: "Invalid params",
+    -32603: "Internal error",
+}
+
+
+def std_error(testcase, answer, code, id="<any>"):
+    """Assert a standard JSON-RPC error with its standard message."""
+    return error_of(testcase, answer, code, STD_MESSAGES[code], id)
