@@ -6,15 +6,16 @@
 
 static const rpchost_api *api;
 
-static int badname_call(rpchost_call *c, const cJSON *params, void *state)
+static int
+badname_call(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
     return api->result(c, cJSON_CreateString("registered"));
 }
 
-static int badname_init(rpchost_plugin *p, const rpchost_api *a,
-                        void **state)
+static int
+badname_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     rpchost_method m = {0};
     const char *name;

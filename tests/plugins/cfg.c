@@ -17,7 +17,8 @@ struct cfg_state {
 
 static struct cfg_state cfg;
 
-static int cfg_greet(rpchost_call *c, const cJSON *params, void *state)
+static int
+cfg_greet(rpchost_call *c, const cJSON *params, void *state)
 {
     const struct cfg_state *st = state;
     cJSON *obj;
@@ -36,7 +37,8 @@ static int cfg_greet(rpchost_call *c, const cJSON *params, void *state)
     return api->result(c, obj);
 }
 
-static int cfg_init(rpchost_plugin *p, const rpchost_api *a, void **state)
+static int
+cfg_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     rpchost_method m = {0};
     int rc;

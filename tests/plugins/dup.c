@@ -6,14 +6,16 @@
 
 static const rpchost_api *api;
 
-static int dup_ping(rpchost_call *c, const cJSON *params, void *state)
+static int
+dup_ping(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
     return api->result(c, cJSON_CreateString("dup"));
 }
 
-static int dup_init(rpchost_plugin *p, const rpchost_api *a, void **state)
+static int
+dup_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     rpchost_method m = {0};
     int rc;

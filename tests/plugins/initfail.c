@@ -5,8 +5,8 @@
 
 static const rpchost_api *api;
 
-static int initfail_init(rpchost_plugin *p, const rpchost_api *a,
-                         void **state)
+static int
+initfail_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     api = a;
     *state = NULL;

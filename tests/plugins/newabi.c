@@ -11,7 +11,8 @@
 
 static const rpchost_api *api;
 
-static int newabi_init(rpchost_plugin *p, const rpchost_api *a, void **state)
+static int
+newabi_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     (void)p;
     (void)state;
@@ -23,12 +24,12 @@ static int newabi_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 
 /* Exported under the symbol name the host looks up.  The asm label keeps
  * the C identifier distinct from the handle typedef of the same name. */
-RPCHOST_EXPORT const rpchost_plugin_def newabi_table __asm__(
-    RPCHOST_PLUGIN_SYMBOL) = {
-    RPCHOST_ABI_VERSION + 1,
-    (uint32_t)sizeof(rpchost_plugin_def),
-    "newabi",
-    "1.0.0",
-    newabi_init,
-    NULL,
+RPCHOST_EXPORT const
+    rpchost_plugin_def newabi_table __asm__(RPCHOST_PLUGIN_SYMBOL) = {
+        RPCHOST_ABI_VERSION + 1,
+        (uint32_t)sizeof(rpchost_plugin_def),
+        "newabi",
+        "1.0.0",
+        newabi_init,
+        NULL,
 };

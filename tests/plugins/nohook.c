@@ -10,7 +10,8 @@
 
 NOHOOK_EXPORT int nohook_answer(void);
 
-NOHOOK_EXPORT int nohook_answer(void)
+NOHOOK_EXPORT int
+nohook_answer(void)
 {
     return 42;
 }

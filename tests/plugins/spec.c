@@ -13,13 +13,15 @@
 
 static const rpchost_api *api;
 
-static int invalid_params(rpchost_call *c)
+static int
+invalid_params(rpchost_call *c)
 {
     return api->error(c, RPCHOST_INVALID_PARAMS, "Invalid params", NULL);
 }
 
 /* subtract: [minuend, subtrahend] or {"minuend": .., "subtrahend": ..} */
-static int m_subtract(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_subtract(rpchost_call *c, const cJSON *params, void *state)
 {
     const cJSON *a = NULL;
     const cJSON *b = NULL;
@@ -40,7 +42,8 @@ static int m_subtract(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* sum: an array of numbers -> their sum */
-static int m_sum(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_sum(rpchost_call *c, const cJSON *params, void *state)
 {
     const cJSON *item;
     double total = 0.0;
@@ -48,7 +51,7 @@ static int m_sum(rpchost_call *c, const cJSON *params, void *state)
     (void)state;
     if (!cJSON_IsArray(params))
         return invalid_params(c);
-    cJSON_ArrayForEach(item, params) {
+    cJSON_ArrayForEach (item, params) {
         if (!cJSON_IsNumber(item))
             return invalid_params(c);
         total += item->valuedouble;
@@ -57,7 +60,8 @@ static int m_sum(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* update, notify_hello: accept anything, answer null */
-static int m_null(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_null(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
@@ -65,7 +69,8 @@ static int m_null(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* get_data: ["hello", 5] */
-static int m_get_data(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_get_data(rpchost_call *c, const cJSON *params, void *state)
 {
     cJSON *arr;
     cJSON *s;
@@ -92,7 +97,8 @@ static int m_get_data(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* echo: a deep copy of params, or null when there were none */
-static int m_echo(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_echo(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)state;
     if (params == NULL)
@@ -101,7 +107,8 @@ static int m_echo(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* fail: returns an error code without answering; the host answers -32603 */
-static int m_fail(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_fail(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)c;
     (void)params;
@@ -110,7 +117,8 @@ static int m_fail(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* bad_code: tries a reserved code; the host refuses it, client gets -32603 */
-static int m_bad_code(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_bad_code(rpchost_call *c, const cJSON *params, void *state)
 {
     int rc;
 
@@ -122,7 +130,8 @@ static int m_bad_code(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* error_data: a free error code with data */
-static int m_error_data(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_error_data(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
@@ -130,7 +139,8 @@ static int m_error_data(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* sleep_ms: [n] blocks this thread n milliseconds, then answers n */
-static int m_sleep_ms(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_sleep_ms(rpchost_call *c, const cJSON *params, void *state)
 {
     const cJSON *n;
     struct timespec ts;
@@ -157,7 +167,8 @@ static int m_sleep_ms(rpchost_call *c, const cJSON *params, void *state)
 }
 
 /* internal_leak: a plugin-chosen -32603 message, passed through by the host */
-static int m_internal_leak(rpchost_call *c, const cJSON *params, void *state)
+static int
+m_internal_leak(rpchost_call *c, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
@@ -182,7 +193,8 @@ static const struct {
     {"internal_leak", m_internal_leak},
 };
 
-static int spec_init(rpchost_plugin *p, const rpchost_api *a, void **state)
+static int
+spec_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 {
     size_t i;
 
