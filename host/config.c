@@ -54,11 +54,13 @@ config_defaults(struct config *c)
     c->log_level = LOG_INFO;
     c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
     c->max_header_size = CONFIG_DEFAULT_MAX_HEADER;
+    c->max_response_size = CONFIG_DEFAULT_MAX_RESPONSE;
     c->max_batch = CONFIG_DEFAULT_MAX_BATCH;
     c->max_depth = CONFIG_DEFAULT_MAX_DEPTH;
     c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
     c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
+    c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 }
 
 /* Parse a whole decimal integer in [min, max]. */
@@ -188,7 +190,9 @@ enum key_kind {
     K_SIZE,
     K_SECONDS,
     K_LEVEL,
-    K_PATH
+    K_PATH,
+    K_URLPATH,
+    K_STRING
 };
 
 struct server_key {
@@ -207,12 +211,20 @@ static const struct server_key server_keys[] = {
     {"log_level", K_LEVEL, 0, 0, OFF(log_level), 0},
     {"max_body_size", K_SIZE, 1, 1LL << 32, OFF(max_body_size), 1},
     {"max_header_size", K_SIZE, 256, 1 << 20, OFF(max_header_size), 1},
+    {"max_response_size", K_SIZE, 64, 1LL << 32, OFF(max_response_size), 1},
     {"max_batch", K_INT, 1, 1000000, OFF(max_batch), 0},
     {"max_depth", K_INT, 2, 1000, OFF(max_depth), 0},
     {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
     {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},
     {"pidfile", K_PATH, 0, 0, OFF(pidfile), 0},
+    {"auth_file", K_PATH, 0, 0, OFF(auth_file), 0},
+    {"cors_origins", K_STRING, 0, 0, OFF(cors_origins), 0},
+    {"health_path", K_URLPATH, 0, 0, OFF(health_path), 0},
+    {"metrics_path", K_URLPATH, 0, 0, OFF(metrics_path), 0},
+    {"access_log", K_PATH, 0, 0, OFF(access_log), 0},
+    {"log_file", K_PATH, 0, 0, OFF(log_file), 0},
+    {"max_connections", K_INT, 0, 1000000, OFF(max_connections), 0},
 };
 #define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 
@@ -267,6 +279,25 @@ server_key(struct parse_state *st, const char *name, const char *value)
         }
         free(*(char **)(cbase + k->off));
         *(char **)(cbase + k->off) = resolve_path(c, value);
+        if (*(char **)(cbase + k->off) == NULL) {
+            set_err(st, "out of memory");
+            return 0;
+        }
+        return 1;
+    case K_URLPATH:
+        free(*(char **)(cbase + k->off));
+        *(char **)(cbase + k->off) = NULL;
+        if (value[0] == '\0')
+            return 1; /* off */
+        if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
+            set_err(st, "%s: '%s' must be empty or a path starting with '/'",
+                    name, value);
+            return 0;
+        }
+        /* fall through */
+    case K_STRING:
+        free(*(char **)(cbase + k->off));
+        *(char **)(cbase + k->off) = strdup(value);
         if (*(char **)(cbase + k->off) == NULL) {
             set_err(st, "out of memory");
             return 0;
@@ -494,8 +525,11 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
                    : strdup(".");
     c->listen_host = strdup("127.0.0.1");
     c->endpoint = strdup("/");
+    c->health_path = strdup("/healthz");
+    c->metrics_path = strdup("/metrics");
     if (c->file == NULL || c->dir == NULL || c->listen_host == NULL ||
-        c->endpoint == NULL) {
+        c->endpoint == NULL || c->health_path == NULL ||
+        c->metrics_path == NULL) {
         snprintf(errbuf, errlen, "%s: out of memory", file);
         goto fail;
     }
@@ -535,6 +569,15 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
     }
     if (rc < 0) {
         snprintf(errbuf, errlen, "%s: cannot parse (error %d)", file, rc);
+        goto fail;
+    }
+    if ((c->health_path && strcmp(c->health_path, c->endpoint) == 0) ||
+        (c->metrics_path && strcmp(c->metrics_path, c->endpoint) == 0) ||
+        (c->health_path && c->metrics_path &&
+         strcmp(c->health_path, c->metrics_path) == 0)) {
+        snprintf(errbuf, errlen,
+                 "%s: endpoint, health_path and metrics_path must differ",
+                 file);
         goto fail;
     }
     for (size_t i = 0; i < c->nplugins; i++) {
@@ -583,7 +626,43 @@ config_free(struct config *c)
     free(c->listen_host);
     free(c->endpoint);
     free(c->pidfile);
+    free(c->auth_file);
+    free(c->cors_origins);
+    free(c->health_path);
+    free(c->metrics_path);
+    free(c->access_log);
+    free(c->log_file);
     free(c);
+}
+
+int
+config_origin_allowed(const struct config *c, const char *origin)
+{
+    const char *p = c->cors_origins;
+    size_t n = strlen(origin);
+
+    if (p == NULL || n == 0)
+        return 0;
+    while (*p != '\0') {
+        size_t len;
+
+        p += strspn(p, " \t,");
+        len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        if ((len == 1 && p[0] == '*') ||
+            (len == n && strncmp(p, origin, n) == 0))
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+int
+config_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
 }
 
 int

@@ -37,12 +37,20 @@ struct config {
     int log_level;   /* enum log_level */
     size_t max_body_size;
     size_t max_header_size;
+    size_t max_response_size;
     int max_batch;
     int max_depth;
     int timeout_ms;          /* idle/read/write timeout of a connection */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
     char *pidfile;           /* NULL: none */
+    char *auth_file;         /* credentials; NULL: no authentication */
+    char *cors_origins;      /* "a, b" or "*"; NULL: no CORS */
+    char *health_path;       /* GET: 200 / 503 draining; NULL: off */
+    char *metrics_path;      /* GET: Prometheus text; NULL: off */
+    char *access_log;        /* NULL: none */
+    char *log_file;          /* NULL: stderr */
+    int max_connections;     /* per process; 0: unlimited */
     struct plugin_conf *plugins;
     size_t nplugins;
 };
@@ -51,11 +59,13 @@ struct config {
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:5000"
 #define CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
 #define CONFIG_DEFAULT_MAX_HEADER 8192
+#define CONFIG_DEFAULT_MAX_RESPONSE (16 * 1024 * 1024)
 #define CONFIG_DEFAULT_MAX_BATCH 1000
 #define CONFIG_DEFAULT_MAX_DEPTH 64
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */
 
@@ -76,6 +86,12 @@ int config_set_listen(struct config *c, const char *value, char *errbuf,
  * threads = 0 to the CPU count.  -1 + errbuf on a bad value. */
 int config_apply_overrides(struct config *c, const char *listen,
                            const char *threads, char *errbuf, size_t errlen);
+
+/* Whether `origin` is in cors_origins (or it is "*"). */
+int config_origin_allowed(const struct config *c, const char *origin);
+
+/* Whether host is a loopback address or "localhost". */
+int config_is_loopback(const char *host);
 
 /* The value of a plugin key, or NULL. */
 const char *plugin_conf_get(const struct plugin_conf *p, const char *key);

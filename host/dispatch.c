@@ -25,14 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
+#include "auth.h"
 #include "buf.h"
 #include "generation.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
 #include "params.h"
+#include "stats.h"
+
+static const char discover_name[] = "rpc.discover";
 
 struct batch;
 
@@ -49,14 +54,18 @@ struct rpchost_call {
     int in_handler;         /* loop thread */
     int deferred;           /* defer() was called */
     struct loop_timer *deadline;
-    char *id_copy;       /* a deferred call's id outlives the request body */
-    struct buf out;      /* the response object; empty for notifications */
-    char param_err[160]; /* set by a failing param getter */
+    char *id_copy;         /* a deferred call's id outlives the request body */
+    const char *stat_name; /* for host-provided methods */
+    struct buf out;        /* the response object; empty for notifications */
+    int code;              /* 0, or the error code it was answered with */
+    uint64_t t0_us;        /* when it started, for its latency */
+    char param_err[160];   /* set by a failing param getter */
 };
 
 struct batch {
     struct generation *gen;
     struct loop *loop;
+    struct stats *stats;
     struct rpc_envelope env;
     struct rpchost_call *calls;
     struct rpchost_call one;
@@ -97,6 +106,7 @@ batch_finish(struct batch *b)
     struct buf out = BUF_INIT;
     dispatch_done_fn done = b->done;
     void *arg = b->arg;
+    char what[80];
     char *body;
     size_t len = 0;
     int any = 0;
@@ -105,6 +115,7 @@ batch_finish(struct batch *b)
         out = b->calls[0].out;
         memset(&b->calls[0].out, 0, sizeof(out));
         any = out.len > 0;
+        snprintf(what, sizeof(what), "%.64s", b->calls[0].method);
     } else {
         buf_putc(&out, '[');
         for (size_t i = 0; i < b->n; i++) {
@@ -117,20 +128,32 @@ batch_finish(struct batch *b)
             any = 1;
         }
         buf_putc(&out, ']');
+        snprintf(what, sizeof(what), "batch[%zu]", b->n);
+        if (out.len > b->gen->cfg->max_response_size) {
+            char detail[96];
+            snprintf(detail, sizeof(detail),
+                     "the batch's answer has %zu bytes, more than "
+                     "max_response_size %zu",
+                     out.len, b->gen->cfg->max_response_size);
+            log_warn("%s", detail);
+            buf_reset(&out);
+            rpc_write_error(&out, NULL, 0, RPCHOST_RESPONSE_TOO_LARGE,
+                            "Response too large", NULL);
+        }
     }
-    batch_unref(b);
     if (!any) {
         buf_free(&out);
-        done(arg, 204, NULL, 0);
-        return;
+        done(arg, 204, NULL, 0, what);
+    } else {
+        body = buf_take(&out, &len);
+        if (body == NULL) {
+            log_error("out of memory building a response");
+            done(arg, 500, NULL, 0, what);
+        } else {
+            done(arg, 200, body, len, what);
+        }
     }
-    body = buf_take(&out, &len);
-    if (body == NULL) {
-        log_error("out of memory building a response");
-        done(arg, 500, NULL, 0);
-        return;
-    }
-    done(arg, 200, body, len);
+    batch_unref(b);
 }
 
 /* Loop thread: one call is settled (its answer, if any, is written). */
@@ -139,6 +162,42 @@ settle(struct batch *b)
 {
     if (--b->pending == 0)
         batch_finish(b);
+}
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Loop thread: call c is answered (its text written): enforce the
+ * response size limit, count it, and settle it. */
+static void
+settle_call(struct rpchost_call *c)
+{
+    struct batch *b = c->batch;
+    size_t max = b->gen->cfg->max_response_size;
+
+    if (c->out.len > max) {
+        char detail[96];
+        snprintf(detail, sizeof(detail),
+                 "the answer has %zu bytes, more than max_response_size %zu",
+                 c->out.len, max);
+        log_warn("method %s: %s", c->method, detail);
+        buf_reset(&c->out);
+        c->code = RPCHOST_RESPONSE_TOO_LARGE;
+        rpc_write_error(&c->out, c->id, c->id_len, c->code,
+                        "Response too large", NULL);
+    }
+    if (b->stats != NULL) {
+        stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
+                   now_us() - c->t0_us, c->code);
+        stats_add_gauge(&b->stats->in_flight, -1);
+    }
+    settle(b);
 }
 
 /* Mark c answered; 0 if it was not yet. */
@@ -160,7 +219,7 @@ deferred_done(void *arg)
         loop_timer_cancel(c->deadline);
         c->deadline = NULL;
     }
-    settle(c->batch);
+    settle_call(c);
 }
 
 /* Loop thread: a deferred call's deadline passed. */
@@ -174,15 +233,17 @@ on_deadline(void *arg)
         /* The plugin answered; its settlement is on its way, unless
          * posting it failed. */
         if (atomic_load(&c->post_failed))
-            settle(c->batch);
+            settle_call(c);
         return;
     }
-    log_warn("method %s: no answer within call_timeout; answering %d",
+    log_warn("method %s: no answer within call_timeout (or by shutdown); "
+             "answering %d",
              c->method, RPCHOST_CALL_TIMEOUT);
+    c->code = RPCHOST_CALL_TIMEOUT;
     if (c->id != NULL)
         rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_CALL_TIMEOUT,
                         "Call timed out", NULL);
-    settle(c->batch);
+    settle_call(c);
 }
 
 /* After an answer was claimed and written by the plugin: settle a
@@ -234,6 +295,7 @@ call_result(rpchost_call *c, cJSON *result)
         if (text == NULL) {
             log_error("method %s: out of memory printing the result",
                       c->method);
+            c->code = RPCHOST_INTERNAL_ERROR;
             rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
                             NULL, NULL);
             rc = RPCHOST_ENOMEM;
@@ -273,6 +335,7 @@ call_error(rpchost_call *c, int code, const char *message, cJSON *data)
         plugin_answered(c, 0);
         return RPCHOST_ESTATE;
     }
+    c->code = code;
     if (c->id != NULL) {
         if (data != NULL) {
             text = cJSON_PrintUnformatted(data);
@@ -280,6 +343,7 @@ call_error(rpchost_call *c, int code, const char *message, cJSON *data)
                 log_error("method %s: out of memory printing error data",
                           c->method);
                 code = RPCHOST_INTERNAL_ERROR;
+                c->code = code;
                 message = NULL;
                 rc = RPCHOST_ENOMEM;
             }
@@ -521,6 +585,7 @@ host_error(struct rpchost_call *c, int code, const char *detail)
 {
     if (claim(c) != 0)
         return;
+    c->code = code;
     if (c->id != NULL)
         rpc_write_error_detail(&c->out, c->id, c->id_len, code, detail);
 }
@@ -552,22 +617,27 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     char why[200];
     int rc;
 
+    if (b->stats != NULL) {
+        c->t0_us = now_us();
+        stats_add_gauge(&b->stats->in_flight, 1);
+    }
     if (strcmp(r->method, "rpc.discover") == 0) {
+        c->stat_name = discover_name;
         run_discover(c, r);
-        settle(b);
+        settle_call(c);
         return;
     }
     c->m = registry_find(b->gen->reg, r->method, strlen(r->method));
     if (c->m == NULL) {
         host_error(c, RPCHOST_METHOD_NOT_FOUND, NULL);
-        settle(b);
+        settle_call(c);
         return;
     }
     if (c->m->params != NULL &&
         params_validate(c->m->params, c->m->nparams, r->params, why,
                         sizeof(why)) != 0) {
         host_error(c, RPCHOST_INVALID_PARAMS, why);
-        settle(b);
+        settle_call(c);
         return;
     }
     if (c->m->lock != NULL)
@@ -617,42 +687,77 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
         else
             return; /* it answered already: deferred_done() is queued */
     }
-    settle(b);
+    settle_call(c);
 }
 
 static void
-answer_whole(const struct rpc_envelope *env, dispatch_done_fn done, void *arg)
+answer_whole(const struct rpc_envelope *env, struct stats *st,
+             dispatch_done_fn done, void *arg)
 {
     struct buf out = BUF_INIT;
     char *body;
     size_t len = 0;
 
+    if (st != NULL)
+        stats_call(st, NULL, 0, env->err);
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
-    done(arg, body ? 200 : 500, body, body ? len : 0);
+    done(arg, body ? 200 : 500, body, body ? len : 0, "-");
+}
+
+static void
+forbid(const struct dispatch_env *env, const char *method,
+       dispatch_done_fn done, void *arg)
+{
+    struct buf out = BUF_INIT;
+    char detail[256];
+    char *body;
+    size_t len = 0;
+
+    snprintf(detail, sizeof(detail),
+             "HTTP 403: user '%.64s' may not call '%.128s'", env->user->name,
+             method);
+    if (env->stats != NULL)
+        stats_call(env->stats, NULL, 0, RPCHOST_INVALID_REQUEST);
+    rpc_write_error_detail(&out, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
+    body = buf_take(&out, &len);
+    done(arg, body ? 403 : 500, body, body ? len : 0, "-");
 }
 
 void
-dispatch_body(struct generation *gen, struct loop *loop, const char *body,
-              size_t len, dispatch_done_fn done, void *arg)
+dispatch_body(struct generation *gen, const struct dispatch_env *env,
+              const char *body, size_t len, dispatch_done_fn done, void *arg)
 {
     struct batch *b = calloc(1, sizeof(*b));
 
     if (b == NULL) {
         log_error("out of memory answering a request");
-        done(arg, 500, NULL, 0);
+        done(arg, 500, NULL, 0, "-");
         return;
     }
     generation_ref(gen);
     b->gen = gen;
-    b->loop = loop;
+    b->loop = env ? env->loop : NULL;
+    b->stats = env ? env->stats : NULL;
     b->done = done;
     b->arg = arg;
     atomic_init(&b->refs, 1);
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
-        answer_whole(&b->env, done, arg);
+        answer_whole(&b->env, b->stats, done, arg);
         batch_unref(b);
         return;
+    }
+    if (env != NULL && env->user != NULL && env->user->methods != NULL) {
+        /* An allow-list refuses the whole body if any call is not on it
+         * (as bitcoind's rpcwhitelist), before anything runs. */
+        for (size_t i = 0; i < b->env.n; i++) {
+            const struct rpc_req *r = &b->env.reqs[i];
+            if (r->invalid == NULL && !auth_allows(env->user, r->method)) {
+                forbid(env, r->method, done, arg);
+                batch_unref(b);
+                return;
+            }
+        }
     }
     b->n = b->env.n;
     b->calls = b->n == 1 ? &b->one : calloc(b->n, sizeof(*b->calls));
@@ -660,7 +765,7 @@ dispatch_body(struct generation *gen, struct loop *loop, const char *body,
         struct rpc_envelope e = {.err = RPCHOST_INTERNAL_ERROR};
         b->n = 0;
         snprintf(e.detail, sizeof(e.detail), "out of memory");
-        answer_whole(&e, done, arg);
+        answer_whole(&e, b->stats, done, arg);
         batch_unref(b);
         return;
     }
@@ -680,10 +785,14 @@ dispatch_body(struct generation *gen, struct loop *loop, const char *body,
         atomic_init(&c->post_failed, 0);
         if (r->invalid != NULL) {
             claim(c);
+            c->code = RPCHOST_INVALID_REQUEST;
+            c->t0_us = b->stats ? now_us() : 0;
+            if (b->stats != NULL)
+                stats_add_gauge(&b->stats->in_flight, 1);
             rpc_write_error_detail(&c->out, c->id ? c->id : "null",
                                    c->id ? c->id_len : 4,
                                    RPCHOST_INVALID_REQUEST, r->invalid);
-            settle(b);
+            settle_call(c);
         } else {
             run_call(c, r);
         }

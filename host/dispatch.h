@@ -15,21 +15,35 @@
 
 #include "rpchost/plugin.h"
 
+struct auth_user;
 struct generation;
 struct loop;
+struct stats;
+
+/* Where a body is answered: its event loop (NULL: no deferred calls), the
+ * loop's counters (NULL: none) and the authenticated caller (NULL: none). */
+struct dispatch_env {
+    struct loop *loop;
+    struct stats *stats;
+    const struct auth_user *user;
+};
 
 /* The answer to one body: `status` is the HTTP status to send (200; 204
- * when there is nothing to send, only notifications; 500 when out of
- * memory).  `body` is malloc()ed and now the callee's, or NULL.  Runs on
+ * when there is nothing to send, only notifications; 403 when the caller
+ * may not call one of the methods; 500 when out of memory).  `body` is
+ * malloc()ed and now the callee's, or NULL.  `what` names the call for the
+ * access log ("ping", "batch[3]", "-"), valid during the callback.  Runs on
  * the loop's thread. */
-typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len);
+typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len,
+                                 const char *what);
 
 /* Answer `body` (len bytes, valid until `done` runs) with the methods of
- * `gen` (referenced for as long as any of its calls runs).  `loop` is the
- * caller's event loop; NULL allows no deferred calls.  `done` runs exactly
- * once, possibly before this returns.  Loop thread. */
-void dispatch_body(struct generation *gen, struct loop *loop, const char *body,
-                   size_t len, dispatch_done_fn done, void *arg);
+ * `gen` (referenced for as long as any of its calls runs), in `env` (may
+ * be NULL).  `done` runs exactly once, possibly before this returns.  Loop
+ * thread. */
+void dispatch_body(struct generation *gen, const struct dispatch_env *env,
+                   const char *body, size_t len, dispatch_done_fn done,
+                   void *arg);
 
 /* The plugin API's call-side functions (see plugin.h). */
 int call_result(rpchost_call *call, cJSON *result);

@@ -7,16 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "discover.h"
 #include "log.h"
 #include "version.h"
 
-static void (*reaper_fn)(struct generation *g);
+static void (*_Atomic reaper_fn)(struct generation *g);
+static atomic_long live;
+
+long
+generation_live(void)
+{
+    return atomic_load(&live);
+}
 
 void
 generation_set_reaper(void (*reaper)(struct generation *g))
 {
-    reaper_fn = reaper;
+    atomic_store(&reaper_fn, reaper);
 }
 
 void
@@ -28,8 +36,11 @@ generation_destroy(struct generation *g)
     /* Finalise in reverse load order, like destructors. */
     while (g->nloaded > 0)
         plugin_unload(&g->plugins[--g->nloaded]);
+    if (g->built)
+        atomic_fetch_sub(&live, 1);
     registry_free(g->reg);
     cJSON_free(g->discover);
+    auth_free(g->auth);
     free(g->plugins);
     config_free(g->cfg);
     free(g);
@@ -56,6 +67,11 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (cfg->auth_file != NULL) {
+        g->auth = auth_load(cfg->auth_file, err, errlen);
+        if (g->auth == NULL)
+            goto fail;
+    }
     for (size_t i = 0; i < cfg->nplugins; i++) {
         struct plugin *p = &g->plugins[i];
 
@@ -67,6 +83,7 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
                   cfg->plugins[i].path);
     }
     g->built = 1;
+    atomic_fetch_add(&live, 1);
     g->discover = discover_build(g->reg, RPCHOST_VERSION, &g->discover_len);
     if (g->discover == NULL) {
         snprintf(err, errlen, "out of memory building rpc.discover");
@@ -87,12 +104,15 @@ generation_ref(struct generation *g)
 void
 generation_unref(struct generation *g)
 {
+    void (*reaper)(struct generation *);
+
     if (g == NULL)
         return;
     if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (reaper_fn != NULL)
-        reaper_fn(g);
+    reaper = atomic_load(&reaper_fn);
+    if (reaper != NULL)
+        reaper(g);
     else
         generation_destroy(g);
 }

@@ -25,7 +25,8 @@ struct generation {
     struct plugin *plugins; /* cfg->nplugins entries */
     size_t nloaded;         /* how many of them are loaded */
     struct rpc_limits limits;
-    char *discover; /* the rpc.discover answer (OpenRPC JSON text) */
+    char *discover;    /* the rpc.discover answer (OpenRPC JSON text) */
+    struct auth *auth; /* credentials; NULL: no authentication */
     size_t discover_len;
     atomic_long refs;
     int built; /* completely built (else destroy says nothing) */
@@ -46,6 +47,9 @@ void generation_destroy(struct generation *g);
  * to the main thread, where plugins' fini must run); without one it is
  * destroyed on the spot.  Set before other threads exist. */
 void generation_set_reaper(void (*reaper)(struct generation *g));
+
+/* How many generations exist (built, not yet destroyed).  Any thread. */
+long generation_live(void);
 /* Drop a reference; the last one finalises the plugins (fini, dlclose)
  * and frees everything. */
 void generation_unref(struct generation *g);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -20,7 +21,9 @@
 #include "generation.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "auth.h"
 #include "loop.h"
+#include "stats.h"
 
 /* A function posted to the loop from another thread. */
 struct post {
@@ -51,6 +54,13 @@ struct loop {
 
 struct worker {
     struct loop loop; /* first: a loop is its worker */
+    struct stats *stats;
+    struct evconnlistener *lev;
+    long max_conns; /* this loop's share of max_connections; 0: none */
+    int accept_paused;
+    struct bufferevent **conns; /* each connection's bufferevent (a ref) */
+    size_t nconns, cap_conns;
+    struct event *sweep_ev;
     int index;
     int listen_fd;
     int started;
@@ -231,9 +241,20 @@ struct req_ctx {
     struct worker *w;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
-    int replied; /* the reply was handed to evhttp */
-    int closed;  /* the connection went away first */
+    int replied;    /* the reply was handed to evhttp */
+    int closed;     /* the connection went away first */
+    uint64_t t0_us; /* arrival */
+    size_t in_bytes;
 };
+
+static uint64_t
+mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void
 req_ctx_end(struct req_ctx *rc)
@@ -274,17 +295,68 @@ free_body(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-static void
-send_json(struct worker *w, struct evhttp_request *req, int status,
-          const char *reason, char *body, size_t len)
+static const char *
+method_name(enum evhttp_cmd_type t)
 {
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "?";
+}
+
+/* Count the reply and write its access log line. */
+static void
+account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    const char *uri;
+
+    stats_http(rc->w->stats, status);
+    if (!log_access_enabled())
+        return;
+    if (rc->evcon != NULL)
+        evhttp_connection_get_peer(rc->evcon, &peer, &port);
+    uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
+    log_access("%s:%u \"%s %.200s\" %d %zu %zu %.3fms %s", peer ? peer : "?",
+               (unsigned)port,
+               rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
+               uri ? uri : "?", status, rc->in_bytes, out_bytes,
+               (double)(mono_us() - rc->t0_us) / 1000.0, what ? what : "-");
+}
+
+/* Send a reply: `body` (malloc()ed, taken) of `type`, or none. */
+static void
+reply(struct req_ctx *rc, int status, const char *reason, const char *type,
+      char *body, size_t len, const char *what)
+{
+    struct evhttp_request *req = rc->req;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     struct evbuffer *out = NULL;
 
-    if (w->draining)
+    rc->replied = 1;
+    account(rc, status, body ? len : 0, what);
+    if (rc->w->draining)
         evhttp_add_header(h, "Connection", "close");
     if (body != NULL) {
-        evhttp_add_header(h, "Content-Type", "application/json");
+        evhttp_add_header(h, "Content-Type", type);
         out = evhttp_request_get_output_buffer(req);
         if (evbuffer_add_reference(out, body, len, free_body, NULL) != 0) {
             free(body);
@@ -298,8 +370,8 @@ send_json(struct worker *w, struct evhttp_request *req, int status,
 /* An HTTP-level refusal, with a JSON-RPC error object as its body so that
  * clients which always parse JSON get a readable reason. */
 static void
-send_http_error(struct worker *w, struct evhttp_request *req, int status,
-                const char *reason, const char *detail)
+reply_error(struct req_ctx *rc, int status, const char *reason,
+            const char *detail)
 {
     struct buf b = BUF_INIT;
     char *body;
@@ -307,15 +379,11 @@ send_http_error(struct worker *w, struct evhttp_request *req, int status,
 
     rpc_write_error_detail(&b, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
     body = buf_take(&b, &len);
-    if (body == NULL) {
-        evhttp_send_error(req, status, reason);
-        return;
-    }
-    send_json(w, req, status, reason, body, len);
+    reply(rc, status, reason, "application/json", body, body ? len : 0, "-");
 }
 
 static void
-on_dispatched(void *arg, int status, char *body, size_t len)
+on_dispatched(void *arg, int status, char *body, size_t len, const char *what)
 {
     struct req_ctx *rc = arg;
 
@@ -324,28 +392,84 @@ on_dispatched(void *arg, int status, char *body, size_t len)
         req_ctx_end(rc);
         return;
     }
-    rc->replied = 1;
     switch (status) {
     case 200:
-        send_json(rc->w, rc->req, 200, "OK", body, len);
+        reply(rc, 200, "OK", "application/json", body, len, what);
         break;
     case 204:
         free(body);
-        send_json(rc->w, rc->req, 204, "No Content", NULL, 0);
+        reply(rc, 204, "No Content", NULL, NULL, 0, what);
+        break;
+    case 403:
+        reply(rc, 403, "Forbidden", "application/json", body, len, what);
         break;
     default:
         free(body);
-        evhttp_send_error(rc->req, 500, "Internal Server Error");
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
         break;
     }
+}
+
+/* GET /healthz: 200 while serving, 503 while draining. */
+static void
+serve_health(struct req_ctx *rc)
+{
+    struct buf b = BUF_INIT;
+    int draining = rc->w->draining || stats_draining();
+    char *body;
+    size_t len = 0;
+
+    buf_printf(&b, "{\"status\":\"%s\",\"generation\":%lu}\n",
+               draining ? "draining" : "ok", rc->w->gen->id);
+    body = buf_take(&b, &len);
+    reply(rc, draining ? 503 : 200, draining ? "Service Unavailable" : "OK",
+          "application/json", body, body ? len : 0, "healthz");
+}
+
+/* GET /metrics: Prometheus text of every loop. */
+static void
+serve_metrics(struct req_ctx *rc)
+{
+    struct buf b = BUF_INIT;
+    char *body;
+    size_t len = 0;
+
+    stats_render_all(&b);
+    body = buf_take(&b, &len);
+    if (body == NULL) {
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
+        return;
+    }
+    reply(rc, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, len,
+          "metrics");
+}
+
+/* CORS: the allowed origin for this request's Origin header, or NULL. */
+static const char *
+cors_origin(const struct config *cfg, struct evhttp_request *req)
+{
+    const char *origin =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+
+    if (origin == NULL || cfg->cors_origins == NULL)
+        return NULL;
+    return config_origin_allowed(cfg, origin) ? origin : NULL;
 }
 
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
+    const struct config *cfg = w->gen->cfg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct evkeyvalq *out_h = evhttp_request_get_output_headers(req);
+    const struct auth_user *user = NULL;
+    struct dispatch_env env;
+    const char *origin;
     struct evbuffer *in;
     struct req_ctx *rc;
     size_t len;
@@ -358,36 +482,164 @@ on_request(struct evhttp_request *req, void *arg)
     }
     rc->w = w;
     rc->req = req;
+    rc->t0_us = mono_us();
     rc->evcon = evhttp_request_get_connection(req);
     w->inflight++;
     evhttp_request_set_on_complete_cb(req, request_complete, rc);
     if (rc->evcon != NULL)
         evhttp_connection_set_closecb(rc->evcon, on_conn_close, rc);
-    if (path == NULL || path[0] == '\0')
-        path = "/";
-    if (strcmp(path, w->gen->cfg->endpoint) != 0) {
-        rc->replied = 1;
-        send_http_error(w, req, 404, "Not Found",
-                        "HTTP 404: no JSON-RPC endpoint at this path");
-        return;
-    }
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        rc->replied = 1;
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          "POST");
-        send_http_error(w, req, 405, "Method Not Allowed",
-                        "HTTP 405: JSON-RPC requests must use POST");
-        return;
-    }
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
-    data = len ? (const char *)evbuffer_pullup(in, -1) : "";
-    if (data == NULL) {
-        rc->replied = 1;
-        evhttp_send_error(req, 500, "Internal Server Error");
+    rc->in_bytes = len;
+    if (path == NULL || path[0] == '\0')
+        path = "/";
+    if (strcmp(path, cfg->endpoint) != 0) {
+        int get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+        if (get && cfg->health_path && strcmp(path, cfg->health_path) == 0) {
+            serve_health(rc);
+            return;
+        }
+        if (get && cfg->metrics_path && strcmp(path, cfg->metrics_path) == 0) {
+            serve_metrics(rc);
+            return;
+        }
+        reply_error(rc, 404, "Not Found",
+                    "HTTP 404: no JSON-RPC endpoint at this path");
         return;
     }
-    dispatch_body(w->gen, &w->loop, data, len, on_dispatched, rc);
+    origin = cors_origin(cfg, req);
+    if (origin != NULL) {
+        evhttp_add_header(out_h, "Access-Control-Allow-Origin", origin);
+        evhttp_add_header(out_h, "Vary", "Origin");
+    }
+    if (cmd == EVHTTP_REQ_OPTIONS && origin != NULL) {
+        /* A CORS preflight. */
+        evhttp_add_header(out_h, "Access-Control-Allow-Methods", "POST");
+        evhttp_add_header(out_h, "Access-Control-Allow-Headers",
+                          "Content-Type, Authorization");
+        evhttp_add_header(out_h, "Access-Control-Max-Age", "600");
+        reply(rc, 204, "No Content", NULL, NULL, 0, "preflight");
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST) {
+        evhttp_add_header(out_h, "Allow",
+                          origin != NULL ? "POST, OPTIONS" : "POST");
+        reply_error(rc, 405, "Method Not Allowed",
+                    "HTTP 405: JSON-RPC requests must use POST");
+        return;
+    }
+    if (w->gen->auth != NULL) {
+        const char *hdr = evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Authorization");
+        user = auth_check(w->gen->auth, hdr);
+        if (user == NULL) {
+            evhttp_add_header(out_h, "WWW-Authenticate",
+                              "Basic realm=\"rpchost\", charset=\"UTF-8\"");
+            evhttp_add_header(out_h, "WWW-Authenticate",
+                              "Bearer realm=\"rpchost\"");
+            reply_error(rc, 401, "Unauthorized",
+                        hdr ? "HTTP 401: bad credentials"
+                            : "HTTP 401: credentials required");
+            return;
+        }
+    }
+    data = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    if (data == NULL) {
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
+        return;
+    }
+    env.loop = &w->loop;
+    env.stats = w->stats;
+    env.user = user;
+    dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
+}
+
+/* ---- connections ----
+ *
+ * evhttp 2.1 has no connection limit and no hook when it frees a
+ * connection.  So the loop makes each connection's bufferevent itself and
+ * keeps one extra reference to it: evhttp's bufferevent_free() clears its
+ * callbacks (and evhttp closes the socket at once), and a sweep on a timer
+ * finds such bufferevents, drops the reference and counts the connection
+ * out.  At its share of max_connections a loop stops accepting (as nginx
+ * does at worker_connections): further clients wait in the listen backlog
+ * until a connection closes. */
+
+#define SWEEP_MS 100
+
+/* Drop the connections evhttp has freed; returns how many are open. */
+static long
+sweep_conns(struct worker *w)
+{
+    size_t i = 0;
+
+    while (i < w->nconns) {
+        bufferevent_data_cb rd, wr;
+        bufferevent_event_cb ev;
+        void *arg;
+
+        bufferevent_getcb(w->conns[i], &rd, &wr, &ev, &arg);
+        if (rd != NULL || wr != NULL || ev != NULL) {
+            i++;
+            continue;
+        }
+        bufferevent_decref(w->conns[i]);
+        w->conns[i] = w->conns[--w->nconns];
+    }
+    atomic_store_explicit(&w->stats->connections, (long)w->nconns,
+                          memory_order_relaxed);
+    return (long)w->nconns;
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    long open = sweep_conns(w);
+
+    (void)fd;
+    (void)what;
+    if (w->accept_paused && w->lev != NULL && !w->draining &&
+        (w->max_conns == 0 || open < w->max_conns)) {
+        w->accept_paused = 0;
+        evconnlistener_enable(w->lev);
+    }
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+    struct worker *w = arg;
+    struct bufferevent *bev;
+
+    if (w->nconns == w->cap_conns) {
+        size_t cap = w->cap_conns ? w->cap_conns * 2 : 64;
+        struct bufferevent **n = realloc(w->conns, cap * sizeof(*n));
+        if (n == NULL)
+            return NULL; /* evhttp makes its own; it goes uncounted */
+        w->conns = n;
+        w->cap_conns = cap;
+    }
+    /* No BEV_OPT_CLOSE_ON_FREE: evhttp then closes the socket itself, as
+     * soon as it is done with it. */
+    bev = bufferevent_socket_new(base, -1, 0);
+    if (bev == NULL)
+        return NULL;
+    bufferevent_incref(bev);
+    w->conns[w->nconns++] = bev;
+    stats_add(&w->stats->connections_total, 1);
+    atomic_store_explicit(&w->stats->connections, (long)w->nconns,
+                          memory_order_relaxed);
+    if (w->max_conns > 0 && (long)w->nconns >= w->max_conns && w->lev != NULL &&
+        !w->accept_paused && sweep_conns(w) >= w->max_conns) {
+        w->accept_paused = 1;
+        evconnlistener_disable(w->lev);
+        log_warn("loop %d: %ld connections, its share of max_connections; "
+                 "not accepting until one closes",
+                 w->index, w->max_conns);
+    }
+    return bev;
 }
 
 /* ---- generations ---- */
@@ -418,6 +670,11 @@ on_gen_switch(void *arg)
 
     sw->w->gen = sw->gen;
     apply_settings(sw->w, sw->gen->cfg);
+    sw->w->max_conns =
+        sw->gen->cfg->max_connections > 0
+            ? (sw->gen->cfg->max_connections + sw->gen->cfg->threads - 1) /
+                  sw->gen->cfg->threads
+            : 0;
     log_debug("loop %d: now on generation %lu", sw->w->index, sw->gen->id);
     generation_unref(old);
     free(sw);
@@ -488,13 +745,15 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->bound != NULL) {
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
+        w->lev = NULL;
     }
     w->drain_deadline_ms = now_ms() + w->stop_timeout_ms;
     on_drain_tick(-1, 0, w);
 }
 
 struct worker *
-worker_new(int index, int listen_fd, struct generation *gen)
+worker_new(int index, int listen_fd, struct generation *gen,
+           struct stats *stats)
 {
     const struct config *cfg = gen->cfg;
     struct worker *w = calloc(1, sizeof(*w));
@@ -506,6 +765,9 @@ worker_new(int index, int listen_fd, struct generation *gen)
     }
     w->index = index;
     w->listen_fd = listen_fd;
+    w->stats = stats;
+    if (cfg->max_connections > 0)
+        w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
     generation_ref(gen);
     w->gen = gen;
     if (pthread_mutex_init(&w->loop.post_lock, NULL) != 0)
@@ -531,6 +793,12 @@ worker_new(int index, int listen_fd, struct generation *gen)
         evconnlistener_free(lev);
         goto fail;
     }
+    w->lev = lev;
+    evhttp_set_bevcb(w->http, make_bev, w);
+    w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
+    if (w->sweep_ev == NULL ||
+        event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) != 0)
+        goto fail;
     evhttp_set_gencb(w->http, on_request, w);
     evhttp_set_allowed_methods(
         w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
@@ -540,7 +808,7 @@ worker_new(int index, int listen_fd, struct generation *gen)
     return w;
 fail:
     log_error("loop %d: cannot set up the event loop", index);
-    worker_join_free(w);
+    worker_free(w);
     return NULL;
 }
 
@@ -582,14 +850,29 @@ worker_stop(struct worker *w, int timeout_ms)
 }
 
 void
-worker_join_free(struct worker *w)
+worker_join(struct worker *w)
+{
+    if (w != NULL && w->started) {
+        pthread_join(w->joinable, NULL);
+        w->started = 0;
+    }
+}
+
+void
+worker_free(struct worker *w)
 {
     if (w == NULL)
         return;
-    if (w->started)
-        pthread_join(w->joinable, NULL);
+    worker_join(w);
+    w->lev = NULL; /* evhttp_free frees it before the connections */
+    w->draining = 1;
     if (w->http != NULL)
         evhttp_free(w->http);
+    for (size_t i = 0; i < w->nconns; i++)
+        bufferevent_decref(w->conns[i]);
+    free(w->conns);
+    if (w->sweep_ev != NULL)
+        event_free(w->sweep_ev);
     if (w->stop_ev != NULL)
         event_free(w->stop_ev);
     if (w->drain_ev != NULL)

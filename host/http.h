@@ -13,11 +13,14 @@
 #include <pthread.h>
 
 struct generation;
+struct stats;
 struct worker;
 
 /* Create worker `index` accepting on `listen_fd` (not closed by it), with
- * the settings of `gen` (referenced).  NULL on failure (logged). */
-struct worker *worker_new(int index, int listen_fd, struct generation *gen);
+ * the settings of `gen` (referenced), counting into `stats` (the caller's,
+ * zeroed, outliving the worker).  NULL on failure (logged). */
+struct worker *worker_new(int index, int listen_fd, struct generation *gen,
+                          struct stats *stats);
 
 /* Run the worker's loop on a new thread.  -1 on failure (logged). */
 int worker_start(struct worker *w);
@@ -30,7 +33,9 @@ void worker_stop(struct worker *w, int timeout_ms);
  * generation for new requests; requests already running keep theirs. */
 void worker_set_generation(struct worker *w, struct generation *gen);
 
-/* Wait for the thread to end, then free everything of the worker. */
-void worker_join_free(struct worker *w);
+/* Wait for the worker's thread to end. */
+void worker_join(struct worker *w);
+/* Free everything of a joined (or never started) worker. */
+void worker_free(struct worker *w);
 
 #endif

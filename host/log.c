@@ -3,13 +3,23 @@
  */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static atomic_int log_level = LOG_INFO;
+
+/* The error log is always fd 2 (a file is dup2()ed over it), and the
+ * access log one fd that reopening dup2()s over: writers never see a
+ * closed descriptor. */
+static char *log_path;
+static char *access_path;
+static atomic_int access_fd = -1;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
@@ -45,6 +55,149 @@ log_level_name(int level)
     if (level < LOG_ERROR || level > LOG_DEBUG)
         return "?";
     return level_names[level];
+}
+
+/* Best effort: a logger has nowhere to report its own failure. */
+static void
+write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0)
+            break;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static int
+open_append(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+int
+log_open_file(const char *path)
+{
+    int fd;
+
+    free(log_path);
+    log_path = NULL;
+    if (path == NULL)
+        return 0;
+    fd = open_append(path);
+    if (fd < 0)
+        return -1;
+    if (dup2(fd, STDERR_FILENO) < 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    log_path = strdup(path);
+    return 0;
+}
+
+int
+log_access_open(const char *path)
+{
+    int fd, old;
+
+    if (path == NULL) {
+        old = atomic_exchange(&access_fd, -1);
+        if (old >= 0)
+            close(old);
+        free(access_path);
+        access_path = NULL;
+        return 0;
+    }
+    fd = open_append(path);
+    if (fd < 0)
+        return -1;
+    old = atomic_load(&access_fd);
+    if (old >= 0) {
+        /* Same descriptor number for the writers: replace its file. */
+        if (dup2(fd, old) < 0) {
+            close(fd);
+            return -1;
+        }
+        close(fd);
+    } else {
+        atomic_store(&access_fd, fd);
+    }
+    if (access_path == NULL || strcmp(access_path, path) != 0) {
+        free(access_path);
+        access_path = strdup(path);
+    }
+    return 0;
+}
+
+int
+log_access_enabled(void)
+{
+    return atomic_load_explicit(&access_fd, memory_order_relaxed) >= 0;
+}
+
+void
+log_access(const char *fmt, ...)
+{
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    va_list ap;
+    size_t n;
+    int r, fd = atomic_load_explicit(&access_fd, memory_order_relaxed);
+
+    if (fd < 0)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    r = snprintf(line + n, sizeof(line) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+    if (r > 0)
+        n += (size_t)r;
+    va_start(ap, fmt);
+    r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        n += (size_t)r;
+    if (n > sizeof(line) - 1)
+        n = sizeof(line) - 1;
+    line[n++] = '\n';
+    write_all(fd, line, n);
+}
+
+int
+log_reopen(void)
+{
+    int rc = 0;
+
+    if (log_path != NULL) {
+        char *p = strdup(log_path);
+        if (p == NULL || log_open_file(p) != 0) {
+            log_error("SIGUSR1: cannot reopen %s: %s", p ? p : "log",
+                      strerror(errno));
+            rc = -1;
+        }
+        free(p);
+    }
+    if (access_path != NULL) {
+        char *p = strdup(access_path);
+        if (p == NULL || log_access_open(p) != 0) {
+            log_error("SIGUSR1: cannot reopen %s: %s", p ? p : "access log",
+                      strerror(errno));
+            rc = -1;
+        }
+        free(p);
+    }
+    return rc;
+}
+
+void
+log_close(void)
+{
+    log_access_open(NULL);
+    free(log_path);
+    log_path = NULL;
 }
 
 void
@@ -85,13 +238,7 @@ log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
         n += 3;
     }
     line[n++] = '\n';
-    /* Best effort: a logger has nowhere to report its own failure. */
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, line, n);
-        if (w <= 0)
-            break;
-        n -= (size_t)w;
-    }
+    write_all(STDERR_FILENO, line, n);
 }
 
 void

@@ -27,6 +27,23 @@ void log_msg(int level, const char *fmt, ...)
 /* Like log_msg with a "[prefix] " before the text. */
 void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap);
 
+/* Send the log to `path` (appending) instead of stderr; NULL: stderr.
+ * 0 or -1 with errno.  Main thread, before other threads. */
+int log_open_file(const char *path);
+
+/* The access log: one line per HTTP request.  log_access_open(NULL)
+ * turns it off.  Main thread. */
+int log_access_open(const char *path);
+int log_access_enabled(void);
+void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SIGUSR1: reopen both files at their paths (after rotation), atomically
+ * for every thread.  Main thread.  0 or -1 (logged). */
+int log_reopen(void);
+
+/* Close the files (at exit). */
+void log_close(void);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

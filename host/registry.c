@@ -5,6 +5,8 @@
  */
 #include "registry.h"
 
+#include "stats.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +144,8 @@ method_fill(struct method *nm, const rpchost_method *m,
             pthread_mutex_t *shared_lock)
 {
     nm->name = strdup(m->name);
-    if (nm->name == NULL)
+    nm->stat_name = stats_intern(m->name);
+    if (nm->name == NULL || nm->stat_name == NULL)
         return RPCHOST_ENOMEM;
     if (m->summary != NULL) {
         nm->summary = strdup(m->summary);

@@ -17,6 +17,7 @@ struct plugin;
 
 struct method {
     char *name;
+    const char *stat_name; /* interned name for /metrics */
     rpchost_handler handler;
     void *udata;
     unsigned flags;

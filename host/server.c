@@ -24,9 +24,11 @@
 #include "http.h"
 #include "log.h"
 #include "reload.h"
+#include "stats.h"
 
 struct server {
     struct event_base *base; /* main thread: signals */
+    struct stats *stats;     /* one per worker */
     struct reload_opts opts;
     struct generation *gen; /* current (the server's own reference) */
     unsigned long next_id;
@@ -35,7 +37,7 @@ struct server {
     int nworkers;
     int listen_fd;
     int stopping;
-    struct event *sigev[3]; /* SIGINT, SIGTERM, SIGHUP */
+    struct event *sigev[4]; /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
 };
 
 /* Open, bind and listen on host:port; `addr` receives the address
@@ -84,12 +86,8 @@ open_listener(const struct config *cfg, char *addr, size_t addrlen)
     if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
         getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
                     sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        if (ss.ss_family == AF_INET6)
-            log_info("listening on [%s]:%s, endpoint %s, %d loop(s)", host,
-                     serv, cfg->endpoint, cfg->threads);
-        else
-            log_info("listening on %s:%s, endpoint %s, %d loop(s)", host, serv,
-                     cfg->endpoint, cfg->threads);
+        snprintf(addr, addrlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+                 host, serv);
     }
     return fd;
 }
@@ -100,6 +98,7 @@ begin_stop(struct server *s, const char *why)
     if (s->stopping)
         return;
     s->stopping = 1;
+    stats_set_global(s->gen->id, 0, 1);
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
     for (int i = 0; i < s->nworkers; i++)
@@ -113,8 +112,13 @@ begin_stop(struct server *s, const char *why)
     event_base_loopbreak(s->base);
 }
 
+static double ms_since(const struct timespec *t0);
+
 /* Where the last reference of a generation sends it: the main thread,
- * where plugins' fini runs. */
+ * where plugins' fini runs.  After a shutdown that had to give up on calls
+ * still held by plugins, reap_base is NULL and such generations are left
+ * alone (finalising them could unload code a plugin thread still runs). */
+static pthread_mutex_t reap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct event_base *reap_base;
 
 static void
@@ -130,9 +134,38 @@ reap(struct generation *g)
 {
     struct timeval now = {0, 0};
 
-    if (reap_base == NULL ||
+    pthread_mutex_lock(&reap_lock);
+    if (reap_base != NULL &&
         event_base_once(reap_base, -1, EV_TIMEOUT, reap_on_main, g, &now) != 0)
-        generation_destroy(g);
+        log_error("generation %lu: cannot queue its finalisation", g->id);
+    pthread_mutex_unlock(&reap_lock);
+}
+
+static void
+set_reap_base(struct event_base *base)
+{
+    pthread_mutex_lock(&reap_lock);
+    reap_base = base;
+    pthread_mutex_unlock(&reap_lock);
+}
+
+/* After the loops ended: plugins' own threads may still hold deferred
+ * calls.  Wait for them (at most timeout_ms) so that every generation's
+ * fini runs here, after its last call.  1 when all are done. */
+static int
+wait_for_plugins(struct server *s, int timeout_ms)
+{
+    struct timespec t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        event_base_loop(s->base, EVLOOP_NONBLOCK);
+        if (generation_live() == 1 && atomic_load(&s->gen->refs) == 1)
+            return 1;
+        if (ms_since(&t0) >= timeout_ms)
+            return 0;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
 }
 
 static double
@@ -145,6 +178,29 @@ ms_since(const struct timespec *t0)
            (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static int
+same_path(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The error log and access log of a new generation. */
+static void
+apply_log_files(const struct config *old, const struct config *next)
+{
+    if (old == NULL || !same_path(old->log_file, next->log_file)) {
+        if (next->log_file == NULL && old != NULL)
+            log_warn("log_file removed: keeping %s until restart",
+                     old->log_file);
+        else if (log_open_file(next->log_file) != 0)
+            log_error("log_file %s: %s", next->log_file, strerror(errno));
+    }
+    if (old == NULL || !same_path(old->access_log, next->access_log)) {
+        if (log_access_open(next->access_log) != 0)
+            log_error("access_log %s: %s", next->access_log, strerror(errno));
+    }
+}
+
 static void
 do_reload(struct server *s)
 {
@@ -154,15 +210,19 @@ do_reload(struct server *s)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     log_info("SIGHUP: reloading %s", s->opts.config_file);
     next = reload_build(&s->opts, old, s->next_id);
-    if (next == NULL)
+    if (next == NULL) {
+        stats_set_global(old->id, -1, 0);
         return;
+    }
     s->next_id++;
     if (!s->opts.verbose)
         log_set_level(next->cfg->log_level);
+    apply_log_files(old->cfg, next->cfg);
     for (int i = 0; i < s->nworkers; i++)
         worker_set_generation(s->workers[i], next);
     s->gen = next;
     reload_log(old, next, ms_since(&t0));
+    stats_set_global(next->id, 1, 0);
     generation_unref(old); /* finalised once its last call finished */
 }
 
@@ -216,6 +276,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         if (!s->stopping)
             do_reload(s);
         break;
+    case SIGUSR1:
+        if (log_reopen() == 0)
+            log_info("SIGUSR1: log files reopened");
+        break;
     default:
         break;
     }
@@ -224,12 +288,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 int
 server_run(struct generation *gen, const struct reload_opts *opts)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
     struct event **sigev;
     struct server s;
     char addr[NI_MAXHOST + NI_MAXSERV + 4] = "?";
     sigset_t all, old;
-    int rc = 1, started = 0;
+    int rc = 1, started = 0, finalise = 1;
 
     memset(&s, 0, sizeof(s));
     s.gen = gen;
@@ -247,7 +311,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
         log_error("cannot create the control event loop");
         goto out;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
         if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
             log_error("cannot handle signal %d", sigs[i]);
@@ -262,10 +326,17 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     /* Last, so whoever waits for this line finds the pidfile in place. */
     log_info("listening on %s, endpoint %s, %d loop(s)", addr,
              gen->cfg->endpoint, gen->cfg->threads);
-    reap_base = s.base;
+    set_reap_base(s.base);
     generation_set_reaper(reap);
+    apply_log_files(NULL, gen->cfg);
+    if (gen->auth == NULL && !config_is_loopback(gen->cfg->listen_host))
+        log_warn("listening on %s beyond loopback without authentication: "
+                 "set [server] auth_file",
+                 gen->cfg->listen_host);
+    stats_set_global(gen->id, 0, 0);
     s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));
-    if (s.workers == NULL) {
+    s.stats = calloc((size_t)gen->cfg->threads, sizeof(*s.stats));
+    if (s.workers == NULL || s.stats == NULL) {
         log_error("out of memory");
         goto out;
     }
@@ -273,9 +344,10 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = 0; i < gen->cfg->threads; i++) {
-        s.workers[i] = worker_new(i, s.listen_fd, gen);
+        s.workers[i] = worker_new(i, s.listen_fd, gen, &s.stats[i]);
         if (s.workers[i] == NULL)
             break;
+        stats_register(&s.stats[i]);
         s.nworkers++;
         if (worker_start(s.workers[i]) != 0)
             break;
@@ -291,14 +363,23 @@ server_run(struct generation *gen, const struct reload_opts *opts)
 out:
     if (!s.stopping && s.nworkers > 0)
         begin_stop(&s, "exit");
+    /* All loops end before any is freed: a loop rendering /metrics reads
+     * the others' counters. */
     for (int i = 0; i < s.nworkers; i++)
-        worker_join_free(s.workers[i]);
-    /* Only this thread is left: finalise what the workers handed over,
-     * then do it directly. */
-    if (s.base != NULL)
-        event_base_loop(s.base, EVLOOP_NONBLOCK);
-    generation_set_reaper(NULL);
-    reap_base = NULL;
+        worker_join(s.workers[i]);
+    for (int i = 0; i < s.nworkers; i++)
+        worker_free(s.workers[i]);
+    stats_unregister_all();
+    if (s.base != NULL && s.gen != NULL) {
+        if (wait_for_plugins(&s, s.gen->cfg->shutdown_timeout_ms)) {
+            generation_set_reaper(NULL); /* only this thread is left */
+        } else {
+            log_warn("plugins still hold deferred calls after "
+                     "shutdown_timeout; exiting without finalising them");
+            finalise = 0;
+        }
+    }
+    set_reap_base(NULL);
     if (s.pidfile != NULL) {
         unlink(s.pidfile);
         free(s.pidfile);
@@ -306,13 +387,16 @@ out:
     free(s.workers);
     if (s.listen_fd >= 0)
         close(s.listen_fd);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);
     if (s.base != NULL)
         event_base_free(s.base);
-    generation_unref(s.gen);
+    if (finalise)
+        generation_unref(s.gen);
+    free(s.stats);
     if (rc == 0)
         log_info("stopped");
+    log_close();
     return rc;
 }

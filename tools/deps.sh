@@ -5,7 +5,7 @@
 set -eu
 
 purpose=${1:-build}
-pkgs="cmake make gcc pkg-config libevent-dev libcjson-dev libinih-dev"
+pkgs="cmake make gcc pkg-config libevent-dev libcjson-dev libinih-dev libssl-dev"
 case "$purpose" in
 build) ;;
 test) pkgs="$pkgs libcmocka-dev python3 clang-format" ;;

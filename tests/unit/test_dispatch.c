@@ -30,10 +30,11 @@ struct capture {
 };
 
 static void
-capture_done(void *arg, int status, char *body, size_t len)
+capture_done(void *arg, int status, char *body, size_t len, const char *what)
 {
     struct capture *c = arg;
 
+    assert_non_null(what);
     c->calls++;
     c->status = status;
     c->body = body;

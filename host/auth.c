@@ -1,0 +1,444 @@
+/*
+ * auth.c - see auth.h.  Hashing, HMAC, random numbers, base64 and the
+ * constant-time compare are OpenSSL's.
+ */
+#include "auth.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#define SALT_HEX 32
+#define HMAC_LEN 32
+
+struct secret {
+    char salt[SALT_HEX + 1];
+    unsigned char hmac[HMAC_LEN];
+    int set;
+};
+
+struct cred {
+    struct auth_user user;
+    struct secret basic;
+    struct secret token;
+    int line;
+};
+
+struct auth {
+    struct cred *creds;
+    size_t n;
+};
+
+struct load_state {
+    struct auth *a;
+    FILE *fp;
+    int line;
+    int err_line;
+    char err[256];
+};
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "SALT$HMAC" into s; -1 if malformed. */
+static int
+parse_secret(const char *v, struct secret *s)
+{
+    const char *dollar = strchr(v, '$');
+
+    if (dollar == NULL || dollar - v != SALT_HEX ||
+        strlen(dollar + 1) != 2 * HMAC_LEN)
+        return -1;
+    for (int i = 0; i < SALT_HEX; i++)
+        if (hexval((unsigned char)v[i]) < 0)
+            return -1;
+    memcpy(s->salt, v, SALT_HEX);
+    s->salt[SALT_HEX] = '\0';
+    for (int i = 0; i < HMAC_LEN; i++) {
+        int hi = hexval((unsigned char)dollar[1 + 2 * i]);
+        int lo = hexval((unsigned char)dollar[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        s->hmac[i] = (unsigned char)(hi * 16 + lo);
+    }
+    s->set = 1;
+    return 0;
+}
+
+/* Split "a, b,c" into a NULL-terminated list; "*" gives NULL (all). */
+static int
+parse_methods(const char *v, char ***out)
+{
+    char **list = NULL;
+    size_t n = 0;
+    const char *p = v;
+
+    if (strcmp(v, "*") == 0) {
+        *out = NULL;
+        return 0;
+    }
+    while (*p != '\0') {
+        size_t len;
+        char **nl;
+
+        p += strspn(p, " \t,");
+        len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        nl = realloc(list, (n + 2) * sizeof(*nl));
+        if (nl == NULL)
+            goto fail;
+        list = nl;
+        list[n] = strndup(p, len);
+        if (list[n] == NULL)
+            goto fail;
+        list[++n] = NULL;
+        p += len;
+    }
+    if (n == 0) {
+        /* An empty list: no method at all. */
+        list = calloc(1, sizeof(*list));
+        if (list == NULL)
+            return -1;
+    }
+    *out = list;
+    return 0;
+fail:
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+    return -1;
+}
+
+static void
+free_methods(char **m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; m[i] != NULL; i++)
+        free(m[i]);
+    free(m);
+}
+
+static int fail_at(struct load_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record the first error with its line; 0 for inih ("stop"). */
+static int
+fail_at(struct load_state *st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st->err[0] == '\0') {
+        st->err_line = st->line;
+        va_start(ap, fmt);
+        vsnprintf(st->err, sizeof(st->err), fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static struct cred *
+find_or_add(struct load_state *st, const char *section)
+{
+    struct auth *a = st->a;
+    struct cred *nc;
+
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->creds[i].user.name, section) == 0)
+            return &a->creds[i];
+    nc = realloc(a->creds, (a->n + 1) * sizeof(*nc));
+    if (nc == NULL)
+        return NULL;
+    a->creds = nc;
+    nc = &a->creds[a->n];
+    memset(nc, 0, sizeof(*nc));
+    nc->user.name = strdup(section);
+    nc->line = st->line;
+    if (nc->user.name == NULL)
+        return NULL;
+    a->n++;
+    return nc;
+}
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_state *st = user;
+    struct cred *c;
+
+    if (st->err[0] != '\0')
+        return 1;
+    if (section[0] == '\0')
+        return fail_at(st, "key '%s' before any [user] section", name);
+    if (strchr(section, ':') != NULL)
+        return fail_at(st, "user [%s]: a user name cannot contain ':'",
+                       section);
+    c = find_or_add(st, section);
+    if (c == NULL)
+        return fail_at(st, "%s", "out of memory");
+    if (strcmp(name, "rpcauth") == 0 || strcmp(name, "token") == 0) {
+        struct secret *s = name[0] == 'r' ? &c->basic : &c->token;
+        if (s->set)
+            return fail_at(st, "key '%s' set twice", name);
+        if (parse_secret(value, s) != 0)
+            return fail_at(st,
+                           "%s: expected SALT$HMAC (32 + 64 hex digits; make "
+                           "one with rpchost --rpcauth USER)",
+                           name);
+        return 1;
+    }
+    if (strcmp(name, "methods") == 0) {
+        if (parse_methods(value, &c->user.methods) != 0)
+            return fail_at(st, "%s", "out of memory");
+        return 1;
+    }
+    return fail_at(st, "unknown key '%s' (rpcauth, token, methods)", name);
+}
+
+static char *
+read_line(char *str, int num, void *stream)
+{
+    struct load_state *st = stream;
+    char *r = fgets(str, num, st->fp);
+
+    if (r != NULL)
+        st->line++;
+    return r;
+}
+
+struct auth *
+auth_load(const char *file, char *err, size_t errlen)
+{
+    struct load_state st;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    st.a = calloc(1, sizeof(*st.a));
+    if (st.a == NULL) {
+        snprintf(err, errlen, "%s: out of memory", file);
+        return NULL;
+    }
+    st.fp = fopen(file, "r");
+    if (st.fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+        auth_free(st.a);
+        return NULL;
+    }
+    rc = ini_parse_stream(read_line, &st, on_key, &st);
+    fclose(st.fp);
+    if (st.err[0] != '\0') {
+        snprintf(err, errlen, "%s:%d: %s", file, st.err_line, st.err);
+        auth_free(st.a);
+        return NULL;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: syntax error", file, rc);
+        auth_free(st.a);
+        return NULL;
+    }
+    for (size_t i = 0; i < st.a->n; i++) {
+        if (!st.a->creds[i].basic.set && !st.a->creds[i].token.set) {
+            snprintf(err, errlen, "%s:%d: [%s] has neither rpcauth nor token",
+                     file, st.a->creds[i].line, st.a->creds[i].user.name);
+            auth_free(st.a);
+            return NULL;
+        }
+    }
+    if (st.a->n == 0) {
+        snprintf(err, errlen, "%s: no credentials", file);
+        auth_free(st.a);
+        return NULL;
+    }
+    return st.a;
+}
+
+void
+auth_free(struct auth *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->creds[i].user.name);
+        free_methods(a->creds[i].user.methods);
+    }
+    OPENSSL_cleanse(a->creds, a->n * sizeof(*a->creds));
+    free(a->creds);
+    free(a);
+}
+
+size_t
+auth_count(const struct auth *a)
+{
+    return a ? a->n : 0;
+}
+
+/* Whether `secret` (len bytes) matches s, in constant time. */
+static int
+secret_ok(const struct secret *s, const char *secret, size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+
+    if (!s->set)
+        return 0;
+    if (HMAC(EVP_sha256(), s->salt, SALT_HEX, (const unsigned char *)secret,
+             len, mac, &maclen) == NULL ||
+        maclen != HMAC_LEN)
+        return 0;
+    return CRYPTO_memcmp(mac, s->hmac, HMAC_LEN) == 0;
+}
+
+static const struct auth_user *
+check_basic(const struct auth *a, const char *b64)
+{
+    unsigned char dec[512];
+    size_t inlen = strlen(b64);
+    const struct auth_user *who = NULL;
+    char *colon;
+    int n;
+
+    while (inlen > 0 && (b64[inlen - 1] == ' ' || b64[inlen - 1] == '\t'))
+        inlen--;
+    if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 >= sizeof(dec))
+        return NULL;
+    n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)inlen);
+    if (n < 0)
+        return NULL;
+    /* EVP_DecodeBlock counts padding as data. */
+    if (b64[inlen - 1] == '=')
+        n--;
+    if (b64[inlen - 2] == '=')
+        n--;
+    dec[n] = '\0';
+    if (memchr(dec, '\0', (size_t)n) != NULL)
+        goto out;
+    colon = strchr((char *)dec, ':');
+    if (colon == NULL)
+        goto out;
+    *colon = '\0';
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->creds[i].user.name, (char *)dec) != 0)
+            continue;
+        if (secret_ok(&a->creds[i].basic, colon + 1,
+                      (size_t)n - (size_t)(colon + 1 - (char *)dec)))
+            who = &a->creds[i].user;
+        break;
+    }
+out:
+    OPENSSL_cleanse(dec, sizeof(dec));
+    return who;
+}
+
+static const struct auth_user *
+check_bearer(const struct auth *a, const char *token)
+{
+    size_t len = strcspn(token, " \t");
+    const struct auth_user *who = NULL;
+
+    if (len == 0)
+        return NULL;
+    /* Try every token credential, so the time taken does not depend on
+     * which one (if any) matches. */
+    for (size_t i = 0; i < a->n; i++)
+        if (secret_ok(&a->creds[i].token, token, len) && who == NULL)
+            who = &a->creds[i].user;
+    return who;
+}
+
+const struct auth_user *
+auth_check(const struct auth *a, const char *header)
+{
+    if (a == NULL || header == NULL)
+        return NULL;
+    header += strspn(header, " \t");
+    if (strncasecmp(header, "Basic ", 6) == 0)
+        return check_basic(a, header + 6 + strspn(header + 6, " \t"));
+    if (strncasecmp(header, "Bearer ", 7) == 0)
+        return check_bearer(a, header + 7 + strspn(header + 7, " \t"));
+    return NULL;
+}
+
+int
+auth_allows(const struct auth_user *user, const char *method)
+{
+    if (user == NULL || user->methods == NULL)
+        return 1;
+    for (size_t i = 0; user->methods[i] != NULL; i++)
+        if (strcmp(user->methods[i], method) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int
+auth_make_credential(const char *kind, const char *user, const char *secret)
+{
+    unsigned char salt[SALT_HEX / 2], rnd[24], mac[EVP_MAX_MD_SIZE];
+    char salt_hex[SALT_HEX + 1], mac_hex[2 * HMAC_LEN + 1], made[64];
+    unsigned int maclen = 0;
+
+    if (user[0] == '\0' || strpbrk(user, ":[]\n") != NULL) {
+        fprintf(stderr, "rpchost: bad user name '%s'\n", user);
+        return -1;
+    }
+    if (RAND_bytes(salt, sizeof(salt)) != 1) {
+        fprintf(stderr, "rpchost: no random numbers\n");
+        return -1;
+    }
+    to_hex(salt, sizeof(salt), salt_hex);
+    if (secret == NULL) {
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            fprintf(stderr, "rpchost: no random numbers\n");
+            return -1;
+        }
+        EVP_EncodeBlock((unsigned char *)made, rnd, sizeof(rnd));
+        for (char *p = made; *p; p++) /* URL- and header-safe */
+            if (*p == '+')
+                *p = '-';
+            else if (*p == '/')
+                *p = '_';
+        secret = made;
+    }
+    if (HMAC(EVP_sha256(), salt_hex, SALT_HEX, (const unsigned char *)secret,
+             strlen(secret), mac, &maclen) == NULL ||
+        maclen != HMAC_LEN)
+        return -1;
+    to_hex(mac, HMAC_LEN, mac_hex);
+    printf("[%s]\n%s = %s$%s\n", user, kind, salt_hex, mac_hex);
+    if (secret == made)
+        fprintf(stderr, "%s for %s: %s\n",
+                strcmp(kind, "token") == 0 ? "token" : "password", user, made);
+    OPENSSL_cleanse(made, sizeof(made));
+    OPENSSL_cleanse(rnd, sizeof(rnd));
+    return 0;
+}

@@ -1,0 +1,81 @@
+/*
+ * stats.h - counters for /metrics (pure; no libevent).
+ *
+ * Each event loop owns one `struct stats` and is its only writer; the
+ * thread that renders /metrics reads every loop's counters concurrently.
+ * Counters are relaxed atomics written without a lock prefix (single
+ * writer), so counting costs a plain load and store.
+ */
+#ifndef HOST_STATS_H
+#define HOST_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define STATS_BUCKETS 12  /* latency histogram buckets, +Inf included */
+#define STATS_METHODS 256 /* per-loop method slots (power of two) */
+#define STATS_CODES 16    /* distinct error codes tracked per loop */
+
+struct method_stats {
+    _Atomic(const char *) name; /* interned; NULL: free slot */
+    atomic_ulong calls;
+    atomic_ulong errors;
+    atomic_ulong bucket[STATS_BUCKETS]; /* non-cumulative counts */
+    atomic_ulong sum_us;
+};
+
+struct stats {
+    atomic_ulong http_status[6]; /* 1xx..5xx by first digit; [0] other */
+    atomic_ulong requests;
+    atomic_long in_flight;   /* calls running */
+    atomic_long connections; /* open now */
+    atomic_ulong connections_total;
+    atomic_ulong error_code_count[STATS_CODES];
+    atomic_int error_code[STATS_CODES]; /* 0: free slot */
+    atomic_ulong error_other;
+    struct method_stats methods[STATS_METHODS];
+    atomic_ulong methods_dropped; /* calls of methods beyond the slots */
+};
+
+/* Process-wide numbers rendered with the per-loop ones. */
+struct stats_global {
+    unsigned long generation;
+    unsigned long reloads;
+    unsigned long reload_failures;
+    long long start_time; /* unix seconds */
+    int draining;
+};
+
+/* Writer side (the owning loop's thread). */
+void stats_add(atomic_ulong *c, unsigned long n);
+void stats_add_gauge(atomic_long *g, long n);
+void stats_http(struct stats *s, int status);
+/* A call of registered method `name` (a string that stays valid: names are
+ * interned by stats_intern) took `us` microseconds; `code` 0 or its error
+ * code.  `name` NULL counts as an unknown method. */
+void stats_call(struct stats *s, const char *name, uint64_t us, int code);
+
+/* A process-lifetime copy of a method name (names survive reloads). */
+const char *stats_intern(const char *name);
+void stats_intern_free_all(void);
+
+/* Reader side: Prometheus text exposition of all loops. */
+void stats_render(struct buf *out, struct stats *const *loops, size_t n,
+                  const struct stats_global *g);
+
+/* The process's loops, for /metrics.  Register before the loops' threads
+ * start (main thread); unregister after they ended. */
+void stats_register(struct stats *s);
+void stats_unregister_all(void);
+/* Main thread: the serving generation; reload_ok 1 counts a reload, -1 a
+ * failed one, 0 neither; draining 1 once shutdown began. */
+void stats_set_global(unsigned long generation, int reload_ok, int draining);
+/* Whether shutdown began (any thread). */
+int stats_draining(void);
+/* Render every registered loop (any thread). */
+void stats_render_all(struct buf *out);
+
+#endif
