@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "config.h"
 #include "generation.h"
 #include "log.h"
@@ -40,9 +41,16 @@ usage(FILE *out)
         "  -v, --verbose         log more (debug)\n"
         "  -h, --help            this text\n"
         "      --version         print the version\n"
+        "      --rpcauth USER [PASSWORD]\n"
+        "                        print an auth_file section for HTTP Basic\n"
+        "      --token NAME [TOKEN]\n"
+        "                        print an auth_file section for a Bearer "
+        "token\n"
+        "                        (without a secret, a random one is printed to "
+        "stderr)\n"
         "\n"
         "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config "
-        "and plugins.\n");
+        "and plugins; SIGUSR1 reopens the log files.\n");
 }
 
 static void
@@ -112,6 +120,8 @@ main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"rpcauth", required_argument, NULL, 'A'},
+        {"token", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const char *file = DEFAULT_CONFIG, *listen = NULL, *threads = NULL;
@@ -141,6 +151,14 @@ main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'A':
+        case 'T':
+            /* Print a credentials section; an optional secret follows. */
+            return auth_make_credential(
+                       opt == 'A' ? "rpcauth" : "token", optarg,
+                       optind < argc ? argv[optind] : NULL) == 0
+                       ? 0
+                       : 1;
         case 'V':
             printf("rpchost %s (plugin ABI %d, libevent %s, cJSON %s)\n",
                    RPCHOST_VERSION, RPCHOST_ABI_VERSION, event_get_version(),
