@@ -106,7 +106,7 @@ batch_finish(struct batch *b)
     struct buf out = BUF_INIT;
     dispatch_done_fn done = b->done;
     void *arg = b->arg;
-    char what[80];
+    char what[96];
     char *body;
     size_t len = 0;
     int any = 0;
@@ -130,7 +130,7 @@ batch_finish(struct batch *b)
         buf_putc(&out, ']');
         snprintf(what, sizeof(what), "batch[%zu]", b->n);
         if (out.len > b->gen->cfg->max_response_size) {
-            char detail[96];
+            char detail[128];
             snprintf(detail, sizeof(detail),
                      "the batch's answer has %zu bytes, more than "
                      "max_response_size %zu",

@@ -3,7 +3,10 @@
  */
 #include "http.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -45,7 +48,8 @@ struct loop_timer {
 struct loop {
     struct event_base *base;
     pthread_t thread;
-    struct event *post_ev;
+    struct event *post_ev; /* reads `wake` */
+    int wake;              /* eventfd: other threads wake the loop */
     pthread_mutex_t post_lock;
     struct post *post_head, *post_tail;
     int closed; /* under post_lock: posts are refused */
@@ -103,8 +107,12 @@ run_posts(struct loop *l)
 static void
 on_post(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd;
+    uint64_t n;
+
     (void)what;
+    /* Reset the eventfd's counter, then run what was posted. */
+    while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR)
+        ;
     run_posts(arg);
 }
 
@@ -130,7 +138,11 @@ loop_post(struct loop *l, loop_fn fn, void *arg)
         l->post_head = p;
     l->post_tail = p;
     pthread_mutex_unlock(&l->post_lock);
-    event_active(l->post_ev, EV_READ, 0);
+    /* The loop's base takes no locks (EVENT_BASE_FLAG_NOLOCK), so other
+     * threads never touch it: they wake it through its eventfd. */
+    while (write(l->wake, &(uint64_t){1}, sizeof(uint64_t)) < 0 &&
+           errno == EINTR)
+        ;
     return 0;
 }
 
@@ -751,6 +763,24 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     on_drain_tick(-1, 0, w);
 }
 
+/* A worker's base: only its own thread touches it, so no locks, and the
+ * epoll changelist folds the add/mod/del of one loop iteration into as few
+ * epoll_ctl calls as possible. */
+static struct event_base *
+new_loop_base(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+
+    if (ec == NULL)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
+                                  EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
 struct worker *
 worker_new(int index, int listen_fd, struct generation *gen,
            struct stats *stats)
@@ -765,6 +795,7 @@ worker_new(int index, int listen_fd, struct generation *gen,
     }
     w->index = index;
     w->listen_fd = listen_fd;
+    w->loop.wake = -1;
     w->stats = stats;
     if (cfg->max_connections > 0)
         w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
@@ -773,15 +804,19 @@ worker_new(int index, int listen_fd, struct generation *gen,
     if (pthread_mutex_init(&w->loop.post_lock, NULL) != 0)
         goto fail;
     w->lock_ok = 1;
-    w->loop.base = event_base_new();
+    w->loop.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->loop.wake < 0)
+        goto fail;
+    w->loop.base = new_loop_base();
     if (w->loop.base == NULL)
         goto fail;
     w->http = evhttp_new(w->loop.base);
     w->stop_ev = event_new(w->loop.base, -1, 0, on_stop, w);
     w->drain_ev = evtimer_new(w->loop.base, on_drain_tick, w);
-    w->loop.post_ev = event_new(w->loop.base, -1, 0, on_post, &w->loop);
+    w->loop.post_ev = event_new(w->loop.base, w->loop.wake,
+                                EV_READ | EV_PERSIST, on_post, &w->loop);
     if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL ||
-        w->loop.post_ev == NULL)
+        w->loop.post_ev == NULL || event_add(w->loop.post_ev, NULL) != 0)
         goto fail;
     /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops. */
     lev = evconnlistener_new(w->loop.base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC,
@@ -842,11 +877,20 @@ worker_start(struct worker *w)
     return 0;
 }
 
+static void
+stop_on_loop(void *arg)
+{
+    struct worker *w = arg;
+
+    event_active(w->stop_ev, EV_READ, 0);
+}
+
 void
 worker_stop(struct worker *w, int timeout_ms)
 {
     w->stop_timeout_ms = timeout_ms;
-    event_active(w->stop_ev, EV_READ, 0);
+    if (loop_post(&w->loop, stop_on_loop, w) != 0)
+        log_error("loop %d: cannot ask it to stop", w->index);
 }
 
 void
@@ -883,6 +927,8 @@ worker_free(struct worker *w)
         event_base_free(w->loop.base);
     if (w->lock_ok)
         pthread_mutex_destroy(&w->loop.post_lock);
+    if (w->loop.wake >= 0)
+        close(w->loop.wake);
     generation_unref(w->gen);
     free(w);
 }
