@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
 .PHONY: all run test build deps test-deps bench install format format-check \
-        test-plain test-asan clean
+        test-plain test-asan test-valgrind test-fuzz clean
 
 all: build
 
@@ -27,7 +27,7 @@ build: deps
 run: build
 	./$(BUILD)/rpchost -c $(CONFIG)
 
-test: test-deps format-check test-plain test-asan
+test: test-deps format-check test-plain test-asan test-valgrind test-fuzz
 
 test-plain: test-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
@@ -40,6 +40,23 @@ test-asan: test-deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j 2
+
+# The integration suite's core once more under valgrind (leaks, invalid
+# accesses); about a minute.
+test-valgrind: test-plain
+	cd tests/integration && RPCHOST_VALGRIND=1 \
+	    RPCHOST_BIN=$(CURDIR)/$(BUILD)/rpchost \
+	    RPCHOST_PLUGINS=$(CURDIR)/$(BUILD)/plugins \
+	    RPCHOST_FIXTURES=$(CURDIR)/$(BUILD)/tests/plugins \
+	    RPCHOST_SRC=$(CURDIR) RPCHOST_BUILD=$(CURDIR)/$(BUILD) \
+	    PYTHONDONTWRITEBYTECODE=1 \
+	    python3 -m unittest test_jsonrpc test_reload test_nginx
+
+# libFuzzer on the envelope/dispatch and the config parser, FUZZ_SECONDS
+# each (clang; its own build in build-fuzz).
+FUZZ_SECONDS ?= 60
+test-fuzz: test-deps
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: build
 	@sh tools/deps.sh bench
@@ -57,4 +74,4 @@ format-check: test-deps
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "clang-format: clean"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

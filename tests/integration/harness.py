@@ -6,8 +6,12 @@ Environment (set by ctest):
   RPCHOST_FIXTURES  directory holding the fixture plugins (tests/plugins)
   RPCHOST_SRC       repository root
   RPCHOST_ASAN=1    the binary is the sanitizer build (timeouts are scaled)
+  RPCHOST_VALGRIND=1  run every rpchost under valgrind's memcheck (plain
+                    build only; timeouts are scaled by 20): any memory
+                    error or definite/indirect leak fails the test
 """
 
+import glob
 import http.client
 import json
 import os
@@ -36,9 +40,24 @@ PLUGINS = _env("RPCHOST_PLUGINS")
 FIXTURES = _env("RPCHOST_FIXTURES")
 SRC = os.environ.get("RPCHOST_SRC", "")
 ASAN = os.environ.get("RPCHOST_ASAN") == "1"
+VALGRIND = os.environ.get("RPCHOST_VALGRIND") == "1"
+if VALGRIND and ASAN:
+    raise RuntimeError("RPCHOST_VALGRIND=1 needs the plain build, not the "
+                       "sanitizer build (RPCHOST_ASAN=1)")
 
-# Sanitizer builds are several times slower; scale every timeout.
-SCALE = 3.0 if ASAN else 1.0
+# valgrind's memcheck: memory errors and definite or indirect leaks are
+# errors (exit status 99); its report goes to a file of its own, so that
+# rpchost's stderr stays what the tests expect.
+VALGRIND_ARGS = ["valgrind", "--leak-check=full",
+                 "--show-leak-kinds=definite,indirect",
+                 "--errors-for-leak-kinds=definite,indirect",
+                 "--error-exitcode=99", "--track-fds=no"]
+VALGRIND_LOG = "valgrind.%p.log"
+VALGRIND_EXIT = 99
+
+# Sanitizer builds are several times slower, valgrind some 20 times;
+# scale every timeout.
+SCALE = 20.0 if VALGRIND else 3.0 if ASAN else 1.0
 STARTUP_TIMEOUT = 10.0 * SCALE
 IO_TIMEOUT = 10.0 * SCALE
 EXIT_TIMEOUT = 15.0 * SCALE
@@ -98,6 +117,39 @@ def check_sanitizers(text, what="rpchost"):
                                  % (what, marker, text))
 
 
+def command(args, log_dir):
+    """The argv running rpchost with args: under valgrind when
+    RPCHOST_VALGRIND=1, which then writes its report into log_dir."""
+    argv = [BIN] + list(args)
+    if not VALGRIND:
+        return argv
+    return VALGRIND_ARGS + ["--log-file=" + os.path.join(log_dir,
+                                                         VALGRIND_LOG)] + argv
+
+
+_LOST_RE = re.compile(r"(definitely|indirectly) lost: ([\d,]+) bytes")
+
+
+def check_valgrind(log_dir, what="rpchost"):
+    """Raise AssertionError unless every valgrind report in log_dir says
+    "ERROR SUMMARY: 0 errors" and loses no memory definitely or
+    indirectly.  Does nothing unless RPCHOST_VALGRIND=1."""
+    if not VALGRIND:
+        return
+    logs = sorted(glob.glob(os.path.join(log_dir, "valgrind.*.log")))
+    if not logs:
+        raise AssertionError("%s: no valgrind report in %s" % (what, log_dir))
+    for path in logs:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        bad = [m.group(0) for m in _LOST_RE.finditer(text)
+               if m.group(2).replace(",", "") != "0"]
+        if "ERROR SUMMARY: 0 errors" not in text or bad:
+            raise AssertionError("%s: valgrind found errors%s:\n%s"
+                                 % (what, " (%s)" % ", ".join(bad)
+                                    if bad else "", text))
+
+
 class TempDir:
     """A temporary directory removed on close()."""
 
@@ -131,20 +183,24 @@ def run_cli(args, timeout=None, cwd=None, input_bytes=None):
     """
     if timeout is None:
         timeout = CLI_TIMEOUT
-    proc = subprocess.Popen([BIN] + list(args), stdin=subprocess.DEVNULL
-                            if input_bytes is None else subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=cwd)
-    try:
-        out, err = proc.communicate(input=input_bytes, timeout=timeout)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate(timeout=10)
-        rc = None
-    out_s = out.decode("utf-8", "replace")
-    err_s = err.decode("utf-8", "replace")
-    check_sanitizers(err_s, "rpchost %s" % " ".join(args))
+    with TempDir() as logs:
+        proc = subprocess.Popen(command(args, logs.path),
+                                stdin=subprocess.DEVNULL
+                                if input_bytes is None else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd)
+        try:
+            out, err = proc.communicate(input=input_bytes, timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+            rc = None
+        out_s = out.decode("utf-8", "replace")
+        err_s = err.decode("utf-8", "replace")
+        check_sanitizers(err_s, "rpchost %s" % " ".join(args))
+        if rc is not None:
+            check_valgrind(logs.path, "rpchost %s" % " ".join(args))
     return rc, out_s, err_s
 
 
@@ -270,15 +326,16 @@ class Server:
         self.ini_path = self._dir.write("rpchost.ini",
                                         ini_text(self.server, self.plugins))
         if self.argv is not None:
-            args = [BIN] + list(self.argv(self.ini_path))
+            args = list(self.argv(self.ini_path))
         else:
-            args = [BIN, "-c", self.ini_path]
+            args = ["-c", self.ini_path]
             if self.listen is not None:
                 args += ["-l", self.listen]
             if self.threads is not None:
                 args += ["-j", str(self.threads)]
             args += self.extra_args
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(command(args, self._dir.path),
+                                     stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         t_err = threading.Thread(target=self._drain_stderr, daemon=True)
@@ -367,6 +424,7 @@ class Server:
                 raise AssertionError(
                     "rpchost did not exit within %.0f s of SIGTERM; "
                     "stderr:\n%s" % (EXIT_TIMEOUT, self.stderr))
+            check_valgrind(self._dir.path)
             if rc != 0:
                 raise AssertionError(
                     "rpchost exited with status %r after SIGTERM; "

@@ -201,6 +201,7 @@ class ReloadTest(unittest.TestCase):
             wait_log(self, s, r"reload: generation 2")
         self.assertFalse(os.path.exists(pidfile))
 
+    @unittest.skipIf(harness.VALGRIND, "valgrind is slower than call_timeout")
     def test_deferred_call_spans_reload(self):
         plugins = {"ping": plugin(harness.PING_SO),
                    "sleep": plugin(SLEEP_SO)}
@@ -277,6 +278,7 @@ class ReloadTest(unittest.TestCase):
             self.assertGreater(sum(counts), 100)
             self.assertNotIn("reload failed", s.stderr)
 
+    @unittest.skipIf(harness.VALGRIND, "valgrind's own memory grows")
     def test_no_growth_over_200_reloads(self):
         vso = os.path.join(self.tmp.name, "version.so")
         build_version_plugin(vso, "v")

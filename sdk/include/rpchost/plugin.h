@@ -275,8 +275,9 @@ struct rpchost_api {
 /* Position argument of the param getters meaning "by name only". */
 #define RPCHOST_NOPOS ((size_t)-1)
 
-/* The host's own server error for a deferred call past its deadline. */
-#define RPCHOST_CALL_TIMEOUT -32001
+/* The host's own server errors (in -32099..-32000). */
+#define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
+#define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
 
 /*
  * The table a plugin exports.  init registers methods and may set *state
