@@ -763,9 +763,13 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     on_drain_tick(-1, 0, w);
 }
 
-/* A worker's base: only its own thread touches it, so no locks, and the
- * epoll changelist folds the add/mod/del of one loop iteration into as few
- * epoll_ctl calls as possible. */
+/* A worker's base.  Plain: EVENT_BASE_FLAG_NOLOCK and
+ * EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST both made requests hang in the
+ * integration tests (evhttp closes a socket right after deleting its
+ * events; with the changelist a descriptor reused in the same iteration can
+ * be left out of epoll).  Other threads still only wake it through its
+ * eventfd (loop_post).  Precise timers, so a plugin's timer of N ms
+ * never fires early. */
 static struct event_base *
 new_loop_base(void)
 {
@@ -774,8 +778,9 @@ new_loop_base(void)
 
     if (ec == NULL)
         return NULL;
-    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
-                                  EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* A plugin's timer of N ms must not fire early: the coarse clock
+     * libevent uses by default is off by up to a few milliseconds. */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
     base = event_base_new_with_config(ec);
     event_config_free(ec);
     return base;
