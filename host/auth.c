@@ -3,6 +3,7 @@
  * constant-time compare are OpenSSL's.
  */
 #include "auth.h"
+#include "util.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -46,18 +47,6 @@ struct load_state {
     char err[256];
 };
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "SALT$HMAC" into s; -1 if malformed. */
 static int
 parse_secret(const char *v, struct secret *s)
@@ -68,13 +57,13 @@ parse_secret(const char *v, struct secret *s)
         strlen(dollar + 1) != 2 * HMAC_LEN)
         return -1;
     for (int i = 0; i < SALT_HEX; i++)
-        if (hexval((unsigned char)v[i]) < 0)
+        if (util_hexval((unsigned char)v[i]) < 0)
             return -1;
     memcpy(s->salt, v, SALT_HEX);
     s->salt[SALT_HEX] = '\0';
     for (int i = 0; i < HMAC_LEN; i++) {
-        int hi = hexval((unsigned char)dollar[1 + 2 * i]);
-        int lo = hexval((unsigned char)dollar[2 + 2 * i]);
+        int hi = util_hexval((unsigned char)dollar[1 + 2 * i]);
+        int lo = util_hexval((unsigned char)dollar[2 + 2 * i]);
         if (hi < 0 || lo < 0)
             return -1;
         s->hmac[i] = (unsigned char)(hi * 16 + lo);

@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "params.h"
 #include "stats.h"
+#include "util.h"
 
 static const char discover_name[] = "rpc.discover";
 
@@ -164,15 +165,6 @@ settle(struct batch *b)
         batch_finish(b);
 }
 
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Loop thread: call c is answered (its text written): enforce the
  * response size limit, count it, and settle it. */
 static void
@@ -194,7 +186,7 @@ settle_call(struct rpchost_call *c)
     }
     if (b->stats != NULL) {
         stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
-                   now_us() - c->t0_us, c->code);
+                   util_mono_us() - c->t0_us, c->code);
         stats_add_gauge(&b->stats->in_flight, -1);
     }
     settle(b);
@@ -618,7 +610,7 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     int rc;
 
     if (b->stats != NULL) {
-        c->t0_us = now_us();
+        c->t0_us = util_mono_us();
         stats_add_gauge(&b->stats->in_flight, 1);
     }
     if (strcmp(r->method, "rpc.discover") == 0) {
@@ -659,6 +651,8 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
                                on_deadline, c);
             if (c->deadline == NULL)
                 log_error("method %s: cannot set its deadline", c->method);
+            else
+                loop_timer_first(c->deadline);
         }
         return;
     }
@@ -786,7 +780,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         if (r->invalid != NULL) {
             claim(c);
             c->code = RPCHOST_INVALID_REQUEST;
-            c->t0_us = b->stats ? now_us() : 0;
+            c->t0_us = b->stats ? util_mono_us() : 0;
             if (b->stats != NULL)
                 stats_add_gauge(&b->stats->in_flight, 1);
             rpc_write_error_detail(&c->out, c->id ? c->id : "null",

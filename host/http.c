@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "loop.h"
 #include "stats.h"
+#include "util.h"
 
 /* A function posted to the loop from another thread. */
 struct post {
@@ -79,6 +80,7 @@ struct worker {
     int stop_timeout_ms;
     long inflight; /* requests not yet fully answered; loop thread only */
     int draining;
+    int expired; /* the shutdown timeout passed: open calls were answered */
 };
 
 /* ---- loop.h ---- */
@@ -221,6 +223,32 @@ loop_is_current(const struct loop *l)
     return l != NULL && pthread_equal(l->thread, pthread_self());
 }
 
+/* Loop thread: run every pending timer now, deadlines first (those set
+ * with loop_timer_first), in the order they were set. */
+static void
+loop_expire_timers(struct loop *l)
+{
+    while (l->timers_head != NULL)
+        on_timer(-1, 0, l->timers_head);
+}
+
+void
+loop_timer_first(struct loop_timer *t)
+{
+    struct loop *l = t->loop;
+
+    if (l->timers_head == t)
+        return;
+    timer_unlink(t);
+    t->prev = NULL;
+    t->next = l->timers_head;
+    if (l->timers_head != NULL)
+        l->timers_head->prev = t;
+    l->timers_head = t;
+    if (l->timers_tail == NULL)
+        l->timers_tail = t;
+}
+
 /* After the loop stopped: run what is still pending (timers at once, then
  * posts) until nothing is left, then refuse further posts. */
 static void
@@ -258,15 +286,6 @@ struct req_ctx {
     uint64_t t0_us; /* arrival */
     size_t in_bytes;
 };
-
-static uint64_t
-mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void
 req_ctx_end(struct req_ctx *rc)
@@ -351,7 +370,8 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
                (unsigned)port,
                rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
                uri ? uri : "?", status, rc->in_bytes, out_bytes,
-               (double)(mono_us() - rc->t0_us) / 1000.0, what ? what : "-");
+               (double)(util_mono_us() - rc->t0_us) / 1000.0,
+               what ? what : "-");
 }
 
 /* Send a reply: `body` (malloc()ed, taken) of `type`, or none. */
@@ -494,7 +514,7 @@ on_request(struct evhttp_request *req, void *arg)
     }
     rc->w = w;
     rc->req = req;
-    rc->t0_us = mono_us();
+    rc->t0_us = util_mono_us();
     rc->evcon = evhttp_request_get_connection(req);
     w->inflight++;
     evhttp_request_set_on_complete_cb(req, request_complete, rc);
@@ -633,6 +653,10 @@ make_bev(struct event_base *base, void *arg)
         w->conns = n;
         w->cap_conns = cap;
     }
+    /* Sweep first: the new bufferevent has no callbacks yet and would look
+     * freed. */
+    if (w->max_conns > 0 && (long)w->nconns + 1 >= w->max_conns)
+        sweep_conns(w);
     /* No BEV_OPT_CLOSE_ON_FREE: evhttp then closes the socket itself, as
      * soon as it is done with it. */
     bev = bufferevent_socket_new(base, -1, 0);
@@ -644,7 +668,7 @@ make_bev(struct event_base *base, void *arg)
     atomic_store_explicit(&w->stats->connections, (long)w->nconns,
                           memory_order_relaxed);
     if (w->max_conns > 0 && (long)w->nconns >= w->max_conns && w->lev != NULL &&
-        !w->accept_paused && sweep_conns(w) >= w->max_conns) {
+        !w->accept_paused) {
         w->accept_paused = 1;
         evconnlistener_disable(w->lev);
         log_warn("loop %d: %ld connections, its share of max_connections; "
@@ -736,10 +760,22 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (now_ms() >= w->drain_deadline_ms) {
-        log_warn("loop %d: shutdown timeout with %ld request(s) unfinished",
-                 w->index, w->inflight);
-        event_base_loopexit(w->loop.base, NULL);
-        return;
+        if (!w->expired) {
+            /* Answer what is still open now (deadlines first: -32001),
+             * and give the answers a moment to be written. */
+            log_warn("loop %d: shutdown timeout with %ld request(s) "
+                     "unfinished; answering them now",
+                     w->index, w->inflight);
+            w->expired = 1;
+            loop_expire_timers(&w->loop);
+            w->drain_deadline_ms = now_ms() + 1000;
+        } else {
+            log_warn("loop %d: %ld request(s) not written after the "
+                     "shutdown timeout; closing",
+                     w->index, w->inflight);
+            event_base_loopexit(w->loop.base, NULL);
+            return;
+        }
     }
     event_add(w->drain_ev, &tick);
 }

@@ -4,6 +4,7 @@
  * config), so hostile nesting costs neither stack nor time.
  */
 #include "jsonscan.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +37,6 @@ skip_ws(struct scanner *s)
         s->p++;
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Read 4 hex digits at s->p; -1 on error. */
 static long
 read_u4(struct scanner *s)
@@ -57,7 +46,7 @@ read_u4(struct scanner *s)
     if (s->end - s->p < 4)
         return -1;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(s->p[i]);
+        int h = util_hexval(s->p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -144,17 +144,8 @@ plugin_load(struct plugin *p, const char *cfg_file,
 #undef FAIL
 fail:
     p->in_init = 0;
-    if (p->serial) {
-        pthread_mutex_destroy(&p->serial_lock);
-        p->serial = 0;
-    }
-    if (p->handle != NULL)
-        dlclose(p->handle);
-    p->handle = NULL;
-    p->def = NULL;
-    if (p->fd >= 0)
-        close(p->fd);
-    p->fd = -1;
+    p->initialised = 0; /* init failed: it cleaned up, no fini */
+    plugin_unload(p);
     return -1;
 }
 

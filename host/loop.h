@@ -20,6 +20,10 @@ int loop_post(struct loop *l, loop_fn fn, void *arg);
 struct loop_timer *loop_timer_add(struct loop *l, unsigned ms, loop_fn fn,
                                   void *arg);
 
+/* Loop thread: run t before the other pending timers when they are all
+ * run early (at a shutdown timeout or at teardown); for deadlines. */
+void loop_timer_first(struct loop_timer *t);
+
 /* Loop thread: cancel a pending timer (it never runs) and free it. */
 void loop_timer_cancel(struct loop_timer *t);
 

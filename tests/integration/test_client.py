@@ -1,0 +1,467 @@
+"""The client side: the rpccall command and the C client library
+(tests/client_c/client_check), against the real rpchost serving the
+shipped example plugins (ping, calc, echo, the deliberately slow sleep),
+and against small stdlib servers for transport failures and keep-alive.
+Also the installed client: rpccall beside rpchost, the library through
+find_package(rpchost) -> rpchost::client and pkg-config rpchost-client."""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import ASAN, SCALE, Server, TempDir, check_sanitizers
+from sdkutil import BUILD, examples_plugins
+
+RPCCALL = os.path.join(BUILD, "rpccall") if BUILD else ""
+CHECK = os.path.join(BUILD, "tests", "client_c", "client_check") \
+    if BUILD else ""
+RUN_TIMEOUT = 60 * SCALE
+
+
+def run(args, input_bytes=None, timeout=None, env=None):
+    """Run a program; returns (rc, stdout, stderr) as text; rc None when it
+    had to be killed.  Sanitizer reports raise AssertionError."""
+    try:
+        p = subprocess.run(args, input=input_bytes,
+                           stdin=None if input_bytes is not None
+                           else subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout or RUN_TIMEOUT, env=env)
+    except subprocess.TimeoutExpired as e:
+        return None, "", "timed out: %s\n%s" % (args, e.stderr)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    check_sanitizers(err, " ".join(args))
+    return p.returncode, out, err
+
+
+def rpccall(*args, **kw):
+    return run([RPCCALL] + [str(a) for a in args], **kw)
+
+
+def closed_port():
+    """A local port with nothing listening on it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class StubServer:
+    """A tiny HTTP/1.1 server on 127.0.0.1 for cases rpchost never
+    produces.  handler(method_body_bytes, headers) -> (status, headers,
+    body bytes) or the string "garbage" / "close".  Counts connections and
+    records request headers."""
+
+    def __init__(self, handler):
+        outer = self
+        self.handler = handler
+        self.connections = 0
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with outer.lock:
+                    outer.connections += 1
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                with outer.lock:
+                    outer.requests.append((dict(self.headers), body))
+                answer = outer.handler(body, self.headers)
+                if answer == "garbage":
+                    self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
+                    self.close_connection = True
+                    return
+                if answer == "close":
+                    self.close_connection = True
+                    return
+                status, hdrs, data = answer
+                self.send_response(status)
+                for k, v in hdrs.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.lock = threading.Lock()
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        return False
+
+
+def pong(body, headers):
+    req = json.loads(body)
+    return 200, {"Content-Type": "application/json"}, json.dumps(
+        {"jsonrpc": "2.0", "result": "pong", "id": req.get("id")}).encode()
+
+
+class ClientTestBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for path in (RPCCALL, CHECK):
+            if not path or not os.path.isfile(path):
+                raise AssertionError("%s is not built (RPCHOST_BUILD=%r)"
+                                     % (path, BUILD))
+        cls.srv = Server(plugins=examples_plugins(),
+                         server={"call_timeout": 10}).start()
+        cls.url = "http://127.0.0.1:%d/" % cls.srv.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+
+class RpccallTest(ClientTestBase):
+    def ok(self, *args, **kw):
+        rc, out, err = rpccall(*args, **kw)
+        self.assertEqual(rc, 0, "rpccall %s: %r %r" % (args, out, err))
+        return out, err
+
+    def test_ping_prints_the_string(self):
+        out, err = self.ok(self.url, "ping")
+        self.assertEqual(out, "pong\n")
+        self.assertEqual(err, "")
+
+    def test_verbose_shows_the_wire(self):
+        out, err = self.ok("-v", self.url, "ping")
+        self.assertEqual(out, "pong\n")
+        lines = err.splitlines()
+        self.assertEqual(len(lines), 2, err)
+        self.assertTrue(lines[0].startswith("--> "), err)
+        self.assertEqual(json.loads(lines[0][4:]),
+                         {"jsonrpc": "2.0", "method": "ping", "id": 1})
+        self.assertTrue(lines[1].startswith("<-- "), err)
+        self.assertTrue(lines[1].endswith(" (200 OK)"), err)
+        self.assertEqual(json.loads(lines[1][4:-len(" (200 OK)")]),
+                         {"jsonrpc": "2.0", "result": "pong", "id": 1})
+
+    def test_positional_and_named_params(self):
+        self.assertEqual(self.ok(self.url, "subtract", 42, 23)[0], "19\n")
+        self.assertEqual(self.ok(self.url, "subtract", "subtrahend=23",
+                                 "minuend=42")[0], "19\n")
+        self.assertEqual(self.ok("-p", '{"minuend": 1, "subtrahend": 3}',
+                                 self.url, "subtract")[0], "-2\n")
+        # Negative numbers are params, not options (options end at URL).
+        self.assertEqual(self.ok(self.url, "add", -5, 2)[0], "-3\n")
+
+    def test_values_json_else_strings(self):
+        out = self.ok(self.url, "echo", "hello", '"quoted"', "[1,2]", "null",
+                      "true", "1.5", "a b")[0]
+        self.assertEqual(json.loads(out),
+                         ["hello", "quoted", [1, 2], None, True, 1.5, "a b"])
+        out = self.ok(self.url, "echo", "s=text", "n=5", 'o={"k":[1]}',
+                      'q="5"')[0]
+        self.assertEqual(json.loads(out),
+                         {"s": "text", "n": 5, "o": {"k": [1]}, "q": "5"})
+
+    def test_non_string_results_print_as_json(self):
+        out = self.ok(self.url, "echo", 'x={"a":[1,"two",null]}')[0]
+        self.assertEqual(json.loads(out), {"x": {"a": [1, "two", None]}})
+
+    def test_id_option(self):
+        out, err = self.ok("-v", "--id", "abc", self.url, "ping")
+        self.assertIn('"id":"abc"', err)
+        self.assertEqual(out, "pong\n")
+        out, err = self.ok("-v", "--id", "77", self.url, "ping")
+        self.assertIn('"id":77', err.splitlines()[1])
+
+    def test_notification(self):
+        rc, out, err = rpccall("-v", "--notify", self.url, "ping")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, "")
+        lines = err.splitlines()
+        self.assertEqual(json.loads(lines[0][4:]),
+                         {"jsonrpc": "2.0", "method": "ping"})
+        self.assertEqual(lines[1], "<-- (204 No Content)")
+
+    def test_rpc_errors_exit_1(self):
+        rc, out, err = rpccall(self.url, "no_such_method")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(err, "rpccall: error -32601: Method not found\n")
+        rc, out, err = rpccall(self.url, "divide", 1, 0)
+        self.assertEqual(rc, 1)
+        self.assertIn("error 1: Division by zero", err)
+        rc, out, err = rpccall(self.url, "subtract", 1, "x")
+        self.assertEqual(rc, 1)
+        self.assertIn("error -32602: Invalid params", err)
+        self.assertIn("data: \"param 'subtrahend'", err)
+
+    def test_batch_file_and_stdin(self):
+        reqs = [{"jsonrpc": "2.0", "method": "ping", "id": "a"},
+                {"method": "subtract", "params": [5, 3], "id": 7},
+                {"method": "ping"},
+                {"method": "sleep", "params": {"ms": 20}, "id": 8}]
+        with TempDir() as d:
+            path = d.write("batch.json", json.dumps(reqs))
+            out = self.ok("--batch", path, self.url)[0]
+        self.assertEqual(json.loads(out), [
+            {"jsonrpc": "2.0", "result": "pong", "id": "a"},
+            {"jsonrpc": "2.0", "result": 2, "id": 7},
+            {"jsonrpc": "2.0", "result": 20, "id": 8}])
+        reqs.append({"method": "nope", "id": 9})
+        rc, out, err = rpccall("-b", "-", self.url,
+                               input_bytes=json.dumps(reqs).encode())
+        self.assertEqual(rc, 1, err)
+        answers = json.loads(out)
+        self.assertEqual(answers[3]["error"]["code"], -32601)
+        self.assertEqual(answers[3]["id"], 9)
+        self.assertIn("1 of 4 calls answered with an error", err)
+        # Only notifications: nothing to print.
+        rc, out, err = rpccall("-b", "-", self.url, input_bytes=json.dumps(
+            [{"method": "ping"}, {"method": "ping"}]).encode())
+        self.assertEqual((rc, out), (0, ""), err)
+
+    def test_usage_errors_exit_2(self):
+        cases = [[], [self.url], ["--bogus", self.url, "ping"],
+                 [self.url, "echo", "1", "a=2"],
+                 ["--timeout", "soon", self.url, "ping"],
+                 ["--timeout", "0", self.url, "ping"],
+                 ["-H", "NoColon", self.url, "ping"],
+                 ["--id", "{}", self.url, "ping"],
+                 ["-p", "5", self.url, "echo"],
+                 ["ftp://127.0.0.1/", "ping"],
+                 ["--batch", "/nonexistent/x.json", self.url],
+                 ["--batch", "-", self.url, "extra"]]
+        for args in cases:
+            with self.subTest(args=args):
+                rc, out, err = rpccall(*args, input_bytes=b"[]")
+                self.assertEqual(rc, 2, (out, err))
+                self.assertTrue(err.startswith("rpccall: "), err)
+        rc, out, err = rpccall("-b", "-", self.url, input_bytes=b"[1]")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("request 0", err)
+        rc, out, err = rpccall("--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("usage: rpccall", out)
+
+    def test_timeout_against_slow_method(self):
+        t0 = time.monotonic()
+        rc, out, err = rpccall("--timeout", "0.3", self.url, "sleep", 5000)
+        took = time.monotonic() - t0
+        self.assertEqual(rc, 3, err)
+        self.assertIn("timed out", err)
+        self.assertLess(took, 3 * SCALE)
+        self.assertEqual(self.ok("--timeout", "5", self.url, "sleep",
+                                 50)[0], "50\n")
+
+    def test_refused(self):
+        rc, out, err = rpccall("http://127.0.0.1:%d/" % closed_port(), "ping")
+        self.assertEqual((rc, out), (3, ""))
+        self.assertIn("cannot connect to 127.0.0.1:", err)
+        self.assertIn("refused", err)
+
+    def test_wrong_path_is_a_json_rpc_error_from_rpchost(self):
+        # rpchost answers a wrong path with HTTP 404 and a -32600 body.
+        rc, out, err = rpccall(self.url + "nowhere", "ping")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("-32600", err)
+
+    def test_transport_failures_exit_3(self):
+        cases = {
+            "garbage": ("garbage", "HTTP"),
+            "not json": ((200, {"Content-Type": "text/html"},
+                          b"<html>hi</html>"), "not JSON"),
+            "http 500": ((500, {}, b"oops"), "HTTP 500"),
+            "empty": ((200, {}, b""), "empty answer"),
+            "wrong id": ((200, {}, b'{"jsonrpc":"2.0","result":1,"id":99}'),
+                         "does not match"),
+            "no result": ((200, {}, b'{"jsonrpc":"2.0","id":1}'),
+                          "neither"),
+            "closed": ("close", "connection"),
+        }
+        for name, (answer, text) in cases.items():
+            with self.subTest(case=name):
+                with StubServer(lambda b, h, a=answer: a) as stub:
+                    rc, out, err = rpccall("-t", "5", stub.url, "ping")
+                self.assertEqual(rc, 3, (out, err))
+                self.assertEqual(out, "")
+                self.assertIn(text, err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+
+    def test_headers(self):
+        with StubServer(pong) as stub:
+            out = self.ok("-H", "Authorization: Bearer s3cret", "-H",
+                          "X-Trace:  abc", stub.url + "rpc?x=1", "ping")[0]
+            self.assertEqual(out, "pong\n")
+            headers, body = stub.requests[0]
+        self.assertEqual(headers.get("Authorization"), "Bearer s3cret")
+        self.assertEqual(headers.get("X-Trace"), "abc")
+        self.assertEqual(headers.get("Content-Type"), "application/json")
+        self.assertEqual(headers.get("Host"), "127.0.0.1:%d" % stub.port)
+
+
+class LibraryTest(ClientTestBase):
+    def check(self, *args, url=None):
+        rc, out, err = run([CHECK, url or self.url] + [str(a) for a in args])
+        self.assertEqual(rc, 0, "client_check %s:\n%s" % (args, err))
+        self.assertIn("all checks passed", err)
+
+    def test_blocking_call_shapes(self):
+        self.check("sync")
+
+    def test_1000_async_calls_on_one_loop(self):
+        self.check("async", 1000)
+
+    def test_timeouts(self):
+        self.check("timeout")
+
+    def test_free_cancels_pending_calls(self):
+        self.check("cancel")
+
+    def test_refused(self):
+        self.check("refused", url="http://127.0.0.1:%d/" % closed_port())
+
+    def test_keepalive_reuses_one_connection(self):
+        with StubServer(pong) as stub:
+            self.check("keepalive", 20, url=stub.url)
+            # One connection for the blocking calls, one for the async
+            # ones: 40 requests.
+            self.assertEqual(len(stub.requests), 40)
+            self.assertEqual(stub.connections, 2)
+
+
+@unittest.skipIf(ASAN, "sanitizer builds are not installed")
+class InstalledClientTest(unittest.TestCase):
+    """`cmake --install`, then build a client out of tree both ways."""
+
+    PROGRAM = r"""
+#include <stdio.h>
+#include <string.h>
+#include <rpchost/client.h>
+int main(int argc, char **argv)
+{
+    rpchost_client *c;
+    rpchost_client_result r = {0};
+    if (argc < 2 || rpchost_client_new(&c, argv[1], NULL) != 0)
+        return 2;
+    rpchost_client_call(c, "ping", NULL, NULL, &r);
+    if (r.rc != RPCHOST_CLIENT_OK)
+        fprintf(stderr, "%s\n", rpchost_client_strerror(r.rc));
+    else
+        printf("%s\n", r.result->valuestring);
+    rpchost_client_result_clear(&r);
+    rpchost_client_free(c);
+    return 0;
+}
+"""
+    CMAKE = """cmake_minimum_required(VERSION 3.16)
+project(pingc C)
+find_package(rpchost REQUIRED)
+add_executable(pingc pingc.c)
+target_link_libraries(pingc PRIVATE rpchost::client)
+"""
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("cmake", "cc", "pkg-config", "nm"):
+            if shutil.which(tool) is None:
+                raise AssertionError("%s is needed for this test" % tool)
+        cls.tmp = tempfile.mkdtemp(prefix="rpchost-client-")
+        cls.prefix = os.path.join(cls.tmp, "prefix")
+        rc, out, err = run(["cmake", "--install", BUILD, "--prefix",
+                            cls.prefix], timeout=300)
+        if rc != 0:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise AssertionError("cmake --install failed:\n%s%s" % (out, err))
+        cls.srv = Server().start()
+        cls.url = "http://127.0.0.1:%d/" % cls.srv.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def find(self, name):
+        for root, _, files in os.walk(self.prefix):
+            if name in files:
+                return os.path.join(root, name)
+        self.fail("%s not installed under %s" % (name, self.prefix))
+
+    def test_installed_rpccall(self):
+        rc, out, err = run([os.path.join(self.prefix, "bin", "rpccall"),
+                            self.url, "ping"])
+        self.assertEqual((rc, out), (0, "pong\n"), err)
+
+    def test_exports_only_the_public_api(self):
+        so = self.find("librpchost_client.so")
+        out = subprocess.run(["nm", "-D", "--defined-only", so],
+                             stdout=subprocess.PIPE, check=True,
+                             timeout=60).stdout.decode()
+        names = {line.split()[-1] for line in out.splitlines()
+                 if len(line.split()) >= 3}
+        names -= {"_init", "_fini", "_edata", "_end", "__bss_start"}
+        self.assertTrue(names, out)
+        for n in names:
+            self.assertTrue(n.startswith("rpchost_client_"), n)
+        self.assertIn("rpchost_client_call_async", names)
+
+    def test_build_with_cmake_package(self):
+        src = os.path.join(self.tmp, "cm")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, "pingc.c"), "w") as f:
+            f.write(self.PROGRAM)
+        with open(os.path.join(src, "CMakeLists.txt"), "w") as f:
+            f.write(self.CMAKE)
+        rc, out, err = run(["cmake", "-S", src, "-B",
+                            os.path.join(src, "b"),
+                            "-DCMAKE_PREFIX_PATH=" + self.prefix],
+                           timeout=300)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = run(["cmake", "--build", os.path.join(src, "b")],
+                           timeout=300)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = run([os.path.join(src, "b", "pingc"), self.url])
+        self.assertEqual((rc, out), (0, "pong\n"), err)
+
+    def test_build_with_pkg_config(self):
+        pc = self.find("rpchost-client.pc")
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.dirname(pc))
+        src = os.path.join(self.tmp, "pc")
+        os.makedirs(src, exist_ok=True)
+        with open(os.path.join(src, "pingc.c"), "w") as f:
+            f.write(self.PROGRAM)
+        rc, flags, err = run(["pkg-config", "--cflags", "--libs",
+                              "rpchost-client"], env=env)
+        self.assertEqual(rc, 0, err)
+        libdir = os.path.dirname(self.find("librpchost_client.so"))
+        exe = os.path.join(src, "pingc")
+        rc, out, err = run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror",
+                            os.path.join(src, "pingc.c"), "-o", exe] +
+                           flags.split() + ["-Wl,-rpath," + libdir],
+                           timeout=300)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = run([exe, self.url])
+        self.assertEqual((rc, out), (0, "pong\n"), err)
+
+
+if __name__ == "__main__":
+    unittest.main()
