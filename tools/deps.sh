@@ -15,6 +15,12 @@ esac
 
 missing=""
 for p in $pkgs; do
+    # Node.js may come from elsewhere than Debian (with its own npm, which
+    # conflicts with Debian's npm package): a working command is enough.
+    case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
         missing="$missing $p"
     fi
