@@ -1,38 +1,85 @@
 #!/bin/sh
-# make bench: rpchost and the naive evhttp+cJSON baseline, loaded the same
-# way by wrk on loopback in one run; prints a table with ratios to the
-# baseline.  Bounded: each load lasts BENCH_SECONDS (default 5) and targets
-# only 127.0.0.1.
+# make bench: rpchost, our naive evhttp+cJSON baseline and the peers that
+# can be installed here, loaded the same way by wrk on loopback in one run;
+# prints a table with ratios to the baseline, the goals of the performance
+# issue checked against this run, and the noise-free figures (instructions
+# per request under callgrind).  Bounded: each load lasts BENCH_SECONDS and
+# targets only 127.0.0.1; every process started here is stopped on exit.
 #
-#   sh bench/run.sh [BUILD_DIR]
-#   env: BENCH_SECONDS (5)  BENCH_CONNS (50)
+#   sh bench/run.sh [BUILD_DIR]        (relative to the repo, or absolute)
+#
+# Rows (single ping and batch of 100 pings per POST, wrk -t1 -cBENCH_CONNS):
+#   naive             bench/naive.c, the baseline (pinned)
+#   rpchost-1loop     rpchost -j 1, ping.so (pinned)
+#   jsonrpccpp        libjson-rpc-cpp HttpServer, 1 thread (pinned)
+#   jayson            Node + jayson (pinned)
+#   nginx-1w          nginx returning a constant, 1 worker (pinned): ceiling
+#   rpchost-2loop     rpchost -j 2 (unpinned, wrk unpinned too)
+#   nginx-2w          nginx constant, 2 workers (unpinned)
+# "Pinned" = server on CPU 0, wrk on CPU 1, when there are >= 2 CPUs.
+#
+# env: BENCH_SECONDS (5)  BENCH_CONNS (50)  BENCH_WARMUP (1 s per server)
+#      BENCH_REPEAT (1: wrk runs per row; the median by requests/s is kept)
+#      BENCH_SOAK_ROUNDS (4: rounds of ping+batch loads on one rpchost -j 1,
+#                         RSS after each; 0 skips)
+#      BENCH_PEERS (1: build/start the peers)  BENCH_CALLGRIND (1)
+#      BENCH_CG_PING (20000 requests)  BENCH_CG_BATCH (2000 requests)
+#      BENCH_PERF (1: perf profile of rpchost-1loop under the ping load)
+#      BENCH_OUT (BUILD/bench/last-run.md: a copy of what is printed)
 set -eu
 
-BUILD=${1:-build}
-SECS=${BENCH_SECONDS:-5}
-CONNS=${BENCH_CONNS:-50}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+BUILD=${1:-build}
+case "$BUILD" in
+/*) ;;
+*) BUILD=$ROOT/$BUILD ;;
+esac
+SECS=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNS:-50}
+WARMUP=${BENCH_WARMUP:-1}
+REPEAT=${BENCH_REPEAT:-1}
+SOAK=${BENCH_SOAK_ROUNDS:-4}
+PEERS=${BENCH_PEERS:-1}
+CG=${BENCH_CALLGRIND:-1}
+CG_PING=${BENCH_CG_PING:-20000}
+CG_BATCH=${BENCH_CG_BATCH:-2000}
+PERF=${BENCH_PERF:-1}
+OUT=${BENCH_OUT:-$BUILD/bench/last-run.md}
+
+for f in "$BUILD/rpchost" "$BUILD/plugins/ping.so" "$BUILD/bench/naive"; do
+    [ -e "$f" ] || { echo "bench: $f missing: build first (make build)" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "bench: wrk missing (tools/deps.sh bench)" >&2; exit 1; }
+
 TMP=$(mktemp -d)
 PIDS=""
-trap 'for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT INT TERM
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ncpu=$(nproc)
 if [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0"
     PIN_WRK="taskset -c 1"
-    PIN_NOTE="server pinned to CPU 0, wrk to CPU 1"
+    PIN_NOTE="pinned rows: server on CPU 0, wrk on CPU 1"
 else
     PIN_SERVER=""
     PIN_WRK=""
-    PIN_NOTE="unpinned ($ncpu CPU)"
+    PIN_NOTE="nothing pinned ($ncpu CPU)"
 fi
 
-# Wait until something answers on 127.0.0.1:$1.
+note() { echo "$*" >>"$TMP/notes"; echo "bench: $*" >&2; }
+
+# wait_port PORT [SECONDS]: until something answers on 127.0.0.1:PORT.
 wait_port() {
-    python3 - "$1" <<'PY' || { echo "bench: nothing listens on port $1" >&2; exit 1; }
+    python3 - "$1" "${2:-10}" <<'PY'
 import socket, sys, time
-deadline = time.time() + 10
+deadline = time.time() + float(sys.argv[2])
 while time.time() < deadline:
     try:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
@@ -47,34 +94,20 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-cat >"$TMP/rpc.ini" <<INI
-[server]
-listen = 127.0.0.1:0
-log_level = warn
-max_batch = 1000
-[ping]
-path = $ROOT/$BUILD/plugins/ping.so
-INI
-
-# run_wrk NAME SCRIPT PORT CALLS_PER_REQUEST
-run_wrk() {
-    out="$TMP/$1.$2.txt"
-    $PIN_WRK wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$HERE/$2.lua" \
-        "http://127.0.0.1:$3/" >"$out" 2>&1 || { cat "$out" >&2; exit 1; }
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-    p50=$(awk '$1 == "50%" {print $2}' "$out")
-    p99=$(awk '$1 == "99%" {print $2}' "$out")
-    errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ')
-    echo "$1 $2 $rps $p50 $p99 $4 $errs" >>"$TMP/results"
+# rss_kib PID: resident set of PID and its children (nginx's workers), KiB.
+rss_kib() {
+    { ps -o rss= -p "$1"; ps -o rss= --ppid "$1"; } 2>/dev/null |
+        awk '{ s += $1 } END { print s + 0 }'
 }
 
-# start NAME CMD...: start a server in the background, remember its pid.
+# start NAME CMD...: start a server in the background; sets SPID.  No
+# subshell, so the trap knows every pid.
 start() {
     name=$1
     shift
     "$@" >"$TMP/$name.log" 2>&1 &
-    PIDS="$PIDS $!"
-    echo $!
+    SPID=$!
+    PIDS="$PIDS $SPID"
 }
 
 stop() {
@@ -82,43 +115,367 @@ stop() {
     wait "$1" 2>/dev/null || true
 }
 
-: >"$TMP/results"
+# run_wrk NAME BODY PORT CALLS_PER_REQUEST PINNED(1/0) SPID
+run_wrk() {
+    if [ "$5" = 1 ]; then pw=$PIN_WRK; else pw=""; fi
+    if [ "$WARMUP" != 0 ]; then
+        $pw wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s "$HERE/$2.lua" \
+            "http://127.0.0.1:$3/" >/dev/null 2>&1 || true
+    fi
+    # BENCH_REPEAT runs; keep the one with the median requests/s.
+    i=0
+    : >"$TMP/rep"
+    while [ "$i" -lt "$REPEAT" ]; do
+        i=$((i + 1))
+        o="$TMP/$1.$2.$i.txt"
+        $pw wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$HERE/$2.lua" \
+            "http://127.0.0.1:$3/" >"$o" 2>&1 || { cat "$o" >&2; exit 1; }
+        echo "$(awk '/^Requests\/sec:/ {print $2}' "$o") $o" >>"$TMP/rep"
+    done
+    out=$(sort -n "$TMP/rep" | awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }')
+    [ "$REPEAT" -le 1 ] || note "$1 $2: requests/s of the $REPEAT runs: $(sort -n "$TMP/rep" | awk '{ printf "%.0f ", $1 }')(median kept)"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+    p50=$(awk '$1 == "50%" {print $2}' "$out")
+    p99=$(awk '$1 == "99%" {print $2}' "$out")
+    errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ' | tr -s ' ')
+    after=$(rss_kib "$6")
+    echo "$1 $2 ${rps:-0} ${p50:--} ${p99:--} $4 $IDLE $after" >>"$TMP/results"
+    [ -z "$errs" ] || note "$1 $2: $errs"
+}
 
-# The baseline first.
-port=$(free_port)
-pid=$(start naive $PIN_SERVER "$ROOT/$BUILD/bench/naive" "$port")
-wait_port "$port"
-run_wrk naive ping "$port" 1
-run_wrk naive batch100 "$port" 100
-stop "$pid"
-
-for loops in 1 2; do
+# serve NAME PINNED BODIES CMD...: start, wait, measure each body, stop.
+serve() {
+    sname=$1 spin=$2 sbodies=$3
+    shift 3
     port=$(free_port)
-    if [ "$loops" = 1 ]; then pin=$PIN_SERVER; else pin=""; fi
-    pid=$(start "rpchost-$loops" $pin "$ROOT/$BUILD/rpchost" -c "$TMP/rpc.ini" \
-        -l "127.0.0.1:$port" -j "$loops")
-    wait_port "$port"
-    run_wrk "rpchost-${loops}loop" ping "$port" 1
-    run_wrk "rpchost-${loops}loop" batch100 "$port" 100
-    stop "$pid"
-done
+    # The command may name the port as @PORT@.
+    set -- $(echo "$*" | sed "s/@PORT@/$port/g")
+    if [ "$spin" = 1 ]; then start "$sname" $PIN_SERVER "$@"; else start "$sname" "$@"; fi
+    if ! wait_port "$port" 15; then
+        note "$sname: did not start (skipped); log: $(tail -n 3 "$TMP/$sname.log" | tr '\n' ' ')"
+        stop "$SPID"
+        return 0
+    fi
+    sleep 0.3
+    IDLE=$(rss_kib "$SPID")
+    for b in $sbodies; do
+        case $b in ping) per=1 ;; batch100) per=100 ;; esac
+        run_wrk "$sname" "$b" "$port" "$per" "$spin" "$SPID"
+    done
+    stop "$SPID"
+}
 
-echo
-echo "rpchost benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -m), $ncpu CPU(s), $PIN_NOTE"
-echo "wrk -t1 -c$CONNS -d${SECS}s on loopback; 2-loop rpchost runs unpinned."
-echo
-awk '
-    { rps[$1 " " $2] = $3 }
-    END { }' "$TMP/results"
-printf '| %-16s | %-8s | %12s | %12s | %8s | %9s | %9s |\n' \
-    server body "requests/s" "calls/s" "vs naive" "p50" "p99"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ---------- -------------- \
-    -------------- ---------- ----------- -----------
-while read -r name body rps p50 p99 per rest; do
-    base=$(awk -v b="$body" '$1 == "naive" && $2 == b {print $3}' "$TMP/results")
-    ratio=$(awk -v a="$rps" -v b="$base" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
-    calls=$(awk -v a="$rps" -v n="$per" 'BEGIN { printf "%.0f", a * n }')
-    printf '| %-16s | %-8s | %12s | %12s | %8s | %9s | %9s |\n' \
-        "$name" "$body" "$rps" "$calls" "$ratio" "$p50" "$p99"
-    [ -n "$rest" ] && echo "  note: $name $body: $rest"
-done <"$TMP/results"
+# ---- peers: built or installed here, each skipped with a note ----
+mkdir -p "$BUILD/bench/peers"
+JRC=""
+if [ "$PEERS" = 1 ]; then
+    src=$HERE/peers/jsonrpccpp_server.cpp
+    bin=$BUILD/bench/peers/jsonrpccpp_server
+    if ! command -v g++ >/dev/null ||
+        ! pkg-config --exists libjsonrpccpp-server libjsonrpccpp-common 2>/dev/null; then
+        note "jsonrpccpp: skipped (needs g++ and Debian's libjsonrpccpp-dev)"
+    elif [ -x "$bin" ] && [ "$bin" -nt "$src" ] ||
+        g++ -O2 -o "$bin" "$src" $(pkg-config --cflags --libs \
+            libjsonrpccpp-server libjsonrpccpp-common) 2>"$TMP/jrc-build.log"; then
+        JRC=$bin
+    else
+        note "jsonrpccpp: skipped (build failed: $(head -n 2 "$TMP/jrc-build.log" | tr '\n' ' '))"
+    fi
+fi
+
+JAYSON=""
+NPMDIR=$BUILD/bench/npm
+if [ "$PEERS" = 1 ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        note "jayson: skipped (needs node and npm)"
+    elif [ -d "$NPMDIR/node_modules/jayson" ] ||
+        npm install --prefix "$NPMDIR" --cache "$NPMDIR/.cache" --no-audit \
+            --no-fund --silent jayson@4 >"$TMP/npm.log" 2>&1; then
+        JAYSON=1
+    else
+        note "jayson: skipped (npm install jayson failed: $(tail -n 2 "$TMP/npm.log" | tr '\n' ' '))"
+    fi
+fi
+
+NGINX=""
+if [ "$PEERS" = 1 ]; then
+    NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+    [ -n "$NGINX" ] || note "nginx: skipped (not installed)"
+fi
+
+# nginx_conf WORKERS: a constant answer on @PORT@, all files under $TMP.
+nginx_conf() {
+    c=$TMP/nginx-$1w.conf
+    mkdir -p "$TMP/ngx-$1"
+    cat >"$c" <<CONF
+worker_processes $1;
+daemon off;
+pid $TMP/ngx-$1/nginx.pid;
+error_log $TMP/ngx-$1/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/ngx-$1/body;
+    proxy_temp_path $TMP/ngx-$1/proxy;
+    fastcgi_temp_path $TMP/ngx-$1/fastcgi;
+    uwsgi_temp_path $TMP/ngx-$1/uwsgi;
+    scgi_temp_path $TMP/ngx-$1/scgi;
+    keepalive_requests 100000000;
+    server {
+        listen 127.0.0.1:@PORT@;
+        default_type application/json;
+        location / { return 200 '{"jsonrpc":"2.0","result":"pong","id":1}'; }
+    }
+}
+CONF
+    echo "$c"
+}
+
+# nginx reads its config from a file: substitute the port there.
+serve_nginx() {
+    conf=$(nginx_conf "$2")
+    port=$(free_port)
+    sed -i "s/@PORT@/$port/" "$conf"
+    if [ "$3" = 1 ]; then
+        start "$1" $PIN_SERVER "$NGINX" -e "$TMP/ngx-$2/error.log" -c "$conf"
+    else
+        start "$1" "$NGINX" -e "$TMP/ngx-$2/error.log" -c "$conf"
+    fi
+    if ! wait_port "$port" 10; then
+        note "$1: did not start (skipped): $(tail -n 2 "$TMP/ngx-$2/error.log" | tr '\n' ' ')"
+        stop "$SPID"
+        return 0
+    fi
+    sleep 0.3
+    IDLE=$(rss_kib "$SPID")
+    run_wrk "$1" ping "$port" 1 "$3" "$SPID"
+    stop "$SPID"
+}
+
+cat >"$TMP/rpc.ini" <<INI
+[server]
+listen = 127.0.0.1:0
+log_level = warn
+max_batch = 1000
+[ping]
+path = $BUILD/plugins/ping.so
+INI
+
+: >"$TMP/results"
+: >"$TMP/notes"
+RPCHOST="$BUILD/rpchost -c $TMP/rpc.ini -l 127.0.0.1:@PORT@"
+
+# ---- throughput and latency ----
+serve naive 1 "ping batch100" "$BUILD/bench/naive" @PORT@
+serve rpchost-1loop 1 "ping batch100" $RPCHOST -j 1
+[ -z "$JRC" ] || serve jsonrpccpp 1 "ping batch100" "$JRC" @PORT@
+[ -z "$JAYSON" ] || serve jayson 1 "ping batch100" \
+    env NODE_PATH="$NPMDIR/node_modules" node "$HERE/peers/jayson_server.js" @PORT@
+[ -z "$NGINX" ] || serve_nginx nginx-1w 1 1
+serve rpchost-2loop 0 "ping batch100" $RPCHOST -j 2
+[ -z "$NGINX" ] || serve_nginx nginx-2w 2 0
+
+# ---- memory over a longer run: rpchost -j 1, BENCH_SOAK_ROUNDS loads ----
+# Alternating single and batch-100 loads of BENCH_SECONDS each; RSS after
+# each.  Growth is judged from the end of the first round (buffers and
+# malloc arenas reach their size there) to the end of the last.
+: >"$TMP/soak"
+if [ "$SOAK" -gt 0 ]; then
+    port=$(free_port)
+    start soak $PIN_SERVER $BUILD/rpchost -c "$TMP/rpc.ini" -l "127.0.0.1:$port" -j 1
+    spid_=$SPID
+    if wait_port "$port" 10; then
+        sleep 0.3
+        printf '%s' "$(rss_kib "$spid_")" >>"$TMP/soak"
+        r=0
+        while [ "$r" -lt "$SOAK" ]; do
+            r=$((r + 1))
+            for b in ping batch100; do
+                $PIN_WRK wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$HERE/$b.lua" \
+                    "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+            done
+            printf ' %s' "$(rss_kib "$spid_")" >>"$TMP/soak"
+        done
+    fi
+    stop "$spid_"
+fi
+
+# ---- perf profile of the 1-loop rpchost under the ping load ----
+PERF_TOP=""
+if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+    port=$(free_port)
+    start perf-rpchost $PIN_SERVER $BUILD/rpchost -c "$TMP/rpc.ini" -l "127.0.0.1:$port" -j 1
+    ppid_=$SPID
+    if wait_port "$port" 10; then
+        perf record -q -g -o "$TMP/perf.data" -p "$ppid_" -- sleep "$SECS" \
+            >"$TMP/perf.log" 2>&1 &
+        prec=$!
+        PIDS="$PIDS $prec"
+        sleep 0.5
+        $PIN_WRK wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$HERE/ping.lua" \
+            "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+        wait "$prec" 2>/dev/null || true
+        perf report -i "$TMP/perf.data" --no-children --sort dso,symbol \
+            --stdio -q 2>/dev/null | grep -E '^ +[0-9.]+%' |
+            sed 's/[ -]*$//' | head -n 25 \
+            >"$TMP/perf.top" || true
+        perf report -i "$TMP/perf.data" --no-children --sort dso --stdio -q \
+            2>/dev/null | grep -E '^ +[0-9.]+%' | sed 's/[ -]*$//' |
+            head -n 8 >"$TMP/perf.dso" || true
+        PERF_TOP=$TMP/perf.top
+    fi
+    stop "$ppid_"
+fi
+
+# ---- callgrind: instructions per request, a fixed count of requests ----
+# cg_run NAME BODY COUNT CMD...: warm up 200 requests, zero the counters,
+# send COUNT, dump; sets CG_IR to the total Ir of the COUNT requests.  Each request is
+# sent after the previous answer on one connection (bench/fixedload.py).
+cg_run() {
+    cname=$1 cbody=$2 ccount=$3
+    shift 3
+    port=$(free_port)
+    set -- $(echo "$*" | sed "s/@PORT@/$port/g")
+    start "cg-$cname" valgrind --tool=callgrind \
+        --callgrind-out-file="$TMP/cg-$cname.%p" "$@"
+    cpid=$SPID
+    if ! wait_port "$port" 60; then
+        note "callgrind $cname: did not start"
+        stop "$cpid"
+        CG_IR=0
+        return 0
+    fi
+    python3 "$HERE/fixedload.py" "$port" 200 "$HERE/$cbody.lua"
+    callgrind_control -z "$cpid" >/dev/null
+    python3 "$HERE/fixedload.py" "$port" "$ccount" "$HERE/$cbody.lua"
+    callgrind_control -d "$cpid" >/dev/null
+    stop "$cpid"
+    dump=$(ls "$TMP/cg-$cname.$cpid".* 2>/dev/null | grep -E '\.[0-9]+$' | tail -n 1)
+    CG_IR=$(awk '/^totals:/ {print $2}' "$dump")
+    ln -sf "$dump" "$TMP/cg-$cname.dump"
+}
+
+: >"$TMP/cg"
+if [ "$CG" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    for row in "naive ping $CG_PING" "naive batch100 $CG_BATCH" \
+        "rpchost ping $CG_PING" "rpchost batch100 $CG_BATCH"; do
+        set -- $row
+        if [ "$1" = naive ]; then cmd="$BUILD/bench/naive @PORT@"; else cmd="$RPCHOST -j 1"; fi
+        cn=$1 cb=$2 cc=$3
+        cg_run "$cn-$cb" "$cb" "$cc" $cmd
+        case $cb in ping) per=1 ;; *) per=100 ;; esac
+        echo "$cn $cb $cc ${CG_IR:-0} $per" >>"$TMP/cg"
+    done
+    if [ -e "$TMP/cg-rpchost-ping.dump" ]; then
+        callgrind_annotate --inclusive=yes --tree=both --threshold=100 \
+            --auto=no "$TMP/cg-rpchost-ping.dump" >"$TMP/cg-tree.txt" 2>/dev/null || true
+        total=$(awk '$1 == "rpchost" && $2 == "ping" {print $4}' "$TMP/cg")
+        python3 "$HERE/cg_dispatch.py" "$TMP/cg-tree.txt" "$CG_PING" "$total" \
+            >"$TMP/cg-dispatch" || true
+    fi
+else
+    [ "$CG" != 1 ] || note "callgrind: skipped (valgrind missing)"
+fi
+
+# ---- report ----
+# us VALUE: wrk's latency (850.00us, 1.20ms, 2.00s) in microseconds.
+us() {
+    echo "$1" | awk '{ v = $1 + 0
+        if ($1 ~ /us$/) print v; else if ($1 ~ /ms$/) print v * 1000;
+        else if ($1 ~ /s$/) print v * 1000000; else print -1 }'
+}
+get() { awk -v n="$1" -v b="$2" -v f="$3" '$1 == n && $2 == b {print $f}' "$TMP/results"; }
+
+report() {
+    echo "## rpchost benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo
+    echo "Machine: $ncpu CPU(s), $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "Load: wrk -t1 -c$CONNS -d${SECS}s (after a ${WARMUP}s warm-up) on 127.0.0.1; $PIN_NOTE; 2-loop/2-worker rows unpinned (wrk too)."
+    echo
+    printf '| %-14s | %-8s | %10s | %10s | %8s | %9s | %9s | %9s | %9s |\n' \
+        server body "requests/s" "calls/s" "vs naive" p50 p99 "RSS idle" "RSS after"
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------------- ---------- \
+        ------------ ------------ ---------- ----------- ----------- ----------- -----------
+    while read -r name body rps p50 p99 per idle after; do
+        base=$(get naive "$body" 3)
+        ratio=$(awk -v a="$rps" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+        calls=$(awk -v a="$rps" -v n="$per" 'BEGIN { printf "%.0f", a * n }')
+        printf '| %-14s | %-8s | %10.0f | %10s | %8s | %9s | %9s | %6s KiB | %6s KiB |\n' \
+            "$name" "$body" "$rps" "$calls" "$ratio" "$p50" "$p99" "$idle" "$after"
+    done <"$TMP/results"
+    echo
+    if [ -s "$TMP/notes" ]; then
+        sed 's/^/- note: /' "$TMP/notes"
+        echo
+    fi
+
+    # The goals of the issue, against this run.
+    echo "### Goals (this run)"
+    echo
+    goal() { # TEXT VALUE OP LIMIT
+        awk -v t="$1" -v v="$2" -v op="$3" -v l="$4" 'BEGIN {
+            if (v == "" || l == "") { printf "- [ n/a ] %s\n", t; exit }
+            ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 <= l + 0)
+            printf "- [%s] %s: %s (goal %s %s)\n", ok ? "met" : "NOT met", t, v, op, l }'
+    }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b + 0 > 0) printf "%.2f", a / b }'; }
+    r1=$(get rpchost-1loop ping 3)
+    goal "single ping, 1 loop / naive" "$(ratio "$r1" "$(get naive ping 3)")" ">=" 1.3
+    goal "single ping, 1 loop / libjson-rpc-cpp" "$(ratio "$r1" "$(get jsonrpccpp ping 3)")" ">=" 1.0
+    goal "batch-100 calls/s, 1 loop / naive" \
+        "$(ratio "$(get rpchost-1loop batch100 3)" "$(get naive batch100 3)")" ">=" 1.3
+    p99r=$(get rpchost-1loop ping 5)
+    p99j=$(get jsonrpccpp ping 5)
+    goal "p99 at $CONNS connections, 1 loop (us) vs libjson-rpc-cpp" \
+        "${p99r:+$(us "$p99r")}" "<=" "${p99j:+$(us "$p99j")}"
+    goal "idle RSS with ping loaded (KiB)" "$(get rpchost-1loop ping 7)" "<=" 4096
+    if [ -s "$TMP/soak" ]; then
+        set -- $(cat "$TMP/soak")
+        first=$2
+        eval "last=\${$#}"
+        goal "RSS growth from the end of soak round 1 to round $SOAK (KiB; RSS idle, then after each round: $*)" \
+            "$((last - first))" "<=" 256
+    fi
+    goal "2 loops / nginx 2 workers" \
+        "$(ratio "$(get rpchost-2loop ping 3)" "$(get nginx-2w ping 3)")" ">=" 1.0
+    if [ -s "$TMP/cg-dispatch" ]; then
+        goal "plugin dispatch overhead, % of instructions per ping (upper bound)" \
+            "$(awk '$1 == "plugin_own_pct" {print $2}' "$TMP/cg-dispatch")" "<=" 3
+    fi
+    echo
+
+    if [ -s "$TMP/cg" ]; then
+        echo "### Instructions (callgrind, one connection, requests one at a time)"
+        echo
+        echo "| server | body | requests | Ir total | Ir / request | Ir / call | vs naive |"
+        echo "|---|---|---:|---:|---:|---:|---:|"
+        while read -r name body n ir per; do
+            base=$(awk -v b="$body" '$1 == "naive" && $2 == b {print $4 / $3}' "$TMP/cg")
+            awk -v s="$name" -v b="$body" -v n="$n" -v ir="$ir" -v per="$per" -v base="$base" 'BEGIN {
+                r = (n > 0) ? ir / n : 0
+                printf "| %s | %s | %d | %.0f | %.0f | %.1f | %s |\n", s, b, n, ir, r, r / per,
+                    (base > 0) ? sprintf("%.2fx", r / base) : "-" }'
+        done <"$TMP/cg"
+        echo
+        if [ -s "$TMP/cg-dispatch" ]; then
+            awk '{ v[$1] = $2 } END {
+                printf "Plugin boundary (rpchost ping): the ping handler in ping.so costs %s Ir per request from call to return (%s%% of the request), of which %s Ir run in the plugin'"'"'s own code (its body and PLT stubs: %s%% of the request, the most that compiling it into the host could save); registry_find (method lookup) %s Ir.\n",
+                    v["handler_incl"], v["handler_incl_pct"], v["plugin_own"], v["plugin_own_pct"], v["registry"] }' "$TMP/cg-dispatch"
+            echo
+        fi
+    fi
+
+    if [ -n "$PERF_TOP" ] && [ -s "$PERF_TOP" ]; then
+        echo "### perf: rpchost-1loop under the ping load (self time, top symbols)"
+        echo
+        echo '```'
+        cat "$TMP/perf.dso"
+        echo
+        cat "$PERF_TOP"
+        echo '```'
+    fi
+}
+
+report | tee "$OUT"
+echo >&2
+echo "bench: written to $OUT" >&2
