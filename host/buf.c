@@ -22,7 +22,7 @@ buf_reserve(struct buf *b, size_t extra)
     need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    cap = b->cap ? b->cap : 256;
+    cap = b->cap ? b->cap : 128;
     while (cap < need)
         cap *= 2;
     p = realloc(b->data, cap);
@@ -33,6 +33,12 @@ buf_reserve(struct buf *b, size_t extra)
     b->data = p;
     b->cap = cap;
     return 0;
+}
+
+void
+buf_grow(struct buf *b, size_t extra)
+{
+    buf_reserve(b, extra);
 }
 
 void

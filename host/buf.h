@@ -23,6 +23,8 @@ struct buf {
         NULL, 0, 0, 0                                                          \
     }
 
+/* Make room for `extra` more bytes (one allocation instead of several). */
+void buf_grow(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);

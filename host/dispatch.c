@@ -60,7 +60,7 @@ struct rpchost_call {
     struct buf out;        /* the response object; empty for notifications */
     int code;              /* 0, or the error code it was answered with */
     uint64_t t0_us;        /* when it started, for its latency */
-    char param_err[160];   /* set by a failing param getter */
+    char *param_err;       /* set by a failing param getter (malloc) */
 };
 
 struct batch {
@@ -92,6 +92,7 @@ batch_unref(struct batch *b)
     for (size_t i = 0; i < b->n; i++) {
         buf_free(&b->calls[i].out);
         free(b->calls[i].id_copy);
+        free(b->calls[i].param_err);
     }
     if (b->calls != &b->one)
         free(b->calls);
@@ -118,6 +119,11 @@ batch_finish(struct batch *b)
         any = out.len > 0;
         snprintf(what, sizeof(what), "%.64s", b->calls[0].method);
     } else {
+        size_t total = 2;
+
+        for (size_t i = 0; i < b->n; i++)
+            total += b->calls[i].out.len + 1;
+        buf_grow(&out, total); /* one allocation for the whole answer */
         buf_putc(&out, '[');
         for (size_t i = 0; i < b->n; i++) {
             struct buf *o = &b->calls[i].out;
@@ -282,7 +288,11 @@ call_result(rpchost_call *c, cJSON *result)
         plugin_answered(c, 1);
         return RPCHOST_ENOMEM;
     }
-    if (c->id != NULL) {
+    if (c->id != NULL && cJSON_IsString(result) &&
+        result->valuestring != NULL) {
+        /* The common case of a string result: no printing round trip. */
+        rpc_write_result_string(&c->out, c->id, c->id_len, result->valuestring);
+    } else if (c->id != NULL) {
         text = cJSON_PrintUnformatted(result);
         if (text == NULL) {
             log_error("method %s: out of memory printing the result",
@@ -374,17 +384,17 @@ call_udata(rpchost_call *c)
 static void
 param_fail(rpchost_call *c, size_t pos, const char *name, const char *what)
 {
-    if (c->param_err[0] != '\0')
+    char text[160];
+
+    if (c->param_err != NULL)
         return;
     if (name != NULL && pos != RPCHOST_NOPOS)
-        snprintf(c->param_err, sizeof(c->param_err), "param '%s' (%zu): %s",
-                 name, pos, what);
+        snprintf(text, sizeof(text), "param '%s' (%zu): %s", name, pos, what);
     else if (name != NULL)
-        snprintf(c->param_err, sizeof(c->param_err), "param '%s': %s", name,
-                 what);
+        snprintf(text, sizeof(text), "param '%s': %s", name, what);
     else
-        snprintf(c->param_err, sizeof(c->param_err), "param %zu: %s", pos,
-                 what);
+        snprintf(text, sizeof(text), "param %zu: %s", pos, what);
+    c->param_err = strdup(text); /* NULL: the answer is then -32603 */
 }
 
 /* Find a param for a getter; RPCHOST_OK with *v set, or an error noted. */
@@ -657,7 +667,7 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
         return;
     }
     if (!atomic_load(&c->answered)) {
-        if (c->param_err[0] != '\0' &&
+        if (c->param_err != NULL &&
             (rc == RPCHOST_ENOENT || rc == RPCHOST_ETYPE ||
              rc == RPCHOST_ERANGE)) {
             host_error(c, RPCHOST_INVALID_PARAMS, c->param_err);

@@ -592,11 +592,16 @@ on_request(struct evhttp_request *req, void *arg)
  * evhttp 2.1 has no connection limit and no hook when it frees a
  * connection.  So the loop makes each connection's bufferevent itself and
  * keeps one extra reference to it: evhttp's bufferevent_free() clears its
- * callbacks (and evhttp closes the socket at once), and a sweep on a timer
- * finds such bufferevents, drops the reference and counts the connection
- * out.  At its share of max_connections a loop stops accepting (as nginx
- * does at worker_connections): further clients wait in the listen backlog
- * until a connection closes. */
+ * callbacks, and a sweep on a timer finds such bufferevents, drops the
+ * reference and counts the connection out.  The bufferevent owns the socket
+ * (BEV_OPT_CLOSE_ON_FREE, so evhttp only shuts down its write side): the
+ * socket is closed when the last reference goes, after its events were
+ * deleted.  Were evhttp to close it at once, a new connection could reuse
+ * the descriptor while the old bufferevent's read event still stood in the
+ * event map, and the new one would never be added to epoll.  At its share
+ * of max_connections a loop stops accepting (as nginx does at
+ * worker_connections): further clients wait in the listen backlog until a
+ * connection closes. */
 
 #define SWEEP_MS 100
 
@@ -657,9 +662,7 @@ make_bev(struct event_base *base, void *arg)
      * freed. */
     if (w->max_conns > 0 && (long)w->nconns + 1 >= w->max_conns)
         sweep_conns(w);
-    /* No BEV_OPT_CLOSE_ON_FREE: evhttp then closes the socket itself, as
-     * soon as it is done with it. */
-    bev = bufferevent_socket_new(base, -1, 0);
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL;
     bufferevent_incref(bev);

@@ -188,6 +188,15 @@ rpc_write_result(struct buf *b, const char *id, size_t id_len, const char *json,
 }
 
 void
+rpc_write_result_string(struct buf *b, const char *id, size_t id_len,
+                        const char *s)
+{
+    buf_puts(b, "{\"jsonrpc\":\"2.0\",\"result\":");
+    buf_json_string(b, s);
+    write_id(b, id, id_len);
+}
+
+void
 rpc_write_error(struct buf *b, const char *id, size_t id_len, int code,
                 const char *message, const char *data_json)
 {

@@ -58,6 +58,9 @@ const char *rpc_error_message(int code);
  * result's JSON text; id NULL writes null. */
 void rpc_write_result(struct buf *b, const char *id, size_t id_len,
                       const char *json, size_t json_len);
+/* The same for a string result `s` (escaped here: no cJSON printing). */
+void rpc_write_result_string(struct buf *b, const char *id, size_t id_len,
+                             const char *s);
 /* Append an error response.  `message` NULL takes the standard one;
  * `data_json` (raw JSON text) may be NULL.  id NULL writes null. */
 void rpc_write_error(struct buf *b, const char *id, size_t id_len, int code,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,6 +286,28 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/* Every connection is a descriptor: allow as many as the hard limit does
+ * (max_connections plus listeners, logs and plugins need more than the
+ * usual soft limit of 1024). */
+static void
+raise_fd_limit(const struct config *cfg)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return;
+    }
+    if (cfg->max_connections > 0 &&
+        rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
+        log_warn("the descriptor limit (%llu) is below max_connections "
+                 "(%d) + 64: raise it (ulimit -n, LimitNOFILE=)",
+                 (unsigned long long)rl.rlim_cur, cfg->max_connections);
+}
+
 int
 server_run(struct generation *gen, const struct reload_opts *opts)
 {
@@ -318,6 +341,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
             goto out;
         }
     }
+    raise_fd_limit(gen->cfg);
     s.listen_fd = open_listener(gen->cfg, addr, sizeof(addr));
     if (s.listen_fd < 0)
         goto out;
