@@ -32,6 +32,7 @@ struct cred {
     struct secret basic;
     struct secret token;
     int line;
+    int methods_set;
 };
 
 struct auth {
@@ -196,6 +197,9 @@ on_key(void *user, const char *section, const char *name, const char *value)
         return 1;
     }
     if (strcmp(name, "methods") == 0) {
+        if (c->methods_set)
+            return fail_at(st, "key '%s' set twice", name);
+        c->methods_set = 1;
         if (parse_methods(value, &c->user.methods) != 0)
             return fail_at(st, "%s", "out of memory");
         return 1;

@@ -119,33 +119,32 @@ batch_finish(struct batch *b)
         any = out.len > 0;
         snprintf(what, sizeof(what), "%.64s", b->calls[0].method);
     } else {
-        size_t total = 2;
+        size_t total = 2, max = b->gen->cfg->max_response_size;
 
         for (size_t i = 0; i < b->n; i++)
             total += b->calls[i].out.len + 1;
-        buf_grow(&out, total); /* one allocation for the whole answer */
-        buf_putc(&out, '[');
-        for (size_t i = 0; i < b->n; i++) {
-            struct buf *o = &b->calls[i].out;
-            if (o->len == 0)
-                continue;
-            if (any)
-                buf_putc(&out, ',');
-            buf_append(&out, o->data, o->len);
-            any = 1;
-        }
-        buf_putc(&out, ']');
         snprintf(what, sizeof(what), "batch[%zu]", b->n);
-        if (out.len > b->gen->cfg->max_response_size) {
-            char detail[128];
-            snprintf(detail, sizeof(detail),
-                     "the batch's answer has %zu bytes, more than "
+        if (total > max) {
+            /* Refused without joining the answers first. */
+            log_warn("the batch's answer has about %zu bytes, more than "
                      "max_response_size %zu",
-                     out.len, b->gen->cfg->max_response_size);
-            log_warn("%s", detail);
-            buf_reset(&out);
+                     total, max);
             rpc_write_error(&out, NULL, 0, RPCHOST_RESPONSE_TOO_LARGE,
                             "Response too large", NULL);
+            any = 1;
+        } else {
+            buf_grow(&out, total); /* one allocation for the answer */
+            buf_putc(&out, '[');
+            for (size_t i = 0; i < b->n; i++) {
+                struct buf *o = &b->calls[i].out;
+                if (o->len == 0)
+                    continue;
+                if (any)
+                    buf_putc(&out, ',');
+                buf_append(&out, o->data, o->len);
+                any = 1;
+            }
+            buf_putc(&out, ']');
         }
     }
     if (!any) {
@@ -550,9 +549,11 @@ static void
 call_timer_fire(void *arg)
 {
     struct call_timer *t = arg;
+    struct batch *b = t->call->batch;
 
     t->fn(t->call, t->arg);
     free(t);
+    batch_unref(b); /* the timer's reference */
 }
 
 int
@@ -563,8 +564,10 @@ call_timer(rpchost_call *c, unsigned ms,
 
     if (c == NULL || fn == NULL)
         return RPCHOST_EINVAL;
+    /* Not once the call is answered (by the plugin or by its deadline):
+     * a timer re-arming itself could otherwise run for ever. */
     if (!c->deferred || atomic_load(&c->plugin_done) ||
-        !loop_is_current(c->batch->loop))
+        atomic_load(&c->answered) || !loop_is_current(c->batch->loop))
         return RPCHOST_ESTATE;
     t = malloc(sizeof(*t));
     if (t == NULL)
@@ -572,7 +575,10 @@ call_timer(rpchost_call *c, unsigned ms,
     t->call = c;
     t->fn = fn;
     t->arg = arg;
+    /* The timer keeps the batch (and so the call) alive until it ran. */
+    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
     if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
         free(t);
         return RPCHOST_ENOMEM;
     }
@@ -616,6 +622,7 @@ static void
 run_call(struct rpchost_call *c, const struct rpc_req *r)
 {
     struct batch *b = c->batch;
+    int host_answered = 0;
     char why[200];
     int rc;
 
@@ -667,6 +674,7 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
         return;
     }
     if (!atomic_load(&c->answered)) {
+        host_answered = 1;
         if (c->param_err != NULL &&
             (rc == RPCHOST_ENOENT || rc == RPCHOST_ETYPE ||
              rc == RPCHOST_ERANGE)) {
@@ -683,13 +691,15 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
         }
     }
     if (c->deferred) {
-        /* Deferred, then failed: the host answered; the plugin must not
-         * answer any more.  Drop its reference. */
+        /* Deferred, then failed.  If the plugin answered first (maybe
+         * still writing it, on its thread), its deferred_done() settles
+         * the call.  Otherwise the host answered: the plugin must not
+         * answer any more; drop its reference. */
         int expected = 0;
-        if (atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
-            atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
-        else
-            return; /* it answered already: deferred_done() is queued */
+        if (!host_answered ||
+            !atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
+            return;
+        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
     }
     settle_call(c);
 }

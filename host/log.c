@@ -20,6 +20,7 @@ static atomic_int log_level = LOG_INFO;
 static char *log_path;
 static char *access_path;
 static atomic_int access_fd = -1;
+static int retired_fd = -1; /* a turned-off access log, now /dev/null */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
@@ -103,9 +104,18 @@ log_access_open(const char *path)
     int fd, old;
 
     if (path == NULL) {
+        /* A loop may be writing to it right now: point the descriptor at
+         * /dev/null instead of closing it (a closed number could be reused
+         * by a client socket).  It stays open until exit. */
         old = atomic_exchange(&access_fd, -1);
-        if (old >= 0)
-            close(old);
+        if (old >= 0) {
+            int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (devnull >= 0) {
+                dup2(devnull, old);
+                close(devnull);
+            }
+            retired_fd = old;
+        }
         free(access_path);
         access_path = NULL;
         return 0;
@@ -196,6 +206,9 @@ void
 log_close(void)
 {
     log_access_open(NULL);
+    if (retired_fd >= 0)
+        close(retired_fd); /* only this thread is left */
+    retired_fd = -1;
     free(log_path);
     log_path = NULL;
 }

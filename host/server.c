@@ -151,17 +151,20 @@ set_reap_base(struct event_base *base)
 }
 
 /* After the loops ended: plugins' own threads may still hold deferred
- * calls.  Wait for them (at most timeout_ms) so that every generation's
- * fini runs here, after its last call.  1 when all are done. */
+ * calls.  Wait for them (at most timeout_ms) until only `expected_refs`
+ * references to the current generation are left and no other generation
+ * exists, so that every fini runs here, after its last call.  1 when all
+ * are done. */
 static int
-wait_for_plugins(struct server *s, int timeout_ms)
+wait_for_plugins(struct server *s, long expected_refs, int timeout_ms)
 {
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         event_base_loop(s->base, EVLOOP_NONBLOCK);
-        if (generation_live() == 1 && atomic_load(&s->gen->refs) == 1)
+        if (generation_live() == 1 &&
+            atomic_load(&s->gen->refs) <= expected_refs)
             return 1;
         if (ms_since(&t0) >= timeout_ms)
             return 0;
@@ -391,11 +394,14 @@ out:
      * the others' counters. */
     for (int i = 0; i < s.nworkers; i++)
         worker_join(s.workers[i]);
-    for (int i = 0; i < s.nworkers; i++)
-        worker_free(s.workers[i]);
-    stats_unregister_all();
+    /* Plugins' threads may still answer deferred calls, which posts to
+     * their loops: wait for them before any loop is freed.  If they do not
+     * finish, leave the loops and generations alone (a leak at exit is
+     * better than freeing what a plugin thread may still touch). */
     if (s.base != NULL && s.gen != NULL) {
-        if (wait_for_plugins(&s, s.gen->cfg->shutdown_timeout_ms)) {
+        /* The server's reference and each loop's. */
+        if (wait_for_plugins(&s, 1 + s.nworkers,
+                             s.gen->cfg->shutdown_timeout_ms)) {
             generation_set_reaper(NULL); /* only this thread is left */
         } else {
             log_warn("plugins still hold deferred calls after "
@@ -403,6 +409,9 @@ out:
             finalise = 0;
         }
     }
+    stats_unregister_all();
+    for (int i = 0; finalise && i < s.nworkers; i++)
+        worker_free(s.workers[i]);
     set_reap_base(NULL);
     if (s.pidfile != NULL) {
         unlink(s.pidfile);
