@@ -27,7 +27,8 @@ build: deps
 run: build
 	./$(BUILD)/rpchost -c $(CONFIG)
 
-test: test-deps format-check test-plain test-asan test-valgrind test-fuzz
+# The sanitizer build's ctest summary comes last, as the run's closing line.
+test: test-deps format-check test-plain test-valgrind test-fuzz test-asan
 
 test-plain: test-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
