@@ -63,9 +63,11 @@ struct worker {
     struct evconnlistener *lev;
     long max_conns; /* this loop's share of max_connections; 0: none */
     int accept_paused;
-    struct bufferevent **conns; /* each connection's bufferevent (a ref) */
+    struct conn_slot *conns; /* each connection's bufferevent (a ref) */
     size_t nconns, cap_conns;
     struct event *sweep_ev;
+    unsigned long tick; /* sweeps done */
+    size_t nretiring;   /* conns freed by evhttp, socket not yet closed */
     int index;
     int listen_fd;
     int started;
@@ -605,35 +607,62 @@ on_request(struct evhttp_request *req, void *arg)
 
 #define SWEEP_MS 100
 
-/* Drop the connections evhttp has freed; returns how many are open. */
+/* A connection's bufferevent.  Closing a socket whose event deletion is
+ * still queued in the epoll changelist would let a new connection reuse the
+ * descriptor unseen; so a freed connection is retired in two steps: its
+ * events are disabled at one sweep and the socket closed (the reference
+ * dropped) two sweeps later, when the deletion has long reached epoll. */
+struct conn_slot {
+    struct bufferevent *bev;
+    unsigned long retired_at; /* 0: live; else the sweep that disabled it */
+};
+
+/* Retire the connections evhttp has freed; returns how many are open. */
 static long
-sweep_conns(struct worker *w)
+sweep_conns(struct worker *w, int close_old)
 {
     size_t i = 0;
 
     while (i < w->nconns) {
+        struct conn_slot *s = &w->conns[i];
         bufferevent_data_cb rd, wr;
         bufferevent_event_cb ev;
         void *arg;
 
-        bufferevent_getcb(w->conns[i], &rd, &wr, &ev, &arg);
-        if (rd != NULL || wr != NULL || ev != NULL) {
+        if (s->retired_at == 0) {
+            bufferevent_getcb(s->bev, &rd, &wr, &ev, &arg);
+            if (rd != NULL || wr != NULL || ev != NULL) {
+                i++;
+                continue;
+            }
+            bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+            s->retired_at = w->tick + 1;
+            w->nretiring++;
             i++;
             continue;
         }
-        bufferevent_decref(w->conns[i]);
-        w->conns[i] = w->conns[--w->nconns];
+        if (!close_old || s->retired_at + 2 > w->tick + 1) {
+            i++;
+            continue;
+        }
+        bufferevent_decref(s->bev); /* closes the socket */
+        w->nretiring--;
+        *s = w->conns[--w->nconns];
     }
-    atomic_store_explicit(&w->stats->connections, (long)w->nconns,
+    atomic_store_explicit(&w->stats->connections,
+                          (long)(w->nconns - w->nretiring),
                           memory_order_relaxed);
-    return (long)w->nconns;
+    return (long)(w->nconns - w->nretiring);
 }
 
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    long open = sweep_conns(w);
+    long open;
+
+    w->tick++;
+    open = sweep_conns(w, 1);
 
     (void)fd;
     (void)what;
@@ -652,7 +681,7 @@ make_bev(struct event_base *base, void *arg)
 
     if (w->nconns == w->cap_conns) {
         size_t cap = w->cap_conns ? w->cap_conns * 2 : 64;
-        struct bufferevent **n = realloc(w->conns, cap * sizeof(*n));
+        struct conn_slot *n = realloc(w->conns, cap * sizeof(*n));
         if (n == NULL)
             return NULL; /* evhttp makes its own; it goes uncounted */
         w->conns = n;
@@ -660,18 +689,22 @@ make_bev(struct event_base *base, void *arg)
     }
     /* Sweep first: the new bufferevent has no callbacks yet and would look
      * freed. */
-    if (w->max_conns > 0 && (long)w->nconns + 1 >= w->max_conns)
-        sweep_conns(w);
+    if (w->max_conns > 0 &&
+        (long)(w->nconns - w->nretiring) + 1 >= w->max_conns)
+        sweep_conns(w, 0);
     bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL;
     bufferevent_incref(bev);
-    w->conns[w->nconns++] = bev;
+    w->conns[w->nconns].bev = bev;
+    w->conns[w->nconns].retired_at = 0;
+    w->nconns++;
     stats_add(&w->stats->connections_total, 1);
-    atomic_store_explicit(&w->stats->connections, (long)w->nconns,
+    atomic_store_explicit(&w->stats->connections,
+                          (long)(w->nconns - w->nretiring),
                           memory_order_relaxed);
-    if (w->max_conns > 0 && (long)w->nconns >= w->max_conns && w->lev != NULL &&
-        !w->accept_paused) {
+    if (w->max_conns > 0 && (long)(w->nconns - w->nretiring) >= w->max_conns &&
+        w->lev != NULL && !w->accept_paused) {
         w->accept_paused = 1;
         evconnlistener_disable(w->lev);
         log_warn("loop %d: %ld connections, its share of max_connections; "
@@ -802,13 +835,13 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     on_drain_tick(-1, 0, w);
 }
 
-/* A worker's base.  Plain: EVENT_BASE_FLAG_NOLOCK and
- * EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST both made requests hang in the
- * integration tests (evhttp closes a socket right after deleting its
- * events; with the changelist a descriptor reused in the same iteration can
- * be left out of epoll).  Other threads still only wake it through its
- * eventfd (loop_post).  Precise timers, so a plugin's timer of N ms
- * never fires early. */
+/* A worker's base.  The epoll changelist folds the add/mod/del of one loop
+ * iteration into as few epoll_ctl calls as possible; it is safe here only
+ * because sockets are closed two sweeps after their events were deleted
+ * (see struct conn_slot).  Not EVENT_BASE_FLAG_NOLOCK: with it requests
+ * hung in the integration tests; other threads only wake the base through
+ * its eventfd anyway (loop_post).  Precise timers, so a plugin's timer of
+ * N ms never fires early. */
 static struct event_base *
 new_loop_base(void)
 {
@@ -817,9 +850,8 @@ new_loop_base(void)
 
     if (ec == NULL)
         return NULL;
-    /* A plugin's timer of N ms must not fire early: the coarse clock
-     * libevent uses by default is off by up to a few milliseconds. */
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER |
+                                  EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     base = event_base_new_with_config(ec);
     event_config_free(ec);
     return base;
@@ -957,7 +989,7 @@ worker_free(struct worker *w)
     if (w->http != NULL)
         evhttp_free(w->http);
     for (size_t i = 0; i < w->nconns; i++)
-        bufferevent_decref(w->conns[i]);
+        bufferevent_decref(w->conns[i].bev);
     free(w->conns);
     if (w->sweep_ev != NULL)
         event_free(w->sweep_ev);
