@@ -257,8 +257,9 @@ struct rpchost_api {
     /* timer: run fn(call, arg) once on the call's event loop after `ms`
      * milliseconds (the loop is never blocked meanwhile).  Only for a
      * deferred call, from the handler or from an earlier timer of the
-     * same call.  At shutdown pending timers run at once.  fn should
-     * answer the call or set another timer. */
+     * same call, and not once the call is answered (by the plugin or by its
+     * deadline: RPCHOST_ESTATE).  At shutdown pending timers run at once.
+     * fn should answer the call or set another timer. */
     int (*timer)(rpchost_call *call, unsigned ms,
                  void (*fn)(rpchost_call *call, void *arg), void *arg);
 
