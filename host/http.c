@@ -82,7 +82,10 @@ struct worker {
     int stop_timeout_ms;
     long inflight; /* requests not yet fully answered; loop thread only */
     int draining;
-    int expired; /* the shutdown timeout passed: open calls were answered */
+    int expired;     /* the shutdown timeout passed: open calls were answered */
+    time_t date_sec; /* the second `date` was formatted for */
+    char date[40];   /* cached Date header value (evhttp formats one per
+                        reply otherwise) */
 };
 
 /* ---- loop.h ---- */
@@ -376,6 +379,20 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
                what ? what : "-");
 }
 
+/* The Date header value, formatted once a second per loop. */
+static const char *
+loop_date(struct worker *w)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now != w->date_sec && gmtime_r(&now, &tm) != NULL) {
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_sec = now;
+    }
+    return w->date;
+}
+
 /* Send a reply: `body` (malloc()ed, taken) of `type`, or none. */
 static void
 reply(struct req_ctx *rc, int status, const char *reason, const char *type,
@@ -387,6 +404,7 @@ reply(struct req_ctx *rc, int status, const char *reason, const char *type,
 
     rc->replied = 1;
     account(rc, status, body ? len : 0, what);
+    evhttp_add_header(h, "Date", loop_date(rc->w));
     if (rc->w->draining)
         evhttp_add_header(h, "Connection", "close");
     if (body != NULL) {
