@@ -228,6 +228,21 @@ static const struct server_key server_keys[] = {
 };
 #define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 
+/* Replace a string field with `v` (malloc()ed, or NULL to clear it when
+ * `clear`; otherwise NULL means the allocation failed).  1, or 0 with the
+ * error set, for inih. */
+static int
+set_field(struct parse_state *st, char **field, char *v, int clear)
+{
+    if (v == NULL && !clear) {
+        set_err(st, "out of memory");
+        return 0;
+    }
+    free(*field);
+    *field = v;
+    return 1;
+}
+
 static int
 server_key(struct parse_state *st, const char *name, const char *value)
 {
@@ -265,44 +280,25 @@ server_key(struct parse_state *st, const char *name, const char *value)
                     value);
             return 0;
         }
-        free(c->endpoint);
-        c->endpoint = strdup(value);
-        if (c->endpoint == NULL) {
-            set_err(st, "out of memory");
-            return 0;
-        }
-        return 1;
+        return set_field(st, &c->endpoint, strdup(value), 0);
     case K_PATH:
         if (value[0] == '\0') {
             set_err(st, "%s: empty path", name);
             return 0;
         }
-        free(*(char **)(cbase + k->off));
-        *(char **)(cbase + k->off) = resolve_path(c, value);
-        if (*(char **)(cbase + k->off) == NULL) {
-            set_err(st, "out of memory");
-            return 0;
-        }
-        return 1;
+        return set_field(st, (char **)(cbase + k->off), resolve_path(c, value),
+                         0);
     case K_URLPATH:
-        free(*(char **)(cbase + k->off));
-        *(char **)(cbase + k->off) = NULL;
         if (value[0] == '\0')
-            return 1; /* off */
+            return set_field(st, (char **)(cbase + k->off), NULL, 1); /* off */
         if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
             set_err(st, "%s: '%s' must be empty or a path starting with '/'",
                     name, value);
             return 0;
         }
-        /* fall through */
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_STRING:
-        free(*(char **)(cbase + k->off));
-        *(char **)(cbase + k->off) = strdup(value);
-        if (*(char **)(cbase + k->off) == NULL) {
-            set_err(st, "out of memory");
-            return 0;
-        }
-        return 1;
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_LEVEL:
         v = log_level_parse(value);
         if (v < 0) {

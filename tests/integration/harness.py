@@ -534,3 +534,36 @@ STD_MESSAGES = {
 def std_error(testcase, answer, code, id="<any>"):
     """Assert a standard JSON-RPC error with its standard message."""
     return error_of(testcase, answer, code, STD_MESSAGES[code], id)
+
+
+# -- helpers shared by the hardening and limits tests -------------------------
+
+def example_plugins():
+    """ping, calc, echo and sleep: the shipped plugins."""
+    return {name: plugin(os.path.join(PLUGINS, name + ".so"))
+            for name in ("ping", "calc", "echo", "sleep")}
+
+
+def serve(**kw):
+    """A Server with the shipped plugins unless told otherwise."""
+    kw.setdefault("plugins", example_plugins())
+    return Server(**kw)
+
+
+def call(method, params=None, id=1):
+    """A JSON-RPC request object."""
+    req = {"jsonrpc": "2.0", "method": method, "id": id}
+    if params is not None:
+        req["params"] = params
+    return req
+
+
+def metrics_of(text):
+    """Prometheus text into {'name{labels}': float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value)
+    return out

@@ -13,7 +13,8 @@ import time
 import unittest
 
 import harness
-from harness import Server, TempDir, plugin, post_request
+from harness import (Server, TempDir, call, example_plugins, metrics_of,
+                     plugin, post_request, serve)
 
 S = harness.SCALE
 PING = b'{"jsonrpc":"2.0","method":"ping","id":1}'
@@ -24,38 +25,9 @@ TOKEN = "Tok-Zr8Kq2-bot-s3cr3t"
 ORIGIN = "https://a.example"
 
 
-def example_plugins():
-    """ping, calc, echo and sleep: the shipped plugins."""
-    return {name: plugin(os.path.join(harness.PLUGINS, name + ".so"))
-            for name in ("ping", "calc", "echo", "sleep")}
-
-
-def serve(**kw):
-    kw.setdefault("plugins", example_plugins())
-    return Server(**kw)
-
-
-def call(method, params=None, id=1):
-    req = {"jsonrpc": "2.0", "method": method, "id": id}
-    if params is not None:
-        req["params"] = params
-    return req
-
-
 def basic(user, password):
     raw = ("%s:%s" % (user, password)).encode("utf-8")
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def metrics_of(text):
-    """Prometheus text into {'name{labels}': float}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        out[key] = float(value)
-    return out
 
 
 def wait_for(predicate, timeout, step=0.02):

@@ -9,40 +9,12 @@ import time
 import unittest
 
 import harness
-from harness import Server, plugin, post_request, read_http_response
+from harness import (Server, call, example_plugins, metrics_of, plugin,
+                     post_request, read_http_response, serve)
 
 S = harness.SCALE
 PING = b'{"jsonrpc":"2.0","method":"ping","id":1}'
 GET_METRICS = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-def example_plugins():
-    """ping, calc, echo and sleep: the shipped plugins."""
-    return {name: plugin(os.path.join(harness.PLUGINS, name + ".so"))
-            for name in ("ping", "calc", "echo", "sleep")}
-
-
-def serve(**kw):
-    kw.setdefault("plugins", example_plugins())
-    return Server(**kw)
-
-
-def call(method, params=None, id=1):
-    req = {"jsonrpc": "2.0", "method": method, "id": id}
-    if params is not None:
-        req["params"] = params
-    return req
-
-
-def metrics_of(text):
-    """Prometheus text into {'name{labels}': float}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        out[key] = float(value)
-    return out
 
 
 def read_until_eof(sock):
