@@ -142,6 +142,31 @@ class HttpTest(unittest.TestCase):
             {"jsonrpc": "2.0", "result": 2, "id": 2},
             {"jsonrpc": "2.0", "result": ["three"], "id": 3}])
 
+    def test_large_reply_to_slow_reader_then_next_request(self):
+        # A reply far larger than the socket buffers cannot be written in
+        # one go: the part the socket does not take must follow as the
+        # reader drains it, and the pipelined request after it must still
+        # be answered on the same connection.
+        big = "x" * 700000
+        first = post_request({"jsonrpc": "2.0", "method": "echo",
+                              "params": [big], "id": 1})
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(20 * harness.SCALE)
+        with s:
+            s.connect(("127.0.0.1", self.srv.port))
+            s.sendall(first + post_request(ping_body(2)))
+            time.sleep(0.3)  # the server has written what fits by now
+            f = s.makefile("rb", buffering=1024)
+            status, _, data, _ = read_http_response(f)
+            self.assertEqual(status, 200, data[:200])
+            self.assertEqual(json.loads(data),
+                             {"jsonrpc": "2.0", "result": [big], "id": 1})
+            status, _, data, _ = read_http_response(f)
+            self.assertEqual(status, 200, data)
+            self.assert_pong(data, 2)
+        self.assert_alive()
+
     def test_chunked_request(self):
         body = b'{"jsonrpc":"2.0","method":"echo","params":["chunky"],"id":5}'
         parts = [body[:7], body[7:30], body[30:]]
