@@ -1,8 +1,10 @@
 /*
  * auth.c - see auth.h.  Hashing, HMAC, random numbers, base64 and the
- * constant-time compare are OpenSSL's.
+ * constant-time compare are OpenSSL's, reached through crypto.h, which loads
+ * libcrypto when the first credentials file is loaded.
  */
 #include "auth.h"
+#include "crypto.h"
 #include "util.h"
 
 #include <errno.h>
@@ -13,13 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #define SALT_HEX 32
-#define HMAC_LEN 32
+#define HMAC_LEN CRYPTO_SHA256_LEN
 
 struct secret {
     char salt[SALT_HEX + 1];
@@ -222,8 +219,14 @@ struct auth *
 auth_load(const char *file, char *err, size_t errlen)
 {
     struct load_state st;
+    char why[256];
     int rc;
 
+    if (crypto_load(why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s: authentication needs OpenSSL: %s", file,
+                 why);
+        return NULL;
+    }
     memset(&st, 0, sizeof(st));
     st.a = calloc(1, sizeof(*st.a));
     if (st.a == NULL) {
@@ -273,7 +276,7 @@ auth_free(struct auth *a)
         free(a->creds[i].user.name);
         free_methods(a->creds[i].user.methods);
     }
-    OPENSSL_cleanse(a->creds, a->n * sizeof(*a->creds));
+    crypto_cleanse(a->creds, a->n * sizeof(*a->creds));
     free(a->creds);
     free(a);
 }
@@ -288,16 +291,13 @@ auth_count(const struct auth *a)
 static int
 secret_ok(const struct secret *s, const char *secret, size_t len)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    unsigned char mac[HMAC_LEN];
 
     if (!s->set)
         return 0;
-    if (HMAC(EVP_sha256(), s->salt, SALT_HEX, (const unsigned char *)secret,
-             len, mac, &maclen) == NULL ||
-        maclen != HMAC_LEN)
+    if (crypto_hmac_sha256(s->salt, SALT_HEX, secret, len, mac) != 0)
         return 0;
-    return CRYPTO_memcmp(mac, s->hmac, HMAC_LEN) == 0;
+    return crypto_equal(mac, s->hmac, HMAC_LEN);
 }
 
 static const struct auth_user *
@@ -313,10 +313,10 @@ check_basic(const struct auth *a, const char *b64)
         inlen--;
     if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 >= sizeof(dec))
         return NULL;
-    n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)inlen);
+    n = crypto_b64_decode(dec, b64, (int)inlen);
     if (n < 0)
         return NULL;
-    /* EVP_DecodeBlock counts padding as data. */
+    /* The decoder counts padding as data. */
     if (b64[inlen - 1] == '=')
         n--;
     if (b64[inlen - 2] == '=')
@@ -337,7 +337,7 @@ check_basic(const struct auth *a, const char *b64)
         break;
     }
 out:
-    OPENSSL_cleanse(dec, sizeof(dec));
+    crypto_cleanse(dec, sizeof(dec));
     return who;
 }
 
@@ -396,25 +396,29 @@ to_hex(const unsigned char *in, size_t n, char *out)
 int
 auth_make_credential(const char *kind, const char *user, const char *secret)
 {
-    unsigned char salt[SALT_HEX / 2], rnd[24], mac[EVP_MAX_MD_SIZE];
+    unsigned char salt[SALT_HEX / 2], rnd[24], mac[HMAC_LEN];
     char salt_hex[SALT_HEX + 1], mac_hex[2 * HMAC_LEN + 1], made[64];
-    unsigned int maclen = 0;
+    char err[256];
 
     if (user[0] == '\0' || strpbrk(user, ":[]\n") != NULL) {
         fprintf(stderr, "rpchost: bad user name '%s'\n", user);
         return -1;
     }
-    if (RAND_bytes(salt, sizeof(salt)) != 1) {
+    if (crypto_load(err, sizeof(err)) != 0) {
+        fprintf(stderr, "rpchost: %s\n", err);
+        return -1;
+    }
+    if (crypto_random(salt, sizeof(salt)) != 0) {
         fprintf(stderr, "rpchost: no random numbers\n");
         return -1;
     }
     to_hex(salt, sizeof(salt), salt_hex);
     if (secret == NULL) {
-        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        if (crypto_random(rnd, sizeof(rnd)) != 0) {
             fprintf(stderr, "rpchost: no random numbers\n");
             return -1;
         }
-        EVP_EncodeBlock((unsigned char *)made, rnd, sizeof(rnd));
+        crypto_b64_encode(made, rnd, sizeof(rnd));
         for (char *p = made; *p; p++) /* URL- and header-safe */
             if (*p == '+')
                 *p = '-';
@@ -422,16 +426,15 @@ auth_make_credential(const char *kind, const char *user, const char *secret)
                 *p = '_';
         secret = made;
     }
-    if (HMAC(EVP_sha256(), salt_hex, SALT_HEX, (const unsigned char *)secret,
-             strlen(secret), mac, &maclen) == NULL ||
-        maclen != HMAC_LEN)
+    if (crypto_hmac_sha256(salt_hex, SALT_HEX, secret, strlen(secret), mac) !=
+        0)
         return -1;
     to_hex(mac, HMAC_LEN, mac_hex);
     printf("[%s]\n%s = %s$%s\n", user, kind, salt_hex, mac_hex);
     if (secret == made)
         fprintf(stderr, "%s for %s: %s\n",
                 strcmp(kind, "token") == 0 ? "token" : "password", user, made);
-    OPENSSL_cleanse(made, sizeof(made));
-    OPENSSL_cleanse(rnd, sizeof(rnd));
+    crypto_cleanse(made, sizeof(made));
+    crypto_cleanse(rnd, sizeof(rnd));
     return 0;
 }

@@ -7,13 +7,13 @@
  * 0600) is INI: one section per user:
  *
  *   [alice]
- *   rpcauth = SALT$HMAC   ; Basic alice:PASSWORD, HMAC = HMAC-SHA256(SALT,
- * PASSWORD) token   = SALT$HMAC   ; Bearer TOKEN,          HMAC =
- * HMAC-SHA256(SALT, TOKEN) methods = ping, add   ; optional allow-list ("*" or
- * absent: every method)
+ *   rpcauth = SALT$HMAC  ; Basic alice:PASSWORD, HMAC-SHA256(SALT, PASSWORD)
+ *   token   = SALT$HMAC  ; Bearer TOKEN, HMAC-SHA256(SALT, TOKEN)
+ *   methods = ping, add  ; optional allow-list ("*" or absent: all methods)
  *
  * SALT is 32 hex digits, HMAC 64.  Secrets are never stored, logged or
- * echoed; comparisons are constant-time (OpenSSL's CRYPTO_memcmp).
+ * echoed; comparisons are constant-time (OpenSSL's CRYPTO_memcmp, loaded
+ * with libcrypto by the first auth_load(): see crypto.h).
  * `rpchost --rpcauth USER` / `--token USER` print such lines.
  */
 #ifndef HOST_AUTH_H

@@ -183,6 +183,17 @@ class AuthTest(unittest.TestCase):
         self.assert_pong(self.post(PING, basic("alice", PASSWORD)
                                    .replace("Basic", "basic", 1)))
 
+    def test_libcrypto_is_loaded_only_with_auth(self):
+        # libcrypto is dlopen()ed by the first credentials file (it would
+        # be over a third of an idle server's resident set otherwise).
+        def maps(pid):
+            with open("/proc/%d/maps" % pid) as f:
+                return f.read()
+        self.assertIn("libcrypto.so", maps(self.srv.proc.pid))
+        with serve() as plain:
+            self.assertEqual(plain.rpc("ping")["result"], "pong")
+            self.assertNotIn("libcrypto.so", maps(plain.proc.pid))
+
     def test_basic_wrong(self):
         for auth in (basic("alice", "pw"), basic("alice", PASSWORD + "x"),
                      basic("alice", PASSWORD[:-1]), basic("Alice", PASSWORD),
