@@ -27,66 +27,91 @@ rpc_error_message(int code)
     return NULL;
 }
 
-/* Check one request object; fill r.  `raw` is its id's raw text. */
-static void
-check_request(const cJSON *obj, const char *raw_id, size_t raw_len,
+/* The raw text of member `m` of e, or NULL when it is absent. */
+static const char *
+member(const char *body, const struct jscan_elem *e, int m, size_t *len)
+{
+    *len = e->m[m].len;
+    return *len ? body + e->m[m].off : NULL;
+}
+
+/* Whether the raw JSON value v[0..len) is the string "2.0". */
+static int
+is_v2(const char *v, size_t len)
+{
+    char dec[24];
+
+    if (len == 5 && memcmp(v, "\"2.0\"", 5) == 0)
+        return 1;
+    /* An escaped spelling ("2\u002e0") is decoded to compare; none takes
+     * more than 20 bytes (three \uXXXX and the quotes). */
+    if (v[0] != '"' || len > sizeof(dec))
+        return 0;
+    return jscan_unescape(v, len, dec) == 3 && memcmp(dec, "2.0", 3) == 0;
+}
+
+/* Check the request the scan recorded as e; fill r.  The method name is
+ * decoded into *names (advanced past it).  -1 only when the params could
+ * not be parsed (out of memory): that answers the whole body. */
+static int
+check_request(const char *body, const struct jscan_elem *e, char **names,
               struct rpc_req *r)
 {
-    const cJSON *v, *method, *id;
+    const char *id, *v, *method, *params;
+    size_t id_len, len, method_len, params_len;
 
     memset(r, 0, sizeof(*r));
-    if (!cJSON_IsObject(obj)) {
+    if (!e->is_object) {
         r->invalid = "a request must be a JSON object";
-        return;
+        return 0;
     }
-    id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+    id = member(body, e, JSCAN_ID, &id_len);
     if (id != NULL) {
-        if (cJSON_IsString(id) || cJSON_IsNumber(id) || cJSON_IsNull(id)) {
-            r->id = raw_id;
-            r->id_len = raw_len;
+        if (id[0] == '"' || id[0] == '-' || (id[0] >= '0' && id[0] <= '9') ||
+            id[0] == 'n') {
+            r->id = id;
+            r->id_len = id_len;
         } else {
             /* An id of the wrong type cannot be echoed: answer with null
              * (and answer at all: this is no notification). */
             r->invalid = "\"id\" must be a string, a number or null";
-            return;
+            return 0;
         }
     }
-    v = cJSON_GetObjectItemCaseSensitive(obj, "jsonrpc");
-    if (v == NULL || !cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0) {
+    v = member(body, e, JSCAN_JSONRPC, &len);
+    method = member(body, e, JSCAN_METHOD, &method_len);
+    params = member(body, e, JSCAN_PARAMS, &params_len);
+    if (v == NULL || !is_v2(v, len))
         r->invalid = "\"jsonrpc\" must be exactly \"2.0\"";
-        if (r->id == NULL) {
-            r->id = "null";
-            r->id_len = 4;
-        }
-        return;
-    }
-    method = cJSON_GetObjectItemCaseSensitive(obj, "method");
-    if (method == NULL || !cJSON_IsString(method)) {
+    else if (method == NULL || method[0] != '"')
         r->invalid = "\"method\" must be a string";
-        if (r->id == NULL) {
-            r->id = "null";
-            r->id_len = 4;
-        }
-        return;
-    }
-    v = cJSON_GetObjectItemCaseSensitive(obj, "params");
-    if (v != NULL && !cJSON_IsArray(v) && !cJSON_IsObject(v)) {
+    else if (params != NULL && params[0] != '[' && params[0] != '{')
         r->invalid = "\"params\" must be an array or an object";
+    if (r->invalid != NULL) {
         if (r->id == NULL) {
             r->id = "null";
             r->id_len = 4;
         }
-        return;
+        return 0;
     }
-    r->params = v;
-    r->method = method->valuestring;
+    if (params != NULL) {
+        /* The one part handed to cJSON: plugins read params as a tree. */
+        r->tree = cJSON_ParseWithLength(params, params_len);
+        if (r->tree == NULL)
+            return -1;
+        r->params = r->tree;
+    }
+    r->method = *names;
+    *names += jscan_unescape(method, method_len, *names) + 1;
+    return 0;
 }
 
 int
 rpc_parse(const char *body, size_t len, const struct rpc_limits *lim,
           struct rpc_envelope *env)
 {
-    const char *end = NULL;
+    size_t names_len = 0;
+    char *names;
     int err;
 
     memset(env, 0, sizeof(*env));
@@ -114,44 +139,37 @@ rpc_parse(const char *body, size_t len, const struct rpc_limits *lim,
                      jscan_strerror(err), env->scan.err_off);
         return env->err;
     }
-    env->root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (env->root == NULL) {
-        /* The scan accepted it, so this is cJSON's own limit or memory. */
-        env->err = RPCHOST_PARSE_ERROR;
-        snprintf(env->detail, sizeof(env->detail),
-                 "cannot parse (out of memory or nesting over %d)",
-                 CJSON_NESTING_LIMIT);
+    env->is_batch = env->scan.is_array;
+    env->n = env->scan.count;
+    if (env->is_batch && env->n == 0) {
+        env->err = RPCHOST_INVALID_REQUEST;
+        snprintf(env->detail, sizeof(env->detail), "empty batch");
         return env->err;
     }
-    if (cJSON_IsArray(env->root)) {
-        const cJSON *item;
-        size_t i = 0;
-
-        env->is_batch = 1;
-        env->n = env->scan.count;
-        if (env->n == 0) {
-            env->err = RPCHOST_INVALID_REQUEST;
-            snprintf(env->detail, sizeof(env->detail), "empty batch");
+    /* Room for every method name, decoded: never longer than its raw
+     * text, whose quotes pay for the NUL. */
+    for (size_t i = 0; i < env->n; i++)
+        names_len += env->scan.elems[i].m[JSCAN_METHOD].len;
+    env->reqs = env->n == 1 ? &env->one : calloc(env->n, sizeof(*env->reqs));
+    env->names = names_len <= sizeof(env->names_inline) ? env->names_inline
+                                                        : malloc(names_len);
+    if (env->reqs == NULL || env->names == NULL) {
+        env->err = RPCHOST_INTERNAL_ERROR;
+        snprintf(env->detail, sizeof(env->detail), "out of memory");
+        return env->err;
+    }
+    names = env->names;
+    for (size_t i = 0; i < env->n; i++) {
+        if (check_request(body, &env->scan.elems[i], &names, &env->reqs[i]) !=
+            0) {
+            /* The scan accepted it, so this is cJSON's own limit or
+             * memory. */
+            env->err = RPCHOST_PARSE_ERROR;
+            snprintf(env->detail, sizeof(env->detail),
+                     "cannot parse (out of memory or nesting over %d)",
+                     CJSON_NESTING_LIMIT);
             return env->err;
         }
-        env->reqs = calloc(env->n, sizeof(*env->reqs));
-        if (env->reqs == NULL) {
-            env->err = RPCHOST_INTERNAL_ERROR;
-            snprintf(env->detail, sizeof(env->detail), "out of memory");
-            return env->err;
-        }
-        cJSON_ArrayForEach (item, env->root) {
-            const struct jscan_elem *e = &env->scan.elems[i];
-            if (i >= env->n)
-                break;
-            check_request(item, body + e->id_off, e->id_len, &env->reqs[i]);
-            i++;
-        }
-    } else {
-        env->n = 1;
-        env->reqs = &env->one;
-        check_request(env->root, body + env->scan.one.id_off,
-                      env->scan.one.id_len, &env->one);
     }
     return 0;
 }
@@ -159,11 +177,16 @@ rpc_parse(const char *body, size_t len, const struct rpc_limits *lim,
 void
 rpc_envelope_free(struct rpc_envelope *env)
 {
-    if (env->reqs != &env->one)
-        free(env->reqs);
+    if (env->reqs != NULL) {
+        for (size_t i = 0; i < env->n; i++)
+            cJSON_Delete(env->reqs[i].tree);
+        if (env->reqs != &env->one)
+            free(env->reqs);
+    }
     env->reqs = NULL;
-    cJSON_Delete(env->root);
-    env->root = NULL;
+    if (env->names != env->names_inline)
+        free(env->names);
+    env->names = NULL;
     jscan_free(&env->scan);
 }
 

@@ -4,7 +4,9 @@
  *
  * rpc_parse() turns a request body into a list of calls, each either valid
  * (method, params, id) or invalid with the reason; it decides every error
- * the specification assigns to the envelope itself (-32700, -32600).  The
+ * the specification assigns to the envelope itself (-32700, -32600).  It
+ * reads the envelope from the spans jscan_run() recorded: no cJSON tree of
+ * the body is built, only one of each call's params.  The
  * rpc_write_* functions append response objects to a buf, echoing each id
  * exactly as its raw text arrived.
  */
@@ -26,6 +28,7 @@ struct rpc_limits {
 struct rpc_req {
     const char *method;  /* NULL when the request is invalid */
     const cJSON *params; /* array or object, or NULL when absent */
+    cJSON *tree;         /* params, owned by the envelope */
     const char *id;      /* raw JSON text of the id, NULL: notification */
     size_t id_len;
     const char *invalid; /* non-NULL: answer -32600 with this detail */
@@ -37,9 +40,10 @@ struct rpc_envelope {
     int is_batch;
     size_t n;             /* calls */
     struct rpc_req *reqs; /* n entries */
-    cJSON *root;
+    char *names;          /* the decoded method names, one after another */
     struct jscan scan;
     struct rpc_req one;
+    char names_inline[64];
 };
 
 /* Parse `body` (len bytes; it must outlive the envelope, since ids point

@@ -90,12 +90,29 @@ utf8_seq(struct scanner *s)
     return 0;
 }
 
-/* A string; s->p at the opening quote.  When `is_id` is given, *is_id is
- * set to whether the decoded string equals "id". */
+/* Which member a decoded object key names, if any of enum jscan_member. */
 static int
-scan_string(struct scanner *s, int *is_id)
+member_of(const char *dec, size_t n)
 {
-    char dec[3];
+    static const char *const names[JSCAN_NMEMBERS] = {
+        [JSCAN_ID] = "id",
+        [JSCAN_JSONRPC] = "jsonrpc",
+        [JSCAN_METHOD] = "method",
+        [JSCAN_PARAMS] = "params",
+    };
+
+    for (int i = 0; i < JSCAN_NMEMBERS; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], dec, n) == 0)
+            return i;
+    return -1;
+}
+
+/* A string; s->p at the opening quote.  When `key` is given, *key is set
+ * to the member (enum jscan_member) the decoded string names, or -1. */
+static int
+scan_string(struct scanner *s, int *key)
+{
+    char dec[8];
     size_t ndec = 0;
     int overflow = 0;
 
@@ -139,8 +156,8 @@ scan_string(struct scanner *s, int *is_id)
         case 'n':
         case 'r':
         case 't':
-            /* Only the decoded key "id" matters here: none of these is in
-             * it, so any of them makes the key something else. */
+            /* Only the member names matter here: none of these is in
+             * any of them, so any of them makes the key something else. */
             overflow = 1;
             break;
         case 'u': {
@@ -174,8 +191,8 @@ scan_string(struct scanner *s, int *is_id)
             return fail(s, JSCAN_SYNTAX);
         }
     }
-    if (is_id)
-        *is_id = !overflow && ndec == 2 && dec[0] == 'i' && dec[1] == 'd';
+    if (key)
+        *key = overflow ? -1 : member_of(dec, ndec);
     return 0;
 }
 
@@ -226,16 +243,17 @@ scan_literal(struct scanner *s, const char *word)
     return 0;
 }
 
-static int scan_value(struct scanner *s, struct jscan_elem *id);
+static int scan_value(struct scanner *s, struct jscan_elem *e);
 
-/* An object; when `id` is given, record the first "id" member's span. */
+/* An object; when `e` is given (a top-level request), record the span of
+ * the first value of each member the envelope reads. */
 static int
-scan_object(struct scanner *s, struct jscan_elem *id)
+scan_object(struct scanner *s, struct jscan_elem *e)
 {
-    int found = 0;
-
     if (++s->depth > s->max_depth)
         return fail(s, JSCAN_DEPTH);
+    if (e != NULL)
+        e->is_object = 1;
     s->p++;
     skip_ws(s);
     if (s->p < s->end && *s->p == '}') {
@@ -244,13 +262,13 @@ scan_object(struct scanner *s, struct jscan_elem *id)
         return 0;
     }
     for (;;) {
-        int is_id = 0;
+        int key = -1;
         const unsigned char *vstart;
 
         skip_ws(s);
         if (s->p >= s->end || *s->p != '"')
             return fail(s, JSCAN_SYNTAX);
-        if (scan_string(s, id ? &is_id : NULL) != 0)
+        if (scan_string(s, e ? &key : NULL) != 0)
             return -1;
         skip_ws(s);
         if (s->p >= s->end || *s->p != ':')
@@ -260,10 +278,9 @@ scan_object(struct scanner *s, struct jscan_elem *id)
         vstart = s->p;
         if (scan_value(s, NULL) != 0)
             return -1;
-        if (is_id && !found) {
-            found = 1;
-            id->id_off = (size_t)(vstart - s->start);
-            id->id_len = (size_t)(s->p - vstart);
+        if (key >= 0 && e->m[key].len == 0) {
+            e->m[key].off = (size_t)(vstart - s->start);
+            e->m[key].len = (size_t)(s->p - vstart);
         }
         skip_ws(s);
         if (s->p >= s->end)
@@ -282,7 +299,7 @@ scan_object(struct scanner *s, struct jscan_elem *id)
 }
 
 /* An array.  With `out`, its elements are the batch: record each one's
- * id, up to max_elems of them. */
+ * members, up to max_elems of them. */
 static int
 scan_array(struct scanner *s, struct jscan *out, size_t max_elems)
 {
@@ -316,7 +333,7 @@ scan_array(struct scanner *s, struct jscan *out, size_t max_elems)
                 cap = ncap;
             }
             e = &out->elems[out->count++];
-            e->id_off = e->id_len = 0;
+            memset(e, 0, sizeof(*e));
         }
         if (scan_value(s, e) != 0)
             return -1;
@@ -337,13 +354,13 @@ scan_array(struct scanner *s, struct jscan *out, size_t max_elems)
 }
 
 static int
-scan_value(struct scanner *s, struct jscan_elem *id)
+scan_value(struct scanner *s, struct jscan_elem *e)
 {
     if (s->p >= s->end)
         return fail(s, JSCAN_SYNTAX);
     switch (*s->p) {
     case '{':
-        return scan_object(s, id);
+        return scan_object(s, e);
     case '[':
         return scan_array(s, NULL, 0);
     case '"':
@@ -434,4 +451,92 @@ jscan_strerror(int err)
         return "\\u0000 in a string is not supported";
     }
     return "unknown error";
+}
+
+/* Append code point cp as UTF-8; returns the bytes written. */
+static size_t
+put_utf8(char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static unsigned long
+hex4(const char *p)
+{
+    unsigned long v = 0;
+
+    for (int i = 0; i < 4; i++)
+        v = v * 16 + (unsigned long)util_hexval((unsigned char)p[i]);
+    return v;
+}
+
+/* The input was validated by jscan_run(): every escape is complete, every
+ * high surrogate is followed by a low one, and there is no \u0000.  No
+ * escape decodes to more bytes than its text, so len bytes are room
+ * enough (the quotes pay for the NUL). */
+size_t
+jscan_unescape(const char *raw, size_t len, char *out)
+{
+    const char *p = raw + 1, *end = raw + len - 1;
+    size_t n = 0;
+
+    while (p < end) {
+        unsigned long cp;
+
+        if (*p != '\\') {
+            out[n++] = *p++;
+            continue;
+        }
+        p++;
+        switch (*p++) {
+        case 'b':
+            out[n++] = '\b';
+            break;
+        case 'f':
+            out[n++] = '\f';
+            break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
+        case 't':
+            out[n++] = '\t';
+            break;
+        case 'u':
+            cp = hex4(p);
+            p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 2) - 0xdc00);
+                p += 6;
+            }
+            n += put_utf8(out + n, cp);
+            break;
+        default: /* '"', '\\', '/' */
+            out[n++] = p[-1];
+            break;
+        }
+    }
+    out[n] = '\0';
+    return n;
 }

@@ -5,9 +5,10 @@
  * invalid UTF-8, and its nesting limit is a compile-time constant) and it
  * keeps numbers only as doubles.  One linear pass here enforces RFC 8259
  * exactly, bounds nesting depth and batch length with the configured
- * limits, and records the raw text of each request's "id" so it can be
- * echoed byte for byte (ids beyond 2^53 included).  It builds no tree:
- * cJSON still parses the text afterwards.
+ * limits, and records where each request's "id", "jsonrpc", "method" and
+ * "params" values are in the text, so the envelope is read without a cJSON
+ * tree of the whole body (only "params" is handed to cJSON) and ids are
+ * echoed byte for byte (ids beyond 2^53 included).
  */
 #ifndef HOST_JSONSCAN_H
 #define HOST_JSONSCAN_H
@@ -27,10 +28,26 @@ enum jscan_err {
     JSCAN_SURROGATE, /* an unpaired UTF-16 surrogate escape */
 };
 
-/* One top-level request: where its "id" value is in the text. */
+/* The members of a request object that the envelope reads. */
+enum jscan_member {
+    JSCAN_ID,
+    JSCAN_JSONRPC,
+    JSCAN_METHOD,
+    JSCAN_PARAMS,
+    JSCAN_NMEMBERS
+};
+
+/* A value's raw text: text[off .. off + len).  len 0: absent. */
+struct jscan_span {
+    size_t off;
+    size_t len;
+};
+
+/* One top-level request: whether it is an object, and where the value of
+ * the first of each of its members named above is. */
 struct jscan_elem {
-    size_t id_off;
-    size_t id_len; /* 0: no "id" member (or the element is no object) */
+    int is_object;
+    struct jscan_span m[JSCAN_NMEMBERS];
 };
 
 struct jscan {
@@ -46,6 +63,10 @@ struct jscan {
 int jscan_run(const char *text, size_t len, int max_depth, size_t max_elems,
               struct jscan *out);
 void jscan_free(struct jscan *s);
+/* Decode the JSON string token raw[0..len) (quotes included), which
+ * jscan_run() accepted, into out (room for len bytes; NUL-terminated).
+ * Returns the decoded length. */
+size_t jscan_unescape(const char *raw, size_t len, char *out);
 /* A short English description of an error, e.g. "invalid UTF-8". */
 const char *jscan_strerror(int err);
 

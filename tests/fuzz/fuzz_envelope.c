@@ -138,6 +138,27 @@ check_request(const struct rpc_req *r, const cJSON *obj, const char *body,
                           : NULL;
 
     FUZZ_CHECK((r->method == NULL) != (r->invalid == NULL));
+    if (cJSON_IsObject(obj)) {
+        /* What the envelope read from the scan's spans is what cJSON reads
+         * from the same object. */
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "jsonrpc");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "method");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "params");
+        int valid = (id == NULL || cJSON_IsString(id) || cJSON_IsNumber(id) ||
+                     cJSON_IsNull(id)) &&
+                    cJSON_IsString(v) && strcmp(v->valuestring, "2.0") == 0 &&
+                    cJSON_IsString(m) &&
+                    (p == NULL || cJSON_IsArray(p) || cJSON_IsObject(p));
+
+        FUZZ_CHECK(valid == (r->method != NULL));
+        if (valid) {
+            FUZZ_CHECK(strcmp(r->method, m->valuestring) == 0);
+            FUZZ_CHECK((p == NULL) == (r->params == NULL));
+            FUZZ_CHECK(p == NULL || cJSON_Compare(p, r->params, 1));
+        }
+    } else {
+        FUZZ_CHECK(r->invalid != NULL);
+    }
     if (r->id == NULL) {
         /* A notification, or an id that cannot be echoed. */
         FUZZ_CHECK(id == NULL || r->invalid != NULL);
@@ -176,20 +197,24 @@ check_envelope(const char *body, size_t len, int *is_batch, int *err)
                    rc == RPCHOST_INTERNAL_ERROR);
         FUZZ_CHECK(memchr(env.detail, '\0', sizeof(env.detail)) != NULL);
     } else {
-        FUZZ_CHECK(env.root != NULL && env.n > 0 && env.reqs != NULL);
+        /* cJSON's reading of the whole body is the oracle. */
+        cJSON *root = cJSON_ParseWithLength(body, len);
+
+        FUZZ_CHECK(root != NULL && env.n > 0 && env.reqs != NULL);
         if (env.is_batch) {
             const cJSON *item;
             size_t i = 0;
 
-            FUZZ_CHECK(cJSON_IsArray(env.root));
-            FUZZ_CHECK(env.n == (size_t)cJSON_GetArraySize(env.root));
+            FUZZ_CHECK(cJSON_IsArray(root));
+            FUZZ_CHECK(env.n == (size_t)cJSON_GetArraySize(root));
             FUZZ_CHECK(env.n <= gen->limits.max_batch);
-            cJSON_ArrayForEach (item, env.root)
+            cJSON_ArrayForEach (item, root)
                 check_request(&env.reqs[i++], item, body, len);
         } else {
             FUZZ_CHECK(env.n == 1);
-            check_request(&env.reqs[0], env.root, body, len);
+            check_request(&env.reqs[0], root, body, len);
         }
+        cJSON_Delete(root);
     }
     rpc_envelope_free(&env);
 }

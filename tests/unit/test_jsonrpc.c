@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +168,60 @@ invalid_one(const char *body, const char *why, const char *want_id)
         print_error("reason '%s' lacks '%s'\n", r->invalid, why);
     assert_non_null(strstr(r->invalid, why));
     assert_id(r, want_id);
+    rpc_envelope_free(&env);
+}
+
+/* The envelope is read from the scan's spans: escaped member names and
+ * values decode as JSON says, the first of a duplicated member counts (as
+ * cJSON's lookup), and long method names in a batch all survive. */
+static void
+test_escapes_and_duplicates(void **state)
+{
+    struct rpc_envelope env;
+    char body[2048];
+    size_t n = 0;
+
+    (void)state;
+    parse("{\"jsonr\\u0070c\":\"2\\u002e0\",\"\\u006dethod\":"
+          "\"p\\u0069ng\\n\\u00e9\\ud83d\\ude00\\\"\\\\/\",\"id\":7}",
+          &env, 0);
+    assert_non_null(env.reqs[0].method);
+    assert_string_equal(env.reqs[0].method,
+                        "ping\n\xc3\xa9\xf0\x9f\x98\x80\"\\/");
+    assert_id(&env.reqs[0], "7");
+    rpc_envelope_free(&env);
+
+    parse("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"method\":\"b\","
+          "\"params\":[1],\"params\":{},\"id\":1,\"id\":2}",
+          &env, 0);
+    assert_string_equal(env.reqs[0].method, "a");
+    assert_true(cJSON_IsArray(env.reqs[0].params));
+    assert_id(&env.reqs[0], "1");
+    rpc_envelope_free(&env);
+
+    /* "2.0" spelled otherwise, or members only nested deeper, are not the
+     * envelope's. */
+    parse("{\"jsonrpc\":\"2.00\",\"method\":\"a\",\"id\":1}", &env, 0);
+    assert_non_null(env.reqs[0].invalid);
+    rpc_envelope_free(&env);
+    parse("{\"x\":{\"jsonrpc\":\"2.0\",\"method\":\"a\"},\"id\":1}", &env, 0);
+    assert_non_null(env.reqs[0].invalid);
+    rpc_envelope_free(&env);
+
+    n += (size_t)snprintf(body + n, sizeof(body) - n, "[");
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(body + n, sizeof(body) - n,
+                              "%s{\"jsonrpc\":\"2.0\",\"method\":"
+                              "\"method_with_a_long_name_%02d\",\"id\":%d}",
+                              i ? "," : "", i, i);
+    snprintf(body + n, sizeof(body) - n, "]");
+    parse(body, &env, 0);
+    assert_int_equal(env.n, 20);
+    for (int i = 0; i < 20; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "method_with_a_long_name_%02d", i);
+        assert_string_equal(env.reqs[i].method, want);
+    }
     rpc_envelope_free(&env);
 }
 
@@ -472,6 +527,7 @@ main(void)
         cmocka_unit_test(test_notification),
         cmocka_unit_test(test_null_id_is_call),
         cmocka_unit_test(test_big_id_raw),
+        cmocka_unit_test(test_escapes_and_duplicates),
         cmocka_unit_test(test_invalid_requests),
         cmocka_unit_test(test_invalid_id_types),
         cmocka_unit_test(test_not_an_object),

@@ -66,9 +66,10 @@ assert_id(const char *text, const struct jscan *s, size_t i, const char *want)
 
     assert_true(i < s->count);
     e = &s->elems[i];
-    assert_int_equal(e->id_len, strlen(want));
-    if (e->id_len > 0)
-        assert_memory_equal(text + e->id_off, want, e->id_len);
+    assert_int_equal(e->m[JSCAN_ID].len, strlen(want));
+    if (e->m[JSCAN_ID].len > 0)
+        assert_memory_equal(text + e->m[JSCAN_ID].off, want,
+                            e->m[JSCAN_ID].len);
 }
 
 static void
@@ -400,7 +401,7 @@ test_batch_large(void **state)
     assert_int_equal(jscan_run(t, off, DEPTH, n, &s), JSCAN_OK);
     assert_int_equal(s.count, n);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(s.elems[i].id_len, 0);
+        assert_int_equal(s.elems[i].m[JSCAN_ID].len, 0);
     jscan_free(&s);
     assert_int_equal(jscan_run(t, off, DEPTH, n - 1, &s), JSCAN_BATCH);
     jscan_free(&s);
