@@ -154,7 +154,15 @@ check_request(const struct rpc_req *r, const cJSON *obj, const char *body,
         if (valid) {
             FUZZ_CHECK(strcmp(r->method, m->valuestring) == 0);
             FUZZ_CHECK((p == NULL) == (r->params == NULL));
-            FUZZ_CHECK(p == NULL || cJSON_Compare(p, r->params, 1));
+            if (p != NULL) {
+                /* Compared as printed: cJSON_Compare calls inf and inf
+                 * different. */
+                char *a = cJSON_PrintUnformatted(p);
+                char *b = cJSON_PrintUnformatted(r->params);
+                FUZZ_CHECK(a != NULL && b != NULL && strcmp(a, b) == 0);
+                cJSON_free(a);
+                cJSON_free(b);
+            }
         }
     } else {
         FUZZ_CHECK(r->invalid != NULL);
