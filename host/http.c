@@ -61,8 +61,13 @@ struct worker {
     struct loop loop; /* first: a loop is its worker */
     struct stats *stats;
     struct evconnlistener *lev;
-    long max_conns; /* this loop's share of max_connections; 0: none */
-    int accept_paused;
+    long max_conns;       /* this loop's share of max_connections; 0: none */
+    int accept_paused;    /* at its share of max_connections */
+    int balance_paused;   /* ahead of the other loops (accept balancing) */
+    atomic_int full;      /* accept_paused, for the other loops to read */
+    atomic_int accepting; /* its listener is on; read by the other loops */
+    struct worker *const *peers; /* every loop, this one included */
+    int npeers;
     struct conn_slot *conns; /* each connection's bufferevent (a ref) */
     size_t nconns, cap_conns;
     struct event *sweep_ev;
@@ -712,6 +717,112 @@ sweep_conns(struct worker *w, int close_old)
     return (long)(w->nconns - w->nretiring);
 }
 
+/* ---- accept balancing ----
+ *
+ * All loops accept from the one listening socket, and a loop woken for new
+ * connections accepts until the queue is empty: a burst of connects (a
+ * proxy's or a benchmark's connection pool) would all land on whichever
+ * loop woke first, and the other loops would idle.  So a loop more than
+ * BALANCE_SLACK connections ahead of the least loaded other loop stops
+ * accepting, and makes sure that one accepts (its listener is turned back
+ * on through its post queue).  A paused loop turns its listener back on by
+ * itself when its sweep finds it no longer ahead, so a lost race between
+ * two loops costs at most one sweep interval.  Loops at their share of
+ * max_connections are left out of the comparison. */
+
+#define BALANCE_SLACK 1
+
+/* Turn the listener on or off and say so to the other loops. */
+static void
+set_accepting(struct worker *w)
+{
+    int on = w->lev != NULL && !w->draining && !w->accept_paused &&
+             !w->balance_paused;
+
+    if (on == atomic_load_explicit(&w->accepting, memory_order_relaxed))
+        return;
+    if (w->lev != NULL) {
+        if (on)
+            evconnlistener_enable(w->lev);
+        else
+            evconnlistener_disable(w->lev);
+    }
+    atomic_store_explicit(&w->accepting, on, memory_order_relaxed);
+}
+
+static long
+open_conns(const struct worker *w)
+{
+    return atomic_load_explicit(&w->stats->connections, memory_order_relaxed);
+}
+
+/* The other loop with the fewest open connections that is not at its
+ * share of max_connections, or NULL; its count in *open. */
+static struct worker *
+least_loaded_peer(const struct worker *w, long *open)
+{
+    struct worker *best = NULL;
+
+    for (int i = 0; i < w->npeers; i++) {
+        struct worker *p = w->peers[i];
+        long n;
+
+        if (p == w || atomic_load_explicit(&p->full, memory_order_relaxed))
+            continue;
+        n = open_conns(p);
+        if (best == NULL || n < *open) {
+            best = p;
+            *open = n;
+        }
+    }
+    return best;
+}
+
+/* On loop `arg`: accept again (posted by a loop that got ahead). */
+static void
+balance_resume(void *arg)
+{
+    struct worker *w = arg;
+
+    w->balance_paused = 0;
+    set_accepting(w);
+}
+
+/* After this loop accepted a connection. */
+static void
+balance_after_accept(struct worker *w)
+{
+    struct worker *p;
+    long least = 0;
+
+    if (w->npeers < 2 || w->balance_paused || w->draining)
+        return;
+    p = least_loaded_peer(w, &least);
+    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK)
+        return;
+    w->balance_paused = 1;
+    set_accepting(w);
+    if (!atomic_load_explicit(&p->accepting, memory_order_relaxed))
+        loop_post(&p->loop, balance_resume, p); /* fails only at exit */
+}
+
+/* From the sweep: accept again once no longer ahead. */
+static void
+balance_check(struct worker *w)
+{
+    struct worker *p;
+    long least = 0;
+
+    if (!w->balance_paused)
+        return;
+    p = least_loaded_peer(w, &least);
+    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
+        !atomic_load_explicit(&p->accepting, memory_order_relaxed)) {
+        w->balance_paused = 0;
+        set_accepting(w);
+    }
+}
+
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -723,11 +834,12 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (w->accept_paused && w->lev != NULL && !w->draining &&
-        (w->max_conns == 0 || open < w->max_conns)) {
+    if (w->accept_paused && (w->max_conns == 0 || open < w->max_conns)) {
         w->accept_paused = 0;
-        evconnlistener_enable(w->lev);
+        atomic_store_explicit(&w->full, 0, memory_order_relaxed);
+        set_accepting(w);
     }
+    balance_check(w);
 }
 
 static struct bufferevent *
@@ -763,11 +875,13 @@ make_bev(struct event_base *base, void *arg)
     if (w->max_conns > 0 && (long)(w->nconns - w->nretiring) >= w->max_conns &&
         w->lev != NULL && !w->accept_paused) {
         w->accept_paused = 1;
-        evconnlistener_disable(w->lev);
+        atomic_store_explicit(&w->full, 1, memory_order_relaxed);
+        set_accepting(w);
         log_warn("loop %d: %ld connections, its share of max_connections; "
                  "not accepting until one closes",
                  w->index, w->max_conns);
     }
+    balance_after_accept(w);
     return bev;
 }
 
@@ -888,6 +1002,7 @@ on_stop(evutil_socket_t fd, short what, void *arg)
         w->bound = NULL;
         w->lev = NULL;
     }
+    set_accepting(w);
     w->drain_deadline_ms = now_ms() + w->stop_timeout_ms;
     on_drain_tick(-1, 0, w);
 }
@@ -916,7 +1031,7 @@ new_loop_base(void)
 
 struct worker *
 worker_new(int index, int listen_fd, struct generation *gen,
-           struct stats *stats)
+           struct stats *stats, struct worker *const *peers, int npeers)
 {
     const struct config *cfg = gen->cfg;
     struct worker *w = calloc(1, sizeof(*w));
@@ -928,6 +1043,8 @@ worker_new(int index, int listen_fd, struct generation *gen,
     }
     w->index = index;
     w->listen_fd = listen_fd;
+    w->peers = peers;
+    w->npeers = npeers;
     w->loop.wake = -1;
     w->stats = stats;
     if (cfg->max_connections > 0)
@@ -962,6 +1079,7 @@ worker_new(int index, int listen_fd, struct generation *gen,
         goto fail;
     }
     w->lev = lev;
+    atomic_init(&w->accepting, 1);
     evhttp_set_bevcb(w->http, make_bev, w);
     w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
     if (w->sweep_ev == NULL ||

@@ -1,6 +1,8 @@
 /*
  * http.h - the HTTP edge: one event loop (event_base + evhttp) per worker
- * thread, all accepting from the one shared listening socket.
+ * thread, all accepting from the one shared listening socket, a loop that
+ * got ahead of the others in connections pausing its accepts (see "accept
+ * balancing" in http.c).
  *
  * Each worker holds its own reference to the current generation and
  * changes it only on its own thread; a request holds a reference for as
@@ -18,9 +20,13 @@ struct worker;
 
 /* Create worker `index` accepting on `listen_fd` (not closed by it), with
  * the settings of `gen` (referenced), counting into `stats` (the caller's,
- * zeroed, outliving the worker).  NULL on failure (logged). */
+ * zeroed, outliving the worker).  `peers` holds all npeers workers, this
+ * one included, for accept balancing: the caller fills it before starting
+ * any, and frees none of them before all are joined.  NULL on failure
+ * (logged). */
 struct worker *worker_new(int index, int listen_fd, struct generation *gen,
-                          struct stats *stats);
+                          struct stats *stats, struct worker *const *peers,
+                          int npeers);
 
 /* Run the worker's loop on a new thread.  -1 on failure (logged). */
 int worker_start(struct worker *w);

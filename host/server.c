@@ -370,12 +370,17 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     /* Workers never take signals: they inherit this mask. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    /* All loops exist before any starts: each knows the others (accept
+     * balancing). */
     for (int i = 0; i < gen->cfg->threads; i++) {
-        s.workers[i] = worker_new(i, s.listen_fd, gen, &s.stats[i]);
+        s.workers[i] = worker_new(i, s.listen_fd, gen, &s.stats[i], s.workers,
+                                  gen->cfg->threads);
         if (s.workers[i] == NULL)
             break;
         stats_register(&s.stats[i]);
         s.nworkers++;
+    }
+    for (int i = 0; s.nworkers == gen->cfg->threads && i < s.nworkers; i++) {
         if (worker_start(s.workers[i]) != 0)
             break;
         started++;

@@ -312,6 +312,12 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
         total += get(&loops[l]->connections_total);
     }
     buf_printf(out, "rpchost_connections %ld\n", gauge);
+    head(out, "rpchost_loop_connections", "gauge",
+         "Open client connections per event loop.");
+    for (size_t l = 0; l < n; l++)
+        buf_printf(
+            out, "rpchost_loop_connections{loop=\"%zu\"} %ld\n", l,
+            atomic_load_explicit(&loops[l]->connections, memory_order_relaxed));
     head(out, "rpchost_connections_total", "counter",
          "Client connections accepted.");
     buf_printf(out, "rpchost_connections_total %lu\n", total);

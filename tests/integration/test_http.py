@@ -416,6 +416,32 @@ class EndpointTest(unittest.TestCase):
 
 
 class ThreadsTest(unittest.TestCase):
+    def test_connection_burst_is_spread_over_loops(self):
+        # 20 connects at once: without accept balancing the first loop to
+        # wake takes all of them.
+        with Server(threads=2) as srv:
+            socks = [srv.raw_socket() for _ in range(20)]
+            try:
+                deadline = time.monotonic() + 10 * harness.SCALE
+                while True:
+                    _, _, data = srv.call(None, path="/metrics",
+                                          method="GET")
+                    m = harness.metrics_of(data.decode())
+                    loops = [m.get('rpchost_loop_connections{loop="%d"}' % i)
+                             for i in range(2)]
+                    if sum(loops) >= 21 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                self.assertEqual(sum(loops), 21, m)  # + the metrics one
+                self.assertGreaterEqual(min(loops), 8, loops)
+                for s in socks[:3]:  # and all of them are served
+                    s.sendall(post_request(PING))
+                    status, _, body, _ = read_http_response(s.makefile("rb"))
+                    self.assertEqual(status, 200, body)
+            finally:
+                for s in socks:
+                    s.close()
+
     def test_slow_call_does_not_stall_other_loops(self):
         with Server(threads=2) as srv:
             slow = {}
