@@ -25,14 +25,27 @@ buf_reserve(struct buf *b, size_t extra)
     cap = b->cap ? b->cap : 128;
     while (cap < need)
         cap *= 2;
-    p = realloc(b->data, cap);
+    p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
     if (p == NULL) {
         b->failed = 1;
         return -1;
     }
+    if (b->borrowed && b->len > 0)
+        memcpy(p, b->data, b->len);
+    b->borrowed = 0;
     b->data = p;
     b->cap = cap;
     return 0;
+}
+
+void
+buf_init_borrowed(struct buf *b, char *mem, size_t cap)
+{
+    b->data = mem;
+    b->len = 0;
+    b->cap = cap;
+    b->failed = 0;
+    b->borrowed = 1;
 }
 
 void
@@ -168,6 +181,18 @@ buf_take(struct buf *b, size_t *len)
     }
     if (b->data == NULL)
         buf_append(b, "", 0);
+    if (b->borrowed && !b->failed) {
+        /* The memory is not b's to hand over: copy it. */
+        p = malloc(b->len + 1);
+        if (p == NULL)
+            b->failed = 1;
+        else {
+            memcpy(p, b->data, b->len);
+            p[b->len] = '\0';
+            b->borrowed = 0;
+            b->data = p;
+        }
+    }
     if (b->failed) {
         buf_free(b);
         return NULL;
@@ -192,8 +217,10 @@ buf_reset(struct buf *b)
 void
 buf_free(struct buf *b)
 {
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
     b->failed = 0;
+    b->borrowed = 0;
 }

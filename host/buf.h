@@ -15,13 +15,19 @@ struct buf {
     char *data; /* NUL-terminated when len > 0 or after buf_cstr() */
     size_t len;
     size_t cap;
-    int failed; /* non-zero after an allocation failure */
+    int failed;   /* non-zero after an allocation failure */
+    int borrowed; /* data is the caller's (buf_init_borrowed) */
 };
 
 #define BUF_INIT                                                               \
     {                                                                          \
-        NULL, 0, 0, 0                                                          \
+        NULL, 0, 0, 0, 0                                                       \
     }
+
+/* Start b on `cap` bytes at `mem`, which stay the caller's: b never frees
+ * them, and moves to memory of its own if it outgrows them.  For many
+ * small buffers carved from one allocation. */
+void buf_init_borrowed(struct buf *b, char *mem, size_t cap);
 
 /* Make room for `extra` more bytes (one allocation instead of several). */
 void buf_grow(struct buf *b, size_t extra);

@@ -42,6 +42,10 @@ static const char discover_name[] = "rpc.discover";
 
 struct batch;
 
+/* Bytes of a batch's one allocation each call starts its answer in: a
+ * small result fits (ping's is 41), a longer one moves to its own. */
+#define CALL_SLAB 128
+
 struct rpchost_call {
     struct batch *batch;
     const struct method *m;
@@ -70,8 +74,10 @@ struct batch {
     struct rpc_envelope env;
     struct rpchost_call *calls;
     struct rpchost_call one;
+    char *slab; /* a batch's calls start their answers here (CALL_SLAB) */
     size_t n;
-    size_t pending; /* loop thread only */
+    size_t pending;    /* loop thread only */
+    uint64_t clock_us; /* while dispatching: when the last call ended */
     atomic_long refs;
     dispatch_done_fn done;
     void *arg;
@@ -96,6 +102,7 @@ batch_unref(struct batch *b)
     }
     if (b->calls != &b->one)
         free(b->calls);
+    free(b->slab);
     rpc_envelope_free(&b->env);
     generation_unref(b->gen);
     free(b);
@@ -108,7 +115,8 @@ batch_finish(struct batch *b)
     struct buf out = BUF_INIT;
     dispatch_done_fn done = b->done;
     void *arg = b->arg;
-    char what[96];
+    char batch_what[32];
+    const char *what;
     char *body;
     size_t len = 0;
     int any = 0;
@@ -117,13 +125,14 @@ batch_finish(struct batch *b)
         out = b->calls[0].out;
         memset(&b->calls[0].out, 0, sizeof(out));
         any = out.len > 0;
-        snprintf(what, sizeof(what), "%.64s", b->calls[0].method);
+        what = b->calls[0].method; /* lives until batch_unref() */
     } else {
         size_t total = 2, max = b->gen->cfg->max_response_size;
 
         for (size_t i = 0; i < b->n; i++)
             total += b->calls[i].out.len + 1;
-        snprintf(what, sizeof(what), "batch[%zu]", b->n);
+        snprintf(batch_what, sizeof(batch_what), "batch[%zu]", b->n);
+        what = batch_what;
         if (total > max) {
             /* Refused without joining the answers first. */
             log_warn("the batch's answer has about %zu bytes, more than "
@@ -190,8 +199,11 @@ settle_call(struct rpchost_call *c)
                         "Response too large", NULL);
     }
     if (b->stats != NULL) {
+        /* The end of this call is the start of the next one the
+         * dispatcher runs: one clock reading per call. */
+        b->clock_us = util_mono_us();
         stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
-                   util_mono_us() - c->t0_us, c->code);
+                   b->clock_us - c->t0_us, c->code);
         stats_add_gauge(&b->stats->in_flight, -1);
     }
     settle(b);
@@ -627,7 +639,7 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     int rc;
 
     if (b->stats != NULL) {
-        c->t0_us = util_mono_us();
+        c->t0_us = b->clock_us;
         stats_add_gauge(&b->stats->in_flight, 1);
     }
     if (strcmp(r->method, "rpc.discover") == 0) {
@@ -786,11 +798,16 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     /* One extra count while the handlers run, so the batch cannot finish
      * under this loop. */
     b->pending = b->n + 1;
+    b->clock_us = b->stats ? util_mono_us() : 0;
+    if (b->n > 1)
+        b->slab = malloc(b->n * CALL_SLAB); /* NULL: each allocates its own */
     for (size_t i = 0; i < b->n; i++) {
         struct rpchost_call *c = &b->calls[i];
         const struct rpc_req *r = &b->env.reqs[i];
 
         c->batch = b;
+        if (b->slab != NULL)
+            buf_init_borrowed(&c->out, b->slab + i * CALL_SLAB, CALL_SLAB);
         c->method = r->method ? r->method : "";
         c->id = r->id;
         c->id_len = r->id_len;
@@ -800,7 +817,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         if (r->invalid != NULL) {
             claim(c);
             c->code = RPCHOST_INVALID_REQUEST;
-            c->t0_us = b->stats ? util_mono_us() : 0;
+            c->t0_us = b->clock_us;
             if (b->stats != NULL)
                 stats_add_gauge(&b->stats->in_flight, 1);
             rpc_write_error_detail(&c->out, c->id ? c->id : "null",

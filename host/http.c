@@ -376,7 +376,7 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
     if (rc->evcon != NULL)
         evhttp_connection_get_peer(rc->evcon, &peer, &port);
     uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
-    log_access("%s:%u \"%s %.200s\" %d %zu %zu %.3fms %s", peer ? peer : "?",
+    log_access("%s:%u \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer ? peer : "?",
                (unsigned)port,
                rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
                uri ? uri : "?", status, rc->in_bytes, out_bytes,
@@ -546,10 +546,13 @@ serve_metrics(struct req_ctx *rc)
 static const char *
 cors_origin(const struct config *cfg, struct evhttp_request *req)
 {
-    const char *origin =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    const char *origin;
 
-    if (origin == NULL || cfg->cors_origins == NULL)
+    if (cfg->cors_origins == NULL)
+        return NULL;
+    origin =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    if (origin == NULL)
         return NULL;
     return config_origin_allowed(cfg, origin) ? origin : NULL;
 }

@@ -94,16 +94,16 @@ utf8_seq(struct scanner *s)
 static int
 member_of(const char *dec, size_t n)
 {
-    static const char *const names[JSCAN_NMEMBERS] = {
-        [JSCAN_ID] = "id",
-        [JSCAN_JSONRPC] = "jsonrpc",
-        [JSCAN_METHOD] = "method",
-        [JSCAN_PARAMS] = "params",
-    };
-
-    for (int i = 0; i < JSCAN_NMEMBERS; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], dec, n) == 0)
-            return i;
+    switch (n) {
+    case 2:
+        return memcmp(dec, "id", 2) == 0 ? JSCAN_ID : -1;
+    case 6:
+        if (memcmp(dec, "method", 6) == 0)
+            return JSCAN_METHOD;
+        return memcmp(dec, "params", 6) == 0 ? JSCAN_PARAMS : -1;
+    case 7:
+        return memcmp(dec, "jsonrpc", 7) == 0 ? JSCAN_JSONRPC : -1;
+    }
     return -1;
 }
 

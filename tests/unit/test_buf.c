@@ -328,6 +328,43 @@ test_take_null_len(void **state)
     free(p);
 }
 
+/* A borrowed buffer writes into the caller's memory until it outgrows it,
+ * then moves to its own; it never frees the caller's. */
+static void
+test_borrowed(void **state)
+{
+    char mem[16];
+    struct buf b;
+    size_t len = 0;
+    char *p;
+
+    (void)state;
+    memset(mem, 'x', sizeof(mem));
+    buf_init_borrowed(&b, mem, sizeof(mem));
+    buf_puts(&b, "0123456789");
+    assert_ptr_equal(b.data, mem);
+    assert_string_equal(mem, "0123456789");
+    /* take copies: the memory is not the buf's to give */
+    p = buf_take(&b, &len);
+    assert_ptr_not_equal(p, mem);
+    assert_int_equal(len, 10);
+    assert_string_equal(p, "0123456789");
+    free(p);
+
+    buf_init_borrowed(&b, mem, sizeof(mem));
+    buf_puts(&b, "0123456789");
+    buf_puts(&b, "abcdefghij"); /* 20 + NUL > 16: moves */
+    assert_ptr_not_equal(b.data, mem);
+    assert_string_equal(buf_cstr(&b), "0123456789abcdefghij");
+    assert_string_equal(mem, "0123456789"); /* left as it was */
+    buf_free(&b);                           /* frees only its own */
+
+    buf_init_borrowed(&b, mem, sizeof(mem));
+    buf_puts(&b, "short");
+    buf_free(&b); /* frees nothing (ASan would catch a free of mem) */
+    assert_null(b.data);
+}
+
 static void
 test_failed_latches(void **state)
 {
@@ -369,6 +406,7 @@ main(void)
         cmocka_unit_test(test_take),
         cmocka_unit_test(test_take_empty),
         cmocka_unit_test(test_take_null_len),
+        cmocka_unit_test(test_borrowed),
         cmocka_unit_test(test_failed_latches),
     };
 
