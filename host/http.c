@@ -65,6 +65,7 @@ struct worker {
     int accept_paused;    /* at its share of max_connections */
     int balance_paused;   /* ahead of the other loops (accept balancing) */
     atomic_int full;      /* accept_paused, for the other loops to read */
+    atomic_llong beat_ms; /* when its last sweep ran (now_ms()) */
     atomic_int accepting; /* its listener is on; read by the other loops */
     struct worker *const *peers; /* every loop, this one included */
     int npeers;
@@ -720,6 +721,15 @@ sweep_conns(struct worker *w, int close_old)
     return (long)(w->nconns - w->nretiring);
 }
 
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- accept balancing ----
  *
  * All loops accept from the one listening socket, and a loop woken for new
@@ -731,9 +741,12 @@ sweep_conns(struct worker *w, int close_old)
  * on through its post queue).  A paused loop turns its listener back on by
  * itself when its sweep finds it no longer ahead, so a lost race between
  * two loops costs at most one sweep interval.  Loops at their share of
- * max_connections are left out of the comparison. */
+ * max_connections are left out of the comparison, and so are loops that
+ * have not run their sweep for STUCK_MS (a plugin blocking their thread):
+ * new connections go to loops that can answer them. */
 
 #define BALANCE_SLACK 1
+#define STUCK_MS (3 * SWEEP_MS)
 
 /* Turn the listener on or off and say so to the other loops. */
 static void
@@ -759,18 +772,22 @@ open_conns(const struct worker *w)
     return atomic_load_explicit(&w->stats->connections, memory_order_relaxed);
 }
 
-/* The other loop with the fewest open connections that is not at its
- * share of max_connections, or NULL; its count in *open. */
+/* The other loop with the fewest open connections that is neither at its
+ * share of max_connections nor stuck, or NULL; its count in *open. */
 static struct worker *
 least_loaded_peer(const struct worker *w, long *open)
 {
     struct worker *best = NULL;
+    long long now = now_ms();
 
     for (int i = 0; i < w->npeers; i++) {
         struct worker *p = w->peers[i];
         long n;
 
         if (p == w || atomic_load_explicit(&p->full, memory_order_relaxed))
+            continue;
+        if (now - atomic_load_explicit(&p->beat_ms, memory_order_relaxed) >
+            STUCK_MS)
             continue;
         n = open_conns(p);
         if (best == NULL || n < *open) {
@@ -833,6 +850,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
     long open;
 
     w->tick++;
+    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
     open = sweep_conns(w, 1);
 
     (void)fd;
@@ -947,15 +965,6 @@ worker_set_generation(struct worker *w, struct generation *gen)
 }
 
 /* ---- stopping ---- */
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -1108,6 +1117,7 @@ worker_main(void *arg)
 
     w->loop.thread = pthread_self();
     log_debug("loop %d running", w->index);
+    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
     event_base_dispatch(w->loop.base);
     /* Answer what is still open (deadlines and plugin timers run now), so
      * no call is left behind when the loop goes away. */

@@ -442,6 +442,38 @@ class ThreadsTest(unittest.TestCase):
                 for s in socks:
                     s.close()
 
+    def test_balancing_skips_a_blocked_loop(self):
+        # 6 idle connections, 3 per loop; then a call blocks one loop for
+        # 2 s.  The other loop gets ahead as new clients arrive, but must
+        # not stop accepting for the blocked one's sake.
+        with Server(threads=2) as srv:
+            idle = [srv.raw_socket() for _ in range(6)]
+            try:
+                time.sleep(0.3)
+                idle[0].sendall(post_request(
+                    b'{"jsonrpc":"2.0","method":"sleep_ms","params":[2000],'
+                    b'"id":1}'))
+                time.sleep(0.1)
+                start = time.monotonic()
+                late = []
+                kept = []
+                for i in range(6):
+                    s = srv.raw_socket(timeout=10 * harness.SCALE)
+                    kept.append(s)  # stays open: the loop stays ahead
+                    s.sendall(post_request(ping_body(i)))
+                    status, _, body, _ = read_http_response(s.makefile("rb"))
+                    self.assertEqual(status, 200, body)
+                    if time.monotonic() - start > 1.5:
+                        late.append(i)
+                self.assertEqual(late, [], "pings waited for the blocked "
+                                 "loop")
+                status, _, body, _ = read_http_response(
+                    idle[0].makefile("rb"))
+                self.assertEqual(json.loads(body)["result"], 2000)
+            finally:
+                for s in idle + kept:
+                    s.close()
+
     def test_slow_call_does_not_stall_other_loops(self):
         with Server(threads=2) as srv:
             slow = {}
