@@ -1092,6 +1092,9 @@ worker_new(int index, int listen_fd, struct generation *gen,
     }
     w->lev = lev;
     atomic_init(&w->accepting, 1);
+    /* Live from now: a loop whose thread is still starting is not stuck
+     * (the other loops leave it its share of the first connections). */
+    atomic_init(&w->beat_ms, now_ms());
     evhttp_set_bevcb(w->http, make_bev, w);
     w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
     if (w->sweep_ev == NULL ||
@@ -1117,7 +1120,6 @@ worker_main(void *arg)
 
     w->loop.thread = pthread_self();
     log_debug("loop %d running", w->index);
-    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
     event_base_dispatch(w->loop.base);
     /* Answer what is still open (deadlines and plugin timers run now), so
      * no call is left behind when the loop goes away. */
