@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "evmem.h"
 #include "generation.h"
 #include "log.h"
 #include "registry.h"
@@ -125,12 +126,13 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *file = DEFAULT_CONFIG, *listen = NULL, *threads = NULL;
-    int test = 0, verbose = 0, opt;
+    int test = 0, verbose = 0, opt, rc;
     struct config *cfg;
     struct generation *g;
     struct reload_opts ropts;
     char err[1024];
 
+    evmem_install(); /* before anything of libevent's allocates */
     while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -201,5 +203,7 @@ main(int argc, char **argv)
     ropts.listen = listen;
     ropts.threads = threads;
     ropts.verbose = verbose;
-    return server_run(g, &ropts);
+    rc = server_run(g, &ropts);
+    evmem_drain_thread(); /* what the main thread still caches */
+    return rc;
 }

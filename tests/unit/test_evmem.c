@@ -1,0 +1,138 @@
+/*
+ * test_evmem.c - unit tests for host/evmem.c: libevent's allocator.
+ * malloc/realloc/free semantics hold whether or not blocks are cached (not
+ * under ASan or valgrind); reuse and the per-class bound are checked when
+ * they are.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "evmem.h"
+
+static void
+test_sizes_and_contents(void **state)
+{
+    static const size_t sizes[] = {0,   1,    15,   16,   17,
+                                   100, 1000, 4096, 4097, 100000};
+    void *p[sizeof(sizes) / sizeof(sizes[0])];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        p[i] = evmem_malloc(sizes[i]);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] % 16, 0);
+        memset(p[i], (int)i + 1, sizes[i]);
+    }
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        const unsigned char *b = p[i];
+        for (size_t k = 0; k < sizes[i]; k++)
+            assert_int_equal(b[k], (unsigned char)(i + 1));
+        evmem_free(p[i]);
+    }
+    evmem_free(NULL);
+}
+
+static void
+test_realloc_keeps_contents(void **state)
+{
+    char *p, *q;
+
+    (void)state;
+    p = evmem_realloc(NULL, 10);
+    assert_non_null(p);
+    memcpy(p, "0123456789", 10);
+    q = evmem_realloc(p, 12); /* still fits its class */
+    assert_ptr_equal(q, p);
+    q = evmem_realloc(q, 5000); /* beyond every class */
+    assert_non_null(q);
+    assert_memory_equal(q, "0123456789", 10);
+    memset(q + 10, 'x', 4990);
+    p = evmem_realloc(q, 200000);
+    assert_non_null(p);
+    assert_memory_equal(p, "0123456789", 10);
+    assert_int_equal(p[4999], 'x');
+    q = evmem_realloc(p, 3); /* shrinking keeps the block */
+    assert_ptr_equal(q, p);
+    evmem_free(q);
+}
+
+static void
+test_reuse_and_bound(void **state)
+{
+    enum { N = 300 };
+    void *p[N];
+    void *a, *b;
+    size_t before;
+
+    (void)state;
+    if (!evmem_caching())
+        skip(); /* sanitizer or valgrind build: nothing is cached */
+    a = evmem_malloc(40);
+    evmem_free(a);
+    b = evmem_malloc(33); /* same class (48): the block just freed */
+    assert_ptr_equal(a, b);
+    evmem_free(b);
+    /* Of 300 freed 4096-byte blocks, 64 KiB (16) stay cached, the others
+     * go back to malloc; taking 300 again empties the list. */
+    for (int i = 0; i < N; i++)
+        p[i] = evmem_malloc(4000);
+    before = evmem_cached_bytes();
+    for (int i = 0; i < N; i++)
+        evmem_free(p[i]);
+    assert_int_equal(evmem_cached_bytes() - before, EVMEM_CACHE_BYTES);
+    for (int i = 0; i < N; i++)
+        p[i] = evmem_malloc(4000);
+    assert_int_equal(evmem_cached_bytes(), before);
+    for (int i = 0; i < N; i++)
+        evmem_free(p[i]);
+}
+
+static void *
+alloc_and_exit(void *arg)
+{
+    void **out = arg;
+    void *mine[50];
+
+    for (int i = 0; i < 50; i++)
+        mine[i] = evmem_malloc((size_t)i * 20);
+    for (int i = 0; i < 50; i++)
+        evmem_free(mine[i]);
+    *out = evmem_malloc(64); /* freed by the main thread */
+    return NULL;
+}
+
+/* Blocks cross threads, and a thread's list goes back to malloc when it
+ * ends (ASan's leak check would report it otherwise, were it cached). */
+static void
+test_threads(void **state)
+{
+    pthread_t t;
+    void *from_thread = NULL;
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, alloc_and_exit, &from_thread), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_non_null(from_thread);
+    memset(from_thread, 1, 64);
+    evmem_free(from_thread);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes_and_contents),
+        cmocka_unit_test(test_realloc_keeps_contents),
+        cmocka_unit_test(test_reuse_and_bound),
+        cmocka_unit_test(test_threads),
+    };
+
+    evmem_install();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
