@@ -6,8 +6,11 @@
  *
  * Each worker holds its own reference to the current generation and
  * changes it only on its own thread; a request holds a reference for as
- * long as its calls run.  Other threads talk to a worker only through
- * worker_stop() (event_active on its base, which is thread-safe).
+ * long as its calls run.  Other threads talk to a worker only by posting
+ * to it (loop.h: worker_stop, worker_set_generation, plugins' deferred
+ * answers, other loops' accept balancing), which wakes it through its
+ * eventfd; what other loops read of it (connection count, accepting) is
+ * atomic.
  */
 #ifndef HOST_HTTP_H
 #define HOST_HTTP_H
