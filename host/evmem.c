@@ -61,13 +61,15 @@ class_of(size_t n)
     return UNCACHED;
 }
 
-static unsigned
-cap_of(size_t c)
-{
-    size_t cap = EVMEM_CACHE_BYTES / class_size[c];
-
-    return cap > 256 ? 256 : (unsigned)cap;
-}
+/* Blocks a list keeps: EVMEM_CACHE_BYTES of them, and no more than 256. */
+#define CAP(size)                                                              \
+    (EVMEM_CACHE_BYTES / (size) > 256 ? 256 : EVMEM_CACHE_BYTES / (size))
+static const unsigned class_cap[] = {
+    CAP(16),   CAP(32),   CAP(48),   CAP(64),  CAP(96),  CAP(128),
+    CAP(192),  CAP(256),  CAP(384),  CAP(512), CAP(768), CAP(1024),
+    CAP(1536), CAP(2048), CAP(3072), CAP(4096)};
+_Static_assert(sizeof(class_cap) / sizeof(class_cap[0]) == NCLASSES,
+               "one cap per size class");
 
 /* At the end of a thread: give its cached blocks back to malloc. */
 static void
@@ -124,7 +126,7 @@ evmem_free(void *p)
         return;
     h = (struct hdr *)p - 1;
     c = h->cls;
-    if (!caching || c >= NCLASSES || tc.done || tc.n[c] >= cap_of(c)) {
+    if (!caching || c >= NCLASSES || tc.done || tc.n[c] >= class_cap[c]) {
         free(h);
         return;
     }
