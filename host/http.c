@@ -18,6 +18,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 
 #include "buf.h"
 #include "dispatch.h"
@@ -558,6 +559,36 @@ cors_origin(const struct config *cfg, struct evhttp_request *req)
     return config_origin_allowed(cfg, origin) ? origin : NULL;
 }
 
+/* Whether the request's framing is ambiguous: more than one Content-Length,
+ * one that is not plain digits, or one beside a Transfer-Encoding.  evhttp
+ * takes the first Content-Length (and "+5") as it comes; a proxy in front
+ * that took another would see another request boundary (request
+ * smuggling), so RFC 9112 6.3 makes these an error and the connection is
+ * closed. */
+static const char *
+bad_framing(struct evhttp_request *req)
+{
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const struct evkeyval *kv;
+    int lengths = 0, chunked = 0;
+
+    for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0) {
+            const char *v = kv->value;
+            if (++lengths > 1)
+                return "HTTP 400: more than one Content-Length";
+            v += strspn(v, " \t");
+            if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
+                return "HTTP 400: Content-Length is not a number";
+        } else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+            chunked = 1;
+        }
+    }
+    if (lengths > 0 && chunked)
+        return "HTTP 400: both Content-Length and Transfer-Encoding";
+    return NULL;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -569,7 +600,7 @@ on_request(struct evhttp_request *req, void *arg)
     struct evkeyvalq *out_h = evhttp_request_get_output_headers(req);
     const struct auth_user *user = NULL;
     struct dispatch_env env;
-    const char *origin;
+    const char *origin, *framing;
     struct evbuffer *in;
     struct req_ctx *rc;
     size_t len;
@@ -591,6 +622,12 @@ on_request(struct evhttp_request *req, void *arg)
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
     rc->in_bytes = len;
+    framing = bad_framing(req);
+    if (framing != NULL) {
+        evhttp_add_header(out_h, "Connection", "close");
+        reply_error(rc, 400, "Bad Request", framing);
+        return;
+    }
     if (path == NULL || path[0] == '\0')
         path = "/";
     if (strcmp(path, cfg->endpoint) != 0) {

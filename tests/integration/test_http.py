@@ -324,6 +324,43 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assert_alive()
 
+    def test_ambiguous_framing_is_400_and_closes(self):
+        # RFC 9112 6.3: a proxy that picked the other length would see
+        # another request boundary than rpchost (request smuggling).
+        body = PING
+        cases = [
+            ("Content-Length: %d\r\nContent-Length: 5" % len(body),
+             "HTTP 400: more than one Content-Length"),
+            ("Content-Length: 5\r\nContent-Length: %d" % len(body),
+             "HTTP 400: more than one Content-Length"),
+            ("Content-Length: +%d" % len(body),
+             "HTTP 400: Content-Length is not a number"),
+        ]
+        for headers, detail in cases:
+            with self.subTest(headers=headers):
+                s = self.srv.raw_socket()
+                with s:
+                    s.sendall(("POST / HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n"
+                               % headers).encode() + body + post_request(PING))
+                    f = s.makefile("rb")
+                    status, hdrs, data, _ = read_http_response(f)
+                    self.assertEqual(status, 400, data)
+                    self.assertEqual(hdrs.get("connection"), "close", hdrs)
+                    err = std_error(self, json.loads(data), -32600, id=None)
+                    self.assertEqual(err.get("data"), detail)
+                    # Nothing after it is read as a request.
+                    self.assertEqual(f.read(), b"")
+        # Chunked with a Content-Length too.
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        s = self.srv.raw_socket()
+        with s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n%s"
+                      % (len(chunked), chunked))
+            status, _, data, _ = read_http_response(s.makefile("rb"))
+        self.assertEqual(status, 400, data)
+        self.assert_alive()
+
     def test_header_only_garbage(self):
         s = self.srv.raw_socket()
         with s:
