@@ -128,7 +128,7 @@ scan_string(struct scanner *s, int *key)
             break;
         }
         if (c < 0x20)
-            return fail(s, JSCAN_SYNTAX);
+            return fail(s, JSCAN_CONTROL);
         if (c >= 0x80) {
             if (utf8_seq(s) != 0)
                 return -1;
@@ -374,8 +374,13 @@ scan_value(struct scanner *s, struct jscan_elem *e)
     default:
         if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
             return scan_number(s);
-        if (*s->p >= 0x80 && utf8_seq(s) != 0)
-            return -1;
+        if (*s->p >= 0x80) {
+            /* Valid UTF-8 or not, no value starts so: say which. */
+            const unsigned char *at = s->p;
+            if (utf8_seq(s) != 0)
+                return -1;
+            s->p = at;
+        }
         return fail(s, JSCAN_SYNTAX);
     }
 }
@@ -411,6 +416,8 @@ jscan_run(const char *text, size_t len, int max_depth, size_t max_elems,
         if (s.p < s.end)
             fail(&s, JSCAN_TRAILING);
     }
+    if (s.err == JSCAN_SYNTAX && s.err_at >= s.end)
+        s.err = JSCAN_EOF; /* truncated, rather than wrong */
     out->err = s.err;
     out->err_off = s.err ? (size_t)(s.err_at - s.start) : 0;
     return out->err;
@@ -449,6 +456,10 @@ jscan_strerror(int err)
         return "unpaired UTF-16 surrogate escape";
     case JSCAN_NUL:
         return "\\u0000 in a string is not supported";
+    case JSCAN_CONTROL:
+        return "raw control character in a string (escape it)";
+    case JSCAN_EOF:
+        return "unexpected end of input";
     }
     return "unknown error";
 }

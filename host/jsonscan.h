@@ -26,6 +26,8 @@ enum jscan_err {
     JSCAN_NOMEM,
     JSCAN_NUL,       /* a \u0000 escape: cJSON strings cannot hold NUL */
     JSCAN_SURROGATE, /* an unpaired UTF-16 surrogate escape */
+    JSCAN_CONTROL,   /* a raw control character (U+0000..U+001F) in a string */
+    JSCAN_EOF,       /* the text ends inside a value */
 };
 
 /* The members of a request object that the envelope reads. */

@@ -436,8 +436,8 @@ test_parse_errors(void **state)
 {
     (void)state;
     expect("{", 200,
-           ERR_DATA("-32700", "Parse error", "\"invalid JSON at byte 1\"",
-                    "null"));
+           ERR_DATA("-32700", "Parse error",
+                    "\"unexpected end of input at byte 1\"", "null"));
     expect("{\"jsonrpc\": \"2.0\", \"method\": \"foobar, \"params\": \"bar\", "
            "\"baz]",
            200,

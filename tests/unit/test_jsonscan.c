@@ -127,10 +127,10 @@ test_rejects_numbers(void **state)
     bad("[01]", JSCAN_SYNTAX);
     bad("[1.]", JSCAN_SYNTAX);
     bad(".5", JSCAN_SYNTAX);
-    bad("-", JSCAN_SYNTAX);
+    bad("-", JSCAN_EOF);
     bad("[-]", JSCAN_SYNTAX);
-    bad("1e", JSCAN_SYNTAX);
-    bad("1e+", JSCAN_SYNTAX);
+    bad("1e", JSCAN_EOF);
+    bad("1e+", JSCAN_EOF);
     bad("1.e5", JSCAN_SYNTAX);
     bad("NaN", JSCAN_SYNTAX);
     bad("-Infinity", JSCAN_SYNTAX);
@@ -160,16 +160,16 @@ test_rejects_syntax(void **state)
     bad("'single'", JSCAN_SYNTAX);
     bad("{'a':1}", JSCAN_SYNTAX);
     bad("[1 2]", JSCAN_SYNTAX);
-    bad("[", JSCAN_SYNTAX);
-    bad("{", JSCAN_SYNTAX);
-    bad("[1", JSCAN_SYNTAX);
-    bad("{\"a\":1", JSCAN_SYNTAX);
+    bad("[", JSCAN_EOF);
+    bad("{", JSCAN_EOF);
+    bad("[1", JSCAN_EOF);
+    bad("{\"a\":1", JSCAN_EOF);
     bad("]", JSCAN_SYNTAX);
     bad("tru", JSCAN_SYNTAX);
     bad("nul", JSCAN_SYNTAX);
     bad("True", JSCAN_SYNTAX);
     bad("undefined", JSCAN_SYNTAX);
-    bad("\"unterminated", JSCAN_SYNTAX);
+    bad("\"unterminated", JSCAN_EOF);
     bad("/* c */ 1", JSCAN_SYNTAX);
     bad("\xc3\xa9", JSCAN_SYNTAX); /* a bare valid UTF-8 char */
     bad("\f1", JSCAN_SYNTAX);      /* form feed is not JSON whitespace */
@@ -179,19 +179,19 @@ static void
 test_rejects_string_content(void **state)
 {
     (void)state;
-    bad("\"a\nb\"", JSCAN_SYNTAX);
-    bad("\"tab\there\"", JSCAN_SYNTAX);
-    bad("\"\x01\"", JSCAN_SYNTAX);
-    bad("\"\x1f\"", JSCAN_SYNTAX);
+    bad("\"a\nb\"", JSCAN_CONTROL);
+    bad("\"tab\there\"", JSCAN_CONTROL);
+    bad("\"\x01\"", JSCAN_CONTROL);
+    bad("\"\x1f\"", JSCAN_CONTROL);
     bad("\"\\x41\"", JSCAN_SYNTAX);
     bad("\"\\a\"", JSCAN_SYNTAX);
     bad("\"\\'\"", JSCAN_SYNTAX);
     bad("\"\\u12\"", JSCAN_SYNTAX);
     bad("\"\\u12g4\"", JSCAN_SYNTAX);
-    bad("\"\\", JSCAN_SYNTAX);
+    bad("\"\\", JSCAN_EOF);
     bad("\"\\u00", JSCAN_SYNTAX);
     /* A raw NUL byte inside a string is a control character. */
-    assert_int_equal(scan_n("\"a\0b\"", 5), JSCAN_SYNTAX);
+    assert_int_equal(scan_n("\"a\0b\"", 5), JSCAN_CONTROL);
 }
 
 static void
@@ -529,7 +529,7 @@ test_len_respected(void **state)
     assert_int_equal(jscan_run("[1,2]garbage", 5, DEPTH, ELEMS, &s), JSCAN_OK);
     assert_int_equal(s.count, 2);
     jscan_free(&s);
-    assert_int_equal(jscan_run("[1,2]", 4, DEPTH, ELEMS, &s), JSCAN_SYNTAX);
+    assert_int_equal(jscan_run("[1,2]", 4, DEPTH, ELEMS, &s), JSCAN_EOF);
     jscan_free(&s);
     assert_int_equal(jscan_run("true", 3, DEPTH, ELEMS, &s), JSCAN_SYNTAX);
     jscan_free(&s);
