@@ -559,19 +559,34 @@ cors_origin(const struct config *cfg, struct evhttp_request *req)
     return config_origin_allowed(cfg, origin) ? origin : NULL;
 }
 
+/* Whether the value is exactly "chunked" (any case), spaces aside. */
+static int
+is_chunked(const char *v)
+{
+    size_t n;
+
+    v += strspn(v, " \t");
+    n = strcspn(v, " \t");
+    return n == 7 && evutil_ascii_strncasecmp(v, "chunked", 7) == 0 &&
+           v[n + strspn(v + n, " \t")] == '\0';
+}
+
 /* Whether the request's framing is ambiguous: more than one Content-Length,
- * one that is not plain digits, or one beside a Transfer-Encoding.  evhttp
- * takes the first Content-Length (and "+5") as it comes; a proxy in front
- * that took another would see another request boundary (request
- * smuggling), so RFC 9112 6.3 makes these an error and the connection is
- * closed. */
+ * one that is not plain digits, one beside a Transfer-Encoding, more than
+ * one Transfer-Encoding, or one that is not just "chunked".  evhttp takes
+ * the first Content-Length (and "+5") as it comes and reads no body for a
+ * coding it does not know; a proxy in front that framed the request
+ * otherwise would see another request boundary (request smuggling), so
+ * RFC 9112 6.1 and 6.3 make these errors, and the connection is closed.
+ * The reason, with the status in *status, or NULL. */
 static const char *
-bad_framing(struct evhttp_request *req)
+bad_framing(struct evhttp_request *req, int *status)
 {
     const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const struct evkeyval *kv;
-    int lengths = 0, chunked = 0;
+    int lengths = 0, codings = 0;
 
+    *status = 400;
     for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
         if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0) {
             const char *v = kv->value;
@@ -581,10 +596,15 @@ bad_framing(struct evhttp_request *req)
             if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
                 return "HTTP 400: Content-Length is not a number";
         } else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0) {
-            chunked = 1;
+            if (++codings > 1)
+                return "HTTP 400: more than one Transfer-Encoding";
+            if (!is_chunked(kv->value)) {
+                *status = 501;
+                return "HTTP 501: Transfer-Encoding other than chunked";
+            }
         }
     }
-    if (lengths > 0 && chunked)
+    if (lengths > 0 && codings > 0)
         return "HTTP 400: both Content-Length and Transfer-Encoding";
     return NULL;
 }
@@ -601,6 +621,7 @@ on_request(struct evhttp_request *req, void *arg)
     const struct auth_user *user = NULL;
     struct dispatch_env env;
     const char *origin, *framing;
+    int status;
     struct evbuffer *in;
     struct req_ctx *rc;
     size_t len;
@@ -622,10 +643,11 @@ on_request(struct evhttp_request *req, void *arg)
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
     rc->in_bytes = len;
-    framing = bad_framing(req);
+    framing = bad_framing(req, &status);
     if (framing != NULL) {
         evhttp_add_header(out_h, "Connection", "close");
-        reply_error(rc, 400, "Bad Request", framing);
+        reply_error(rc, status,
+                    status == 501 ? "Not Implemented" : "Bad Request", framing);
         return;
     }
     if (path == NULL || path[0] == '\0')
