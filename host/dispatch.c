@@ -673,7 +673,10 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
 
     if (c->deferred && rc == RPCHOST_OK) {
         /* Settled by deferred_done() or on_deadline(); if the plugin
-         * already answered, deferred_done() is queued. */
+         * already answered, deferred_done() is queued.  The next call
+         * starts now. */
+        if (b->stats != NULL)
+            b->clock_us = util_mono_us();
         if (!atomic_load(&c->answered)) {
             c->deadline =
                 loop_timer_add(b->loop, (unsigned)b->gen->cfg->call_timeout_ms,

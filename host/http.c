@@ -69,6 +69,9 @@ struct worker {
     atomic_llong beat_ms; /* when its last sweep ran (now_ms()) */
     atomic_int accepting; /* its listener is on; read by the other loops */
     struct worker *const *peers; /* every loop, this one included */
+    struct event *balance_ev;    /* on_balance_recheck, while paused */
+    struct worker *watched;      /* the loop this one stepped back for */
+    unsigned long watched_total; /* its connections_total then */
     int npeers;
     struct conn_slot *conns; /* each connection's bufferevent (a ref) */
     size_t nconns, cap_conns;
@@ -431,8 +434,12 @@ write_now(struct evhttp_connection *evcon)
     evbuffer_unfreeze(out, 1);
     n = evbuffer_write(out, fd);
     evbuffer_freeze(out, 1);
-    if (n > 0 && evbuffer_get_length(out) == 0)
+    if (n > 0 && evbuffer_get_length(out) == 0) {
+        /* Nothing left to write: a connection evhttp now closes must not
+         * keep its write event (keep-alive ones drop it anyway). */
+        bufferevent_disable(bev, EV_WRITE);
         bufferevent_trigger(bev, EV_WRITE, 0);
+    }
 }
 
 /* Send a reply: `body` (malloc()ed, taken) of `type`, or none.  `rc` may be
@@ -798,13 +805,15 @@ now_ms(void)
  * BALANCE_SLACK connections ahead of the least loaded other loop stops
  * accepting, and makes sure that one accepts (its listener is turned back
  * on through its post queue).  A paused loop turns its listener back on by
- * itself when its sweep finds it no longer ahead, so a lost race between
- * two loops costs at most one sweep interval.  Loops at their share of
+ * itself when it is no longer ahead, or when the loop it stepped back for
+ * took no connection within RECHECK_MS (busy in a long call), checked
+ * every RECHECK_MS and at every sweep.  Loops at their share of
  * max_connections are left out of the comparison, and so are loops that
  * have not run their sweep for STUCK_MS (a plugin blocking their thread):
  * new connections go to loops that can answer them. */
 
 #define BALANCE_SLACK 1
+#define RECHECK_MS 20
 #define STUCK_MS (3 * SWEEP_MS)
 
 /* Turn the listener on or off and say so to the other loops. */
@@ -857,6 +866,24 @@ least_loaded_peer(const struct worker *w, long *open)
     return best;
 }
 
+static unsigned long
+accepted(const struct worker *w)
+{
+    return atomic_load_explicit(&w->stats->connections_total,
+                                memory_order_relaxed);
+}
+
+/* Look again in RECHECK_MS whether p took connections meanwhile. */
+static void
+watch_peer(struct worker *w, struct worker *p)
+{
+    struct timeval tv = {0, RECHECK_MS * 1000};
+
+    w->watched = p;
+    w->watched_total = accepted(p);
+    evtimer_add(w->balance_ev, &tv);
+}
+
 /* On loop `arg`: accept again (posted by a loop that got ahead). */
 static void
 balance_resume(void *arg)
@@ -883,6 +910,34 @@ balance_after_accept(struct worker *w)
     set_accepting(w);
     if (!atomic_load_explicit(&p->accepting, memory_order_relaxed))
         loop_post(&p->loop, balance_resume, p); /* fails only at exit */
+    watch_peer(w, p);
+}
+
+/* While paused: every RECHECK_MS, accept again unless the loop it stepped
+ * back for took a connection since the last look.  A loop busy in a long
+ * call (but not yet stuck) takes none, and new clients are then not left
+ * waiting for it; with no clients arriving this resumes too, which costs
+ * nothing. */
+static void
+on_balance_recheck(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct worker *p;
+    long least = 0;
+
+    (void)fd;
+    (void)what;
+    if (!w->balance_paused)
+        return;
+    p = least_loaded_peer(w, &least);
+    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
+        !atomic_load_explicit(&p->accepting, memory_order_relaxed) ||
+        (p == w->watched && accepted(p) == w->watched_total)) {
+        w->balance_paused = 0;
+        set_accepting(w);
+        return;
+    }
+    watch_peer(w, p);
 }
 
 /* From the sweep: accept again once no longer ahead. */
@@ -1156,7 +1211,8 @@ worker_new(int index, int listen_fd, struct generation *gen,
     atomic_init(&w->beat_ms, now_ms());
     evhttp_set_bevcb(w->http, make_bev, w);
     w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
-    if (w->sweep_ev == NULL ||
+    w->balance_ev = evtimer_new(w->loop.base, on_balance_recheck, w);
+    if (w->sweep_ev == NULL || w->balance_ev == NULL ||
         event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) != 0)
         goto fail;
     evhttp_set_gencb(w->http, on_request, w);
@@ -1242,6 +1298,8 @@ worker_free(struct worker *w)
     free(w->conns);
     if (w->sweep_ev != NULL)
         event_free(w->sweep_ev);
+    if (w->balance_ev != NULL)
+        event_free(w->balance_ev);
     if (w->stop_ev != NULL)
         event_free(w->stop_ev);
     if (w->drain_ev != NULL)
