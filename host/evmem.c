@@ -1,12 +1,15 @@
 /*
  * evmem.c - see evmem.h.
  *
- * A block is a 16-byte header (its size class and usable size) followed by
- * the caller's bytes, so any thread can free any block.  A cached block's
- * first bytes link it into its thread's list.
+ * Blocks are plain malloc() blocks, with no header: a block's size class
+ * is found from malloc_usable_size(), so a block libevent hands to code
+ * that frees it with free() (a plugin using libevent itself) is fine, and
+ * any thread can free any block.  A cached block's first bytes link it
+ * into its thread's list.
  */
 #include "evmem.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +32,9 @@ static const size_t class_size[] = {16,   32,   48,   64,  96,  128,
                                     192,  256,  384,  512, 768, 1024,
                                     1536, 2048, 3072, 4096};
 #define NCLASSES (sizeof(class_size) / sizeof(class_size[0]))
-#define UNCACHED NCLASSES /* the class of a block larger than all */
-
-struct hdr {
-    size_t cls;  /* index into class_size, or UNCACHED */
-    size_t size; /* usable bytes */
-};
+#define UNCACHED NCLASSES /* no class: never cached */
+/* malloc() rounds a request up by less than this (glibc: 16-byte steps). */
+#define SLACK 64
 
 struct blk {
     struct blk *next;
@@ -49,16 +49,45 @@ struct cache {
 
 static _Thread_local struct cache tc;
 static pthread_key_t exit_key;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static int caching;
+static int caching; /* set once, before any other thread exists */
 
+/* Classes by 16-byte steps up to 256 bytes: ceil_class[(n + 15) / 16] is
+ * the class a request of n bytes is served from, floor_class[u / 16] the
+ * largest class a block of u usable bytes can serve. */
+static const unsigned char ceil_class[17] = {0, 0, 1, 2, 3, 4, 4, 5, 5,
+                                             6, 6, 6, 6, 7, 7, 7, 7};
+static const unsigned char floor_class[17] = {0, 0, 1, 2, 3, 3, 4, 4, 5,
+                                              5, 5, 5, 6, 6, 6, 6, 7};
+
+/* The class a request of n bytes is served from. */
 static size_t
 class_of(size_t n)
 {
-    for (size_t c = 0; c < NCLASSES; c++)
+    if (n <= 256)
+        return ceil_class[(n + 15) / 16];
+    for (size_t c = 8; c < NCLASSES; c++)
         if (n <= class_size[c])
             return c;
     return UNCACHED;
+}
+
+/* The class a block of `usable` bytes can serve and was made for: the
+ * largest that fits, if the block is not much larger than it. */
+static size_t
+class_of_block(size_t usable)
+{
+    size_t c;
+
+    if (usable < 16)
+        return UNCACHED;
+    if (usable < 272) {
+        c = floor_class[usable / 16];
+    } else {
+        c = 7;
+        while (c + 1 < NCLASSES && class_size[c + 1] <= usable)
+            c++;
+    }
+    return usable < class_size[c] + SLACK ? c : UNCACHED;
 }
 
 /* Blocks a list keeps: EVMEM_CACHE_BYTES of them, and no more than 256. */
@@ -82,24 +111,16 @@ drain(void *arg)
         while (c->head[i] != NULL) {
             struct blk *b = c->head[i];
             c->head[i] = b->next;
-            free((struct hdr *)(void *)b - 1);
+            free(b);
         }
         c->n[i] = 0;
     }
-}
-
-static void
-make_exit_key(void)
-{
-    if (pthread_key_create(&exit_key, drain) != 0)
-        caching = 0; /* without it, exiting threads would leak their lists */
 }
 
 void *
 evmem_malloc(size_t n)
 {
     size_t c = class_of(n);
-    struct hdr *h;
 
     if (c < NCLASSES && tc.head[c] != NULL) {
         struct blk *b = tc.head[c];
@@ -107,33 +128,29 @@ evmem_malloc(size_t n)
         tc.n[c]--;
         return b;
     }
-    h = malloc(sizeof(*h) + (c < NCLASSES ? class_size[c] : n));
-    if (h == NULL)
-        return NULL;
-    h->cls = c;
-    h->size = c < NCLASSES ? class_size[c] : n;
-    return h + 1;
+    return malloc(c < NCLASSES ? class_size[c] : n);
 }
 
 void
 evmem_free(void *p)
 {
-    struct hdr *h;
     struct blk *b;
     size_t c;
 
     if (p == NULL)
         return;
-    h = (struct hdr *)p - 1;
-    c = h->cls;
-    if (!caching || c >= NCLASSES || tc.done || tc.n[c] >= class_cap[c]) {
-        free(h);
+    if (!caching || tc.done) {
+        free(p);
+        return;
+    }
+    c = class_of_block(malloc_usable_size(p));
+    if (c >= NCLASSES || tc.n[c] >= class_cap[c]) {
+        free(p);
         return;
     }
     if (!tc.registered) {
-        pthread_once(&exit_once, make_exit_key);
-        if (!caching || pthread_setspecific(exit_key, &tc) != 0) {
-            free(h);
+        if (pthread_setspecific(exit_key, &tc) != 0) {
+            free(p);
             return;
         }
         tc.registered = 1;
@@ -147,18 +164,18 @@ evmem_free(void *p)
 void *
 evmem_realloc(void *p, size_t n)
 {
-    struct hdr *h;
+    size_t have;
     void *np;
 
     if (p == NULL)
         return evmem_malloc(n);
-    h = (struct hdr *)p - 1;
-    if (n <= h->size)
+    have = malloc_usable_size(p);
+    if (n <= have)
         return p;
     np = evmem_malloc(n);
     if (np == NULL)
         return NULL;
-    memcpy(np, p, h->size);
+    memcpy(np, p, have);
     evmem_free(p);
     return np;
 }
@@ -191,6 +208,9 @@ evmem_install(void)
     const char *env = getenv("RPCHOST_EVMEM_CACHE");
 
     caching = !EVMEM_SANITIZED && !(env != NULL && strcmp(env, "0") == 0);
+    /* The key's destructor gives an ending thread's lists back. */
+    if (caching && pthread_key_create(&exit_key, drain) != 0)
+        caching = 0;
     if (caching)
         event_set_mem_functions(evmem_malloc, evmem_realloc, evmem_free);
 }

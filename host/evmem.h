@@ -11,8 +11,10 @@
  * libevent's allocations (event_set_mem_functions) go through small
  * per-thread free lists: a block freed on a loop is the next request's.
  *
- * Blocks come from malloc() and go back to free() when a list is full or
- * its thread ends; a list holds at most EVMEM_CACHE_BYTES.  Nothing is
+ * Blocks are plain malloc() blocks (free() on one is fine: a plugin using
+ * libevent itself may free what libevent hands it as its docs say), and go
+ * back to free() when a list is full or its thread ends; a list holds at
+ * most EVMEM_CACHE_BYTES.  Nothing is
  * cached when built with AddressSanitizer, or with RPCHOST_EVMEM_CACHE=0 in
  * the environment (the valgrind tests set it): every allocation then stays
  * visible to those tools.
