@@ -81,6 +81,7 @@ struct worker {
     int index;
     int listen_fd;
     int started;
+    int finished; /* its loop ran and finished (loop_finish) */
     pthread_t joinable;
     int lock_ok;
     struct evhttp *http;
@@ -1239,6 +1240,7 @@ worker_main(void *arg)
     /* Answer what is still open (deadlines and plugin timers run now), so
      * no call is left behind when the loop goes away. */
     loop_finish(&w->loop);
+    w->finished = 1;
     log_debug("loop %d done", w->index);
     return NULL;
 }
@@ -1289,6 +1291,10 @@ worker_free(struct worker *w)
     if (w == NULL)
         return;
     worker_join(w);
+    /* A loop that never ran (another failed to start) may hold posts from
+     * the others: run them now, on this thread, as the loop would have. */
+    if (!w->finished && w->lock_ok)
+        loop_finish(&w->loop);
     w->lev = NULL; /* evhttp_free frees it before the connections */
     w->draining = 1;
     if (w->http != NULL)
