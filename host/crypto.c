@@ -17,11 +17,11 @@
 /* The soname of the libcrypto the host was compiled against (OpenSSL 3
  * keeps one soname per major version).  -DRPCHOST_LIBCRYPTO=... overrides
  * it. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define CRYPTO_STR_(x) #x
+#define CRYPTO_STR(x) CRYPTO_STR_(x)
 #ifndef RPCHOST_LIBCRYPTO
 #if defined(OPENSSL_VERSION_MAJOR) && OPENSSL_VERSION_MAJOR >= 3
-#define RPCHOST_LIBCRYPTO "libcrypto.so." STR(OPENSSL_VERSION_MAJOR)
+#define RPCHOST_LIBCRYPTO "libcrypto.so." CRYPTO_STR(OPENSSL_VERSION_MAJOR)
 #else
 #define RPCHOST_LIBCRYPTO "libcrypto.so.1.1"
 #endif
@@ -41,19 +41,23 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_rc = -1;
 static char load_err[256];
 
-/* dlsym() into a function pointer of the right type.  ISO C has no
+/* dlsym() `name` into *slot, a function pointer's storage.  ISO C has no
  * conversion from void * to a function pointer; POSIX requires the write
- * through a void ** to work (the idiom its dlsym() rationale gives). */
-#define RESOLVE(h, field, name)                                                \
-    do {                                                                       \
-        void *sym_ = dlsym((h), (name));                                       \
-        if (sym_ == NULL) {                                                    \
-            snprintf(load_err, sizeof(load_err), "%s: no symbol %s",           \
-                     RPCHOST_LIBCRYPTO, (name));                               \
-            return;                                                            \
-        }                                                                      \
-        *(void **)&fn.field = sym_;                                            \
-    } while (0)
+ * through a void ** to work (the idiom its dlsym() rationale gives).  0, or
+ * -1 with the reason in load_err. */
+static int
+resolve(void *h, const char *name, void **slot)
+{
+    void *sym = dlsym(h, name);
+
+    if (sym == NULL) {
+        snprintf(load_err, sizeof(load_err), "%s: no symbol %s",
+                 RPCHOST_LIBCRYPTO, name);
+        return -1;
+    }
+    *slot = sym;
+    return 0;
+}
 
 static void
 load(void)
@@ -66,13 +70,14 @@ load(void)
                  RPCHOST_LIBCRYPTO, e ? e : "unknown error");
         return;
     }
-    RESOLVE(h, hmac, "HMAC");
-    RESOLVE(h, sha256, "EVP_sha256");
-    RESOLVE(h, memcmp, "CRYPTO_memcmp");
-    RESOLVE(h, cleanse, "OPENSSL_cleanse");
-    RESOLVE(h, decode, "EVP_DecodeBlock");
-    RESOLVE(h, encode, "EVP_EncodeBlock");
-    RESOLVE(h, rand, "RAND_bytes");
+    if (resolve(h, "HMAC", (void **)&fn.hmac) != 0 ||
+        resolve(h, "EVP_sha256", (void **)&fn.sha256) != 0 ||
+        resolve(h, "CRYPTO_memcmp", (void **)&fn.memcmp) != 0 ||
+        resolve(h, "OPENSSL_cleanse", (void **)&fn.cleanse) != 0 ||
+        resolve(h, "EVP_DecodeBlock", (void **)&fn.decode) != 0 ||
+        resolve(h, "EVP_EncodeBlock", (void **)&fn.encode) != 0 ||
+        resolve(h, "RAND_bytes", (void **)&fn.rand) != 0)
+        return;  /* h stays loaded: harmless, and load runs once */
     load_rc = 0; /* h stays loaded for the life of the process */
 }
 
