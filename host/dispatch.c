@@ -45,6 +45,7 @@ struct batch;
 /* Bytes of a batch's one allocation each call starts its answer in: a
  * small result fits (ping's is 41), a longer one moves to its own. */
 #define CALL_SLAB 128
+#define CALL_SLAB_MAX 4096 /* calls: at most 512 KiB of slab per batch */
 
 struct rpchost_call {
     struct batch *batch;
@@ -802,8 +803,10 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
      * under this loop. */
     b->pending = b->n + 1;
     b->clock_us = b->stats ? util_mono_us() : 0;
-    if (b->n > 1)
-        b->slab = malloc(b->n * CALL_SLAB); /* NULL: each allocates its own */
+    /* NULL (or a batch bigger than max_batch's default allows for):
+     * each call allocates its own. */
+    if (b->n > 1 && b->n <= CALL_SLAB_MAX)
+        b->slab = malloc(b->n * CALL_SLAB);
     for (size_t i = 0; i < b->n; i++) {
         struct rpchost_call *c = &b->calls[i];
         const struct rpc_req *r = &b->env.reqs[i];
