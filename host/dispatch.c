@@ -803,8 +803,8 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
      * under this loop. */
     b->pending = b->n + 1;
     b->clock_us = b->stats ? util_mono_us() : 0;
-    /* NULL (or a batch bigger than max_batch's default allows for):
-     * each call allocates its own. */
+    /* One slab for batches up to CALL_SLAB_MAX calls; beyond that, or
+     * when it cannot be had, each call allocates its own. */
     if (b->n > 1 && b->n <= CALL_SLAB_MAX)
         b->slab = malloc(b->n * CALL_SLAB);
     for (size_t i = 0; i < b->n; i++) {
