@@ -7,6 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Move a borrowed buffer's contents into `cap` bytes of its own. */
+static int
+own(struct buf *b, size_t cap)
+{
+    char *p = malloc(cap);
+
+    if (p == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    if (b->len > 0)
+        memcpy(p, b->data, b->len);
+    b->data = p;
+    b->cap = cap;
+    b->borrowed = 0;
+    return 0;
+}
+
 static int
 buf_reserve(struct buf *b, size_t extra)
 {
@@ -25,14 +43,13 @@ buf_reserve(struct buf *b, size_t extra)
     cap = b->cap ? b->cap : 128;
     while (cap < need)
         cap *= 2;
-    p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
+    if (b->borrowed)
+        return own(b, cap);
+    p = realloc(b->data, cap);
     if (p == NULL) {
         b->failed = 1;
         return -1;
     }
-    if (b->borrowed && b->len > 0)
-        memcpy(p, b->data, b->len);
-    b->borrowed = 0;
     b->data = p;
     b->cap = cap;
     return 0;
@@ -181,18 +198,9 @@ buf_take(struct buf *b, size_t *len)
     }
     if (b->data == NULL)
         buf_append(b, "", 0);
-    if (b->borrowed && !b->failed) {
-        /* The memory is not b's to hand over: copy it. */
-        p = malloc(b->len + 1);
-        if (p == NULL)
-            b->failed = 1;
-        else {
-            memcpy(p, b->data, b->len);
-            p[b->len] = '\0';
-            b->borrowed = 0;
-            b->data = p;
-        }
-    }
+    /* Borrowed memory is not b's to hand over: copy it. */
+    if (b->borrowed && !b->failed && own(b, b->len + 1) == 0)
+        b->data[b->len] = '\0';
     if (b->failed) {
         buf_free(b);
         return NULL;

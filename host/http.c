@@ -807,8 +807,8 @@ now_ms(void)
  * accepting, and makes sure that one accepts (its listener is turned back
  * on through its post queue).  A paused loop turns its listener back on by
  * itself when it is no longer ahead, or when the loop it stepped back for
- * took no connection within RECHECK_MS (busy in a long call), checked
- * every RECHECK_MS and at every sweep.  Loops at their share of
+ * took no connection within RECHECK_MS (busy in a long call): checked
+ * every RECHECK_MS while paused, and at every sweep.  Loops at their share of
  * max_connections are left out of the comparison, and so are loops that
  * have not run their sweep for STUCK_MS (a plugin blocking their thread):
  * new connections go to loops that can answer them. */
@@ -941,23 +941,6 @@ on_balance_recheck(evutil_socket_t fd, short what, void *arg)
     watch_peer(w, p);
 }
 
-/* From the sweep: accept again once no longer ahead. */
-static void
-balance_check(struct worker *w)
-{
-    struct worker *p;
-    long least = 0;
-
-    if (!w->balance_paused)
-        return;
-    p = least_loaded_peer(w, &least);
-    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
-        !atomic_load_explicit(&p->accepting, memory_order_relaxed)) {
-        w->balance_paused = 0;
-        set_accepting(w);
-    }
-}
-
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -975,7 +958,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
         atomic_store_explicit(&w->full, 0, memory_order_relaxed);
         set_accepting(w);
     }
-    balance_check(w);
+    if (w->balance_paused) /* a second look, should its timer have failed */
+        on_balance_recheck(-1, 0, w);
 }
 
 static struct bufferevent *
