@@ -128,6 +128,27 @@ class BodyLimitTest(unittest.TestCase):
         self.assertEqual(json.loads(data)["result"], "pong")
 
 
+class LargeBatchTest(unittest.TestCase):
+    """A batch's answers start in one shared slab of 128 bytes a call (up
+    to 4096 calls); longer answers, and the calls of bigger batches, use
+    their own memory.  Every answer must come back whole either way."""
+
+    def test_answers_inside_and_outside_the_slab(self):
+        long = "x" * 300  # outgrows its 128-byte slot
+        with serve(server={"max_batch": 5000}) as srv:
+            for n in (4096, 5000):
+                with self.subTest(n=n):
+                    batch = [call("echo", [long] if i % 7 == 0 else [i],
+                                  id=i) for i in range(n)]
+                    status, _, data = srv.call(batch)
+                    self.assertEqual(status, 200, data[:200])
+                    answer = {a["id"]: a["result"] for a in json.loads(data)}
+                    self.assertEqual(len(answer), n)
+                    for i in range(n):
+                        want = [long] if i % 7 == 0 else [i]
+                        self.assertEqual(answer[i], want, i)
+
+
 class ServerSideCloseTest(unittest.TestCase):
     def test_next_client_after_a_refusal_is_served(self):
         # After the server closes a connection (413, 400, Connection:
