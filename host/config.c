@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
 
 struct parse_state {
@@ -58,6 +59,9 @@ config_defaults(struct config *c)
     c->max_batch = CONFIG_DEFAULT_MAX_BATCH;
     c->max_depth = CONFIG_DEFAULT_MAX_DEPTH;
     c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
+    c->header_timeout_ms = CONFIG_DEFAULT_HEADER_TIMEOUT_MS;
+    c->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
+    c->backlog = CONFIG_DEFAULT_BACKLOG;
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
     c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
     c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
@@ -192,7 +196,8 @@ enum key_kind {
     K_LEVEL,
     K_PATH,
     K_URLPATH,
-    K_STRING
+    K_STRING,
+    K_HOSTS
 };
 
 struct server_key {
@@ -215,11 +220,15 @@ static const struct server_key server_keys[] = {
     {"max_batch", K_INT, 1, 1000000, OFF(max_batch), 0},
     {"max_depth", K_INT, 2, 1000, OFF(max_depth), 0},
     {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
+    {"header_timeout", K_SECONDS, 100, 3600000, OFF(header_timeout_ms), 0},
+    {"request_timeout", K_SECONDS, 100, 86400000, OFF(request_timeout_ms), 0},
+    {"backlog", K_INT, 1, 65535, OFF(backlog), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
     {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},
     {"pidfile", K_PATH, 0, 0, OFF(pidfile), 0},
     {"auth_file", K_PATH, 0, 0, OFF(auth_file), 0},
     {"cors_origins", K_STRING, 0, 0, OFF(cors_origins), 0},
+    {"allowed_hosts", K_HOSTS, 0, 0, OFF(allowed_hosts), 0},
     {"health_path", K_URLPATH, 0, 0, OFF(health_path), 0},
     {"metrics_path", K_URLPATH, 0, 0, OFF(metrics_path), 0},
     {"access_log", K_PATH, 0, 0, OFF(access_log), 0},
@@ -298,6 +307,15 @@ server_key(struct parse_state *st, const char *name, const char *value)
         }
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_STRING:
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
+    case K_HOSTS:
+        if (!guard_hosts_valid(value)) {
+            set_err(st,
+                    "%s: '%s' is not '*' or a comma-separated list of host "
+                    "names and addresses",
+                    name, value);
+            return 0;
+        }
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_LEVEL:
         v = log_level_parse(value);
@@ -624,6 +642,7 @@ config_free(struct config *c)
     free(c->pidfile);
     free(c->auth_file);
     free(c->cors_origins);
+    free(c->allowed_hosts);
     free(c->health_path);
     free(c->metrics_path);
     free(c->access_log);

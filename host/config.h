@@ -41,11 +41,16 @@ struct config {
     int max_batch;
     int max_depth;
     int timeout_ms;          /* idle/read/write timeout of a connection */
+    int header_timeout_ms;   /* a request's headers arrive within this */
+    int request_timeout_ms;  /* a whole request arrives within this */
+    int backlog;             /* listen(2) backlog */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
     char *pidfile;           /* NULL: none */
     char *auth_file;         /* credentials; NULL: no authentication */
     char *cors_origins;      /* "a, b" or "*"; NULL: no CORS */
+    char *allowed_hosts;     /* "a, b" or "*"; NULL: loopback names when
+                                listening on loopback, else any */
     char *health_path;       /* GET: 200 / 503 draining; NULL: off */
     char *metrics_path;      /* GET: Prometheus text; NULL: off */
     char *access_log;        /* NULL: none */
@@ -63,6 +68,9 @@ struct config {
 #define CONFIG_DEFAULT_MAX_BATCH 1000
 #define CONFIG_DEFAULT_MAX_DEPTH 64
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000
+#define CONFIG_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 30000
+#define CONFIG_DEFAULT_BACKLOG 1024
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000

@@ -21,8 +21,10 @@
 #include <event2/util.h>
 
 #include "buf.h"
+#include "conns.h"
 #include "dispatch.h"
 #include "generation.h"
+#include "guard.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "auth.h"
@@ -73,11 +75,12 @@ struct worker {
     struct worker *watched;      /* the loop this one stepped back for */
     unsigned long watched_total; /* its connections_total then */
     int npeers;
-    struct conn_slot *conns; /* each connection's bufferevent (a ref) */
-    size_t nconns, cap_conns;
+    struct conns *conns; /* each connection's state (conns.h) */
     struct event *sweep_ev;
-    unsigned long tick; /* sweeps done */
-    size_t nretiring;   /* conns freed by evhttp, socket not yet closed */
+    struct event *backoff_ev;  /* ends accept_backoff */
+    int accept_backoff;        /* accept() failed: paused for a moment */
+    unsigned long accept_errs; /* failures since the last log line */
+    long long accept_log_ms;   /* when the last one was logged */
     int index;
     int listen_fd;
     int started;
@@ -93,6 +96,8 @@ struct worker {
     int stop_timeout_ms;
     long inflight; /* requests not yet fully answered; loop thread only */
     int draining;
+    int loopback;    /* it listens on a loopback address (guard.h) */
+    long conn_cap;   /* max_connections the descriptor limit allows; 0: any */
     int expired;     /* the shutdown timeout passed: open calls were answered */
     time_t date_sec; /* the second `date` was formatted for */
     char date[40];   /* cached Date header value (evhttp formats one per
@@ -579,31 +584,52 @@ is_chunked(const char *v)
            v[n + strspn(v + n, " \t")] == '\0';
 }
 
-/* Whether the request's framing is ambiguous: more than one Content-Length,
- * one that is not plain digits, one beside a Transfer-Encoding, more than
- * one Transfer-Encoding, or one that is not just "chunked".  evhttp takes
- * the first Content-Length (and "+5") as it comes and reads no body for a
- * coding it does not know; a proxy in front that framed the request
- * otherwise would see another request boundary (request smuggling), so
- * RFC 9112 6.1 and 6.3 make these errors, and the connection is closed.
- * The reason, with the status in *status, or NULL. */
+/* What one pass over a request's headers found. */
+struct heads {
+    const char *host;  /* the Host value, or NULL */
+    const char *ctype; /* the Content-Type value, or NULL */
+    const char *auth;  /* the Authorization value, or NULL */
+    int hosts, auths;  /* how many of each */
+};
+
+/* One pass over the request's headers: what `h` says of Host,
+ * Content-Type and Authorization, and whether the framing is ambiguous:
+ * more than one Content-Length, one that is not plain digits, one beside
+ * a Transfer-Encoding, more than one Transfer-Encoding, or one that is not
+ * just "chunked".  evhttp takes the first Content-Length (and "+5") as it
+ * comes and reads no body for a coding it does not know; a proxy in front
+ * that framed the request otherwise would see another request boundary
+ * (request smuggling), so RFC 9112 6.1 and 6.3 make these errors, and the
+ * connection is closed.  The framing error, with the status in *status,
+ * or NULL. */
 static const char *
-bad_framing(struct evhttp_request *req, int *status)
+read_heads(struct evhttp_request *req, struct heads *h, int *status)
 {
-    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const struct evkeyvalq *q = evhttp_request_get_input_headers(req);
     const struct evkeyval *kv;
     int lengths = 0, codings = 0;
 
+    memset(h, 0, sizeof(*h));
     *status = 400;
-    for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-        if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0) {
+    for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        const char *k = kv->key;
+
+        if (evutil_ascii_strcasecmp(k, "Host") == 0) {
+            h->host = kv->value;
+            h->hosts++;
+        } else if (evutil_ascii_strcasecmp(k, "Content-Type") == 0) {
+            h->ctype = kv->value;
+        } else if (evutil_ascii_strcasecmp(k, "Authorization") == 0) {
+            h->auth = kv->value;
+            h->auths++;
+        } else if (evutil_ascii_strcasecmp(k, "Content-Length") == 0) {
             const char *v = kv->value;
             if (++lengths > 1)
                 return "HTTP 400: more than one Content-Length";
             v += strspn(v, " \t");
             if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
                 return "HTTP 400: Content-Length is not a number";
-        } else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+        } else if (evutil_ascii_strcasecmp(k, "Transfer-Encoding") == 0) {
             if (++codings > 1)
                 return "HTTP 400: more than one Transfer-Encoding";
             if (!is_chunked(kv->value)) {
@@ -614,6 +640,8 @@ bad_framing(struct evhttp_request *req, int *status)
     }
     if (lengths > 0 && codings > 0)
         return "HTTP 400: both Content-Length and Transfer-Encoding";
+    if (h->hosts > 1)
+        return "HTTP 400: more than one Host";
     return NULL;
 }
 
@@ -628,6 +656,7 @@ on_request(struct evhttp_request *req, void *arg)
     struct evkeyvalq *out_h = evhttp_request_get_output_headers(req);
     const struct auth_user *user = NULL;
     struct dispatch_env env;
+    struct heads heads;
     const char *origin, *framing;
     int status;
     struct evbuffer *in;
@@ -651,11 +680,17 @@ on_request(struct evhttp_request *req, void *arg)
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
     rc->in_bytes = len;
-    framing = bad_framing(req, &status);
+    framing = read_heads(req, &heads, &status);
     if (framing != NULL) {
         evhttp_add_header(out_h, "Connection", "close");
         reply_error(rc, status,
                     status == 501 ? "Not Implemented" : "Bad Request", framing);
+        return;
+    }
+    if (!guard_host_allowed(cfg->allowed_hosts, w->loopback, heads.host)) {
+        reply_error(rc, 403, "Forbidden",
+                    "HTTP 403: this Host is not served; list it in [server] "
+                    "allowed_hosts");
         return;
     }
     if (path == NULL || path[0] == '\0')
@@ -695,9 +730,19 @@ on_request(struct evhttp_request *req, void *arg)
                     "HTTP 405: JSON-RPC requests must use POST");
         return;
     }
+    if (!guard_json_type(heads.ctype)) {
+        reply_error(rc, 415, "Unsupported Media Type",
+                    "HTTP 415: Content-Type must be application/json");
+        return;
+    }
     if (w->gen->auth != NULL) {
-        const char *hdr = evhttp_find_header(
-            evhttp_request_get_input_headers(req), "Authorization");
+        const char *hdr = heads.auth;
+
+        if (heads.auths > 1) {
+            reply_error(rc, 400, "Bad Request",
+                        "HTTP 400: more than one Authorization header");
+            return;
+        }
         user = auth_check(w->gen->auth, hdr);
         if (user == NULL) {
             evhttp_add_header(out_h, "WWW-Authenticate",
@@ -724,68 +769,23 @@ on_request(struct evhttp_request *req, void *arg)
 
 /* ---- connections ----
  *
- * evhttp 2.1 has no connection limit and no hook when it frees a
- * connection.  So the loop makes each connection's bufferevent itself and
- * keeps one extra reference to it: evhttp's bufferevent_free() clears its
- * callbacks, and a sweep on a timer finds such bufferevents, drops the
- * reference and counts the connection out.  The bufferevent owns the socket
- * (BEV_OPT_CLOSE_ON_FREE, so evhttp only shuts down its write side): the
- * socket is closed when the last reference goes, after its events were
- * deleted.  Were evhttp to close it at once, a new connection could reuse
- * the descriptor while the old bufferevent's read event still stood in the
- * event map, and the new one would never be added to epoll.  At its share
- * of max_connections a loop stops accepting (as nginx does at
- * worker_connections): further clients wait in the listen backlog until a
- * connection closes. */
+ * What each connection is doing, its deadlines and its retirement are
+ * conns.c's.  At its share of max_connections a loop first makes room
+ * (closing the longest idle keep-alive connection, else a request that has
+ * been arriving for long); when there is none to close it stops accepting
+ * (as nginx does at worker_connections): further clients wait in the listen
+ * backlog until a connection closes or becomes idle. */
 
 #define SWEEP_MS 100
 
-/* A connection's bufferevent.  Closing a socket whose event deletion is
- * still queued in the epoll changelist would let a new connection reuse the
- * descriptor unseen; so a freed connection is retired in two steps: its
- * events are disabled at one sweep and the socket closed (the reference
- * dropped) two sweeps later, when the deletion has long reached epoll. */
-struct conn_slot {
-    struct bufferevent *bev;
-    unsigned long retired_at; /* 0: live; else the sweep that disabled it */
-};
-
-/* Retire the connections evhttp has freed; returns how many are open. */
+/* Publish the loop's open connections for /metrics and the other loops. */
 static long
-sweep_conns(struct worker *w, int close_old)
+count_open(struct worker *w)
 {
-    size_t i = 0;
+    long open = conns_open(w->conns);
 
-    while (i < w->nconns) {
-        struct conn_slot *s = &w->conns[i];
-        bufferevent_data_cb rd, wr;
-        bufferevent_event_cb ev;
-        void *arg;
-
-        if (s->retired_at == 0) {
-            bufferevent_getcb(s->bev, &rd, &wr, &ev, &arg);
-            if (rd != NULL || wr != NULL || ev != NULL) {
-                i++;
-                continue;
-            }
-            bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-            s->retired_at = w->tick + 1;
-            w->nretiring++;
-            i++;
-            continue;
-        }
-        if (!close_old || s->retired_at + 2 > w->tick + 1) {
-            i++;
-            continue;
-        }
-        bufferevent_decref(s->bev); /* closes the socket */
-        w->nretiring--;
-        *s = w->conns[--w->nconns];
-    }
-    atomic_store_explicit(&w->stats->connections,
-                          (long)(w->nconns - w->nretiring),
-                          memory_order_relaxed);
-    return (long)(w->nconns - w->nretiring);
+    atomic_store_explicit(&w->stats->connections, open, memory_order_relaxed);
+    return open;
 }
 
 static long long
@@ -822,7 +822,7 @@ static void
 set_accepting(struct worker *w)
 {
     int on = w->lev != NULL && !w->draining && !w->accept_paused &&
-             !w->balance_paused;
+             !w->balance_paused && !w->accept_backoff;
 
     if (on == atomic_load_explicit(&w->accepting, memory_order_relaxed))
         return;
@@ -945,15 +945,21 @@ static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    const struct config *cfg = w->gen->cfg;
+    unsigned long closed[CONNS_NREASONS] = {0};
     long open;
-
-    w->tick++;
-    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
-    open = sweep_conns(w, 1);
 
     (void)fd;
     (void)what;
-    if (w->accept_paused && (w->max_conns == 0 || open < w->max_conns)) {
+    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
+    conns_sweep(w->conns, cfg->header_timeout_ms, cfg->request_timeout_ms,
+                closed);
+    for (int r = 0; r < CONNS_NREASONS; r++)
+        if (closed[r] > 0)
+            stats_add(&w->stats->conn_closed[r], closed[r]);
+    open = count_open(w);
+    if (w->accept_paused && (w->max_conns == 0 || open < w->max_conns ||
+                             conns_can_make_room(w->conns))) {
         w->accept_paused = 0;
         atomic_store_explicit(&w->full, 0, memory_order_relaxed);
         set_accepting(w);
@@ -962,52 +968,115 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
         on_balance_recheck(-1, 0, w);
 }
 
+/* At the loop's share of max_connections after an accept: make room, or
+ * stop accepting until there is some. */
+static void
+at_share(struct worker *w)
+{
+    if (conns_make_room(w->conns)) {
+        stats_add(&w->stats->conn_closed[CONNS_MADE_ROOM], 1);
+        count_open(w);
+        return;
+    }
+    if (w->accept_paused || w->lev == NULL)
+        return;
+    w->accept_paused = 1;
+    atomic_store_explicit(&w->full, 1, memory_order_relaxed);
+    set_accepting(w);
+    log_warn("loop %d: %ld connections, its share of max_connections, none "
+             "idle; not accepting until one closes or goes idle",
+             w->index, w->max_conns);
+}
+
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
     struct worker *w = arg;
     struct bufferevent *bev;
 
-    if (w->nconns == w->cap_conns) {
-        size_t cap = w->cap_conns ? w->cap_conns * 2 : 64;
-        struct conn_slot *n = realloc(w->conns, cap * sizeof(*n));
-        if (n == NULL)
-            return NULL; /* evhttp makes its own; it goes uncounted */
-        w->conns = n;
-        w->cap_conns = cap;
-    }
-    /* Sweep first: the new bufferevent has no callbacks yet and would look
-     * freed. */
-    if (w->max_conns > 0 &&
-        (long)(w->nconns - w->nretiring) + 1 >= w->max_conns)
-        sweep_conns(w, 0);
-    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    (void)base;
+    /* Count the connections evhttp freed meanwhile first. */
+    if (w->max_conns > 0 && conns_open(w->conns) + 1 >= w->max_conns)
+        conns_reap(w->conns);
+    bev = conns_add(w->conns);
     if (bev == NULL)
-        return NULL;
-    bufferevent_incref(bev);
-    w->conns[w->nconns].bev = bev;
-    w->conns[w->nconns].retired_at = 0;
-    w->nconns++;
+        return NULL; /* evhttp makes its own; it goes uncounted */
     stats_add(&w->stats->connections_total, 1);
-    atomic_store_explicit(&w->stats->connections,
-                          (long)(w->nconns - w->nretiring),
-                          memory_order_relaxed);
-    if (w->max_conns > 0 && (long)(w->nconns - w->nretiring) >= w->max_conns &&
-        w->lev != NULL && !w->accept_paused) {
-        w->accept_paused = 1;
-        atomic_store_explicit(&w->full, 1, memory_order_relaxed);
-        set_accepting(w);
-        log_warn("loop %d: %ld connections, its share of max_connections; "
-                 "not accepting until one closes",
-                 w->index, w->max_conns);
-    }
+    if (w->max_conns > 0 && count_open(w) >= w->max_conns)
+        at_share(w);
+    else
+        count_open(w);
     balance_after_accept(w);
     return bev;
 }
 
+/* ---- accept errors ----
+ *
+ * accept() failing with anything but "try again" (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM: out of descriptors or memory) leaves the connection in the
+ * backlog and the listening socket readable: retried at once, it would
+ * spin the loop and flood the log.  So the loop stops accepting for
+ * ACCEPT_BACKOFF_MS and logs at most once a second, with a count. */
+
+#define ACCEPT_BACKOFF_MS 100
+
+static void
+on_backoff_end(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    w->accept_backoff = 0;
+    set_accepting(w);
+}
+
+/* The worker whose loop runs on this thread (an error callback's argument
+ * is evhttp's, not ours). */
+static _Thread_local struct worker *this_worker;
+
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct worker *w = this_worker;
+    struct timeval backoff = {0, ACCEPT_BACKOFF_MS * 1000};
+    int err = EVUTIL_SOCKET_ERROR();
+    long long now = now_ms();
+
+    (void)lev;
+    (void)arg;
+    if (w == NULL || w->draining || err == EINVAL)
+        return; /* the listening socket was shut down: the drain began */
+    stats_add(&w->stats->accept_errors, 1);
+    w->accept_errs++;
+    if (now - w->accept_log_ms >= 1000) {
+        log_error("loop %d: accept: %s; pausing accepts for %d ms (%lu "
+                  "failure(s) in the last second)",
+                  w->index, evutil_socket_error_to_string(err),
+                  ACCEPT_BACKOFF_MS, w->accept_errs);
+        w->accept_log_ms = now;
+        w->accept_errs = 0;
+    }
+    w->accept_backoff = 1;
+    set_accepting(w);
+    evtimer_add(w->backoff_ev, &backoff);
+}
+
 /* ---- generations ---- */
 
-/* Settings that live in evhttp, for connections accepted from now on. */
+/* A loop's share of max_connections (0: no limit), the process's cap
+ * (0: none) applied first. */
+static long
+conn_share(const struct config *cfg, long cap)
+{
+    long max = cfg->max_connections;
+
+    if (cap > 0 && (max == 0 || max > cap))
+        max = cap;
+    return max > 0 ? (max + cfg->threads - 1) / cfg->threads : 0;
+}
+
+/* Settings of a generation, for connections accepted from now on. */
 static void
 apply_settings(struct worker *w, const struct config *cfg)
 {
@@ -1018,6 +1087,8 @@ apply_settings(struct worker *w, const struct config *cfg)
     tv.tv_sec = cfg->timeout_ms / 1000;
     tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
     evhttp_set_timeout_tv(w->http, &tv);
+    w->loopback = config_is_loopback(cfg->listen_host);
+    w->max_conns = conn_share(cfg, w->conn_cap);
 }
 
 struct gen_switch {
@@ -1033,11 +1104,6 @@ on_gen_switch(void *arg)
 
     sw->w->gen = sw->gen;
     apply_settings(sw->w, sw->gen->cfg);
-    sw->w->max_conns =
-        sw->gen->cfg->max_connections > 0
-            ? (sw->gen->cfg->max_connections + sw->gen->cfg->threads - 1) /
-                  sw->gen->cfg->threads
-            : 0;
     log_debug("loop %d: now on generation %lu", sw->w->index, sw->gen->id);
     generation_unref(old);
     free(sw);
@@ -1142,7 +1208,8 @@ new_loop_base(void)
 
 struct worker *
 worker_new(int index, int listen_fd, struct generation *gen,
-           struct stats *stats, struct worker *const *peers, int npeers)
+           struct stats *stats, struct worker *const *peers, int npeers,
+           long conn_cap)
 {
     const struct config *cfg = gen->cfg;
     struct worker *w = calloc(1, sizeof(*w));
@@ -1158,8 +1225,7 @@ worker_new(int index, int listen_fd, struct generation *gen,
     w->npeers = npeers;
     w->loop.wake = -1;
     w->stats = stats;
-    if (cfg->max_connections > 0)
-        w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
+    w->conn_cap = conn_cap;
     generation_ref(gen);
     w->gen = gen;
     if (pthread_mutex_init(&w->loop.post_lock, NULL) != 0)
@@ -1179,11 +1245,14 @@ worker_new(int index, int listen_fd, struct generation *gen,
     if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL ||
         w->loop.post_ev == NULL || event_add(w->loop.post_ev, NULL) != 0)
         goto fail;
-    /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops. */
-    lev = evconnlistener_new(w->loop.base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC,
-                             -1, listen_fd);
+    /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops.
+     * Backlog 0: the socket listens already, with the configured backlog
+     * (any other value would call listen() again, and -1 means 128). */
+    lev = evconnlistener_new(w->loop.base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
+                             listen_fd);
     if (lev == NULL)
         goto fail;
+    evconnlistener_set_error_cb(lev, on_accept_error);
     w->bound = evhttp_bind_listener(w->http, lev);
     if (w->bound == NULL) {
         evconnlistener_free(lev);
@@ -1195,9 +1264,12 @@ worker_new(int index, int listen_fd, struct generation *gen,
      * (the other loops leave it its share of the first connections). */
     atomic_init(&w->beat_ms, now_ms());
     evhttp_set_bevcb(w->http, make_bev, w);
+    w->conns = conns_new(w->loop.base);
     w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
     w->balance_ev = evtimer_new(w->loop.base, on_balance_recheck, w);
-    if (w->sweep_ev == NULL || w->balance_ev == NULL ||
+    w->backoff_ev = evtimer_new(w->loop.base, on_backoff_end, w);
+    if (w->conns == NULL || w->sweep_ev == NULL || w->balance_ev == NULL ||
+        w->backoff_ev == NULL ||
         event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) != 0)
         goto fail;
     evhttp_set_gencb(w->http, on_request, w);
@@ -1219,6 +1291,7 @@ worker_main(void *arg)
     struct worker *w = arg;
 
     w->loop.thread = pthread_self();
+    this_worker = w;
     log_debug("loop %d running", w->index);
     event_base_dispatch(w->loop.base);
     /* Answer what is still open (deadlines and plugin timers run now), so
@@ -1283,11 +1356,11 @@ worker_free(struct worker *w)
     w->draining = 1;
     if (w->http != NULL)
         evhttp_free(w->http);
-    for (size_t i = 0; i < w->nconns; i++)
-        bufferevent_decref(w->conns[i].bev);
-    free(w->conns);
+    conns_free(w->conns);
     if (w->sweep_ev != NULL)
         event_free(w->sweep_ev);
+    if (w->backoff_ev != NULL)
+        event_free(w->backoff_ev);
     if (w->balance_ev != NULL)
         event_free(w->balance_ev);
     if (w->stop_ev != NULL)

@@ -25,11 +25,12 @@ struct worker;
  * the settings of `gen` (referenced), counting into `stats` (the caller's,
  * zeroed, outliving the worker).  `peers` holds all npeers workers, this
  * one included, for accept balancing: the caller fills it before starting
- * any, and frees none of them before all are joined.  NULL on failure
- * (logged). */
+ * any, and frees none of them before all are joined.  `conn_cap` caps
+ * max_connections of every generation (what the descriptor limit allows;
+ * 0: no cap).  NULL on failure (logged). */
 struct worker *worker_new(int index, int listen_fd, struct generation *gen,
                           struct stats *stats, struct worker *const *peers,
-                          int npeers);
+                          int npeers, long conn_cap);
 
 /* Run the worker's loop on a new thread.  -1 on failure (logged). */
 int worker_start(struct worker *w);

@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -72,7 +73,8 @@ open_listener(const struct config *cfg, char *addr, size_t addrlen)
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, cfg->backlog) == 0)
             break;
         err = errno;
         close(fd);
@@ -104,6 +106,12 @@ begin_stop(struct server *s, const char *why)
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
     for (int i = 0; i < s->nworkers; i++)
         worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms);
+    /* Stop listening now: new clients are refused (a load balancer fails
+     * over at once) instead of being accepted by the kernel and left
+     * hanging until exit.  The loops' accepts then fail with EINVAL, which
+     * they ignore; the descriptor is closed at exit. */
+    if (s->listen_fd >= 0)
+        shutdown(s->listen_fd, SHUT_RDWR);
     /* The workers exit by themselves; leave the control loop so main can
      * join them.  Removing the signal events restores the default action,
      * so a second SIGINT/SIGTERM ends the process at once. */
@@ -289,26 +297,44 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/* Descriptors kept for everything but connections: the listening socket,
+ * logs, the pidfile, each loop's epoll and eventfd, plugins (their files,
+ * and two generations' copies during a reload) and what plugins open. */
+#define FD_RESERVE_BASE 64
+#define FD_RESERVE_PER_LOOP 4
+
 /* Every connection is a descriptor: allow as many as the hard limit does
  * (max_connections plus listeners, logs and plugins need more than the
- * usual soft limit of 1024). */
-static void
-raise_fd_limit(const struct config *cfg)
+ * usual soft limit of 1024).  Returns the most connections the limit then
+ * leaves room for (logged when that caps max_connections), 0 for no cap. */
+static long
+fd_connection_cap(const struct config *cfg)
 {
     struct rlimit rl;
+    long reserve = FD_RESERVE_BASE + FD_RESERVE_PER_LOOP * cfg->threads, cap;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
+        return 0;
     if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
+        rlim_t want = rl.rlim_max;
+
+        rl.rlim_cur = want;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            return;
+            getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (cfg->max_connections > 0 &&
-        rl.rlim_cur < (rlim_t)cfg->max_connections + 64)
-        log_warn("the descriptor limit (%llu) is below max_connections "
-                 "(%d) + 64: raise it (ulimit -n, LimitNOFILE=)",
-                 (unsigned long long)rl.rlim_cur, cfg->max_connections);
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+        return 0;
+    cap = (long)rl.rlim_cur - reserve;
+    if (cap < 1)
+        cap = 1;
+    if (cfg->max_connections == 0 || cfg->max_connections > cap)
+        log_warn("max_connections %d%s is more than the descriptor limit "
+                 "%llu allows; using %ld (%ld kept for logs, loops and "
+                 "plugins; raise the limit: ulimit -n, LimitNOFILE=)",
+                 cfg->max_connections,
+                 cfg->max_connections == 0 ? " (no limit)" : "",
+                 (unsigned long long)rl.rlim_cur, cap, reserve);
+    return cap;
 }
 
 int
@@ -320,6 +346,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     char addr[NI_MAXHOST + NI_MAXSERV + 4] = "?";
     sigset_t all, old;
     int rc = 1, started = 0, finalise = 1;
+    long conn_cap;
 
     memset(&s, 0, sizeof(s));
     s.gen = gen;
@@ -344,7 +371,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
             goto out;
         }
     }
-    raise_fd_limit(gen->cfg);
+    conn_cap = fd_connection_cap(gen->cfg);
     s.listen_fd = open_listener(gen->cfg, addr, sizeof(addr));
     if (s.listen_fd < 0)
         goto out;
@@ -374,7 +401,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
      * balancing). */
     for (int i = 0; i < gen->cfg->threads; i++) {
         s.workers[i] = worker_new(i, s.listen_fd, gen, &s.stats[i], s.workers,
-                                  gen->cfg->threads);
+                                  gen->cfg->threads, conn_cap);
         if (s.workers[i] == NULL)
             break;
         stats_register(&s.stats[i]);

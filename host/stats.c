@@ -199,6 +199,10 @@ find_method(struct stats *s, const char *name)
     return NULL;
 }
 
+/* The reason labels of conn_closed[] (conns.h's enum conns_reason). */
+static const char *const closed_reasons[3] = {"header_timeout",
+                                              "request_timeout", "made_room"};
+
 void
 stats_render(struct buf *out, struct stats *const *loops, size_t n,
              const struct stats_global *g)
@@ -321,6 +325,22 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
     head(out, "rpchost_connections_total", "counter",
          "Client connections accepted.");
     buf_printf(out, "rpchost_connections_total %lu\n", total);
+    head(out, "rpchost_connections_closed_total", "counter",
+         "Connections the server closed itself: a request's headers or "
+         "body arriving too slowly, or to make room at max_connections.");
+    for (size_t l = 0; l < n; l++)
+        for (size_t r = 0; r < 3; r++)
+            buf_printf(out,
+                       "rpchost_connections_closed_total{loop=\"%zu\","
+                       "reason=\"%s\"} %lu\n",
+                       l, closed_reasons[r], get(&loops[l]->conn_closed[r]));
+    head(out, "rpchost_accept_errors_total", "counter",
+         "accept() failures (out of descriptors or memory); each pauses "
+         "that loop's accepting for 100 ms.");
+    total = 0;
+    for (size_t l = 0; l < n; l++)
+        total += get(&loops[l]->accept_errors);
+    buf_printf(out, "rpchost_accept_errors_total %lu\n", total);
 
     head(out, "rpchost_generation", "gauge",
          "Number of the configuration generation serving.");

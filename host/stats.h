@@ -33,6 +33,10 @@ struct stats {
     atomic_long in_flight;   /* calls running */
     atomic_long connections; /* open now */
     atomic_ulong connections_total;
+    /* Connections the loop closed itself, by reason: headers or request
+     * past their deadline, closed to make room (conns.h's order). */
+    atomic_ulong conn_closed[3];
+    atomic_ulong accept_errors; /* accept() failures (EMFILE...) */
     atomic_ulong error_code_count[STATS_CODES];
     atomic_int error_code[STATS_CODES]; /* 0: free slot */
     atomic_ulong error_other;

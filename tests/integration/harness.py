@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -304,13 +305,14 @@ class Server:
     """
 
     def __init__(self, plugins=None, server=None, listen="127.0.0.1:0",
-                 threads=2, extra_args=(), argv=None):
+                 threads=2, extra_args=(), argv=None, nofile=None):
         self.plugins = default_plugins() if plugins is None else plugins
         self.server = dict(server or {})
         self.listen = listen
         self.threads = threads
         self.extra_args = list(extra_args)
         self.argv = argv
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of rpchost
         self.proc = None
         self.port = None
         self.returncode = None
@@ -339,7 +341,8 @@ class Server:
         self.proc = subprocess.Popen(command(args, self._dir.path),
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE,
+                                     preexec_fn=self._limits)
         t_err = threading.Thread(target=self._drain_stderr, daemon=True)
         t_out = threading.Thread(target=self._drain_stdout, daemon=True)
         t_err.start()
@@ -363,6 +366,12 @@ class Server:
                 "within %.0f s (exit status %r); stderr:\n%s"
                 % (STARTUP_TIMEOUT, self.proc.returncode, self.stderr))
         return self
+
+    def _limits(self):
+        """In the child, before exec: the descriptor limit asked for."""
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.nofile, self.nofile))
 
     def _drain_stderr(self):
         for raw in iter(self.proc.stderr.readline, b""):

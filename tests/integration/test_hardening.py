@@ -63,6 +63,9 @@ def read_response(f, head=False):
 
 def request_bytes(method, path, headers=(), body=None):
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    if method == "POST" and not any(n.lower() == "content-type"
+                                    for n, _ in headers):
+        lines.append("Content-Type: application/json")
     for name, value in headers:
         lines.append("%s: %s" % (name, value))
     if body is not None:

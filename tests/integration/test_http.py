@@ -92,6 +92,7 @@ class HttpTest(unittest.TestCase):
         s = self.srv.raw_socket()
         with s:
             s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\n"
                       b"Content-Length: 0\r\n\r\n")
             status, _, data, _ = read_http_response(s.makefile("rb"))
         self.assertEqual(status, 200, data)

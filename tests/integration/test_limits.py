@@ -115,6 +115,7 @@ class BodyLimitTest(unittest.TestCase):
     def test_chunked_under_limit_is_served(self):
         body = PING
         req = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Content-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\n\r\n")
         for i in range(0, len(body), 7):
             part = body[i:i + 7]

@@ -247,7 +247,8 @@ class ReloadTest(unittest.TestCase):
                             {"jsonrpc": "2.0", "method": "ping", "id": n},
                             {"jsonrpc": "2.0", "method": "add",
                              "params": [n, k], "id": "a%d" % n}])
-                        conn.request("POST", "/", body=body)
+                        conn.request("POST", "/", body=body, headers={
+                            "Content-Type": "application/json"})
                         resp = conn.getresponse()
                         data = resp.read()
                         answers = {a["id"]: a for a in json.loads(data)}

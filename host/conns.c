@@ -1,0 +1,406 @@
+/*
+ * conns.c - see conns.h.
+ */
+#include "conns.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+enum conn_state { CONN_ARRIVING, CONN_BUSY, CONN_IDLE, CONN_RETIRED };
+
+/* Connections in one state, oldest first. */
+struct conn_list {
+    struct conn *head, *tail;
+};
+
+struct conn {
+    struct conns *cs;
+    struct bufferevent *bev;         /* a reference of ours */
+    struct evbuffer_cb_entry *watch; /* on its input buffer */
+    struct conn *prev, *next;        /* in arriving or idle */
+    long long since_ms;              /* when its state began */
+    unsigned long retired_at;        /* CONN_RETIRED: the sweep that did it */
+    size_t index;                    /* in cs->v */
+    unsigned char state;             /* enum conn_state */
+    unsigned char in_body;           /* arriving: its headers are complete */
+    unsigned char eol;               /* arriving: the last line has ended */
+};
+
+struct conns {
+    struct event_base *base;
+    struct conn **v;
+    size_t n, cap;
+    size_t nretiring;
+    unsigned long tick;   /* sweeps done */
+    long long now_ms;     /* the last clock reading */
+    struct conn *current; /* whose input buffer changed last */
+    struct conn_list arriving, idle;
+};
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+list_add(struct conn_list *l, struct conn *c)
+{
+    c->next = NULL;
+    c->prev = l->tail;
+    if (l->tail != NULL)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static void
+list_del(struct conn_list *l, struct conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Take c out of the list of its state and give it `state`, since now. */
+static void
+set_state(struct conn *c, enum conn_state state)
+{
+    struct conns *cs = c->cs;
+
+    if (c->state == CONN_ARRIVING)
+        list_del(&cs->arriving, c);
+    else if (c->state == CONN_IDLE)
+        list_del(&cs->idle, c);
+    c->state = (unsigned char)state;
+    c->since_ms = cs->now_ms;
+    if (state == CONN_ARRIVING) {
+        c->in_body = 0;
+        c->eol = 0;
+        list_add(&cs->arriving, c);
+    } else if (state == CONN_IDLE) {
+        list_add(&cs->idle, c);
+    }
+}
+
+/* Whether `p` (n bytes of a request's head, in order) completes the
+ * headers: an empty line, lines ending in LF or CRLF, as evhttp reads
+ * them.  c->eol carries "the last line has just ended" across calls. */
+static int
+headers_end(struct conn *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        const char *nl;
+
+        if (c->eol) {
+            while (n > 0 && *p == '\r') {
+                p++;
+                n--;
+            }
+            if (n == 0)
+                return 0;
+            if (*p == '\n')
+                return 1;
+            c->eol = 0;
+        }
+        nl = memchr(p, '\n', n);
+        if (nl == NULL)
+            return 0;
+        c->eol = 1;
+        n -= (size_t)(nl + 1 - p);
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* The bytes just added to an arriving request's input: do they end its
+ * headers? */
+static void
+scan_added(struct conn *c, struct evbuffer *in,
+           const struct evbuffer_cb_info *info)
+{
+    size_t off = info->orig_size, left = info->n_added;
+
+    while (left > 0) {
+        struct evbuffer_ptr pos;
+        struct evbuffer_iovec v;
+        size_t len;
+
+        if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_peek(in, (ev_ssize_t)left, &pos, &v, 1) < 1)
+            return;
+        len = v.iov_len < left ? v.iov_len : left;
+        if (headers_end(c, v.iov_base, len)) {
+            c->in_body = 1;
+            return;
+        }
+        off += len;
+        left -= len;
+    }
+}
+
+/* A connection's input buffer changed: bytes arrived or evhttp took some.
+ * Runs before evhttp reads them. */
+static void
+on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    c->cs->current = c;
+    if (info->n_added == 0)
+        return;
+    if (c->state == CONN_IDLE)
+        set_state(c, CONN_ARRIVING);
+    if (c->state == CONN_ARRIVING && !c->in_body)
+        scan_added(c, in, info);
+}
+
+struct conns *
+conns_new(struct event_base *base)
+{
+    struct conns *cs = calloc(1, sizeof(*cs));
+
+    if (cs != NULL)
+        cs->base = base;
+    return cs;
+}
+
+void
+conns_free(struct conns *cs)
+{
+    if (cs == NULL)
+        return;
+    for (size_t i = 0; i < cs->n; i++) {
+        struct conn *c = cs->v[i];
+
+        if (c->watch != NULL)
+            evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+        bufferevent_decref(c->bev);
+        free(c);
+    }
+    free(cs->v);
+    free(cs);
+}
+
+struct bufferevent *
+conns_add(struct conns *cs)
+{
+    struct conn *c;
+
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 64;
+        struct conn **v = realloc(cs->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return NULL;
+        cs->v = v;
+        cs->cap = cap;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->cs = cs;
+    c->bev = bufferevent_socket_new(cs->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->watch = evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+    if (c->watch == NULL) {
+        bufferevent_free(c->bev);
+        free(c);
+        return NULL;
+    }
+    bufferevent_incref(c->bev);
+    cs->now_ms = mono_ms();
+    c->state = CONN_RETIRED; /* not in a list yet */
+    set_state(c, CONN_ARRIVING);
+    c->index = cs->n;
+    cs->v[cs->n++] = c;
+    return c->bev;
+}
+
+long
+conns_open(const struct conns *cs)
+{
+    return (long)(cs->n - cs->nretiring);
+}
+
+/* evhttp freed c's connection: stop watching it; its socket is closed two
+ * sweeps from now. */
+static void
+retire(struct conns *cs, struct conn *c)
+{
+    set_state(c, CONN_RETIRED);
+    evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+    c->watch = NULL;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    c->retired_at = cs->tick + 1;
+    cs->nretiring++;
+    if (cs->current == c)
+        cs->current = NULL;
+}
+
+/* The evhttp connection using c's bufferevent, or NULL once evhttp freed
+ * it (bufferevent_free() clears the callbacks, whose argument evhttp sets
+ * to the connection). */
+static struct evhttp_connection *
+evcon_of(struct conn *c)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    void *arg;
+
+    bufferevent_getcb(c->bev, &rd, &wr, &ev, &arg);
+    if (rd == NULL && wr == NULL && ev == NULL)
+        return NULL;
+    return arg;
+}
+
+/* Whether evhttp is done with c (a new bufferevent has no callbacks yet
+ * either, but is never looked at before evhttp set them). */
+static int
+freed_by_evhttp(struct conn *c)
+{
+    return c->state != CONN_RETIRED && evcon_of(c) == NULL;
+}
+
+/* Close c's connection (it is not busy) and retire it.  0 when evhttp had
+ * freed it already. */
+static int
+close_conn(struct conns *cs, struct conn *c)
+{
+    struct evhttp_connection *evcon = evcon_of(c);
+
+    if (evcon != NULL)
+        evhttp_connection_free(evcon);
+    retire(cs, c);
+    return evcon != NULL;
+}
+
+void
+conns_reap(struct conns *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        if (freed_by_evhttp(cs->v[i]))
+            retire(cs, cs->v[i]);
+}
+
+struct conn *
+conns_of(struct conns *cs, struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+
+    if (cs->current != NULL && cs->current->bev == bev)
+        return cs->current;
+    for (size_t i = 0; i < cs->n; i++)
+        if (cs->v[i]->bev == bev && cs->v[i]->state != CONN_RETIRED)
+            return cs->v[i];
+    return NULL;
+}
+
+void
+conn_busy(struct conn *c)
+{
+    if (c->state != CONN_RETIRED)
+        set_state(c, CONN_BUSY);
+}
+
+void
+conn_idle(struct conn *c)
+{
+    if (c->state == CONN_BUSY)
+        set_state(c, CONN_IDLE);
+}
+
+/* The connection conns_make_room() would close, or NULL. */
+static struct conn *
+victim(const struct conns *cs)
+{
+    struct conn *c = cs->arriving.head;
+
+    if (cs->idle.head != NULL)
+        return cs->idle.head;
+    if (c != NULL && cs->now_ms - c->since_ms >= CONNS_SLOW_MS)
+        return c;
+    return NULL;
+}
+
+int
+conns_make_room(struct conns *cs)
+{
+    struct conn *c;
+
+    while ((c = victim(cs)) != NULL)
+        if (close_conn(cs, c))
+            return 1;
+    return 0;
+}
+
+int
+conns_can_make_room(const struct conns *cs)
+{
+    return victim(cs) != NULL;
+}
+
+/* Drop our reference to a connection retired two sweeps ago. */
+static void
+drop(struct conns *cs, struct conn *c)
+{
+    struct conn *last = cs->v[--cs->n];
+
+    last->index = c->index;
+    cs->v[c->index] = last;
+    cs->nretiring--;
+    bufferevent_decref(c->bev); /* closes the socket */
+    free(c);
+}
+
+long
+conns_sweep(struct conns *cs, int header_ms, int request_ms,
+            unsigned long closed[CONNS_NREASONS])
+{
+    size_t i = 0;
+
+    cs->tick++;
+    cs->now_ms = mono_ms();
+    while (i < cs->n) {
+        struct conn *c = cs->v[i];
+
+        if (freed_by_evhttp(c)) {
+            retire(cs, c);
+        } else if (c->state == CONN_ARRIVING) {
+            long long age = cs->now_ms - c->since_ms;
+
+            if (!c->in_body && age >= header_ms) {
+                if (close_conn(cs, c))
+                    closed[CONNS_HEADER_TIMEOUT]++;
+            } else if (age >= request_ms) {
+                if (close_conn(cs, c))
+                    closed[CONNS_REQUEST_TIMEOUT]++;
+            }
+        } else if (c->state == CONN_RETIRED &&
+                   c->retired_at + 2 <= cs->tick + 1) {
+            drop(cs, c); /* v[i] is now another one: look at it */
+            continue;
+        }
+        i++;
+    }
+    return conns_open(cs);
+}

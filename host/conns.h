@@ -1,0 +1,97 @@
+/*
+ * conns.h - the client connections of one event loop: the bufferevent the
+ * loop makes for each connection evhttp accepts, what each connection is
+ * doing (its request arriving, being answered, or idle between keep-alive
+ * requests) and since when, the deadlines for a request to arrive, making
+ * room at the loop's share of max_connections, and closing sockets only
+ * once their events have left epoll.
+ *
+ * evhttp 2.1 has no connection limit, no hook when it frees a connection,
+ * and only a per-read timeout (which every byte restarts, so a client
+ * trickling a request is never dropped).  So the loop makes each
+ * connection's bufferevent itself (evhttp_set_bevcb), keeps one extra
+ * reference to it, and watches its input buffer:
+ *  - a connection's request is *arriving* from its accept, or from the
+ *    first byte after its last answer, until evhttp hands the whole request
+ *    to the loop; its headers end at the first empty line (found in the
+ *    bytes as they arrive).  Its headers must arrive within header_ms and
+ *    the whole request within request_ms of the start, however the bytes
+ *    trickle in; the sweep closes it otherwise.
+ *  - it is *busy* from then until its answer is written (its calls have
+ *    deadlines of their own), then *idle* until its next request starts
+ *    (evhttp's idle timeout applies).
+ *  - evhttp's bufferevent_free() clears the bufferevent's callbacks: the
+ *    sweep finds such connections and retires them.  The socket is closed
+ *    (the last reference dropped) two sweeps after its events were
+ *    disabled: were it closed at once, a new connection could reuse the
+ *    descriptor while the old event's deletion still sat in the epoll
+ *    changelist, and the new one would never be added to epoll.
+ *
+ * Loop thread only.  The clock is read at each accept and each sweep; the
+ * times in between are the last reading (a sweep runs every 100 ms).
+ */
+#ifndef HOST_CONNS_H
+#define HOST_CONNS_H
+
+struct bufferevent;
+struct event_base;
+struct evhttp_connection;
+struct conn;
+struct conns;
+
+/* Why the loop closed a connection itself. */
+enum conns_reason {
+    CONNS_HEADER_TIMEOUT,  /* headers not complete within header_ms */
+    CONNS_REQUEST_TIMEOUT, /* request not complete within request_ms */
+    CONNS_MADE_ROOM,       /* closed to make room for a new connection */
+    CONNS_NREASONS
+};
+
+/* A request's headers that have been arriving for this long may be closed
+ * to make room at the loop's share of max_connections (a client on
+ * loopback or a LAN sends them in a few milliseconds). */
+#define CONNS_SLOW_MS 1000
+
+/* A table for the loop running `base`.  NULL on ENOMEM. */
+struct conns *conns_new(struct event_base *base);
+
+/* Drop every reference (closing the sockets); after evhttp_free(). */
+void conns_free(struct conns *cs);
+
+/* The bufferevent for a connection evhttp is accepting (evhttp sets its
+ * socket and callbacks), tracked from now: its request is arriving.  NULL
+ * on ENOMEM (evhttp then makes one of its own, untracked). */
+struct bufferevent *conns_add(struct conns *cs);
+
+/* Connections open (not yet freed by evhttp, as far as the last reap or
+ * sweep saw). */
+long conns_open(const struct conns *cs);
+
+/* Count the connections evhttp freed since the last look as closed (their
+ * sockets are closed later, by the sweep).  Cheap when nothing changed. */
+void conns_reap(struct conns *cs);
+
+/* The tracked connection that `evcon` uses, or NULL (untracked). */
+struct conn *conns_of(struct conns *cs, struct evhttp_connection *evcon);
+
+/* Its request arrived whole and is being answered. */
+void conn_busy(struct conn *c);
+
+/* Its answer was written; it waits for the next request. */
+void conn_idle(struct conn *c);
+
+/* At the loop's share of max_connections: close the connection that has
+ * been idle longest, else the one whose request has been arriving longest
+ * if for at least CONNS_SLOW_MS.  1 when one was closed, else 0. */
+int conns_make_room(struct conns *cs);
+
+/* Whether conns_make_room() would close one now. */
+int conns_can_make_room(const struct conns *cs);
+
+/* Every 100 ms or so: close connections past their deadlines (counted
+ * into closed[reason]), retire those evhttp freed, close the sockets
+ * retired two sweeps ago.  Returns the connections open. */
+long conns_sweep(struct conns *cs, int header_ms, int request_ms,
+                 unsigned long closed[CONNS_NREASONS]);
+
+#endif

@@ -1,0 +1,85 @@
+"""Descriptor exhaustion: max_connections is capped to what the descriptor
+limit allows, and an accept() that fails (EMFILE) pauses that loop's
+accepting briefly, logged at most once a second, instead of spinning."""
+
+import os
+import re
+import socket
+import time
+import unittest
+
+import harness
+from harness import Server, fixture, plugin, PING_SO
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class FdLimitTest(unittest.TestCase):
+    def test_max_connections_capped_to_the_limit(self):
+        with Server(server={"max_connections": 10000}, nofile=256) as srv:
+            m = re.search(r"max_connections 10000 .*descriptor limit 256.*"
+                          r"using (\d+)", srv.stderr)
+            self.assertIsNotNone(m, srv.stderr)
+            capped = int(m.group(1))
+            self.assertGreater(capped, 64)
+            self.assertLess(capped, 256)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+
+    def test_no_cap_message_when_the_limit_suffices(self):
+        with Server(server={"max_connections": 100}, nofile=4096) as srv:
+            self.assertNotIn("descriptor limit", srv.stderr)
+
+    def test_emfile_pauses_accepting_without_spinning(self):
+        plugins = {"ping": plugin(PING_SO), "fdhog": plugin(fixture("fdhog"))}
+        with Server(plugins=plugins, nofile=256) as srv:
+            conn = srv.connection()
+            hog = srv.call(harness.call("hog"), conn=conn)
+            self.assertEqual(hog[0], 200, hog)
+            self.assertGreater(harness.json.loads(hog[2])["result"], 0)
+            # Clients the server cannot accept now: the kernel completes
+            # their handshakes, accept() fails with EMFILE.
+            waiting = [socket.create_connection(("127.0.0.1", srv.port),
+                                                timeout=10)
+                       for _ in range(8)]
+            try:
+                time.sleep(0.5 * harness.SCALE)
+                lines0 = srv.stderr.count("\n")
+                cpu0, t0 = cpu_seconds(srv.proc.pid), time.monotonic()
+                time.sleep(2.0)
+                cpu = cpu_seconds(srv.proc.pid) - cpu0
+                wall = time.monotonic() - t0
+                new_lines = srv.stderr.splitlines()[lines0:]
+                # Spinning on accept() took well over one core here.
+                self.assertLess(cpu / wall, 0.3,
+                                "%.2f s of CPU in %.2f s while accept() "
+                                "fails; stderr:\n%s"
+                                % (cpu, wall, srv.stderr[-3000:]))
+                self.assertLessEqual(len(new_lines), 2 * 3,
+                                     "\n".join(new_lines[:20]))
+                self.assertRegex(srv.stderr, r"accept.*(Too many open files)"
+                                 r".*pausing")
+                freed = srv.call(harness.call("release"), conn=conn)
+                self.assertEqual(freed[0], 200, freed)
+                # The waiting clients are served once descriptors are back.
+                req = harness.post_request(harness.call("ping", id=5))
+                for s in waiting:
+                    s.sendall(req)
+                for s in waiting:
+                    f = s.makefile("rb")
+                    status, _, body, _ = harness.read_http_response(f)
+                    self.assertEqual(status, 200, body)
+                    self.assertIn(b'"pong"', body)
+                    f.close()
+            finally:
+                for s in waiting:
+                    s.close()
+                conn.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,255 @@
+"""Slow and idle clients cannot lock others out: a request's headers must
+arrive within header_timeout and the whole request within request_timeout
+(however the bytes trickle in), a loop at its share of max_connections
+makes room by closing the oldest idle keep-alive connection (or, under
+pressure, the slowest request), and the listen backlog is the configured
+one.  Also with Debian's slowhttptest, at more connections than
+max_connections."""
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+import harness
+from harness import Server, serve
+
+S = harness.SCALE
+PING = harness.post_request(harness.call("ping"))
+
+
+def closed_within(s, seconds, trickle=b"", every=0.2):
+    """Send `trickle` one byte at a time every `every` seconds until the
+    server closes the connection; the seconds it took, or None if it was
+    still open after `seconds`."""
+    t0 = time.monotonic()
+    s.settimeout(every)
+    i = 0
+    while time.monotonic() - t0 < seconds:
+        try:
+            if i < len(trickle):
+                s.sendall(trickle[i:i + 1])
+                i += 1
+            data = s.recv(4096)
+            if data == b"":
+                return time.monotonic() - t0
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - t0
+    return None
+
+
+def ping_on(s):
+    s.sendall(PING)
+    f = s.makefile("rb")
+    try:
+        status, _, body, _ = harness.read_http_response(f)
+    finally:
+        f.close()
+    return status, body
+
+
+class DeadlineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = serve(server={"header_timeout": 1, "request_timeout": 3,
+                                "timeout": 30}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def test_trickled_headers_are_cut_at_header_timeout(self):
+        # One byte every 0.2 s restarts an idle timeout forever; the
+        # header deadline counts from the request's first byte.
+        s = self.srv.raw_socket()
+        try:
+            took = closed_within(s, 6 * S, PING[:-4] * 2)
+            self.assertIsNotNone(took, "a slowloris client was never "
+                                 "dropped")
+            self.assertGreater(took, 0.8)
+            self.assertLess(took, 2.5 * S)
+        finally:
+            s.close()
+
+    def test_silent_connection_is_cut_at_header_timeout(self):
+        s = self.srv.raw_socket()
+        try:
+            took = closed_within(s, 6 * S)
+            self.assertIsNotNone(took)
+            self.assertLess(took, 2.5 * S)
+        finally:
+            s.close()
+
+    def test_trickled_body_is_cut_at_request_timeout(self):
+        body = json.dumps(harness.call("echo", ["x" * 100])).encode()
+        head = PING.split(b"\r\n\r\n")[0].replace(
+            b"Content-Length: %d" % (len(PING.split(b"\r\n\r\n")[1])),
+            b"Content-Length: %d" % len(body)) + b"\r\n\r\n"
+        s = self.srv.raw_socket()
+        try:
+            s.sendall(head)
+            took = closed_within(s, 8 * S, body)
+            self.assertIsNotNone(took, "a slow body was never dropped")
+            # Past header_timeout (the headers were complete), cut at
+            # request_timeout.
+            self.assertGreater(took, 2.0)
+            self.assertLess(took, 4.5 * S)
+        finally:
+            s.close()
+
+    def test_idle_keepalive_outlives_header_timeout(self):
+        s = self.srv.raw_socket()
+        try:
+            self.assertEqual(ping_on(s)[0], 200)
+            time.sleep(1.6)  # idle: governed by `timeout`, not the deadline
+            self.assertEqual(ping_on(s)[0], 200)
+        finally:
+            s.close()
+
+    def test_a_slow_but_complete_request_is_answered(self):
+        s = self.srv.raw_socket()
+        try:
+            for i in range(0, len(PING), len(PING) // 4 + 1):
+                s.sendall(PING[i:i + len(PING) // 4 + 1])
+                time.sleep(0.15)
+            f = s.makefile("rb")
+            status, _, body, _ = harness.read_http_response(f)
+            f.close()
+            self.assertEqual(status, 200, body)
+        finally:
+            s.close()
+
+
+class MakeRoomTest(unittest.TestCase):
+    def test_oldest_idle_keepalive_makes_room(self):
+        with serve(server={"max_connections": 4}, threads=1) as srv:
+            idle = [srv.raw_socket() for _ in range(4)]
+            try:
+                for s in idle:
+                    self.assertEqual(ping_on(s)[0], 200)
+                    time.sleep(0.05)
+                t0 = time.monotonic()
+                with srv.raw_socket() as s:
+                    self.assertEqual(ping_on(s)[0], 200)
+                self.assertLess(time.monotonic() - t0, 1.0 * S)
+                # The first (oldest idle) was closed for it.
+                self.assertIsNotNone(closed_within(idle[0], 2 * S))
+                self.assertEqual(ping_on(idle[3])[0], 200)
+            finally:
+                for s in idle:
+                    s.close()
+
+    def test_slowest_request_makes_room_under_pressure(self):
+        with serve(server={"max_connections": 4, "header_timeout": 30,
+                           "request_timeout": 30}, threads=1) as srv:
+            slow = [srv.raw_socket() for _ in range(4)]
+            try:
+                for s in slow:
+                    s.sendall(PING[:20])
+                time.sleep(1.3)
+                t0 = time.monotonic()
+                with srv.raw_socket() as s:
+                    self.assertEqual(ping_on(s)[0], 200)
+                self.assertLess(time.monotonic() - t0, 1.0 * S)
+            finally:
+                for s in slow:
+                    s.close()
+
+    def test_metrics_count_closed_connections(self):
+        with serve(server={"header_timeout": 1, "metrics_path": "/metrics"}
+                   ) as srv:
+            with srv.raw_socket() as s:
+                self.assertIsNotNone(closed_within(s, 5 * S))
+            status, _, body = srv.call(None, path="/metrics", method="GET")
+            self.assertEqual(status, 200)
+            self.assertRegex(body.decode(),
+                             r'rpchost_connections_closed_total\{loop="\d+",'
+                             r'reason="header_timeout"\} 1')
+
+
+def listen_backlog(port):
+    out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.split()[2])  # Send-Q of a listening socket: the backlog
+
+
+@unittest.skipUnless(shutil.which("ss"), "ss (iproute2) not installed")
+class BacklogTest(unittest.TestCase):
+    def test_default_backlog_is_1024(self):
+        with Server() as srv:
+            self.assertEqual(listen_backlog(srv.port), 1024)
+
+    def test_configured_backlog(self):
+        with Server(server={"backlog": 300}) as srv:
+            self.assertEqual(listen_backlog(srv.port), 300)
+
+
+class Prober:
+    """A normal client: a ping on a new connection every 0.25 s; records
+    how long each took (None: failed)."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        self.times = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                status, _, body = self.srv.call(harness.call("ping"))
+                ok = status == 200 and b"pong" in body
+            except OSError:
+                ok = False
+            self.times.append(time.monotonic() - t0 if ok else None)
+            self.stop.wait(0.25)
+
+
+@unittest.skipUnless(shutil.which("slowhttptest"),
+                     "slowhttptest not installed")
+class SlowHTTPTest(unittest.TestCase):
+    """slowhttptest with more connections than max_connections: a normal
+    client keeps getting answers within a second."""
+
+    def attack(self, mode_args):
+        with serve(server={"max_connections": 128, "header_timeout": 10,
+                           "request_timeout": 30}) as srv:
+            prober = Prober(srv)
+            cmd = ["slowhttptest", "-c", "400", "-r", "100", "-i", "1",
+                   "-l", "8", "-p", "3", "-v", "0",
+                   "-u", "http://127.0.0.1:%d/" % srv.port] + mode_args
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            prober.thread.start()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            prober.stop.set()
+            prober.thread.join(10)
+            times = prober.times
+            self.assertGreater(len(times), 20)
+            failed = [t for t in times if t is None]
+            self.assertEqual(failed, [], times)
+            self.assertLess(max(times), 1.0 * S, times)
+
+    def test_slow_headers(self):
+        self.attack(["-H"])
+
+    def test_slow_body(self):
+        self.attack(["-B", "-f", "application/json", "-s", "100000"])
+
+    def test_slow_read(self):
+        self.attack(["-X", "-k", "8", "-n", "1", "-w", "1", "-y", "16",
+                     "-z", "1"])
+
+
+if __name__ == "__main__":
+    unittest.main()
