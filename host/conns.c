@@ -3,6 +3,7 @@
  */
 #include "conns.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +23,7 @@ struct conn_list {
 struct conn {
     struct conns *cs;
     struct bufferevent *bev;         /* a reference of ours */
-    struct evbuffer_cb_entry *watch; /* on its input buffer */
+    struct evbuffer_cb_entry *watch; /* on its input buffer, or NULL */
     struct conn *prev, *next;        /* in arriving or idle */
     long long since_ms;              /* when its state began */
     unsigned long retired_at;        /* CONN_RETIRED: the sweep that did it */
@@ -34,14 +35,18 @@ struct conn {
 
 struct conns {
     struct event_base *base;
-    struct conn **v;
+    struct conn **v; /* every connection, retiring ones too */
     size_t n, cap;
+    struct conn **index; /* live ones by bufferevent (open addressing) */
+    size_t index_cap;    /* a power of two, at least twice n; or 0 */
     size_t nretiring;
-    unsigned long tick;   /* sweeps done */
-    long long now_ms;     /* the last clock reading */
-    struct conn *current; /* whose input buffer changed last */
+    unsigned long tick; /* sweeps done */
+    long long now_ms;   /* the last clock reading */
     struct conn_list arriving, idle;
 };
+
+static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
+                     void *arg);
 
 static long long
 mono_ms(void)
@@ -76,6 +81,100 @@ list_del(struct conn_list *l, struct conn *c)
     else
         l->tail = c->prev;
     c->prev = c->next = NULL;
+}
+
+/* ---- the index: live connections by bufferevent ---- */
+
+static size_t
+slot_of(const struct conns *cs, const struct bufferevent *bev)
+{
+    uint64_t h = (uint64_t)(uintptr_t)bev * 0x9e3779b97f4a7c15u;
+
+    return (size_t)(h >> 32) & (cs->index_cap - 1);
+}
+
+static void
+index_put(struct conns *cs, struct conn *c)
+{
+    size_t i = slot_of(cs, c->bev);
+
+    while (cs->index[i] != NULL)
+        i = (i + 1) & (cs->index_cap - 1);
+    cs->index[i] = c;
+}
+
+/* Make room for one more live connection besides `live`.  -1 on ENOMEM. */
+static int
+index_reserve(struct conns *cs, size_t live)
+{
+    struct conn **old = cs->index;
+    size_t old_cap = cs->index_cap, cap = old_cap ? old_cap : 128;
+
+    while (cap < 2 * (live + 1))
+        cap *= 2;
+    if (cap == old_cap)
+        return 0;
+    cs->index = calloc(cap, sizeof(*cs->index));
+    if (cs->index == NULL) {
+        cs->index = old;
+        return -1;
+    }
+    cs->index_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i] != NULL)
+            index_put(cs, old[i]);
+    free(old);
+    return 0;
+}
+
+static struct conn *
+index_get(const struct conns *cs, const struct bufferevent *bev)
+{
+    if (cs->index_cap == 0)
+        return NULL;
+    for (size_t i = slot_of(cs, bev); cs->index[i] != NULL;
+         i = (i + 1) & (cs->index_cap - 1))
+        if (cs->index[i]->bev == bev)
+            return cs->index[i];
+    return NULL;
+}
+
+/* Remove c, moving later entries of its run back (no tombstones). */
+static void
+index_del(struct conns *cs, struct conn *c)
+{
+    size_t mask = cs->index_cap - 1, i = slot_of(cs, c->bev), j;
+
+    while (cs->index[i] != c)
+        i = (i + 1) & mask;
+    for (j = (i + 1) & mask; cs->index[j] != NULL; j = (j + 1) & mask) {
+        size_t home = slot_of(cs, cs->index[j]->bev);
+
+        /* Move j back into the hole at i unless its home lies in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            cs->index[i] = cs->index[j];
+            i = j;
+        }
+    }
+    cs->index[i] = NULL;
+}
+
+/* ---- states ---- */
+
+/* Watch c's input buffer, or stop: only while it waits for a request or
+ * the request's headers are arriving, so that a request arriving in one
+ * piece costs one callback, not one for each line evhttp takes out. */
+static void
+watch(struct conn *c, int on)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    if (on && c->watch == NULL) {
+        c->watch = evbuffer_add_cb(in, on_input, c); /* NULL: unwatched */
+    } else if (!on && c->watch != NULL) {
+        evbuffer_remove_cb_entry(in, c->watch);
+        c->watch = NULL;
+    }
 }
 
 /* Take c out of the list of its state and give it `state`, since now. */
@@ -142,12 +241,18 @@ scan_added(struct conn *c, struct evbuffer *in,
         struct evbuffer_iovec v;
         size_t len;
 
-        if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
-            evbuffer_peek(in, (ev_ssize_t)left, &pos, &v, 1) < 1)
+        /* Usually the buffer was empty: its first chain, no seek. */
+        if (off == 0) {
+            if (evbuffer_peek(in, (ev_ssize_t)left, NULL, &v, 1) < 1)
+                return;
+        } else if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+                   evbuffer_peek(in, (ev_ssize_t)left, &pos, &v, 1) < 1) {
             return;
+        }
         len = v.iov_len < left ? v.iov_len : left;
         if (headers_end(c, v.iov_base, len)) {
             c->in_body = 1;
+            watch(c, 0);
             return;
         }
         off += len;
@@ -155,14 +260,13 @@ scan_added(struct conn *c, struct evbuffer *in,
     }
 }
 
-/* A connection's input buffer changed: bytes arrived or evhttp took some.
- * Runs before evhttp reads them. */
+/* Bytes arrived in a watched connection's input buffer (or evhttp took
+ * some).  Runs before evhttp reads them. */
 static void
 on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
 
-    c->cs->current = c;
     if (info->n_added == 0)
         return;
     if (c->state == CONN_IDLE)
@@ -189,12 +293,12 @@ conns_free(struct conns *cs)
     for (size_t i = 0; i < cs->n; i++) {
         struct conn *c = cs->v[i];
 
-        if (c->watch != NULL)
-            evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+        watch(c, 0);
         bufferevent_decref(c->bev);
         free(c);
     }
     free(cs->v);
+    free(cs->index);
     free(cs);
 }
 
@@ -212,6 +316,8 @@ conns_add(struct conns *cs)
         cs->v = v;
         cs->cap = cap;
     }
+    if (index_reserve(cs, cs->n - cs->nretiring) != 0)
+        return NULL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
@@ -221,13 +327,14 @@ conns_add(struct conns *cs)
         free(c);
         return NULL;
     }
-    c->watch = evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+    watch(c, 1);
     if (c->watch == NULL) {
         bufferevent_free(c->bev);
         free(c);
         return NULL;
     }
     bufferevent_incref(c->bev);
+    index_put(cs, c);
     cs->now_ms = mono_ms();
     c->state = CONN_RETIRED; /* not in a list yet */
     set_state(c, CONN_ARRIVING);
@@ -248,13 +355,11 @@ static void
 retire(struct conns *cs, struct conn *c)
 {
     set_state(c, CONN_RETIRED);
-    evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
-    c->watch = NULL;
+    watch(c, 0);
+    index_del(cs, c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->retired_at = cs->tick + 1;
     cs->nretiring++;
-    if (cs->current == c)
-        cs->current = NULL;
 }
 
 /* The evhttp connection using c's bufferevent, or NULL once evhttp freed
@@ -305,28 +410,25 @@ conns_reap(struct conns *cs)
 struct conn *
 conns_of(struct conns *cs, struct evhttp_connection *evcon)
 {
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-
-    if (cs->current != NULL && cs->current->bev == bev)
-        return cs->current;
-    for (size_t i = 0; i < cs->n; i++)
-        if (cs->v[i]->bev == bev && cs->v[i]->state != CONN_RETIRED)
-            return cs->v[i];
-    return NULL;
+    return index_get(cs, evhttp_connection_get_bufferevent(evcon));
 }
 
 void
 conn_busy(struct conn *c)
 {
-    if (c->state != CONN_RETIRED)
+    if (c->state != CONN_RETIRED) {
+        watch(c, 0);
         set_state(c, CONN_BUSY);
+    }
 }
 
 void
 conn_idle(struct conn *c)
 {
-    if (c->state == CONN_BUSY)
+    if (c->state == CONN_BUSY) {
+        watch(c, 1); /* unwatched if that fails: no deadline then */
         set_state(c, CONN_IDLE);
+    }
 }
 
 /* The connection conns_make_room() would close, or NULL. */

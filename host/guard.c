@@ -1,117 +1,168 @@
 /*
- * guard.c - see guard.h.
+ * guard.c - see guard.h.  Both checks run for every request, so they read
+ * the header values in place, without copies or locale-aware calls.
  */
 #include "guard.h"
 
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
 #define HOST_MAX 255 /* a DNS name's longest text form */
 
-static const char *const json_types[] = {
-    "application/json", "application/json-rpc", "application/jsonrequest"};
+static int
+lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Whether the n bytes at s equal `lc` (lower case) without regard to
+ * case. */
+static int
+span_is(const char *s, size_t n, const char *lc)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (lc[i] == '\0' || lower((unsigned char)s[i]) != lc[i])
+            return 0;
+    return lc[i] == '\0';
+}
 
 int
 guard_json_type(const char *ct)
 {
-    size_t n;
+    static const char base[] = "application/json";
+    size_t n = sizeof(base) - 1;
 
     if (ct == NULL)
         return 0;
-    ct += strspn(ct, " \t");
-    n = strcspn(ct, "; \t");
-    for (size_t i = 0; i < sizeof(json_types) / sizeof(json_types[0]); i++) {
-        if (n == strlen(json_types[i]) &&
-            strncasecmp(ct, json_types[i], n) == 0) {
-            ct += n;
-            ct += strspn(ct, " \t");
-            return *ct == '\0' || *ct == ';';
-        }
-    }
-    return 0;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)ct[i]) != base[i])
+            return 0;
+    ct += n;
+    if (lower((unsigned char)*ct) == '-' && span_is(ct, 4, "-rpc"))
+        ct += 4;
+    else if (lower((unsigned char)*ct) == 'r' && span_is(ct, 7, "request"))
+        ct += 7;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
 }
 
-/* The name part of a Host value (no port, no brackets) into `name`
- * (HOST_MAX + 1 bytes).  -1 when malformed. */
+/* The name part of a Host value (no port, no brackets): *name and *len.
+ * -1 when malformed. */
 static int
-host_name(const char *host, char *name)
+host_name(const char *host, const char **name, size_t *len)
 {
     const char *end;
-    size_t n;
 
     if (host[0] == '[') {
         end = strchr(host, ']');
         if (end == NULL)
             return -1;
-        host++;
-        n = (size_t)(end - host);
+        *name = host + 1;
+        *len = (size_t)(end - *name);
         end++;
     } else {
-        n = strcspn(host, ":");
-        end = host + n;
+        *name = host;
+        *len = strcspn(host, ":");
+        end = host + *len;
     }
     if (*end == ':')
-        end += 1 + strspn(end + 1, "0123456789");
-    if (*end != '\0' || n == 0 || n > HOST_MAX)
-        return -1;
-    memcpy(name, host, n);
-    name[n] = '\0';
-    return 0;
+        for (end++; *end >= '0' && *end <= '9'; end++)
+            ;
+    return *end != '\0' || *len == 0 || *len > HOST_MAX ? -1 : 0;
+}
+
+/* Whether the n bytes at s are a dotted quad (four decimal numbers
+ * 0..255, no leading zeros) whose first number is 127. */
+static int
+is_loopback_v4(const char *s, size_t n)
+{
+    const char *end = s + n;
+
+    for (int part = 0; part < 4; part++) {
+        unsigned v = 0;
+        int digits = 0;
+
+        while (s < end && *s >= '0' && *s <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(*s++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255 ||
+            (digits > 1 && s[-digits] == '0') || (part == 0 && v != 127))
+            return 0;
+        if (part < 3 && (s == end || *s++ != '.'))
+            return 0;
+    }
+    return s == end;
 }
 
 static int
-is_loopback_name(const char *name)
+is_loopback_name(const char *name, size_t n)
 {
-    struct in_addr a4;
+    char text[INET6_ADDRSTRLEN];
     struct in6_addr a6;
 
-    if (strcasecmp(name, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, name, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, name, &a6) == 1 &&
+    if (memchr(name, ':', n) == NULL)
+        return is_loopback_v4(name, n) || span_is(name, n, "localhost");
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, name, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, &a6) == 1 &&
            memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
 }
 
-/* Whether `item` (n bytes of a list, maybe bracketed) names `name`. */
+/* Whether list item `item` (n bytes, maybe bracketed) is the host name
+ * (len bytes at name). */
 static int
-item_matches(const char *item, size_t n, const char *name)
+item_matches(const char *item, size_t n, const char *name, size_t len)
 {
     if (n >= 2 && item[0] == '[' && item[n - 1] == ']') {
         item++;
         n -= 2;
     }
-    return n == strlen(name) && strncasecmp(item, name, n) == 0;
+    if (n != len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)item[i]) != lower((unsigned char)name[i]))
+            return 0;
+    return 1;
+}
+
+/* The next item of a comma-separated list at *p (spaces around it
+ * trimmed): its start, its length in *n (0: none left). */
+static const char *
+next_item(const char **p, size_t *n)
+{
+    const char *s = *p + strspn(*p, " \t,");
+
+    *n = strcspn(s, ",");
+    *p = s + *n;
+    while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
 }
 
 int
 guard_host_allowed(const char *allowed, int loopback, const char *host)
 {
-    char name[HOST_MAX + 1];
+    const char *name, *item, *p = allowed;
+    size_t len, n;
 
-    if (host == NULL)
+    if (host == NULL || (allowed == NULL && !loopback))
         return 1;
-    if (allowed == NULL && !loopback)
-        return 1;
-    if (host_name(host, name) != 0)
+    if (host_name(host, &name, &len) != 0)
         return 0;
     if (allowed == NULL)
-        return is_loopback_name(name);
-    for (const char *p = allowed; *p != '\0';) {
-        size_t n;
-
-        p += strspn(p, " \t,");
-        n = strcspn(p, ",");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == 0)
-            break;
-        if ((n == 1 && p[0] == '*') || item_matches(p, n, name))
+        return is_loopback_name(name, len);
+    while ((item = next_item(&p, &n)), n > 0)
+        if ((n == 1 && item[0] == '*') || item_matches(item, n, name, len))
             return 1;
-        p += n;
-    }
     return 0;
 }
 
@@ -132,11 +183,8 @@ guard_hosts_valid(const char *list)
             n--;
         if (n == 0 || n > HOST_MAX + 2)
             return 0;
-        if (!(n == 1 && p[0] == '*')) {
-            for (size_t i = 0; i < n; i++)
-                if (strchr(name_chars, p[i]) == NULL || p[i] == '\0')
-                    return 0;
-        }
+        if (!(n == 1 && p[0] == '*') && strspn(p, name_chars) < n)
+            return 0;
         items++;
         p += n;
         p += strspn(p, " \t");

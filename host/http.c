@@ -96,7 +96,11 @@ struct worker {
     int stop_timeout_ms;
     long inflight; /* requests not yet fully answered; loop thread only */
     int draining;
-    int loopback;    /* it listens on a loopback address (guard.h) */
+    int loopback; /* it listens on a loopback address (guard.h) */
+    /* The last Host and Content-Type values that passed the guard (a
+     * connection sends the same ones each time); cleared with each
+     * generation's settings. */
+    char host_ok[64], ctype_ok[64];
     long conn_cap;   /* max_connections the descriptor limit allows; 0: any */
     int expired;     /* the shutdown timeout passed: open calls were answered */
     time_t date_sec; /* the second `date` was formatted for */
@@ -302,9 +306,10 @@ struct req_ctx {
     struct worker *w;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
-    int replied;    /* the reply was handed to evhttp */
-    int closed;     /* the connection went away first */
-    uint64_t t0_us; /* arrival */
+    struct conn *conn; /* its connection's state (conns.h), or NULL */
+    int replied;       /* the reply was handed to evhttp */
+    int closed;        /* the connection went away first */
+    uint64_t t0_us;    /* arrival */
     size_t in_bytes;
 };
 
@@ -326,6 +331,7 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
     (void)evcon;
     rc->evcon = NULL;
     rc->req = NULL;
+    rc->conn = NULL; /* retired by the next sweep */
     if (rc->replied)
         req_ctx_end(rc); /* its on_complete will never come */
     else
@@ -335,8 +341,12 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
 static void
 request_complete(struct evhttp_request *req, void *arg)
 {
+    struct req_ctx *rc = arg;
+
     (void)req;
-    req_ctx_end(arg);
+    if (rc->conn != NULL)
+        conn_idle(rc->conn); /* the answer is out: the next request's turn */
+    req_ctx_end(rc);
 }
 
 static void
@@ -584,6 +594,23 @@ is_chunked(const char *v)
            v[n + strspn(v + n, " \t")] == '\0';
 }
 
+/* Whether header name k is `canon` ("Content-Type"), regardless of case
+ * (`lc`, the same in lower case).  Clients nearly always send the
+ * canonical form: one strcmp. */
+static int
+name_is(const char *k, const char *canon, const char *lc)
+{
+    if (strcmp(k, canon) == 0)
+        return 1;
+    for (; *lc != '\0'; k++, lc++) {
+        int c = (unsigned char)*k;
+
+        if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != *lc)
+            return 0;
+    }
+    return *k == '\0';
+}
+
 /* What one pass over a request's headers found. */
 struct heads {
     const char *host;  /* the Host value, or NULL */
@@ -614,28 +641,44 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
     for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
         const char *k = kv->key;
 
-        if (evutil_ascii_strcasecmp(k, "Host") == 0) {
-            h->host = kv->value;
-            h->hosts++;
-        } else if (evutil_ascii_strcasecmp(k, "Content-Type") == 0) {
-            h->ctype = kv->value;
-        } else if (evutil_ascii_strcasecmp(k, "Authorization") == 0) {
-            h->auth = kv->value;
-            h->auths++;
-        } else if (evutil_ascii_strcasecmp(k, "Content-Length") == 0) {
-            const char *v = kv->value;
-            if (++lengths > 1)
-                return "HTTP 400: more than one Content-Length";
-            v += strspn(v, " \t");
-            if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
-                return "HTTP 400: Content-Length is not a number";
-        } else if (evutil_ascii_strcasecmp(k, "Transfer-Encoding") == 0) {
+        /* One name compared per header, picked by its first letter. */
+        switch (k[0] | 0x20) {
+        case 'h':
+            if (name_is(k, "Host", "host")) {
+                h->host = kv->value;
+                h->hosts++;
+            }
+            break;
+        case 'a':
+            if (name_is(k, "Authorization", "authorization")) {
+                h->auth = kv->value;
+                h->auths++;
+            }
+            break;
+        case 't':
+            if (!name_is(k, "Transfer-Encoding", "transfer-encoding"))
+                break;
             if (++codings > 1)
                 return "HTTP 400: more than one Transfer-Encoding";
             if (!is_chunked(kv->value)) {
                 *status = 501;
                 return "HTTP 501: Transfer-Encoding other than chunked";
             }
+            break;
+        case 'c':
+            if (name_is(k, "Content-Type", "content-type")) {
+                h->ctype = kv->value;
+            } else if (name_is(k, "Content-Length", "content-length")) {
+                const char *v = kv->value + strspn(kv->value, " \t");
+
+                if (++lengths > 1)
+                    return "HTTP 400: more than one Content-Length";
+                if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
+                    return "HTTP 400: Content-Length is not a number";
+            }
+            break;
+        default:
+            break;
         }
     }
     if (lengths > 0 && codings > 0)
@@ -643,6 +686,38 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
     if (h->hosts > 1)
         return "HTTP 400: more than one Host";
     return NULL;
+}
+
+/* `ok`, having remembered `v` in `cache` (n bytes) if ok and it fits. */
+static int
+cached(char *cache, size_t n, const char *v, int ok)
+{
+    size_t len;
+
+    if (ok && v != NULL && (len = strlen(v)) < n)
+        memcpy(cache, v, len + 1);
+    return ok;
+}
+
+/* guard_host_allowed(), remembering the last Host that passed. */
+static int
+host_allowed(struct worker *w, const struct config *cfg, const char *host)
+{
+    if (host != NULL && w->host_ok[0] != '\0' && strcmp(host, w->host_ok) == 0)
+        return 1;
+    return cached(w->host_ok, sizeof(w->host_ok), host,
+                  guard_host_allowed(cfg->allowed_hosts, w->loopback, host));
+}
+
+/* guard_json_type(), remembering the last type that passed. */
+static int
+json_type(struct worker *w, const char *ctype)
+{
+    if (ctype != NULL && w->ctype_ok[0] != '\0' &&
+        strcmp(ctype, w->ctype_ok) == 0)
+        return 1;
+    return cached(w->ctype_ok, sizeof(w->ctype_ok), ctype,
+                  guard_json_type(ctype));
 }
 
 static void
@@ -673,6 +748,11 @@ on_request(struct evhttp_request *req, void *arg)
     rc->req = req;
     rc->t0_us = util_mono_us();
     rc->evcon = evhttp_request_get_connection(req);
+    if (rc->evcon != NULL) {
+        rc->conn = conns_of(w->conns, rc->evcon);
+        if (rc->conn != NULL)
+            conn_busy(rc->conn); /* arrived whole: no deadline now */
+    }
     w->inflight++;
     evhttp_request_set_on_complete_cb(req, request_complete, rc);
     if (rc->evcon != NULL)
@@ -687,7 +767,7 @@ on_request(struct evhttp_request *req, void *arg)
                     status == 501 ? "Not Implemented" : "Bad Request", framing);
         return;
     }
-    if (!guard_host_allowed(cfg->allowed_hosts, w->loopback, heads.host)) {
+    if (!host_allowed(w, cfg, heads.host)) {
         reply_error(rc, 403, "Forbidden",
                     "HTTP 403: this Host is not served; list it in [server] "
                     "allowed_hosts");
@@ -730,7 +810,7 @@ on_request(struct evhttp_request *req, void *arg)
                     "HTTP 405: JSON-RPC requests must use POST");
         return;
     }
-    if (!guard_json_type(heads.ctype)) {
+    if (!json_type(w, heads.ctype)) {
         reply_error(rc, 415, "Unsupported Media Type",
                     "HTTP 415: Content-Type must be application/json");
         return;
@@ -1088,6 +1168,7 @@ apply_settings(struct worker *w, const struct config *cfg)
     tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
     evhttp_set_timeout_tv(w->http, &tv);
     w->loopback = config_is_loopback(cfg->listen_host);
+    w->host_ok[0] = w->ctype_ok[0] = '\0';
     w->max_conns = conn_share(cfg, w->conn_cap);
 }
 
