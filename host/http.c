@@ -1048,23 +1048,24 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
         on_balance_recheck(-1, 0, w);
 }
 
-/* At the loop's share of max_connections after an accept: make room, or
- * stop accepting until there is some. */
+/* After an accept that left `open` connections, at least the loop's share
+ * of max_connections: if that is one beyond the share, make room for it;
+ * if there is no room to be made for the next one, stop accepting until
+ * there is (on_sweep looks). */
 static void
-at_share(struct worker *w)
+at_share(struct worker *w, long open)
 {
-    if (conns_make_room(w->conns)) {
+    if (open > w->max_conns && conns_make_room(w->conns)) {
         stats_add(&w->stats->conn_closed[CONNS_MADE_ROOM], 1);
         count_open(w);
-        return;
     }
-    if (w->accept_paused || w->lev == NULL)
+    if (w->accept_paused || w->lev == NULL || conns_can_make_room(w->conns))
         return;
     w->accept_paused = 1;
     atomic_store_explicit(&w->full, 1, memory_order_relaxed);
     set_accepting(w);
     log_warn("loop %d: %ld connections, its share of max_connections, none "
-             "idle; not accepting until one closes or goes idle",
+             "idle or slow; not accepting until one closes or goes idle",
              w->index, w->max_conns);
 }
 
@@ -1073,6 +1074,7 @@ make_bev(struct event_base *base, void *arg)
 {
     struct worker *w = arg;
     struct bufferevent *bev;
+    long open;
 
     (void)base;
     /* Count the connections evhttp freed meanwhile first. */
@@ -1082,10 +1084,9 @@ make_bev(struct event_base *base, void *arg)
     if (bev == NULL)
         return NULL; /* evhttp makes its own; it goes uncounted */
     stats_add(&w->stats->connections_total, 1);
-    if (w->max_conns > 0 && count_open(w) >= w->max_conns)
-        at_share(w);
-    else
-        count_open(w);
+    open = count_open(w);
+    if (w->max_conns > 0 && open >= w->max_conns)
+        at_share(w, open);
     balance_after_accept(w);
     return bev;
 }

@@ -17,10 +17,11 @@ class DrainTest(unittest.TestCase):
         srv = serve(server={"shutdown_timeout": 10}).start()
         try:
             result = {}
+            ms = int(1500 * harness.SCALE)
 
             def slow_call():
                 try:
-                    status, _, data = srv.call(harness.call("sleep", [1500],
+                    status, _, data = srv.call(harness.call("sleep", [ms],
                                                             id=3))
                     result["answer"] = (status, json.loads(data))
                 except Exception as e:  # reported below
@@ -39,7 +40,7 @@ class DrainTest(unittest.TestCase):
                 s.close()
             t.join(10 * harness.SCALE)
             self.assertEqual(result.get("answer"),
-                             (200, {"jsonrpc": "2.0", "result": 1500,
+                             (200, {"jsonrpc": "2.0", "result": ms,
                                     "id": 3}), result)
             self.assertEqual(srv.wait(), 0, srv.stderr)
             self.assertNotIn("accept", srv.stderr)
