@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,44 @@ open_plugin(const char *path, struct stat *st, char *why, size_t whylen)
     }
     snprintf(why, whylen, "not a regular file");
     return -1;
+}
+
+/* Warn (one line) when others than its owner may change the code rpchost
+ * will run: the file writable by group or others, or its folder writable
+ * by others without the sticky bit (anyone may then put another file in
+ * its place).  `st` is the open file's fstat. */
+static void
+warn_writable(const struct plugin_conf *pc, const struct stat *st)
+{
+    const char *slash = strrchr(pc->path, '/');
+    char dir[PATH_MAX], file_part[64] = "", dir_part[PATH_MAX + 64] = "";
+    mode_t fm = st->st_mode, dm;
+    struct stat dst;
+
+    if (fm & (S_IWGRP | S_IWOTH))
+        snprintf(file_part, sizeof(file_part), "writable by %s (mode %04o)",
+                 (fm & S_IWGRP) && (fm & S_IWOTH) ? "group and others"
+                 : (fm & S_IWGRP)                 ? "group"
+                                                  : "others",
+                 (unsigned)(fm & 07777));
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash == pc->path ? 1 : (int)(slash - pc->path), pc->path);
+    if (stat(dir, &dst) == 0) {
+        dm = dst.st_mode;
+        if ((dm & S_IWOTH) && !(dm & S_ISVTX))
+            snprintf(dir_part, sizeof(dir_part),
+                     "its folder %s is writable by others (mode %04o, no "
+                     "sticky bit)",
+                     dir, (unsigned)(dm & 07777));
+    }
+    if (file_part[0] != '\0' || dir_part[0] != '\0')
+        log_warn("plugin [%s] %s: %s%s%s; anyone who can write it can run "
+                 "code in rpchost",
+                 pc->name, pc->path, file_part,
+                 file_part[0] && dir_part[0] ? ", " : "", dir_part);
 }
 
 /* Copy everything `in` has left into `out`: the bytes copied, or -1 with
@@ -210,6 +249,7 @@ plugin_load(struct plugin *p, const char *cfg_file,
         load_error(err, errlen, cfg_file, pc, "%s", why);
         goto fail;
     }
+    warn_writable(pc, &st);
     /* dlopen() of a path that is still open returns the object already
      * loaded, so a rebuilt .so at the same path would never run after a
      * reload.  Load each generation's plugin from a private copy, checked

@@ -44,7 +44,10 @@ struct plugin {
 
 /* Load and initialise `p` from `pc`, registering into `reg`.  On failure
  * returns -1, writes "FILE:LINE: [name] path = PATH: reason" to err, and
- * leaves nothing loaded (init failing means init cleaned up after itself). */
+ * leaves nothing loaded (init failing means init cleaned up after itself).
+ * Logs one warning when the file (once opened, whether it then loads or
+ * not) is writable by group or others, or its folder by others without the
+ * sticky bit. */
 int plugin_load(struct plugin *p, const char *cfg_file,
                 const struct plugin_conf *pc, struct registry *reg, char *err,
                 size_t errlen);

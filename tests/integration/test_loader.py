@@ -1,6 +1,6 @@
 """Plugin loading: refused plugins stop rpchost at startup; damaged plugin
 files (truncated, foreign ELF) are refused with a message instead of a
-crash."""
+crash; plugin files others can write are warned about."""
 
 import os
 import re
@@ -273,6 +273,61 @@ class DamagedPluginTest(unittest.TestCase):
         self.assertIn("subtract", out)
         self.assertNotIn("ERROR", err)
         self.assertNotIn("WARN", err)
+
+
+class WritablePluginTest(unittest.TestCase):
+    """A plugin file group or others may write, or a folder others may
+    write without the sticky bit, is named in one warning line: whoever can
+    write it can run code in rpchost.  It still loads."""
+
+    WARNING = "anyone who can write it can run code in rpchost"
+
+    def check(self, file_mode, dir_mode, *expect):
+        """Load calc.so copied into a folder of dir_mode with file_mode;
+        returns the warning lines (asserted to be expect's length, each
+        holding the expected fragments)."""
+        with TempDir() as d:
+            sub = os.path.join(d.path, "plugins")
+            os.mkdir(sub)
+            so = os.path.join(sub, "calc.so")
+            with open(CALC_SO, "rb") as src, open(so, "wb") as dst:
+                dst.write(src.read())
+            os.chmod(so, file_mode)
+            os.chmod(sub, dir_mode)
+            ini = d.write("rpchost.ini", ini_text(SERVER,
+                                                  {"calc": plugin(so)}))
+            rc, out, err = run_cli(["-c", ini, "-t"])
+            os.chmod(sub, 0o700)
+        self.assertEqual(rc, 0, err)
+        warnings = [l for l in err.splitlines() if "WARN" in l]
+        self.assertEqual(len(warnings), 1 if expect else 0, err)
+        for line in warnings:
+            self.assertIn("plugin [calc] %s: " % so, line)
+            self.assertIn(self.WARNING, line)
+            for fragment in expect:
+                self.assertIn(fragment, line)
+        return warnings
+
+    def test_private(self):
+        self.check(0o644, 0o755)
+        self.check(0o755, 0o700)
+
+    def test_sticky_folder(self):
+        # Like /tmp: others may add files but not replace this one.
+        self.check(0o644, 0o1777)
+
+    def test_file_writable_by_others(self):
+        self.check(0o646, 0o755, "writable by others", "0646")
+
+    def test_file_writable_by_group(self):
+        self.check(0o664, 0o755, "writable by group", "0664")
+
+    def test_folder_writable_by_others(self):
+        self.check(0o644, 0o777, "folder", "writable by others", "0777")
+
+    def test_both_in_one_line(self):
+        self.check(0o666, 0o777, "writable by group and others", "0666",
+                   "folder", "0777")
 
 
 class LoaderSuccessTest(unittest.TestCase):

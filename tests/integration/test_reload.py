@@ -194,6 +194,25 @@ class ReloadTest(unittest.TestCase):
             self.assertEqual(s.rpc("add", [20, 22])["result"], 42)
             wait_log(self, s, r"generation 1 finalised")
 
+    def test_writable_plugin_warned_at_each_reload(self):
+        """A plugin file others may write is named in a warning at startup
+        and again at every reload (the file may have changed in between);
+        it keeps loading."""
+        so = os.path.join(self.tmp.name, "calc.so")
+        with open(CALC_SO, "rb") as src, open(so, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(so, 0o666)
+        warning = r"WARN .*plugin \[calc\] %s: .*writable by" % re.escape(so)
+        with Server(plugins={"calc": plugin(so)}) as s:
+            wait_log(self, s, warning, 1)
+            self.reload(s, 1)
+            wait_log(self, s, warning, 2)
+            os.chmod(so, 0o644)
+            self.reload(s, 2)
+            self.assertEqual(len(re.findall(warning, s.stderr)), 2,
+                             s.stderr)
+            self.assertEqual(s.rpc("add", [1, 1])["result"], 2)
+
     def test_live_settings_and_restart_only_settings(self):
         # No -l/-j here: those would override the file's listen/threads.
         with Server(plugins={"ping": plugin(harness.PING_SO)},
