@@ -5,6 +5,11 @@
  * one exported symbol, refuse a binary-incompatible plugin before running
  * any of its code, then call its init with the host API table.  On any
  * failure the message names the config file, line, plugin and reason.
+ *
+ * The file is never mapped as it is: it is copied into a sealed memfd, and
+ * the copy is loaded only when the file did not change while it was read
+ * and the copy is a complete shared object for this host (elfcheck.h), so
+ * a plugin caught half-written is refused instead of mapped (SIGBUS).
  * Main thread only.
  */
 #ifndef HOST_LOADER_H
@@ -22,7 +27,7 @@ struct plugin {
     char *name; /* instance name (config section) */
     const struct plugin_conf *conf;
     void *handle;       /* dlopen handle, NULL when not loaded */
-    int fd;             /* the private in-memory copy it was loaded from */
+    int fd;             /* the sealed in-memory copy it was loaded from */
     char loaded_as[32]; /* "/proc/self/fd/N" */
     const rpchost_plugin_def *def;
     void *state;          /* set by init, passed to handlers/fini */
@@ -38,8 +43,11 @@ struct plugin {
 };
 
 /* Load and initialise `p` from `pc`, registering into `reg`.  On failure
- * returns -1, writes "FILE:LINE: [name] reason" to err, and leaves nothing
- * loaded (init failing means init cleaned up after itself). */
+ * returns -1, writes "FILE:LINE: [name] path = PATH: reason" to err, and
+ * leaves nothing loaded (init failing means init cleaned up after itself).
+ * Logs one warning when the file (once opened, whether it then loads or
+ * not) is writable by group or others, or its folder by others without the
+ * sticky bit. */
 int plugin_load(struct plugin *p, const char *cfg_file,
                 const struct plugin_conf *pc, struct registry *reg, char *err,
                 size_t errlen);

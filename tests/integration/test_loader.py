@@ -1,13 +1,18 @@
-"""Plugin loading: refused plugins stop rpchost at startup."""
+"""Plugin loading: refused plugins stop rpchost at startup; damaged plugin
+files (truncated, foreign ELF) are refused with a message instead of a
+crash; plugin files others can write are warned about."""
 
 import os
 import re
+import struct
 import unittest
 
+import harness
 from harness import (PING_SO, Server, TempDir, fixture, ini_text, plugin,
                      run_cli)
 
 SERVER = {"listen": "127.0.0.1:0", "threads": 1}
+CALC_SO = os.path.join(harness.PLUGINS, "calc.so")
 
 
 class LoaderFailureTest(unittest.TestCase):
@@ -124,6 +129,205 @@ class LoaderFailureTest(unittest.TestCase):
                              "spec": plugin(fixture("spec")),
                              "initfail": plugin(fixture("initfail"))})
         self.assertIn("cannot reach database", err)
+
+
+def elf_layout(data):
+    """(struct byte order prefix, e_phoff, e_phentsize, e_phnum, end of the
+    last segment in the file) of a 64- or 32-bit ELF image."""
+    order = "<" if data[5] == 1 else ">"
+    if data[4] == 2:
+        phoff, = struct.unpack_from(order + "Q", data, 32)
+        phentsize, phnum = struct.unpack_from(order + "HH", data, 54)
+        fmt, off_at, size_at = order + "IIQQQQQQ", 2, 5
+    else:
+        phoff, = struct.unpack_from(order + "I", data, 28)
+        phentsize, phnum = struct.unpack_from(order + "HH", data, 42)
+        fmt, off_at, size_at = order + "IIIIIIII", 1, 4
+    end = 0
+    for i in range(phnum):
+        ph = struct.unpack_from(fmt, data, phoff + i * phentsize)
+        end = max(end, ph[off_at] + ph[size_at])
+    return order, phoff, phentsize, phnum, end
+
+
+class DamagedPluginTest(unittest.TestCase):
+    """A damaged or foreign plugin file is refused, by the normal start and
+    by -t, with one line naming config file, line, section and path; it is
+    never mapped (a segment past the end of the file would be SIGBUS, exit
+    status 135)."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(CALC_SO, "rb") as f:
+            cls.calc = f.read()
+        if cls.calc[4] != 2:
+            raise unittest.SkipTest("the patches below are for 64-bit ELF")
+        (cls.order, cls.phoff, cls.phentsize, cls.phnum,
+         cls.end) = elf_layout(cls.calc)
+
+    def patched(self, offset, fmt, value):
+        data = bytearray(self.calc)
+        struct.pack_into(self.order + fmt, data, offset, value)
+        return bytes(data)
+
+    def refused(self, data, *reasons):
+        """Write data as calc.so in a fresh folder, run it normally and with
+        -t: both exit 1 with one error line naming the file and every
+        reason."""
+        with TempDir() as d:
+            so = os.path.join(d.path, "calc.so")
+            with open(so, "wb") as f:
+                f.write(data)
+            os.chmod(so, 0o644)
+            ini = d.write("rpchost.ini", ini_text(SERVER,
+                                                  {"calc": plugin(so)}))
+            for args in (["-c", ini], ["-c", ini, "-t"]):
+                rc, out, err = run_cli(args)
+                self.assertEqual(rc, 1, "%s: exit status %r (135: SIGBUS)"
+                                 "\nstdout: %s\nstderr: %s"
+                                 % (args, rc, out, err))
+                lines = err.strip().splitlines()
+                self.assertEqual(len(lines), 1, err)
+                self.assertRegex(lines[0], r"ERROR +%s:\d+: \[calc\] path = "
+                                 "%s: " % (re.escape(ini), re.escape(so)))
+                for reason in reasons:
+                    self.assertIn(reason, lines[0])
+                self.assertNotIn("listening on", err)
+        return lines[0]
+
+    def test_truncated_8k(self):
+        self.assertGreater(self.end, 8192)
+        self.refused(self.calc[:8192], "truncated", "8192")
+
+    def test_every_cut_inside_the_segments(self):
+        # A file cut anywhere before the end of its last segment: a sample
+        # of lengths, the headers' own boundaries included.
+        ph_end = self.phoff + self.phnum * self.phentsize
+        for n in sorted({1, 3, 4, 63, 64, ph_end - 1, ph_end, ph_end + 1,
+                         4096, self.end // 2, self.end - 1}):
+            with self.subTest(length=n):
+                self.refused(self.calc[:n])
+
+    def test_empty(self):
+        self.refused(b"", "empty")
+
+    def test_header_only(self):
+        self.refused(self.calc[:64], "truncated")
+
+    def test_segments_past_the_end(self):
+        # Headers intact, the file ends where the program headers end:
+        # every PT_LOAD points past it.
+        n = self.phoff + self.phnum * self.phentsize
+        self.refused(self.calc[:n], "truncated", "segment", str(n))
+
+    def test_program_headers_past_the_end(self):
+        # e_phoff moved beyond the end of the (whole) file.
+        data = self.patched(32, "Q", len(self.calc) + 8)
+        self.refused(data, "program header")
+
+    def test_program_header_offset_overflows(self):
+        data = self.patched(32, "Q", 2**64 - 8)
+        self.refused(data, "program header")
+
+    def test_segment_offset_overflows(self):
+        # The first program header's p_offset set to 2^64 - 1: offset plus
+        # size must not wrap around to a small number.
+        data = self.patched(self.phoff + 8, "Q", 2**64 - 1)
+        self.refused(data, "segment")
+
+    def test_not_elf(self):
+        self.refused(b"\x7fELG" + self.calc[4:], "not an ELF file")
+        self.refused(b"#!/bin/sh\necho hello\n" * 100, "not an ELF file")
+
+    def test_32_bit(self):
+        data = bytearray(self.calc)
+        data[4] = 1  # EI_CLASS: ELFCLASS32
+        self.refused(bytes(data), "32-bit")
+
+    def test_other_byte_order(self):
+        data = bytearray(self.calc)
+        data[5] = 2 if data[5] == 1 else 1  # EI_DATA
+        self.refused(bytes(data), "endian")
+
+    def test_other_machine(self):
+        machine, = struct.unpack_from(self.order + "H", self.calc, 18)
+        other = 183 if machine != 183 else 62  # AArch64, else x86-64
+        self.refused(self.patched(18, "H", other), "machine",
+                     str(other))
+
+    def test_not_a_shared_object(self):
+        self.refused(self.patched(16, "H", 2), "executable")  # ET_EXEC
+        self.refused(self.patched(16, "H", 1), "not a shared object")
+
+    def test_whole_copy_still_loads(self):
+        # Control: the same file, whole, in the same kind of folder.
+        with TempDir() as d:
+            so = os.path.join(d.path, "calc.so")
+            with open(so, "wb") as f:
+                f.write(self.calc)
+            os.chmod(so, 0o644)
+            ini = d.write("rpchost.ini", ini_text(SERVER,
+                                                  {"calc": plugin(so)}))
+            rc, out, err = run_cli(["-c", ini, "-t"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("subtract", out)
+        self.assertNotIn("ERROR", err)
+        self.assertNotIn("WARN", err)
+
+
+class WritablePluginTest(unittest.TestCase):
+    """A plugin file group or others may write, or a folder others may
+    write without the sticky bit, is named in one warning line: whoever can
+    write it can run code in rpchost.  It still loads."""
+
+    WARNING = "anyone who can write it can run code in rpchost"
+
+    def check(self, file_mode, dir_mode, *expect):
+        """Load calc.so copied into a folder of dir_mode with file_mode;
+        returns the warning lines (asserted to be expect's length, each
+        holding the expected fragments)."""
+        with TempDir() as d:
+            sub = os.path.join(d.path, "plugins")
+            os.mkdir(sub)
+            so = os.path.join(sub, "calc.so")
+            with open(CALC_SO, "rb") as src, open(so, "wb") as dst:
+                dst.write(src.read())
+            os.chmod(so, file_mode)
+            os.chmod(sub, dir_mode)
+            ini = d.write("rpchost.ini", ini_text(SERVER,
+                                                  {"calc": plugin(so)}))
+            rc, out, err = run_cli(["-c", ini, "-t"])
+            os.chmod(sub, 0o700)
+        self.assertEqual(rc, 0, err)
+        warnings = [l for l in err.splitlines() if "WARN" in l]
+        self.assertEqual(len(warnings), 1 if expect else 0, err)
+        for line in warnings:
+            self.assertIn("plugin [calc] %s: " % so, line)
+            self.assertIn(self.WARNING, line)
+            for fragment in expect:
+                self.assertIn(fragment, line)
+        return warnings
+
+    def test_private(self):
+        self.check(0o644, 0o755)
+        self.check(0o755, 0o700)
+
+    def test_sticky_folder(self):
+        # Like /tmp: others may add files but not replace this one.
+        self.check(0o644, 0o1777)
+
+    def test_file_writable_by_others(self):
+        self.check(0o646, 0o755, "writable by others", "0646")
+
+    def test_file_writable_by_group(self):
+        self.check(0o664, 0o755, "writable by group", "0664")
+
+    def test_folder_writable_by_others(self):
+        self.check(0o644, 0o777, "folder", "writable by others", "0777")
+
+    def test_both_in_one_line(self):
+        self.check(0o666, 0o777, "writable by group and others", "0666",
+                   "folder", "0777")
 
 
 class LoaderSuccessTest(unittest.TestCase):

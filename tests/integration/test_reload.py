@@ -169,6 +169,50 @@ class ReloadTest(unittest.TestCase):
             self.assertIn("generation 2", self.reload(s, n))
             self.assertEqual(s.rpc("add", [20, 22])["result"], 42)
 
+    def test_truncated_plugin_keeps_old_generation(self):
+        """A plugin file caught half-written (cut at 8 KiB, as cp leaves it
+        for a moment) is refused by name; the old generation keeps
+        serving; once the file is whole a later SIGHUP works."""
+        so = os.path.join(self.tmp.name, "calc.so")
+        with open(CALC_SO, "rb") as f:
+            whole = f.read()
+        with open(so, "wb") as f:
+            f.write(whole)
+        with Server(plugins={"calc": plugin(so)}) as s:
+            self.assertEqual(s.rpc("add", [1, 2])["result"], 3)
+            for n, cut in enumerate((8192, 0, 64), 1):
+                with open(so, "r+b") as f:  # in place, like cp
+                    f.truncate(0)
+                    f.write(whole[:cut])
+                line = self.reload(s, n, ok=False)
+                self.assertIn("[calc] path = %s: " % so, line)
+                self.assertIn("generation 1 keeps serving", line)
+                self.assertEqual(s.rpc("add", [2, 3])["result"], 5)
+            with open(so, "r+b") as f:
+                f.write(whole)
+            self.assertIn("generation 2 serving", self.reload(s, 4))
+            self.assertEqual(s.rpc("add", [20, 22])["result"], 42)
+            wait_log(self, s, r"generation 1 finalised")
+
+    def test_writable_plugin_warned_at_each_reload(self):
+        """A plugin file others may write is named in a warning at startup
+        and again at every reload (the file may have changed in between);
+        it keeps loading."""
+        so = os.path.join(self.tmp.name, "calc.so")
+        with open(CALC_SO, "rb") as src, open(so, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(so, 0o666)
+        warning = r"WARN .*plugin \[calc\] %s: .*writable by" % re.escape(so)
+        with Server(plugins={"calc": plugin(so)}) as s:
+            wait_log(self, s, warning, 1)
+            self.reload(s, 1)
+            wait_log(self, s, warning, 2)
+            os.chmod(so, 0o644)
+            self.reload(s, 2)
+            self.assertEqual(len(re.findall(warning, s.stderr)), 2,
+                             s.stderr)
+            self.assertEqual(s.rpc("add", [1, 1])["result"], 2)
+
     def test_live_settings_and_restart_only_settings(self):
         # No -l/-j here: those would override the file's listen/threads.
         with Server(plugins={"ping": plugin(harness.PING_SO)},

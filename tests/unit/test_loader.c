@@ -2,6 +2,7 @@
  * test_loader.c - unit tests for host/loader.c (and the plugin-side half of
  * host/api.c): loading each fixture plugin, every refusal and its message.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -334,7 +335,51 @@ test_not_elf(void **state)
                      (ssize_t)(sizeof(junk) - 1));
     assert_int_equal(close(fd), 0);
     inst_init(in, "junk", "/tmp", path + 5, NULL);
-    expect_fail(in, fx->reg, "dlopen failed", NULL);
+    expect_fail(in, fx->reg, "not an ELF file", NULL);
+    unlink(path);
+}
+
+/* How many fds this process has open. */
+static int
+open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    assert_non_null(d);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* A plugin file cut short (as cp leaves it while writing) is refused
+ * before it is mapped, and neither the copy nor the file stays open. */
+static void
+test_truncated_file(void **state)
+{
+    struct fx *fx = *state;
+    struct inst *in = &fx->in[0];
+    char src[1024], path[] = "/tmp/rpchost-cut-XXXXXX";
+    static char head[8192];
+    FILE *f;
+    int fd, before;
+
+    snprintf(src, sizeof(src), "%s/calc.so", plugins);
+    f = fopen(src, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(head, 1, sizeof(head), f), sizeof(head));
+    fclose(f);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+    assert_int_equal(close(fd), 0);
+    inst_init(in, "cut", "/tmp", path + 5, NULL);
+    before = open_fds();
+    expect_fail(in, fx->reg, "path = /tmp/rpchost-cut-", ": truncated",
+                "(8192 bytes; still being written?)", NULL);
+    assert_int_equal(in->p.fd, -1);
+    assert_int_equal(open_fds(), before);
     unlink(path);
 }
 
@@ -534,6 +579,7 @@ main(void)
         T(test_missing_file),
         T(test_directory),
         T(test_not_elf),
+        T(test_truncated_file),
         T(test_error_truncated),
         T(test_cfg_good),
         T(test_cfg_defaults),
