@@ -88,7 +88,8 @@ class ReloadRaceTest(unittest.TestCase):
                     while not stop.is_set():
                         conn.request("POST", "/", body=json.dumps(
                             {"jsonrpc": "2.0", "method": "add",
-                             "params": [n, k], "id": n}))
+                             "params": [n, k], "id": n}), headers={
+                                 "Content-Type": "application/json"})
                         resp = conn.getresponse()
                         data = resp.read()
                         if (resp.status != 200 or json.loads(data) !=
