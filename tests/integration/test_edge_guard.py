@@ -4,6 +4,8 @@ without a preflight), a Host that is not allowed (403; DNS rebinding), and
 ambiguous credentials (two Authorization headers: 400)."""
 
 import json
+import shutil
+import subprocess
 import unittest
 
 import harness
@@ -72,6 +74,25 @@ class ContentTypeTest(unittest.TestCase):
     def test_get_endpoints_need_no_type(self):
         status, _, body = self.srv.call(None, path="/healthz", method="GET")
         self.assertIn(status, (200, 404), body)
+
+
+@unittest.skipUnless(shutil.which("curl"), "curl not installed")
+class CurlTest(unittest.TestCase):
+    """The README's curl examples, as written."""
+
+    def test_curl_with_and_without_the_header(self):
+        with Server() as srv:
+            url = "http://127.0.0.1:%d/" % srv.port
+            body = '{"jsonrpc":"2.0","method":"ping","id":1}'
+            out = subprocess.run(
+                ["curl", "-s", "-H", "Content-Type: application/json", "-d",
+                 body, url], capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.stdout, '{"jsonrpc":"2.0","result":"pong",'
+                             '"id":1}')
+            out = subprocess.run(
+                ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d",
+                 body, url], capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.stdout, "415")
 
 
 class HostTest(unittest.TestCase):

@@ -161,6 +161,47 @@ class StdlibClientTest(unittest.TestCase):
             conn.close()
 
 
+# jsonrpclib-pelix, Debian's python3-jsonrpclib-pelix (a JSON-RPC 2.0
+# client library, sending Content-Type application/json-rpc), lives in the
+# system's Python, which may not be the one running these tests.
+SYSTEM_PYTHON = "/usr/bin/python3"
+JSONRPCLIB_CLIENT = r"""
+import sys
+import jsonrpclib
+proxy = jsonrpclib.ServerProxy("http://127.0.0.1:%s/" % sys.argv[1])
+print(proxy.ping(), proxy.add(2, 3), proxy.subtract(minuend=42,
+                                                    subtrahend=23))
+try:
+    proxy.nope()
+except jsonrpclib.ProtocolError as e:
+    print("error", e.args[0][0])
+"""
+
+
+def jsonrpclib_missing():
+    try:
+        return subprocess.run([SYSTEM_PYTHON, "-c", "import jsonrpclib"],
+                              capture_output=True, timeout=30).returncode != 0
+    except OSError:
+        return True
+
+
+@unittest.skipIf(jsonrpclib_missing(), "python3-jsonrpclib-pelix is not "
+                 "installed (tools/deps.sh test installs it)")
+class JsonrpclibClientTest(unittest.TestCase):
+    """A third-party Python client library calling rpchost."""
+
+    def test_jsonrpclib_client(self):
+        with Server(plugins=examples_plugins()) as srv:
+            out = subprocess.run(
+                [SYSTEM_PYTHON, "-c", JSONRPCLIB_CLIENT, str(srv.port)],
+                capture_output=True, text=True, timeout=30 * SCALE)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout.split(),
+                             ["pong", "5", "19", "error", "-32601"],
+                             out.stdout + out.stderr)
+
+
 @unittest.skipIf(NODE_MISSING, SKIP_REASON)
 class JaysonClientTest(unittest.TestCase):
     """jayson's client calling rpchost."""
