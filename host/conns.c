@@ -177,7 +177,9 @@ watch(struct conn *c, int on)
     }
 }
 
-/* Take c out of the list of its state and give it `state`, since now. */
+/* Take c out of the list of its state and give it `state`, since now.
+ * The clock is read for the two states whose age counts (a loop that was
+ * held up by a plugin must not take the time before as their start). */
 static void
 set_state(struct conn *c, enum conn_state state)
 {
@@ -188,6 +190,8 @@ set_state(struct conn *c, enum conn_state state)
     else if (c->state == CONN_IDLE)
         list_del(&cs->idle, c);
     c->state = (unsigned char)state;
+    if (state == CONN_ARRIVING || state == CONN_IDLE)
+        cs->now_ms = mono_ms();
     c->since_ms = cs->now_ms;
     if (state == CONN_ARRIVING) {
         c->in_body = 0;
@@ -335,7 +339,6 @@ conns_add(struct conns *cs)
     }
     bufferevent_incref(c->bev);
     index_put(cs, c);
-    cs->now_ms = mono_ms();
     c->state = CONN_RETIRED; /* not in a list yet */
     set_state(c, CONN_ARRIVING);
     c->index = cs->n;

@@ -27,8 +27,8 @@
  *    descriptor while the old event's deletion still sat in the epoll
  *    changelist, and the new one would never be added to epoll.
  *
- * Loop thread only.  The clock is read at each accept and each sweep; the
- * times in between are the last reading (a sweep runs every 100 ms).
+ * Loop thread only.  The clock is read when a request starts arriving,
+ * when a connection goes idle, and at each sweep (every 100 ms).
  */
 #ifndef HOST_CONNS_H
 #define HOST_CONNS_H

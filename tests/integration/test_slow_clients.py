@@ -53,6 +53,16 @@ def ping_on(s):
     return status, body
 
 
+def ping_on_rest(s):
+    """The answer to a request already sent on s."""
+    f = s.makefile("rb")
+    try:
+        status, _, body, _ = harness.read_http_response(f)
+    finally:
+        f.close()
+    return status, body
+
+
 class DeadlineTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -127,6 +137,29 @@ class DeadlineTest(unittest.TestCase):
             self.assertEqual(status, 200, body)
         finally:
             s.close()
+
+
+class HeldUpLoopTest(unittest.TestCase):
+    def test_deadline_counts_from_when_the_loop_saw_the_request(self):
+        # A plugin holds the only loop for 2 s; a request that starts
+        # arriving meanwhile must not be cut at once when the loop is
+        # back (its header deadline is 1 s).
+        with Server(server={"header_timeout": 1}, threads=1) as srv:
+            a = srv.raw_socket()
+            b = srv.raw_socket()
+            try:
+                self.assertEqual(ping_on(a)[0], 200)
+                b.sendall(harness.post_request(harness.call("sleep_ms",
+                                                            [2000])))
+                time.sleep(0.5)
+                a.sendall(PING[:30])
+                time.sleep(1.8)  # the loop is back after about 1.5 s
+                a.sendall(PING[30:])
+                status, body = ping_on_rest(a)
+                self.assertEqual(status, 200, body)
+            finally:
+                a.close()
+                b.close()
 
 
 class MakeRoomTest(unittest.TestCase):
