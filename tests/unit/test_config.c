@@ -219,6 +219,36 @@ test_seconds(void **state)
     load_fail("[server]\nshutdown_timeout = -1\n", 2, "shutdown_timeout", NULL);
 }
 
+/* The edge's request deadlines, backlog and allowed hosts. */
+static void
+test_edge_keys(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("");
+    assert_int_equal(c->header_timeout_ms, 10000);
+    assert_int_equal(c->request_timeout_ms, 30000);
+    assert_int_equal(c->backlog, 1024);
+    assert_null(c->allowed_hosts);
+    config_free(c);
+    c = load_ok("[server]\nheader_timeout = 2.5\nrequest_timeout = 60\n"
+                "backlog = 4096\nallowed_hosts = rpc.example.com, [::1]\n");
+    assert_int_equal(c->header_timeout_ms, 2500);
+    assert_int_equal(c->request_timeout_ms, 60000);
+    assert_int_equal(c->backlog, 4096);
+    assert_string_equal(c->allowed_hosts, "rpc.example.com, [::1]");
+    config_free(c);
+    load_fail("[server]\nheader_timeout = 0\n", 2, "header_timeout", NULL);
+    load_fail("[server]\nrequest_timeout = 0.05\n", 2, "request_timeout", NULL);
+    load_fail("[server]\nbacklog = 0\n", 2, "backlog", NULL);
+    load_fail("[server]\nbacklog = 65536\n", 2, "backlog", NULL);
+    load_fail("[server]\nallowed_hosts = a b\n", 2, "allowed_hosts", "a b",
+              NULL);
+    load_fail("[server]\nallowed_hosts = http://x\n", 2, "allowed_hosts", NULL);
+    load_fail("[server]\nallowed_hosts =\n", 2, "allowed_hosts", NULL);
+}
+
 /* 1.005 s is 1005 ms; truncating 1.005 * 1000 (1004.99999...) is off by
  * one millisecond. */
 static void
@@ -655,6 +685,7 @@ main(void)
         cmocka_unit_test(test_size_suffixes),
         cmocka_unit_test(test_size_errors),
         cmocka_unit_test(test_seconds),
+        cmocka_unit_test(test_edge_keys),
         cmocka_unit_test(test_seconds_rounding),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_unknown_server_key),
