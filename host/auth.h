@@ -13,7 +13,8 @@
  *
  * SALT is 32 hex digits, HMAC 64.  Secrets are never stored, logged or
  * echoed; comparisons are constant-time (OpenSSL's CRYPTO_memcmp, loaded
- * with libcrypto by the first auth_load(): see crypto.h).
+ * with libcrypto by the first auth_load(): see crypto.h), and a check
+ * does the same work whether the user name or token exists or not.
  * `rpchost --rpcauth USER` / `--token USER` print such lines.
  */
 #ifndef HOST_AUTH_H

@@ -205,8 +205,12 @@ class AuthTest(unittest.TestCase):
 
     def test_bearer(self):
         self.assert_pong(self.post(PING, "Bearer " + TOKEN))
+        self.assert_pong(self.post(PING, "Bearer " + TOKEN + " \t"))
         for auth in ("Bearer " + TOKEN + "x", "Bearer " + TOKEN[:-1],
-                     "Bearer " + PASSWORD, "Bearer x" + TOKEN):
+                     "Bearer " + PASSWORD, "Bearer x" + TOKEN,
+                     # Anything after the token (as for Basic).
+                     "Bearer " + TOKEN + " junk", "Bearer " + TOKEN + "\tx",
+                     "Bearer " + TOKEN + " " + TOKEN):
             with self.subTest(auth=auth):
                 self.assert_401(self.post(PING, auth),
                                 "HTTP 401: bad credentials")
