@@ -5,6 +5,7 @@
  */
 #include "auth.h"
 #include "crypto.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define SALT_HEX 32
 #define HMAC_LEN CRYPTO_SHA256_LEN
@@ -237,6 +239,23 @@ read_line(char *str, int num, void *stream)
     return r;
 }
 
+/* Warn (one line, naming the file and its mode) when group or others may
+ * read or change the credentials file: the salted HMACs in it can be
+ * attacked offline, and whoever can write it can add a credential.  The
+ * mode is read from the open file, so it is the file being loaded. */
+static void
+warn_if_exposed(const char *file, FILE *fp)
+{
+    struct stat st;
+
+    if (fstat(fileno(fp), &st) != 0 || (st.st_mode & 077) == 0)
+        return;
+    log_warn("auth_file %s: mode %04o lets group or others %s it; keep it "
+             "0600 (chmod 600)",
+             file, (unsigned)(st.st_mode & 07777),
+             (st.st_mode & 022) ? "read or change" : "read");
+}
+
 /* The HMAC of user name `name` (len bytes) under a's name key. */
 static int
 name_digest(const struct auth *a, const char *name, size_t len,
@@ -290,6 +309,7 @@ auth_load(const char *file, char *err, size_t errlen)
         auth_free(st.a);
         return NULL;
     }
+    warn_if_exposed(file, st.fp);
     rc = ini_parse_stream(read_line, &st, on_key, &st);
     fclose(st.fp);
     if (st.err[0] != '\0') {

@@ -29,7 +29,10 @@ struct auth_user {
     char **methods; /* NULL: every method; else NULL-terminated list */
 };
 
-/* Load `file`.  NULL with "FILE:LINE: ..." in err on failure. */
+/* Load `file`.  NULL with "FILE:LINE: ..." in err on failure.  Logs a
+ * warning (one line: the file and its mode) when group or others may read
+ * or change it.  One thread at a time: the main thread at startup, the
+ * reload thread on SIGHUP. */
 struct auth *auth_load(const char *file, char *err, size_t errlen);
 void auth_free(struct auth *a);
 size_t auth_count(const struct auth *a);

@@ -1,6 +1,7 @@
 /*
  * test_auth.c - unit tests for host/auth.c: Basic and Bearer checks, the
- * work a check does (the same for known and unknown user names).
+ * work a check does (the same for known and unknown user names), and the
+ * warning for a credentials file others may read.
  *
  * The test links with -Wl,--wrap for crypto_hmac_sha256 and crypto_equal
  * (tests/CMakeLists.txt): every call auth.c makes is counted here, then
@@ -251,6 +252,68 @@ test_bearer_same_work(void **state)
     assert_int_equal(w.equal, first.equal);
 }
 
+/* Run `load` with stderr going to a file; return what it wrote there. */
+static char *
+stderr_of_load(void)
+{
+    char path[300], err[512], *text;
+    struct auth *b;
+    int saved, fd;
+    FILE *f;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    f = fopen(path, "w+");
+    assert_non_null(f);
+    fd = fileno(f);
+    assert_true(saved >= 0 && dup2(fd, STDERR_FILENO) >= 0);
+    b = auth_load(file, err, sizeof(err));
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_non_null(b);
+    auth_free(b);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    unlink(path);
+    return text;
+}
+
+static void
+test_mode_warning(void **state)
+{
+    static const mode_t warn[] = {0644, 0640, 0604, 0660};
+    static const mode_t quiet[] = {0600, 0400};
+    char mode[16];
+    char *text;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++) {
+        write_file(warn[i]);
+        text = stderr_of_load();
+        snprintf(mode, sizeof(mode), "mode %04o", (unsigned)warn[i]);
+        /* One line, naming the file and its mode. */
+        assert_non_null(strstr(text, file));
+        assert_non_null(strstr(text, mode));
+        assert_non_null(strstr(text, "WARN"));
+        assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
+        free(text);
+    }
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+        write_file(quiet[i]);
+        text = stderr_of_load();
+        assert_string_equal(text, "");
+        free(text);
+    }
+    write_file(0600);
+}
+
 static double
 ns_per_check(const char *header, int n)
 {
@@ -302,6 +365,7 @@ main(void)
         cmocka_unit_test(test_bearer),
         cmocka_unit_test(test_user_lookup_same_work),
         cmocka_unit_test(test_bearer_same_work),
+        cmocka_unit_test(test_mode_warning),
         cmocka_unit_test(test_timing_printed),
     };
 
