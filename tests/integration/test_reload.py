@@ -72,6 +72,24 @@ def wait_log(testcase, server, pattern, count=1, timeout=None):
                                                  server.stderr))
 
 
+def wait_builds_done(testcase, server, timeout=None):
+    """Wait until every build started has ended (served or failed), twice
+    in a row 0.2 s apart: a build coalesced from SIGHUPs starts right
+    after the previous one ends."""
+    deadline = time.monotonic() + (timeout or 30 * harness.SCALE)
+    quiet = 0
+    while time.monotonic() < deadline:
+        err = server.stderr
+        started = len(re.findall(r": reloading ", err))
+        ended = len(re.findall(r"reload: generation \d+ serving|"
+                               r"reload failed", err))
+        quiet = quiet + 1 if started == ended else 0
+        if quiet == 2:
+            return
+        time.sleep(0.2)
+    testcase.fail("builds still running; stderr:\n%s" % server.stderr)
+
+
 class ReloadTest(unittest.TestCase):
 
     def setUp(self):
@@ -270,8 +288,11 @@ class ReloadTest(unittest.TestCase):
             for i in range(50):
                 s.signal(signal.SIGHUP)
                 time.sleep(0.1)
-            wait_log(self, s, r"reload: generation", 50,
-                     timeout=30 * harness.SCALE)
+            # Each SIGHUP starts a build or, when one runs (builds slower
+            # than 100 ms: valgrind), coalesces into one more after it.
+            wait_log(self, s, r"SIGHUP: (reloading|generation \d+ is still)",
+                     50, timeout=30 * harness.SCALE)
+            wait_builds_done(self, s)
             stop.set()
             for t in threads:
                 t.join(30)
