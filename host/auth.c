@@ -5,6 +5,7 @@
  */
 #include "auth.h"
 #include "crypto.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define SALT_HEX 32
 #define HMAC_LEN CRYPTO_SHA256_LEN
@@ -26,15 +28,24 @@ struct secret {
 
 struct cred {
     struct auth_user user;
+    unsigned char name_mac[HMAC_LEN]; /* HMAC(name_key, user.name) */
     struct secret basic;
     struct secret token;
     int line;
     int methods_set;
 };
 
+/* A Basic check looks the user up by comparing the HMAC of the name it
+ * was given with every credential's (fixed-length digests, constant-time
+ * compares), then checks the password against the user found or, when
+ * there is none, against `dummy`: one HMAC of the name and one of the
+ * password in every case, so the time taken does not tell whether the
+ * user exists.  Both keys are random, made at load. */
 struct auth {
     struct cred *creds;
     size_t n;
+    unsigned char name_key[HMAC_LEN];
+    struct secret dummy; /* matches no password (random) */
 };
 
 struct load_state {
@@ -44,6 +55,19 @@ struct load_state {
     int err_line;
     char err[256];
 };
+
+/* n bytes as 2n lower-case hex digits and a NUL into out. */
+static void
+to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
 
 /* "SALT$HMAC" into s; -1 if malformed. */
 static int
@@ -215,6 +239,52 @@ read_line(char *str, int num, void *stream)
     return r;
 }
 
+/* Warn (one line, naming the file and its mode) when group or others may
+ * read or change the credentials file: the salted HMACs in it can be
+ * attacked offline, and whoever can write it can add a credential.  The
+ * mode is read from the open file, so it is the file being loaded. */
+static void
+warn_if_exposed(const char *file, FILE *fp)
+{
+    struct stat st;
+
+    if (fstat(fileno(fp), &st) != 0 || (st.st_mode & 077) == 0)
+        return;
+    log_warn("auth_file %s: mode %04o lets group or others %s it; keep it "
+             "0600 (chmod 600)",
+             file, (unsigned)(st.st_mode & 07777),
+             (st.st_mode & 022) ? "read or change" : "read");
+}
+
+/* The HMAC of user name `name` (len bytes) under a's name key. */
+static int
+name_digest(const struct auth *a, const char *name, size_t len,
+            unsigned char out[HMAC_LEN])
+{
+    return crypto_hmac_sha256(a->name_key, sizeof(a->name_key), name, len, out);
+}
+
+/* The random keys of the constant-time lookup (see struct auth), and each
+ * user name's digest.  0, or -1. */
+static int
+make_lookup_keys(struct auth *a)
+{
+    unsigned char salt[SALT_HEX / 2];
+
+    if (crypto_random(a->name_key, sizeof(a->name_key)) != 0 ||
+        crypto_random(salt, sizeof(salt)) != 0 ||
+        crypto_random(a->dummy.hmac, sizeof(a->dummy.hmac)) != 0)
+        return -1;
+    to_hex(salt, sizeof(salt), a->dummy.salt);
+    a->dummy.set = 1;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *name = a->creds[i].user.name;
+        if (name_digest(a, name, strlen(name), a->creds[i].name_mac) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 struct auth *
 auth_load(const char *file, char *err, size_t errlen)
 {
@@ -239,6 +309,7 @@ auth_load(const char *file, char *err, size_t errlen)
         auth_free(st.a);
         return NULL;
     }
+    warn_if_exposed(file, st.fp);
     rc = ini_parse_stream(read_line, &st, on_key, &st);
     fclose(st.fp);
     if (st.err[0] != '\0') {
@@ -264,6 +335,12 @@ auth_load(const char *file, char *err, size_t errlen)
         auth_free(st.a);
         return NULL;
     }
+    if (make_lookup_keys(st.a) != 0) {
+        snprintf(err, errlen, "%s: no random numbers for the lookup keys",
+                 file);
+        auth_free(st.a);
+        return NULL;
+    }
     return st.a;
 }
 
@@ -278,6 +355,7 @@ auth_free(struct auth *a)
     }
     crypto_cleanse(a->creds, a->n * sizeof(*a->creds));
     free(a->creds);
+    crypto_cleanse(a, sizeof(*a));
     free(a);
 }
 
@@ -303,9 +381,10 @@ secret_ok(const struct secret *s, const char *secret, size_t len)
 static const struct auth_user *
 check_basic(const struct auth *a, const char *b64)
 {
-    unsigned char dec[512];
-    size_t inlen = strlen(b64);
+    unsigned char dec[512], mac[HMAC_LEN];
+    size_t inlen = strlen(b64), found = a->n;
     const struct auth_user *who = NULL;
+    const struct secret *s = &a->dummy;
     char *colon;
     int n;
 
@@ -327,17 +406,23 @@ check_basic(const struct auth *a, const char *b64)
     colon = strchr((char *)dec, ':');
     if (colon == NULL)
         goto out;
-    *colon = '\0';
+    /* The same work whether the user exists or not (see struct auth):
+     * every name compared, then one password check. */
+    if (name_digest(a, (char *)dec, (size_t)(colon - (char *)dec), mac) != 0)
+        goto out;
     for (size_t i = 0; i < a->n; i++) {
-        if (strcmp(a->creds[i].user.name, (char *)dec) != 0)
-            continue;
-        if (secret_ok(&a->creds[i].basic, colon + 1,
-                      (size_t)n - (size_t)(colon + 1 - (char *)dec)))
-            who = &a->creds[i].user;
-        break;
+        size_t hit = (size_t)crypto_equal(mac, a->creds[i].name_mac, HMAC_LEN);
+        found = (found & ~(0 - hit)) | (i & (0 - hit)); /* no branch */
     }
+    if (found < a->n && a->creds[found].basic.set)
+        s = &a->creds[found].basic;
+    if (secret_ok(s, colon + 1,
+                  (size_t)n - (size_t)(colon + 1 - (char *)dec)) &&
+        s != &a->dummy)
+        who = &a->creds[found].user;
 out:
     crypto_cleanse(dec, sizeof(dec));
+    crypto_cleanse(mac, sizeof(mac));
     return who;
 }
 
@@ -347,7 +432,9 @@ check_bearer(const struct auth *a, const char *token)
     size_t len = strcspn(token, " \t");
     const struct auth_user *who = NULL;
 
-    if (len == 0)
+    /* One token, then only white space (as a Basic credential with
+     * anything after it fails to decode). */
+    if (len == 0 || token[len + strspn(token + len, " \t")] != '\0')
         return NULL;
     /* Try every token credential, so the time taken does not depend on
      * which one (if any) matches. */
@@ -379,18 +466,6 @@ auth_allows(const struct auth_user *user, const char *method)
         if (strcmp(user->methods[i], method) == 0)
             return 1;
     return 0;
-}
-
-static void
-to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 int

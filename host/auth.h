@@ -13,7 +13,8 @@
  *
  * SALT is 32 hex digits, HMAC 64.  Secrets are never stored, logged or
  * echoed; comparisons are constant-time (OpenSSL's CRYPTO_memcmp, loaded
- * with libcrypto by the first auth_load(): see crypto.h).
+ * with libcrypto by the first auth_load(): see crypto.h), and a check
+ * does the same work whether the user name or token exists or not.
  * `rpchost --rpcauth USER` / `--token USER` print such lines.
  */
 #ifndef HOST_AUTH_H
@@ -28,7 +29,10 @@ struct auth_user {
     char **methods; /* NULL: every method; else NULL-terminated list */
 };
 
-/* Load `file`.  NULL with "FILE:LINE: ..." in err on failure. */
+/* Load `file`.  NULL with "FILE:LINE: ..." in err on failure.  Logs a
+ * warning (one line: the file and its mode) when group or others may read
+ * or change it.  One thread at a time: the main thread at startup, the
+ * reload thread on SIGHUP. */
 struct auth *auth_load(const char *file, char *err, size_t errlen);
 void auth_free(struct auth *a);
 size_t auth_count(const struct auth *a);

@@ -4,7 +4,9 @@
  * The new config and the new plugin set are built aside; only when all of
  * it succeeded does it replace the current generation.  Settings that need
  * a new socket or new threads (listen, threads, pidfile) keep their running
- * values and are logged as needing a restart.  Main thread only.
+ * values and are logged as needing a restart.  reload_build runs on the
+ * reload thread (reloader.h), one build at a time; reload_log on the main
+ * thread.
  */
 #ifndef HOST_RELOAD_H
 #define HOST_RELOAD_H
@@ -21,7 +23,8 @@ struct reload_opts {
 };
 
 /* Build generation `id` from the config file, keeping `cur`'s listen,
- * threads and pidfile.  NULL on failure (logged with its reason). */
+ * threads and pidfile (`cur` is only read, and must not change or go
+ * while this runs).  NULL on failure (logged with its reason). */
 struct generation *reload_build(const struct reload_opts *o,
                                 const struct generation *cur, unsigned long id);
 

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "log.h"
 #include "reload.h"
+#include "reloader.h"
 #include "stats.h"
 
 struct server {
@@ -39,7 +40,9 @@ struct server {
     int nworkers;
     int listen_fd;
     int stopping;
-    struct event *sigev[4]; /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
+    struct event *sigev[4];    /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
+    struct reloader *reloader; /* builds the next generation on SIGHUP */
+    int reload_again;          /* a SIGHUP came during the running build */
 };
 
 /* Open, bind and listen on host:port; `addr` receives the address
@@ -213,29 +216,54 @@ apply_log_files(const struct config *old, const struct config *next)
     }
 }
 
+/* Start building the next generation on the reload thread (the main
+ * thread goes on handling signals meanwhile); on_built() gets it. */
 static void
-do_reload(struct server *s)
+start_reload(struct server *s, const char *why)
 {
-    struct generation *next, *old = s->gen;
-    struct timespec t0;
+    log_info("%s: reloading %s", why, s->opts.config_file);
+    if (reloader_start(s->reloader, s->gen, s->next_id) != 0)
+        stats_set_global(s->gen->id, -1, 0); /* logged */
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    log_info("SIGHUP: reloading %s", s->opts.config_file);
-    next = reload_build(&s->opts, old, s->next_id);
-    if (next == NULL) {
-        stats_set_global(old->id, -1, 0);
+/* The end of a build (main thread): swap the new generation in for new
+ * requests on every loop, or keep the old one if the build failed (its
+ * reason is logged).  During a shutdown a new generation never serves: it
+ * is finalised here without serving.  Then one more build if SIGHUPs came
+ * during this one. */
+static void
+on_built(struct generation *next, double ms, void *arg)
+{
+    struct server *s = arg;
+    struct generation *old = s->gen;
+
+    if (s->stopping) {
+        if (next != NULL) {
+            log_info("reload: generation %lu was built during the shutdown; "
+                     "finalising it without serving",
+                     next->id);
+            generation_destroy(next); /* no reference but the build's */
+        }
         return;
     }
-    s->next_id++;
-    if (!s->opts.verbose)
-        log_set_level(next->cfg->log_level);
-    apply_log_files(old->cfg, next->cfg);
-    for (int i = 0; i < s->nworkers; i++)
-        worker_set_generation(s->workers[i], next);
-    s->gen = next;
-    reload_log(old, next, ms_since(&t0));
-    stats_set_global(next->id, 1, 0);
-    generation_unref(old); /* finalised once its last call finished */
+    if (next == NULL) {
+        stats_set_global(old->id, -1, 0);
+    } else {
+        s->next_id = next->id + 1;
+        if (!s->opts.verbose)
+            log_set_level(next->cfg->log_level);
+        apply_log_files(old->cfg, next->cfg);
+        for (int i = 0; i < s->nworkers; i++)
+            worker_set_generation(s->workers[i], next);
+        s->gen = next;
+        reload_log(old, next, ms);
+        stats_set_global(next->id, 1, 0);
+        generation_unref(old); /* finalised once its last call finished */
+    }
+    if (s->reload_again) {
+        s->reload_again = 0;
+        start_reload(s, "SIGHUP (during the last build)");
+    }
 }
 
 /* Write the pidfile atomically (a reader never sees it half-written). */
@@ -285,8 +313,18 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         begin_stop(s, "SIGTERM");
         break;
     case SIGHUP:
-        if (!s->stopping)
-            do_reload(s);
+        if (s->stopping)
+            break;
+        if (!reloader_busy(s->reloader)) {
+            start_reload(s, "SIGHUP");
+            break;
+        }
+        /* The running build may have read the config already: one more
+         * follows it, however many SIGHUPs come meanwhile. */
+        s->reload_again = 1;
+        log_info("SIGHUP: generation %lu is still being built; one more "
+                 "reload follows it",
+                 s->next_id);
         break;
     case SIGUSR1:
         if (log_reopen() == 0)
@@ -345,7 +383,7 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     struct server s;
     char addr[NI_MAXHOST + NI_MAXSERV + 4] = "?";
     sigset_t all, old;
-    int rc = 1, started = 0, finalise = 1;
+    int rc = 1, started = 0, finalise = 1, abandoned = 0;
     long conn_cap;
 
     memset(&s, 0, sizeof(s));
@@ -364,6 +402,9 @@ server_run(struct generation *gen, const struct reload_opts *opts)
         log_error("cannot create the control event loop");
         goto out;
     }
+    s.reloader = reloader_new(s.base, &s.opts, on_built, &s);
+    if (s.reloader == NULL)
+        goto out;
     for (int i = 0; i < 4; i++) {
         sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
         if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
@@ -434,12 +475,19 @@ out:
         /* The server's reference and each loop's. */
         if (wait_for_plugins(&s, 1 + s.nworkers,
                              s.gen->cfg->shutdown_timeout_ms)) {
-            generation_set_reaper(NULL); /* only this thread is left */
+            generation_set_reaper(NULL); /* no one else drops references */
         } else {
             log_warn("plugins still hold deferred calls after "
                      "shutdown_timeout; exiting without finalising them");
             finalise = 0;
         }
+    }
+    /* A reload build that ended during the drain was finalised by
+     * on_built() (while wait_for_plugins ran the loop) or is now.  One
+     * still running is not waited for: see the end. */
+    if (s.reloader != NULL && reloader_settle(s.reloader) != 0) {
+        abandoned = 1;
+        finalise = 0; /* its thread reads s.gen, which the loops hold */
     }
     stats_unregister_all();
     for (int i = 0; finalise && i < s.nworkers; i++)
@@ -455,7 +503,8 @@ out:
     for (int i = 0; i < 4; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);
-    if (s.base != NULL)
+    reloader_free(s.reloader); /* left alone while its build runs */
+    if (s.base != NULL && !abandoned)
         event_base_free(s.base);
     if (finalise)
         generation_unref(s.gen);
@@ -463,5 +512,18 @@ out:
     if (rc == 0)
         log_info("stopped");
     log_close();
+    if (abandoned) {
+        /* The abandoned build's thread is inside a plugin's init, and
+         * when that returns it reads s.gen's config, writes the reloader
+         * and activates an event on s.base: none of them was freed above.
+         * Returning would run exit(): atexit handlers, the destructors of
+         * every loaded library (that plugin's too, under its running
+         * init) and, in sanitizer builds, a leak check that would report
+         * the abandoned build.  _exit() ends the process without them,
+         * with the same status.  The log is written with write(2), so
+         * nothing of it is buffered; stdio is not flushed, since the
+         * stuck thread may hold a stream's lock. */
+        _exit(rc);
+    }
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * server.h - the process: the listening socket, the worker loops, and the
  * main thread's control loop that handles signals (evsignal_new, never a
- * raw handler) and reloads.
+ * raw handler) and swaps in the generations the reload thread builds
+ * (reloader.h), so that no reload ever holds a signal up.
  */
 #ifndef HOST_SERVER_H
 #define HOST_SERVER_H
@@ -11,7 +12,11 @@ struct reload_opts;
 
 /* Serve `gen` (its reference is taken) until SIGINT/SIGTERM, rebuilding
  * it from opts->config_file on SIGHUP; returns the process exit code (0
- * after a clean shutdown). */
+ * after a clean shutdown).  SIGHUPs during a build coalesce into one more
+ * build after it.  If a build is still running when a shutdown's drain is
+ * over (a plugin's init that does not return), it is abandoned (logged)
+ * and server_run does not return: the process ends with _exit() and that
+ * exit code.  Main thread. */
 int server_run(struct generation *gen, const struct reload_opts *opts);
 
 #endif

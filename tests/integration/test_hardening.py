@@ -208,8 +208,12 @@ class AuthTest(unittest.TestCase):
 
     def test_bearer(self):
         self.assert_pong(self.post(PING, "Bearer " + TOKEN))
+        self.assert_pong(self.post(PING, "Bearer " + TOKEN + " \t"))
         for auth in ("Bearer " + TOKEN + "x", "Bearer " + TOKEN[:-1],
-                     "Bearer " + PASSWORD, "Bearer x" + TOKEN):
+                     "Bearer " + PASSWORD, "Bearer x" + TOKEN,
+                     # Anything after the token (as for Basic).
+                     "Bearer " + TOKEN + " junk", "Bearer " + TOKEN + "\tx",
+                     "Bearer " + TOKEN + " " + TOKEN):
             with self.subTest(auth=auth):
                 self.assert_401(self.post(PING, auth),
                                 "HTTP 401: bad credentials")
@@ -371,6 +375,44 @@ class AuthFileErrorTest(unittest.TestCase):
             rc, _, err, _ = harness.run_config(ini, ["-t"])
             self.assertEqual(rc, 1, err)
             self.assertIn(path, err)
+
+
+class AuthFileModeTest(unittest.TestCase):
+    """An auth_file group or others may read gets one warning line naming
+    it and its mode, at startup and at every reload."""
+
+    def stderr_with_mode(self, mode):
+        with TempDir() as d:
+            path = d.write("auth.ini", credential("rpcauth", "alice",
+                                                  PASSWORD))
+            os.chmod(path, mode)
+            with serve(server={"auth_file": path}) as srv:
+                srv.signal(signal.SIGHUP)
+                wait_stderr(srv, "reload: generation 2 serving")
+                return path, srv.stderr
+
+    def warnings(self, text, path):
+        return [l for l in text.splitlines() if " WARN " in l and path in l]
+
+    def test_readable_by_others_warns_at_startup_and_reload(self):
+        for mode in (0o644, 0o640, 0o604):
+            with self.subTest(mode=oct(mode)):
+                path, err = self.stderr_with_mode(mode)
+                lines = self.warnings(err, path)
+                self.assertEqual(len(lines), 2, err)
+                for line in lines:
+                    self.assertIn("mode %04o" % mode, line)
+                # One before serving, one during the reload.
+                self.assertLess(err.index(lines[0]),
+                                err.index("listening on"))
+                self.assertGreater(err.index(lines[1]),
+                                   err.index("SIGHUP: reloading"))
+
+    def test_private_file_does_not_warn(self):
+        for mode in (0o600, 0o400):
+            with self.subTest(mode=oct(mode)):
+                path, err = self.stderr_with_mode(mode)
+                self.assertEqual(self.warnings(err, path), [], err)
 
 
 class ListenWarningTest(unittest.TestCase):

@@ -21,6 +21,7 @@ from harness import Server, fixture, ini_text, plugin, run_cli
 SDK_INCLUDE = os.path.join(harness.SRC, "sdk", "include")
 CALC_SO = os.path.join(harness.PLUGINS, "calc.so")
 SLEEP_SO = os.path.join(harness.PLUGINS, "sleep.so")
+SLOWINIT_SO = fixture("slowinit")
 
 VERSION_C = r"""
 #include <rpchost/plugin.h>
@@ -69,6 +70,24 @@ def wait_log(testcase, server, pattern, count=1, timeout=None):
         time.sleep(0.02)
     testcase.fail("no %d x %r in stderr:\n%s" % (count, pattern,
                                                  server.stderr))
+
+
+def wait_builds_done(testcase, server, timeout=None):
+    """Wait until every build started has ended (served or failed), twice
+    in a row 0.2 s apart: a build coalesced from SIGHUPs starts right
+    after the previous one ends."""
+    deadline = time.monotonic() + (timeout or 30 * harness.SCALE)
+    quiet = 0
+    while time.monotonic() < deadline:
+        err = server.stderr
+        started = len(re.findall(r": reloading ", err))
+        ended = len(re.findall(r"reload: generation \d+ serving|"
+                               r"reload failed", err))
+        quiet = quiet + 1 if started == ended else 0
+        if quiet == 2:
+            return
+        time.sleep(0.2)
+    testcase.fail("builds still running; stderr:\n%s" % server.stderr)
 
 
 class ReloadTest(unittest.TestCase):
@@ -314,8 +333,11 @@ class ReloadTest(unittest.TestCase):
             for i in range(50):
                 s.signal(signal.SIGHUP)
                 time.sleep(0.1)
-            wait_log(self, s, r"reload: generation", 50,
-                     timeout=30 * harness.SCALE)
+            # Each SIGHUP starts a build or, when one runs (builds slower
+            # than 100 ms: valgrind), coalesces into one more after it.
+            wait_log(self, s, r"SIGHUP: (reloading|generation \d+ is still)",
+                     50, timeout=30 * harness.SCALE)
+            wait_builds_done(self, s)
             stop.set()
             for t in threads:
                 t.join(30)
@@ -366,6 +388,91 @@ class ReloadTest(unittest.TestCase):
             self.assertLess(after[2] - before[2], 150,
                             "RSS grew from %d to %d KiB" % (before[2],
                                                            after[2]))
+
+
+@unittest.skipIf(harness.VALGRIND, "the init windows are timed for native "
+                 "and sanitizer builds")
+class SlowInitReloadTest(unittest.TestCase):
+    """A reload whose plugin init is slow runs on the reload thread: the
+    main thread keeps handling signals, the old generation keeps serving,
+    and SIGHUPs received meanwhile coalesce into one more reload."""
+
+    INIT_MS = int(1500 * harness.SCALE)
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="rpchost-reload-")
+        self.addCleanup(self.tmp.cleanup)
+
+    def test_old_generation_and_sigusr1_during_a_slow_init(self):
+        access = os.path.join(self.tmp.name, "access.log")
+        keys = {"access_log": access}
+        plugins = {"ping": plugin(harness.PING_SO)}
+        with Server(plugins=plugins, server=keys) as s:
+            plugins["slow"] = plugin(SLOWINIT_SO, init_ms=self.INIT_MS)
+            with open(s.ini_path, "w") as f:
+                f.write(ini_text(keys, plugins))
+            s.signal(signal.SIGHUP)
+            wait_log(self, s, r"\[slow\] init started")
+            # The old generation answers while the new one is built.
+            for i in range(20):
+                self.assertEqual(s.rpc("ping", id=i)["result"], "pong")
+            self.assertEqual(s.rpc("slowinit")["error"]["code"], -32601)
+            # SIGUSR1 is handled too: the rotated access log is reopened.
+            os.rename(access, access + ".1")
+            s.signal(signal.SIGUSR1)
+            wait_log(self, s, r"SIGUSR1: log files reopened")
+            self.assertEqual(s.rpc("ping", id=99)["result"], "pong")
+            def logged():
+                if not os.path.exists(access):
+                    return ""
+                with open(access) as f:
+                    return f.read()
+
+            deadline = time.monotonic() + 5 * harness.SCALE
+            while "POST /" not in logged() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertIn("POST /", logged())
+            # All of that happened while init was still sleeping.
+            self.assertNotIn("[slow] init done", s.stderr)
+            self.assertNotIn("reload: generation 2", s.stderr)
+            # Then the new generation serves.
+            wait_log(self, s, r"reload: generation 2 serving",
+                     timeout=self.INIT_MS / 1000.0 + 10 * harness.SCALE)
+            self.assertEqual(s.rpc("slowinit")["result"], self.INIT_MS)
+            self.assertEqual(s.rpc("ping")["result"], "pong")
+
+    def test_sighups_during_a_build_coalesce_into_one(self):
+        plugins = {"ping": plugin(harness.PING_SO)}
+        with Server(plugins=plugins) as s:
+            plugins["slow"] = plugin(SLOWINIT_SO, init_ms=self.INIT_MS)
+            self.rewrite(s, plugins)
+            s.signal(signal.SIGHUP)
+            wait_log(self, s, r"\[slow\] init started")
+            # Three more while that init sleeps.
+            for _ in range(3):
+                s.signal(signal.SIGHUP)
+                time.sleep(0.05)
+            wait_log(self, s, r"SIGHUP: .*follows", 3)
+            self.assertNotIn("[slow] init done", s.stderr)
+            # The running build, then exactly one more.
+            wait_log(self, s, r"reload: generation 3 serving",
+                     timeout=2 * self.INIT_MS / 1000.0 + 10 * harness.SCALE)
+            time.sleep(0.5)  # a third build would have started by now
+            err = s.stderr
+            self.assertEqual(err.count("[slow] init started"), 2, err)
+            self.assertEqual(len(re.findall(r"reload: generation \d+ serving",
+                                            err)), 2, err)
+            self.assertNotIn("generation 4", err)
+            self.assertEqual(s.rpc("slowinit")["result"], self.INIT_MS)
+            status, _, body = s.call(None, path="/metrics", method="GET")
+            self.assertEqual(status, 200, body)
+            m = harness.metrics_of(body.decode())
+            self.assertEqual(m["rpchost_reloads_total"], 2, body)
+            self.assertEqual(m["rpchost_generation"], 3, body)
+
+    def rewrite(self, server, plugins):
+        with open(server.ini_path, "w") as f:
+            f.write(ini_text({}, plugins))
 
 
 if __name__ == "__main__":

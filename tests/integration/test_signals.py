@@ -1,6 +1,7 @@
 """Shutdown on signals."""
 
 import json
+import re
 import signal
 import socket
 import threading
@@ -8,7 +9,46 @@ import time
 import unittest
 
 import harness
-from harness import Server
+from harness import Server, fixture, ini_text, plugin
+
+
+def wait_stderr(srv, pattern, timeout=None):
+    """Wait until regex `pattern` occurs in srv.stderr."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
+    while time.monotonic() < deadline:
+        if rx.search(srv.stderr):
+            return
+        time.sleep(0.02)
+    raise AssertionError("no %r in stderr:\n%s" % (pattern, srv.stderr))
+
+
+def reload_to_slow_init(srv, server_keys, init_ms):
+    """Rewrite srv's config to add a plugin whose init takes init_ms, send
+    SIGHUP and wait until that init runs (on the reload thread)."""
+    plugins = harness.default_plugins()
+    plugins["slow"] = plugin(fixture("slowinit"), init_ms=init_ms)
+    with open(srv.ini_path, "w") as f:
+        f.write(ini_text(server_keys, plugins))
+    srv.signal(signal.SIGHUP)
+    wait_stderr(srv, r"\[slow\] init started")
+
+
+def call_in_background(srv, ms, result):
+    """Start a sleep_ms(ms) call on a thread (it blocks its loop); the
+    answer goes into result["status"], ["answer"] (or ["error"])."""
+    def run():
+        try:
+            status, _, data = srv.call({"jsonrpc": "2.0", "method": "sleep_ms",
+                                        "params": [ms], "id": 7})
+            result["status"] = status
+            result["answer"] = json.loads(data)
+        except Exception as e:  # reported by the test
+            result["error"] = repr(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
 
 
 class SignalTest(unittest.TestCase):
@@ -143,6 +183,70 @@ class SignalTest(unittest.TestCase):
             s = socket.create_connection(("127.0.0.1", port),
                                                  timeout=2)
             s.close()
+
+
+class SlowReloadSignalTest(unittest.TestCase):
+    """Signals while a reload runs a slow plugin init: the build runs off
+    the signal-handling thread, so SIGTERM is acted on at once."""
+
+    def test_sigterm_during_a_stuck_init(self):
+        # The init would take a minute: the drain must not wait for it.
+        keys = {"shutdown_timeout": 1}
+        srv = Server(server=keys).start()
+        try:
+            reload_to_slow_init(srv, keys, 60000)
+            result = {}
+            t = call_in_background(srv, 500, result)
+            time.sleep(0.2)  # the call now runs on the old generation
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            rc = srv.wait(timeout=10 * harness.SCALE)
+            took = time.monotonic() - t0
+            t.join(10 * harness.SCALE)
+            self.assertIsNotNone(rc, "no exit while init runs; stderr:\n%s"
+                                 % srv.stderr)
+            self.assertEqual(rc, 0, srv.stderr)
+            # shutdown_timeout + 1 s (sanitizer builds get more).
+            self.assertLess(took, 1.0 + 1.0 * harness.SCALE, srv.stderr)
+            self.assertEqual(result.get("status"), 200, result)
+            self.assertEqual(result.get("answer"),
+                             {"jsonrpc": "2.0", "result": 500, "id": 7})
+            # One line says which reload was left behind.
+            lines = [l for l in srv.stderr.splitlines() if "abandon" in l]
+            self.assertEqual(len(lines), 1, srv.stderr)
+            self.assertIn("generation 2", lines[0])
+            self.assertIn(srv.ini_path, lines[0])
+            self.assertNotIn("init done", srv.stderr)
+            self.assertNotIn("generation 2 serving", srv.stderr)
+        finally:
+            srv.stop()
+
+    def test_build_finishing_during_the_drain_never_serves(self):
+        keys = {"shutdown_timeout": 10}
+        srv = Server(server=keys).start()
+        try:
+            result = {}
+            call_ms = int(2000 * harness.SCALE)
+            t = call_in_background(srv, call_ms, result)
+            time.sleep(0.2)
+            reload_to_slow_init(srv, keys, int(700 * harness.SCALE))
+            srv.signal(signal.SIGTERM)
+            rc = srv.wait(timeout=20 * harness.SCALE)
+            t.join(10 * harness.SCALE)
+            self.assertEqual(rc, 0, srv.stderr)
+            self.assertEqual(result.get("answer"),
+                             {"jsonrpc": "2.0", "result": call_ms, "id": 7},
+                             srv.stderr)
+            err = srv.stderr
+            # The new generation was built while the old one drained,
+            # finalised (its plugins' fini ran) and never served.
+            self.assertIn("[slow] init done", err)
+            self.assertIn("generation 2 finalised", err)
+            self.assertIn("[slow] fini", err)
+            self.assertNotIn("generation 2 serving", err)
+            self.assertNotIn("abandon", err)
+        finally:
+            srv.stop()
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@
  *
  * Threads: rpchost runs several event loops on their own threads.  Handlers
  * of one method may run concurrently on different threads; a plugin that
- * keeps mutable state must protect it.  Init and fini run on the main thread
- * while no handler of that plugin runs.
+ * keeps mutable state must protect it.  Init and fini run while no handler
+ * of that plugin runs: on the main thread, except on a reload (SIGHUP),
+ * whose inits run on the host's reload thread (see sdk/README.md).
  *
  * Plugins and host share the system's one libcjson (link with -lcjson; never
  * a static or vendored copy).
