@@ -227,6 +227,28 @@ fail:
     return -1;
 }
 
+/* The section of the plugin whose init runs now (one build at a time),
+ * for plugin_initialising(); copied, so that a reader never touches a
+ * config the build may free. */
+static pthread_mutex_t initialising_lock = PTHREAD_MUTEX_INITIALIZER;
+static char initialising[64];
+
+static void
+set_initialising(const char *name)
+{
+    pthread_mutex_lock(&initialising_lock);
+    snprintf(initialising, sizeof(initialising), "%s", name ? name : "");
+    pthread_mutex_unlock(&initialising_lock);
+}
+
+void
+plugin_initialising(char *buf, size_t len)
+{
+    pthread_mutex_lock(&initialising_lock);
+    snprintf(buf, len, "%s", initialising);
+    pthread_mutex_unlock(&initialising_lock);
+}
+
 int
 plugin_load(struct plugin *p, const char *cfg_file,
             const struct plugin_conf *pc, struct registry *reg, char *err,
@@ -300,7 +322,9 @@ plugin_load(struct plugin *p, const char *cfg_file,
     }
     p->def = def;
     p->in_init = 1;
+    set_initialising(p->name);
     rc = def->init((rpchost_plugin *)p, host_api(), &p->state);
+    set_initialising(NULL);
     p->in_init = 0;
     if (rc != RPCHOST_OK) {
         if (p->host_error[0] != '\0' && p->error[0] != '\0')

@@ -10,7 +10,9 @@
  * the copy is loaded only when the file did not change while it was read
  * and the copy is a complete shared object for this host (elfcheck.h), so
  * a plugin caught half-written is refused instead of mapped (SIGBUS).
- * Main thread only.
+ * One thread at a time loads plugins: the main thread at startup and for
+ * -t, the reload thread (reloader.h) for a reload; fini runs on the main
+ * thread.
  */
 #ifndef HOST_LOADER_H
 #define HOST_LOADER_H
@@ -54,5 +56,9 @@ int plugin_load(struct plugin *p, const char *cfg_file,
 
 /* Run fini (if init had succeeded) and dlclose.  Idempotent. */
 void plugin_unload(struct plugin *p);
+
+/* Any thread: the config section of the plugin whose init is running
+ * now, into buf (len bytes; "" when none). */
+void plugin_initialising(char *buf, size_t len);
 
 #endif

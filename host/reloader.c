@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "generation.h"
+#include "loader.h"
 #include "log.h"
 #include "util.h"
 
@@ -141,17 +142,22 @@ reloader_busy(const struct reloader *r)
 int
 reloader_settle(struct reloader *r)
 {
+    char name[64];
+
     if (!r->busy)
         return 0;
     if (atomic_load_explicit(&r->ended, memory_order_acquire)) {
         deliver(r);
         return 0;
     }
+    plugin_initialising(name, sizeof(name));
     log_warn("shutdown: abandoning the reload to generation %lu from %s, "
-             "still building after %.1f s (a plugin's init has not "
-             "returned); exiting without waiting for it",
+             "still building after %.1f s (%s%s%s has not returned); exiting "
+             "without waiting for it",
              r->id, r->opts.config_file,
-             (double)(util_mono_us() - r->t0_us) / 1e6);
+             (double)(util_mono_us() - r->t0_us) / 1e6,
+             name[0] ? "plugin [" : "a plugin's init", name,
+             name[0] ? "]'s init" : "");
     return -1;
 }
 

@@ -216,6 +216,7 @@ class SlowReloadSignalTest(unittest.TestCase):
             self.assertEqual(len(lines), 1, srv.stderr)
             self.assertIn("generation 2", lines[0])
             self.assertIn(srv.ini_path, lines[0])
+            self.assertIn("plugin [slow]'s init", lines[0])
             self.assertNotIn("init done", srv.stderr)
             self.assertNotIn("generation 2 serving", srv.stderr)
         finally:
