@@ -53,12 +53,13 @@ struct rpchost_call {
     const char *method; /* name as requested */
     const char *id;     /* raw id text, NULL for a notification */
     size_t id_len;
-    const cJSON *params;    /* only while the handler runs */
-    atomic_int answered;    /* claimed by the first answer */
-    atomic_int plugin_done; /* a deferred call's plugin answered */
-    atomic_int post_failed; /* loop_post() failed for its settlement */
-    int in_handler;         /* loop thread */
-    int deferred;           /* defer() was called */
+    const cJSON *params;         /* only while the handler runs */
+    struct params_cursor cursor; /* positional lookups in params (ditto) */
+    atomic_int answered;         /* claimed by the first answer */
+    atomic_int plugin_done;      /* a deferred call's plugin answered */
+    atomic_int post_failed;      /* loop_post() failed for its settlement */
+    int in_handler;              /* loop thread */
+    int deferred;                /* defer() was called */
     struct loop_timer *deadline;
     char *id_copy;         /* a deferred call's id outlives the request body */
     const char *stat_name; /* for host-provided methods */
@@ -418,7 +419,7 @@ param_get(rpchost_call *c, size_t pos, const char *name, int type,
         return RPCHOST_EINVAL;
     if (!c->in_handler)
         return RPCHOST_ESTATE;
-    *v = params_find(c->params, pos, name);
+    *v = params_find(c->params, &c->cursor, pos, name);
     if (*v == NULL) {
         param_fail(c, pos, name, "missing");
         return RPCHOST_ENOENT;
@@ -441,7 +442,7 @@ call_param(rpchost_call *c, size_t pos, const char *name)
 {
     if (c == NULL || !c->in_handler)
         return NULL;
-    return params_find(c->params, pos, name);
+    return params_find(c->params, &c->cursor, pos, name);
 }
 
 int
@@ -616,7 +617,7 @@ run_discover(struct rpchost_call *c, const struct rpc_req *r)
 {
     const struct generation *g = c->batch->gen;
 
-    if (r->params != NULL && cJSON_GetArraySize(r->params) > 0) {
+    if (r->params != NULL && r->params->child != NULL) {
         host_error(c, RPCHOST_INVALID_PARAMS, "rpc.discover takes no params");
         return;
     }
@@ -669,6 +670,8 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     rc = c->m->handler(c, r->params, c->m->plugin->state);
     c->in_handler = 0;
     c->params = NULL;
+    if (c->cursor.index != NULL)
+        params_cursor_free(&c->cursor);
     if (c->m->lock != NULL)
         pthread_mutex_unlock(c->m->lock);
 
