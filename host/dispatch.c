@@ -397,14 +397,18 @@ call_udata(rpchost_call *c)
 static void
 param_fail(rpchost_call *c, size_t pos, const char *name, const char *what)
 {
-    char text[160];
+    char text[160]; /* room for a 64-byte name and any `what` here */
+    int nlen;
 
     if (c->param_err != NULL)
         return;
+    /* The name is the plugin's, of any length: cut as a client's is. */
+    nlen = name ? (int)util_utf8_prefix(name, 64) : 0;
     if (name != NULL && pos != RPCHOST_NOPOS)
-        snprintf(text, sizeof(text), "param '%s' (%zu): %s", name, pos, what);
+        snprintf(text, sizeof(text), "param '%.*s' (%zu): %s", nlen, name, pos,
+                 what);
     else if (name != NULL)
-        snprintf(text, sizeof(text), "param '%s': %s", name, what);
+        snprintf(text, sizeof(text), "param '%.*s': %s", nlen, name, what);
     else
         snprintf(text, sizeof(text), "param %zu: %s", pos, what);
     c->param_err = strdup(text); /* NULL: the answer is then -32603 */
@@ -748,8 +752,9 @@ forbid(const struct dispatch_env *env, const char *method,
     size_t len = 0;
 
     snprintf(detail, sizeof(detail),
-             "HTTP 403: user '%.64s' may not call '%.128s'", env->user->name,
-             method);
+             "HTTP 403: user '%.*s' may not call '%.*s'",
+             (int)util_utf8_prefix(env->user->name, 64), env->user->name,
+             (int)util_utf8_prefix(method, 128), method);
     if (env->stats != NULL)
         stats_call(env->stats, NULL, 0, RPCHOST_INVALID_REQUEST);
     rpc_write_error_detail(&out, NULL, 0, RPCHOST_INVALID_REQUEST, detail);

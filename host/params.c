@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define EXACT_INT_MAX 9007199254740991.0 /* 2^53 - 1 */
 #define NO_INDEX ((size_t)-1)            /* params_cursor.count: no memory */
 
@@ -269,7 +271,8 @@ params_validate(const struct param_desc *d, size_t n, const cJSON *params,
             if (strcmp(d[i].name, item->string) == 0)
                 break;
         if (i == n) {
-            snprintf(why, len, "unknown param '%.64s'", item->string);
+            snprintf(why, len, "unknown param '%.*s'",
+                     (int)util_utf8_prefix(item->string, 64), item->string);
             return -1;
         }
         if (found[i] == NULL)
