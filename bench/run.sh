@@ -25,6 +25,8 @@
 #      BENCH_PEERS (1: build/start the peers)  BENCH_CALLGRIND (1)
 #      BENCH_CG_PING (20000 requests)  BENCH_CG_BATCH (2000 requests)
 #      BENCH_PERF (1: perf profile of rpchost-1loop under the ping load)
+#      BENCH_SCALING (1: time per request of calc's sum against its count
+#                     of params, bench/params_scaling.py)
 #      BENCH_OUT (BUILD/bench/last-run.md: a copy of what is printed)
 set -eu
 
@@ -45,6 +47,7 @@ CG=${BENCH_CALLGRIND:-1}
 CG_PING=${BENCH_CG_PING:-20000}
 CG_BATCH=${BENCH_CG_BATCH:-2000}
 PERF=${BENCH_PERF:-1}
+SCALING=${BENCH_SCALING:-1}
 OUT=${BENCH_OUT:-$BUILD/bench/last-run.md}
 
 for f in "$BUILD/rpchost" "$BUILD/plugins/ping.so" "$BUILD/bench/naive"; do
@@ -377,6 +380,17 @@ else
     [ "$CG" != 1 ] || note "callgrind: skipped (valgrind missing)"
 fi
 
+# ---- time per request against the count of params (calc's sum) ----
+: >"$TMP/scaling"
+if [ "$SCALING" = 1 ]; then
+    if [ -e "$BUILD/plugins/calc.so" ]; then
+        python3 "$HERE/params_scaling.py" "$BUILD" >"$TMP/scaling" 2>&1 ||
+            note "params scaling: $(tail -n 1 "$TMP/scaling")"
+    else
+        note "params scaling: skipped ($BUILD/plugins/calc.so missing)"
+    fi
+fi
+
 # ---- report ----
 # us VALUE: wrk's latency (850.00us, 1.20ms, 2.00s) in microseconds.
 us() {
@@ -438,6 +452,10 @@ report() {
     fi
     goal "2 loops / nginx 2 workers" \
         "$(ratio "$(get rpchost-2loop ping 3)" "$(get nginx-2w ping 3)")" ">=" 1.0
+    if [ -s "$TMP/scaling" ]; then
+        goal "growth exponent of time per request against params count, 1k..100k (calc sum)" \
+            "$(sed -n 's/.* k = \([0-9.]*\) fitted.*/\1/p' "$TMP/scaling")" "<=" 1.1
+    fi
     if [ -s "$TMP/cg-dispatch" ]; then
         goal "plugin dispatch overhead, % of instructions per ping (upper bound)" \
             "$(awk '$1 == "plugin_own_pct" {print $2}' "$TMP/cg-dispatch")" "<=" 3
@@ -463,6 +481,13 @@ report() {
                     v["handler_incl"], v["handler_incl_pct"], v["plugin_own"], v["plugin_own_pct"], v["registry"] }' "$TMP/cg-dispatch"
             echo
         fi
+    fi
+
+    if [ -s "$TMP/scaling" ]; then
+        echo "### Time per request against params count (calc sum, rpchost -j 1, one connection)"
+        echo
+        cat "$TMP/scaling"
+        echo
     fi
 
     if [ -n "$PERF_TOP" ] && [ -s "$PERF_TOP" ]; then

@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "log.h"
 #include "registry.h"
+#include "util.h"
 
 const char *
 host_strerror(int rc)
@@ -74,6 +75,7 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
     struct plugin *p = (struct plugin *)plugin;
     struct plugin *holder = NULL;
     const char *why = NULL;
+    const char *name = m && m->name ? m->name : "(null)";
     int rc;
 
     if (p == NULL || !p->in_init)
@@ -95,8 +97,7 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
         else
             snprintf(p->host_error, sizeof(p->host_error),
                      "cannot register method \"%.*s\": %s",
-                     m && m->name ? 140 : 6, m && m->name ? m->name : "(null)",
-                     why);
+                     (int)util_utf8_prefix(name, 140), name, why);
     }
     return rc;
 }

@@ -2,7 +2,7 @@
  * dispatch.c - see dispatch.h.
  *
  * A `struct batch` lives for one request body: it holds the generation
- * reference, the parsed envelope and one `struct rpchost_call` per call.
+ * reference, the parsed envelope and one `struct call` per call.
  * Each call writes its own response object; when the last call is settled
  * the texts are joined (a batch) or handed over as they are.
  *
@@ -13,9 +13,25 @@
  * per deferred call, dropped when the plugin answers it - possibly late,
  * after the deadline answered for it.
  *
- * Answering.  `answered` is claimed with a compare-and-swap by whoever
- * answers first: the plugin (result/error), the host for a failed handler,
- * or the deadline timer.  The loser's answer is dropped.
+ * Handles.  A plugin never sees a `struct call *`: its rpchost_call * is
+ * the call's handle (handle.h), whose slot outlives the call and keeps the
+ * call's state flags (CALL_*).  So whatever a plugin does with a handle
+ * after the call ended - a second answer, a late one, from any thread,
+ * after the batch was freed - is decided from the slot alone and answered
+ * RPCHOST_ESTATE, touching no freed memory.
+ *
+ * Answering.  CALL_ANSWERED is claimed atomically by whoever answers
+ * first: the plugin (result/error), the host for a failed handler, or the
+ * deadline timer; the loser's answer is dropped.  The plugin's first
+ * answer also sets CALL_PLUGIN, after which none of its answers touch the
+ * call: for a deferred call that first answer is when its reference goes.
+ *
+ * Threads.  Everything runs on the batch's loop thread but a deferred
+ * call's answer, which the plugin may give from any thread: that thread
+ * writes only the call's own answer, under its reference, and posts the
+ * rest to the loop.  `running` (per thread) is the handler running on this
+ * thread: the functions allowed only inside a handler find their call, its
+ * params and the params cursor through it.
  */
 #include "dispatch.h"
 
@@ -31,6 +47,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "generation.h"
+#include "handle.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
@@ -47,23 +64,28 @@ struct batch;
 #define CALL_SLAB 128
 #define CALL_SLAB_MAX 4096 /* calls: at most 512 KiB of slab per batch */
 
-struct rpchost_call {
+/* A call's state, kept in the flags of its handle's slot. */
+enum {
+    CALL_ANSWERED = 0x1, /* answered, by anyone: later answers are dropped */
+    CALL_PLUGIN = 0x2,   /* the plugin answered: it may touch it no more */
+    CALL_DEFERRED = 0x4, /* defer() was called: the plugin holds a reference
+                          * to the batch until CALL_PLUGIN */
+};
+
+struct call {
     struct batch *batch;
+    uintptr_t h;              /* the plugin's handle for it */
+    struct handle_slot *slot; /* h's slot: its flags */
     const struct method *m;
     const char *method; /* name as requested */
     const char *id;     /* raw id text, NULL for a notification */
     size_t id_len;
-    const cJSON *params;    /* only while the handler runs */
-    atomic_int answered;    /* claimed by the first answer */
-    atomic_int plugin_done; /* a deferred call's plugin answered */
     atomic_int post_failed; /* loop_post() failed for its settlement */
-    int in_handler;         /* loop thread */
-    int deferred;           /* defer() was called */
+    int code;               /* 0, or the error code it was answered with */
     struct loop_timer *deadline;
     char *id_copy;         /* a deferred call's id outlives the request body */
     const char *stat_name; /* for host-provided methods */
     struct buf out;        /* the response object; empty for notifications */
-    int code;              /* 0, or the error code it was answered with */
     uint64_t t0_us;        /* when it started, for its latency */
     char *param_err;       /* set by a failing param getter (malloc) */
 };
@@ -73,23 +95,36 @@ struct batch {
     struct loop *loop;
     struct stats *stats;
     struct rpc_envelope env;
-    struct rpchost_call *calls;
-    struct rpchost_call one;
+    struct call *calls;
+    struct call one;
     char *slab; /* a batch's calls start their answers here (CALL_SLAB) */
     size_t n;
-    size_t pending;    /* loop thread only */
-    uint64_t clock_us; /* while dispatching: when the last call ended */
+    struct handle_chain slots; /* its calls' handles' slots */
+    size_t pending;            /* loop thread only */
+    uint64_t clock_us;         /* while dispatching: when the last call ended */
     atomic_long refs;
     dispatch_done_fn done;
     void *arg;
 };
 
-/* A plugin timer. */
+/* A plugin timer.  It holds a reference to the batch until it ran. */
 struct call_timer {
-    struct rpchost_call *call;
+    struct batch *batch;
+    rpchost_call *h;
     void (*fn)(rpchost_call *call, void *arg);
     void *arg;
 };
+
+/* A handler running: its call and what exists only meanwhile.  On the
+ * stack of run_call(). */
+struct running {
+    struct call *c;
+    const cJSON *params;
+    struct params_cursor cursor; /* positional lookups in params */
+};
+
+/* The handler running on this thread, NULL between handlers. */
+static _Thread_local struct running *running;
 
 static void
 batch_unref(struct batch *b)
@@ -97,10 +132,13 @@ batch_unref(struct batch *b)
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
     for (size_t i = 0; i < b->n; i++) {
+        if (b->slots.n != 0)
+            handle_retire(b->calls[i].slot);
         buf_free(&b->calls[i].out);
         free(b->calls[i].id_copy);
         free(b->calls[i].param_err);
     }
+    handle_give_back(&b->slots);
     if (b->calls != &b->one)
         free(b->calls);
     free(b->slab);
@@ -183,7 +221,7 @@ settle(struct batch *b)
 /* Loop thread: call c is answered (its text written): enforce the
  * response size limit, count it, and settle it. */
 static void
-settle_call(struct rpchost_call *c)
+settle_call(struct call *c)
 {
     struct batch *b = c->batch;
     size_t max = b->gen->cfg->max_response_size;
@@ -210,20 +248,21 @@ settle_call(struct rpchost_call *c)
     settle(b);
 }
 
-/* Mark c answered; 0 if it was not yet. */
+/* Loop thread: mark c answered for the host; 0 if it was not yet. */
 static int
-claim(struct rpchost_call *c)
+claim(struct call *c)
 {
-    int expected = 0;
-
-    return atomic_compare_exchange_strong(&c->answered, &expected, 1) ? 0 : -1;
+    return handle_slot_set(c->slot, CALL_ANSWERED, CALL_ANSWERED) &
+                   CALL_ANSWERED
+               ? -1
+               : 0;
 }
 
 /* Loop thread: a deferred call's answer was written by its plugin. */
 static void
 deferred_done(void *arg)
 {
-    struct rpchost_call *c = arg;
+    struct call *c = arg;
 
     if (c->deadline != NULL) {
         loop_timer_cancel(c->deadline);
@@ -236,7 +275,7 @@ deferred_done(void *arg)
 static void
 on_deadline(void *arg)
 {
-    struct rpchost_call *c = arg;
+    struct call *c = arg;
 
     c->deadline = NULL;
     if (claim(c) != 0) {
@@ -256,48 +295,108 @@ on_deadline(void *arg)
     settle_call(c);
 }
 
-/* After an answer was claimed and written by the plugin: settle a
- * deferred call on its loop and drop the plugin's reference. */
+/* The handler running on this thread, if it is h's. */
+static struct running *
+handler_of(rpchost_call *h)
+{
+    struct running *r = running;
+
+    return r != NULL && r->c->h == (uintptr_t)h ? r : NULL;
+}
+
+/* The call whose handler runs on this thread, if h is its handle. */
+static struct call *
+in_handler(rpchost_call *h)
+{
+    struct running *r = handler_of(h);
+
+    return r ? r->c : NULL;
+}
+
+/* The plugin answers h (result or error): any thread.  Returns the call,
+ * claimed (write the answer into it, then call plugin_answered() with
+ * *old), or NULL with *rc set: RPCHOST_ESTATE when the call is gone, was
+ * answered by the plugin before, or was answered by the host (a deferred
+ * call's reference then goes here) - nothing of the call was touched but
+ * that reference - or RPCHOST_EINVAL for no handle. */
+static inline struct call *
+plugin_claim(rpchost_call *h, uint32_t *old, int *rc)
+{
+    const uint32_t bits = CALL_ANSWERED | CALL_PLUGIN;
+    struct call *c = in_handler(h);
+
+    *rc = RPCHOST_ESTATE;
+    if (h == NULL) {
+        *rc = RPCHOST_EINVAL;
+        return NULL;
+    }
+    if (c != NULL)
+        *old = handle_slot_set(c->slot, bits, CALL_PLUGIN);
+    else
+        c = handle_set((uintptr_t)h, bits, CALL_PLUGIN, old);
+    if (c == NULL || (*old & CALL_PLUGIN))
+        return NULL; /* gone, or answered by the plugin before */
+    if (*old & CALL_ANSWERED) {
+        /* The host answered first (the deadline): only the reference of
+         * a deferred call is left to drop.  An answer to a call that is
+         * not deferred cannot come after its handler (the host answered
+         * when it returned), so that call is left alone. */
+        if (*old & CALL_DEFERRED)
+            batch_unref(c->batch);
+        return NULL;
+    }
+    *rc = RPCHOST_OK;
+    return c;
+}
+
+/* After the plugin's answer was claimed and written (old: the flags
+ * before): a deferred call is settled on its loop, and the plugin's
+ * reference goes.  Otherwise the dispatcher settles it when the handler
+ * returns. */
 static void
-plugin_answered(struct rpchost_call *c, int claimed)
+plugin_answered(struct call *c, uint32_t old)
 {
     struct batch *b = c->batch;
-    int expected = 0;
 
-    if (!c->deferred)
-        return; /* the dispatcher settles it when the handler returns */
-    if (!atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
-        return; /* a second answer from the plugin: already counted */
-    if (claimed && loop_post(b->loop, deferred_done, c) != 0) {
+    if (!(old & CALL_DEFERRED))
+        return;
+    if (loop_post(b->loop, deferred_done, c) != 0) {
         log_error("method %s: out of memory queueing an answer", c->method);
         atomic_store(&c->post_failed, 1);
     }
     batch_unref(b);
 }
 
-int
-call_result(rpchost_call *c, cJSON *result)
+/* Whether h is a call not deferred whose handler runs on this thread. */
+static int
+in_plain_handler(rpchost_call *h)
 {
-    char *text;
-    int rc = RPCHOST_OK;
+    struct call *c = in_handler(h);
 
+    return c != NULL && !(handle_flags(c->slot) & CALL_DEFERRED);
+}
+
+int
+call_result(rpchost_call *h, cJSON *result)
+{
+    struct call *c;
+    uint32_t old;
+    char *text;
+    int rc;
+
+    if (result == NULL && in_plain_handler(h))
+        return RPCHOST_ENOMEM; /* the handler's return makes it -32603 */
+    c = plugin_claim(h, &old, &rc);
     if (c == NULL) {
         cJSON_Delete(result);
-        return RPCHOST_EINVAL;
-    }
-    if (result == NULL && !c->deferred)
-        return RPCHOST_ENOMEM; /* the handler's return makes it -32603 */
-    if (claim(c) != 0) {
-        cJSON_Delete(result);
-        plugin_answered(c, 0);
-        return RPCHOST_ESTATE;
+        return rc;
     }
     if (result == NULL) {
         log_error("method %s: answered with NULL (out of memory?)", c->method);
         if (c->id != NULL)
             rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
                             NULL, NULL);
-        plugin_answered(c, 1);
+        plugin_answered(c, old);
         return RPCHOST_ENOMEM;
     }
     if (c->id != NULL && cJSON_IsString(result) &&
@@ -319,35 +418,36 @@ call_result(rpchost_call *c, cJSON *result)
         }
     }
     cJSON_Delete(result);
-    plugin_answered(c, 1);
+    plugin_answered(c, old);
     return rc;
 }
 
 int
-call_error(rpchost_call *c, int code, const char *message, cJSON *data)
+call_error(rpchost_call *h, int code, const char *message, cJSON *data)
 {
+    struct call *c;
     char *text = NULL;
-    int rc = RPCHOST_OK;
+    uint32_t old;
+    int rc, reserved = 0;
 
-    if (c == NULL) {
-        cJSON_Delete(data);
-        return RPCHOST_EINVAL;
-    }
     if (code >= RPCHOST_RESERVED_MIN && code <= RPCHOST_RESERVED_MAX &&
         code != RPCHOST_INVALID_PARAMS && code != RPCHOST_INTERNAL_ERROR) {
-        log_error("method %s: error code %d is reserved for the host; "
-                  "answering -32603",
-                  c->method, code);
+        reserved = code;
         code = RPCHOST_INTERNAL_ERROR;
         message = NULL;
         cJSON_Delete(data);
         data = NULL;
-        rc = RPCHOST_ERESERVED;
     }
-    if (claim(c) != 0) {
+    c = plugin_claim(h, &old, &rc);
+    if (c == NULL) {
         cJSON_Delete(data);
-        plugin_answered(c, 0);
-        return RPCHOST_ESTATE;
+        return rc;
+    }
+    if (reserved != 0) {
+        log_error("method %s: error code %d is reserved for the host; "
+                  "answering -32603",
+                  c->method, reserved);
+        rc = RPCHOST_ERESERVED;
     }
     c->code = code;
     if (c->id != NULL) {
@@ -369,56 +469,93 @@ call_error(rpchost_call *c, int code, const char *message, cJSON *data)
         cJSON_free(text);
     }
     cJSON_Delete(data);
-    plugin_answered(c, 1);
+    plugin_answered(c, old);
     return rc;
 }
 
-const char *
-call_method(rpchost_call *c)
+/* The call h names if its memory may be read here: inside its handler,
+ * or deferred and not yet answered by the plugin (whose reference keeps
+ * it); *flags receives its flags.  Else NULL. */
+static struct call *
+open_call(rpchost_call *h, uint32_t *flags)
 {
+    struct call *c = in_handler(h);
+
+    if (c != NULL) {
+        *flags = handle_flags(c->slot);
+        return c;
+    }
+    c = handle_get((uintptr_t)h, flags);
+    return c != NULL &&
+                   (*flags & (CALL_DEFERRED | CALL_PLUGIN)) == CALL_DEFERRED
+               ? c
+               : NULL;
+}
+
+const char *
+call_method(rpchost_call *h)
+{
+    uint32_t f;
+    struct call *c = open_call(h, &f);
+
     return c ? c->method : NULL;
 }
 
 int
-call_is_notification(rpchost_call *c)
+call_is_notification(rpchost_call *h)
 {
+    uint32_t f;
+    struct call *c = open_call(h, &f);
+
     return c ? c->id == NULL : 0;
 }
 
 void *
-call_udata(rpchost_call *c)
+call_udata(rpchost_call *h)
 {
+    uint32_t f;
+    struct call *c = open_call(h, &f);
+
     return c && c->m ? c->m->udata : NULL;
 }
 
 /* ---- params ---- */
 
 static void
-param_fail(rpchost_call *c, size_t pos, const char *name, const char *what)
+param_fail(struct call *c, size_t pos, const char *name, const char *what)
 {
-    char text[160];
+    char text[160]; /* room for a 64-byte name and any `what` here */
+    int nlen;
 
     if (c->param_err != NULL)
         return;
+    /* The name is the plugin's, of any length: cut as a client's is. */
+    nlen = name ? (int)util_utf8_prefix(name, 64) : 0;
     if (name != NULL && pos != RPCHOST_NOPOS)
-        snprintf(text, sizeof(text), "param '%s' (%zu): %s", name, pos, what);
+        snprintf(text, sizeof(text), "param '%.*s' (%zu): %s", nlen, name, pos,
+                 what);
     else if (name != NULL)
-        snprintf(text, sizeof(text), "param '%s': %s", name, what);
+        snprintf(text, sizeof(text), "param '%.*s': %s", nlen, name, what);
     else
         snprintf(text, sizeof(text), "param %zu: %s", pos, what);
     c->param_err = strdup(text); /* NULL: the answer is then -32603 */
 }
 
-/* Find a param for a getter; RPCHOST_OK with *v set, or an error noted. */
+/* Find a param for a getter (only inside the handler); RPCHOST_OK with
+ * *v set, or an error noted.  *cp receives the call, for more notes. */
 static int
-param_get(rpchost_call *c, size_t pos, const char *name, int type,
-          const cJSON **v)
+param_get(rpchost_call *h, size_t pos, const char *name, int type,
+          const cJSON **v, struct call **cp)
 {
-    if (c == NULL || v == NULL)
+    struct running *r = handler_of(h);
+    struct call *c;
+
+    if (h == NULL || v == NULL)
         return RPCHOST_EINVAL;
-    if (!c->in_handler)
+    if (r == NULL)
         return RPCHOST_ESTATE;
-    *v = params_find(c->params, pos, name);
+    *cp = c = r->c;
+    *v = params_find(r->params, &r->cursor, pos, name);
     if (*v == NULL) {
         param_fail(c, pos, name, "missing");
         return RPCHOST_ENOENT;
@@ -437,19 +574,20 @@ param_get(rpchost_call *c, size_t pos, const char *name, int type,
 }
 
 const cJSON *
-call_param(rpchost_call *c, size_t pos, const char *name)
+call_param(rpchost_call *h, size_t pos, const char *name)
 {
-    if (c == NULL || !c->in_handler)
-        return NULL;
-    return params_find(c->params, pos, name);
+    struct running *r = handler_of(h);
+
+    return r ? params_find(r->params, &r->cursor, pos, name) : NULL;
 }
 
 int
-call_param_string(rpchost_call *c, size_t pos, const char *name,
+call_param_string(rpchost_call *h, size_t pos, const char *name,
                   const char **out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_STRING, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_STRING, &v, &c);
 
     if (rc == RPCHOST_OK && out != NULL)
         *out = v->valuestring;
@@ -457,11 +595,12 @@ call_param_string(rpchost_call *c, size_t pos, const char *name,
 }
 
 int
-call_param_int(rpchost_call *c, size_t pos, const char *name, int64_t min,
+call_param_int(rpchost_call *h, size_t pos, const char *name, int64_t min,
                int64_t max, int64_t *out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_NUMBER, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_NUMBER, &v, &c);
 
     if (rc != RPCHOST_OK)
         return rc;
@@ -483,10 +622,11 @@ call_param_int(rpchost_call *c, size_t pos, const char *name, int64_t min,
 }
 
 int
-call_param_double(rpchost_call *c, size_t pos, const char *name, double *out)
+call_param_double(rpchost_call *h, size_t pos, const char *name, double *out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_NUMBER, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_NUMBER, &v, &c);
 
     if (rc != RPCHOST_OK)
         return rc;
@@ -500,10 +640,11 @@ call_param_double(rpchost_call *c, size_t pos, const char *name, double *out)
 }
 
 int
-call_param_bool(rpchost_call *c, size_t pos, const char *name, int *out)
+call_param_bool(rpchost_call *h, size_t pos, const char *name, int *out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_BOOLEAN, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_BOOLEAN, &v, &c);
 
     if (rc == RPCHOST_OK && out != NULL)
         *out = cJSON_IsTrue(v);
@@ -511,11 +652,12 @@ call_param_bool(rpchost_call *c, size_t pos, const char *name, int *out)
 }
 
 int
-call_param_object(rpchost_call *c, size_t pos, const char *name,
+call_param_object(rpchost_call *h, size_t pos, const char *name,
                   const cJSON **out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_OBJECT, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_OBJECT, &v, &c);
 
     if (rc == RPCHOST_OK && out != NULL)
         *out = v;
@@ -523,11 +665,12 @@ call_param_object(rpchost_call *c, size_t pos, const char *name,
 }
 
 int
-call_param_array(rpchost_call *c, size_t pos, const char *name,
+call_param_array(rpchost_call *h, size_t pos, const char *name,
                  const cJSON **out)
 {
     const cJSON *v;
-    int rc = param_get(c, pos, name, RPCHOST_TYPE_ARRAY, &v);
+    struct call *c;
+    int rc = param_get(h, pos, name, RPCHOST_TYPE_ARRAY, &v, &c);
 
     if (rc == RPCHOST_OK && out != NULL)
         *out = v;
@@ -537,14 +680,17 @@ call_param_array(rpchost_call *c, size_t pos, const char *name,
 /* ---- deferred calls ---- */
 
 int
-call_defer(rpchost_call *c)
+call_defer(rpchost_call *h)
 {
-    if (c == NULL)
+    struct call *c = in_handler(h);
+    uint32_t old;
+
+    if (h == NULL)
         return RPCHOST_EINVAL;
-    if (!c->in_handler || c->deferred || c->batch->loop == NULL ||
-        (c->m->lock != NULL) || atomic_load(&c->answered))
+    if (c == NULL || c->batch->loop == NULL || c->m->lock != NULL ||
+        (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED)))
         return RPCHOST_ESTATE;
-    if (c->id != NULL) {
+    if (c->id != NULL && c->id_copy == NULL) {
         /* The request body may be gone (client closed) when the plugin
          * answers: keep the id. */
         c->id_copy = malloc(c->id_len);
@@ -553,8 +699,16 @@ call_defer(rpchost_call *c)
         memcpy(c->id_copy, c->id, c->id_len);
         c->id = c->id_copy;
     }
-    c->deferred = 1;
+    /* The plugin's reference, taken before the flag tells an answering
+     * thread that there is one to drop. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    old =
+        handle_slot_set(c->slot, CALL_DEFERRED, CALL_ANSWERED | CALL_DEFERRED);
+    if (old & (CALL_ANSWERED | CALL_DEFERRED)) {
+        /* Answered meanwhile, from another thread. */
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
+        return RPCHOST_ESTATE;
+    }
     return RPCHOST_OK;
 }
 
@@ -562,30 +716,35 @@ static void
 call_timer_fire(void *arg)
 {
     struct call_timer *t = arg;
-    struct batch *b = t->call->batch;
+    struct batch *b = t->batch;
 
-    t->fn(t->call, t->arg);
+    t->fn(t->h, t->arg);
     free(t);
     batch_unref(b); /* the timer's reference */
 }
 
 int
-call_timer(rpchost_call *c, unsigned ms,
+call_timer(rpchost_call *h, unsigned ms,
            void (*fn)(rpchost_call *call, void *arg), void *arg)
 {
     struct call_timer *t;
+    struct call *c;
+    uint32_t f;
 
-    if (c == NULL || fn == NULL)
+    if (h == NULL || fn == NULL)
         return RPCHOST_EINVAL;
-    /* Not once the call is answered (by the plugin or by its deadline):
-     * a timer re-arming itself could otherwise run for ever. */
-    if (!c->deferred || atomic_load(&c->plugin_done) ||
-        atomic_load(&c->answered) || !loop_is_current(c->batch->loop))
+    /* Only for a deferred call the plugin has not answered, and not once
+     * its deadline answered: a timer re-arming itself could otherwise run
+     * for ever. */
+    c = open_call(h, &f);
+    if (c == NULL || (f & (CALL_DEFERRED | CALL_ANSWERED)) != CALL_DEFERRED ||
+        !loop_is_current(c->batch->loop))
         return RPCHOST_ESTATE;
     t = malloc(sizeof(*t));
     if (t == NULL)
         return RPCHOST_ENOMEM;
-    t->call = c;
+    t->batch = c->batch;
+    t->h = h;
     t->fn = fn;
     t->arg = arg;
     /* The timer keeps the batch (and so the call) alive until it ran. */
@@ -600,23 +759,25 @@ call_timer(rpchost_call *c, unsigned ms,
 
 /* ---- running calls ---- */
 
-/* Answer `c` with an error unless someone already did (loop thread). */
-static void
-host_error(struct rpchost_call *c, int code, const char *detail)
+/* Answer `c` with an error unless someone already did (loop thread).
+ * 0 when this was the answer. */
+static int
+host_error(struct call *c, int code, const char *detail)
 {
     if (claim(c) != 0)
-        return;
+        return -1;
     c->code = code;
     if (c->id != NULL)
         rpc_write_error_detail(&c->out, c->id, c->id_len, code, detail);
+    return 0;
 }
 
 static void
-run_discover(struct rpchost_call *c, const struct rpc_req *r)
+run_discover(struct call *c, const struct rpc_req *r)
 {
     const struct generation *g = c->batch->gen;
 
-    if (r->params != NULL && cJSON_GetArraySize(r->params) > 0) {
+    if (r->params != NULL && r->params->child != NULL) {
         host_error(c, RPCHOST_INVALID_PARAMS, "rpc.discover takes no params");
         return;
     }
@@ -632,11 +793,13 @@ run_discover(struct rpchost_call *c, const struct rpc_req *r)
 
 /* Run one valid call; returns once the call is settled or deferred. */
 static void
-run_call(struct rpchost_call *c, const struct rpc_req *r)
+run_call(struct call *c, const struct rpc_req *r)
 {
     struct batch *b = c->batch;
+    struct running run = {c, r->params, PARAMS_CURSOR_INIT};
     int host_answered = 0;
     char why[200];
+    uint32_t flags;
     int rc;
 
     if (b->stats != NULL) {
@@ -664,21 +827,22 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
     }
     if (c->m->lock != NULL)
         pthread_mutex_lock(c->m->lock);
-    c->params = r->params;
-    c->in_handler = 1;
-    rc = c->m->handler(c, r->params, c->m->plugin->state);
-    c->in_handler = 0;
-    c->params = NULL;
+    running = &run;
+    rc = c->m->handler((rpchost_call *)c->h, r->params, c->m->plugin->state);
+    running = NULL;
+    if (run.cursor.index != NULL)
+        params_cursor_free(&run.cursor);
     if (c->m->lock != NULL)
         pthread_mutex_unlock(c->m->lock);
 
-    if (c->deferred && rc == RPCHOST_OK) {
+    flags = handle_flags(c->slot); /* CALL_DEFERRED stays as it is now */
+    if ((flags & CALL_DEFERRED) && rc == RPCHOST_OK) {
         /* Settled by deferred_done() or on_deadline(); if the plugin
          * already answered, deferred_done() is queued.  The next call
          * starts now. */
         if (b->stats != NULL)
             b->clock_us = util_mono_us();
-        if (!atomic_load(&c->answered)) {
+        if (!(flags & CALL_ANSWERED)) {
             c->deadline =
                 loop_timer_add(b->loop, (unsigned)b->gen->cfg->call_timeout_ms,
                                on_deadline, c);
@@ -689,12 +853,12 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
         }
         return;
     }
-    if (!atomic_load(&c->answered)) {
-        host_answered = 1;
+    if (!(flags & CALL_ANSWERED)) {
         if (c->param_err != NULL &&
             (rc == RPCHOST_ENOENT || rc == RPCHOST_ETYPE ||
              rc == RPCHOST_ERANGE)) {
-            host_error(c, RPCHOST_INVALID_PARAMS, c->param_err);
+            host_answered =
+                host_error(c, RPCHOST_INVALID_PARAMS, c->param_err) == 0;
         } else {
             /* Say nothing of the plugin's internals to the client. */
             if (rc == RPCHOST_OK)
@@ -703,19 +867,19 @@ run_call(struct rpchost_call *c, const struct rpc_req *r)
             else
                 log_error("method %s failed: %s (%d)", c->method,
                           host_strerror(rc), rc);
-            host_error(c, RPCHOST_INTERNAL_ERROR, NULL);
+            host_answered = host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
         }
     }
-    if (c->deferred) {
+    if (flags & CALL_DEFERRED) {
         /* Deferred, then failed.  If the plugin answered first (maybe
          * still writing it, on its thread), its deferred_done() settles
-         * the call.  Otherwise the host answered: the plugin must not
-         * answer any more; drop its reference. */
-        int expected = 0;
-        if (!host_answered ||
-            !atomic_compare_exchange_strong(&c->plugin_done, &expected, 1))
+         * the call.  Otherwise the host answered, and settles it: the
+         * plugin may not answer any more (CALL_PLUGIN), and its reference
+         * is dropped here, unless a late answer of its own dropped it. */
+        if (!host_answered)
             return;
-        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
+        if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) & CALL_PLUGIN))
+            atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
     }
     settle_call(c);
 }
@@ -745,8 +909,9 @@ forbid(const struct dispatch_env *env, const char *method,
     size_t len = 0;
 
     snprintf(detail, sizeof(detail),
-             "HTTP 403: user '%.64s' may not call '%.128s'", env->user->name,
-             method);
+             "HTTP 403: user '%.*s' may not call '%.*s'",
+             (int)util_utf8_prefix(env->user->name, 64), env->user->name,
+             (int)util_utf8_prefix(method, 128), method);
     if (env->stats != NULL)
         stats_call(env->stats, NULL, 0, RPCHOST_INVALID_REQUEST);
     rpc_write_error_detail(&out, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
@@ -791,7 +956,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     }
     b->n = b->env.n;
     b->calls = b->n == 1 ? &b->one : calloc(b->n, sizeof(*b->calls));
-    if (b->calls == NULL) {
+    if (b->calls == NULL || handle_take(b->n, &b->slots) != 0) {
         struct rpc_envelope e = {.err = RPCHOST_INTERNAL_ERROR};
         b->n = 0;
         snprintf(e.detail, sizeof(e.detail), "out of memory");
@@ -808,17 +973,16 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     if (b->n > 1 && b->n <= CALL_SLAB_MAX)
         b->slab = malloc(b->n * CALL_SLAB);
     for (size_t i = 0; i < b->n; i++) {
-        struct rpchost_call *c = &b->calls[i];
+        struct call *c = &b->calls[i];
         const struct rpc_req *r = &b->env.reqs[i];
 
         c->batch = b;
+        c->h = handle_bind(&b->slots, c, &c->slot);
         if (b->slab != NULL)
             buf_init_borrowed(&c->out, b->slab + i * CALL_SLAB, CALL_SLAB);
         c->method = r->method ? r->method : "";
         c->id = r->id;
         c->id_len = r->id_len;
-        atomic_init(&c->answered, 0);
-        atomic_init(&c->plugin_done, 0);
         atomic_init(&c->post_failed, 0);
         if (r->invalid != NULL) {
             claim(c);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define EXACT_INT_MAX 9007199254740991.0 /* 2^53 - 1 */
+#define NO_INDEX ((size_t)-1)            /* params_cursor.count: no memory */
 
 const char *
 params_type_name(int type)
@@ -143,17 +146,78 @@ params_copy(const rpchost_param *p, size_t *n)
     return d;
 }
 
-const cJSON *
-params_find(const cJSON *params, size_t pos, const char *name)
+/* Index every item of `params` by position; 0, or -1 without memory. */
+static int
+build_index(const cJSON *params, struct params_cursor *cur)
 {
-    if (cJSON_IsArray(params)) {
-        if (pos == RPCHOST_NOPOS || pos > (size_t)INT32_MAX)
-            return NULL;
-        return cJSON_GetArrayItem(params, (int)pos);
+    const cJSON *it;
+    size_t n = 0;
+
+    for (it = params->child; it != NULL; it = it->next)
+        n++;
+    cur->index = malloc((n ? n : 1) * sizeof(*cur->index));
+    if (cur->index == NULL) {
+        cur->count = NO_INDEX; /* walk from now on; do not count again */
+        return -1;
     }
+    n = 0;
+    for (it = params->child; it != NULL; it = it->next)
+        cur->index[n++] = it;
+    cur->count = n;
+    cur->steps += n;
+    return 0;
+}
+
+/* The item at `pos` of an array: at most PARAMS_WALK_MAX steps from the
+ * last item found (when pos is past it) or from the head, else through the
+ * index.  So a lookup costs O(1) but for the one that builds the index,
+ * which costs the array's length once. */
+static const cJSON *
+item_at(const cJSON *params, struct params_cursor *cur, size_t pos)
+{
+    const cJSON *it = params->child;
+    size_t i = 0, walked = 0;
+
+    if (cur->index != NULL)
+        return pos < cur->count ? cur->index[pos] : NULL;
+    if (cur->item != NULL && pos >= cur->pos) {
+        it = cur->item;
+        i = cur->pos;
+    }
+    while (it != NULL && i < pos) {
+        if (walked == PARAMS_WALK_MAX && cur->count != NO_INDEX &&
+            build_index(params, cur) == 0) {
+            cur->steps += walked;
+            return pos < cur->count ? cur->index[pos] : NULL;
+        }
+        it = it->next;
+        i++;
+        walked++;
+    }
+    cur->steps += walked;
+    if (it != NULL) {
+        cur->item = it;
+        cur->pos = i;
+    }
+    return it;
+}
+
+const cJSON *
+params_find(const cJSON *params, struct params_cursor *cur, size_t pos,
+            const char *name)
+{
+    if (cJSON_IsArray(params))
+        return pos == RPCHOST_NOPOS ? NULL : item_at(params, cur, pos);
     if (cJSON_IsObject(params) && name != NULL)
         return cJSON_GetObjectItemCaseSensitive(params, name);
     return NULL;
+}
+
+void
+params_cursor_free(struct params_cursor *cur)
+{
+    free(cur->index);
+    memset(cur, 0, sizeof(*cur));
 }
 
 static int
@@ -179,7 +243,7 @@ int
 params_validate(const struct param_desc *d, size_t n, const cJSON *params,
                 char *why, size_t len)
 {
-    const cJSON *item;
+    const cJSON *item, *found[PARAMS_MAX];
 
     if (params == NULL || cJSON_IsArray(params)) {
         size_t count = params ? (size_t)cJSON_GetArraySize(params) : 0;
@@ -189,27 +253,33 @@ params_validate(const struct param_desc *d, size_t n, const cJSON *params,
                      n);
             return -1;
         }
+        item = params ? params->child : NULL;
         for (size_t i = 0; i < n; i++) {
-            item = i < count ? cJSON_GetArrayItem(params, (int)i) : NULL;
             if (check_one(&d[i], i, item, why, len) != 0)
                 return -1;
+            if (item != NULL)
+                item = item->next;
         }
         return 0;
     }
+    /* One pass over the members (a name may come many times: the first
+     * counts, as with cJSON's lookup); at most n compares each. */
+    memset(found, 0, n * sizeof(found[0]));
     cJSON_ArrayForEach (item, params) {
         size_t i;
         for (i = 0; i < n; i++)
             if (strcmp(d[i].name, item->string) == 0)
                 break;
         if (i == n) {
-            snprintf(why, len, "unknown param '%.64s'", item->string);
+            snprintf(why, len, "unknown param '%.*s'",
+                     (int)util_utf8_prefix(item->string, 64), item->string);
             return -1;
         }
+        if (found[i] == NULL)
+            found[i] = item;
     }
-    for (size_t i = 0; i < n; i++) {
-        item = cJSON_GetObjectItemCaseSensitive(params, d[i].name);
-        if (check_one(&d[i], i, item, why, len) != 0)
+    for (size_t i = 0; i < n; i++)
+        if (check_one(&d[i], i, found[i], why, len) != 0)
             return -1;
-    }
     return 0;
 }

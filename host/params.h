@@ -2,6 +2,12 @@
  * params.h - method params descriptions: checking a description at
  * registration, validating a call's params against it, and finding one
  * param by position or name (pure; no libevent).
+ *
+ * Cost.  cJSON keeps an array as a linked list, so cJSON_GetArrayItem(a, i)
+ * walks i items: a handler reading n params by position that way would
+ * take O(n^2) steps of loop time.  Positional lookups here go through a
+ * cursor (struct params_cursor) instead and cost O(1) amortised; checking
+ * params against a description is one pass over them.
  */
 #ifndef HOST_PARAMS_H
 #define HOST_PARAMS_H
@@ -33,14 +39,42 @@ int params_check_desc(const rpchost_param *p, const char **why);
 struct param_desc *params_copy(const rpchost_param *p, size_t *n);
 void params_free(struct param_desc *d, size_t n);
 
-/* Validate `params` (array, object or NULL) against d[0..n).  0, or -1
- * with a message naming the offending param in why. */
+/* Validate `params` (array, object or NULL) against d[0..n), a checked
+ * description (so n <= PARAMS_MAX).  0, or -1 with a message naming the
+ * offending param in why.  One pass over params. */
 int params_validate(const struct param_desc *d, size_t n, const cJSON *params,
                     char *why, size_t len);
 
+/* Where the positional lookups of one call's params stand.  Start it
+ * zeroed (PARAMS_CURSOR_INIT) for each params tree; free it with
+ * params_cursor_free() before the tree goes.  One thread at a time. */
+struct params_cursor {
+    const cJSON *item;   /* the item last found, at `pos` (NULL: none) */
+    size_t pos;          /* its position */
+    const cJSON **index; /* every item by position, once built (malloc) */
+    size_t count;        /* entries in index */
+    size_t steps;        /* items stepped over so far (for tests) */
+};
+
+#define PARAMS_CURSOR_INIT                                                     \
+    {                                                                          \
+        NULL, 0, NULL, 0, 0                                                    \
+    }
+
+/* Items a lookup walks (from the head or from the last item found) before
+ * it indexes the array instead. */
+#define PARAMS_WALK_MAX 8
+
 /* The param at `pos` of an array, or called `name` in an object (see the
- * getters in plugin.h); NULL when absent. */
-const cJSON *params_find(const cJSON *params, size_t pos, const char *name);
+ * getters in plugin.h); NULL when absent.  By position: the position after
+ * the last one found is one step, and so is any other once the array has
+ * an index, built the first time a lookup would walk more than
+ * PARAMS_WALK_MAX items (one pass; without memory for it, the walk goes
+ * on).  By name: a walk over the members (cJSON's lookup). */
+const cJSON *params_find(const cJSON *params, struct params_cursor *cur,
+                         size_t pos, const char *name);
+/* Free what the cursor holds and zero it. */
+void params_cursor_free(struct params_cursor *cur);
 
 /* Whether v has JSON type `type` (RPCHOST_TYPE_INTEGER: a number with an
  * integral value within +-(2^53 - 1)). */

@@ -18,12 +18,22 @@
  *   timer_from_thread(ms)  a thread of ours tries api->timer() (refused:
  *                     not on the call's loop) and answers {"timer_rc": rc}
  *
+ * Answering twice (every answer's rc is counted for tally):
+ *   twice_thread(ms)  defer; a thread answers "first" after ms, then again
+ *                     at once (ms past call_timeout: both late)
+ *   twice_after(ms)   defer; a thread answers "first" at once, then again
+ *                     ms later, after the request was answered and freed
+ *   race(us)          defer; two threads answer at the same moment, the
+ *                     second us microseconds later
+ *   tally             {"ok": n, "estate": n, "other": n} of those answers
+ *
  * Threads are tracked and joined: finished ones when a new one starts, the
  * rest in fini, which logs "deferred fini: joined N thread(s)".
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,13 +47,32 @@ static const rpchost_api *api;
 static rpchost_plugin *self; /* for api->log in fini */
 static atomic_int last_rc;
 static atomic_long threads_started;
+static atomic_long tally_ok, tally_estate, tally_other;
+
+/* What a job's thread does with its call. */
+enum job_kind {
+    JOB_ANSWER,      /* after ms, answer ms */
+    JOB_TIMER_FIRST, /* after ms, try api->timer, answer its rc */
+    JOB_TWICE,       /* after ms, answer twice */
+    JOB_AFTER,       /* answer, then again after ms */
+    JOB_RACE,        /* answer when the other job of the race does */
+};
+
+/* Two jobs answering one call at once, both spinning until `go`: the
+ * last to finish frees it. */
+struct race {
+    atomic_int go;
+    atomic_int left;
+};
 
 struct job {
     pthread_t tid;
     atomic_int done;
     rpchost_call *call;
-    int64_t ms;
-    int timer_first; /* try api->timer from the thread, answer its rc */
+    int64_t ms; /* JOB_RACE: microseconds the second one waits */
+    int kind;   /* enum job_kind */
+    struct race *race;
+    int second; /* JOB_RACE: the job that waits */
     struct job *next;
 };
 
@@ -86,6 +115,18 @@ static void
 record(int rc)
 {
     atomic_store(&last_rc, rc);
+}
+
+/* Count an answer's rc for tally. */
+static void
+count(int rc)
+{
+    if (rc == RPCHOST_OK)
+        atomic_fetch_add(&tally_ok, 1);
+    else if (rc == RPCHOST_ESTATE)
+        atomic_fetch_add(&tally_estate, 1);
+    else
+        atomic_fetch_add(&tally_other, 1);
 }
 
 static void
@@ -135,52 +176,68 @@ static void *
 job_main(void *arg)
 {
     struct job *j = arg;
+    cJSON *o;
+    int rc;
 
-    sleep_ms(j->ms);
-    if (j->timer_first) {
+    switch (j->kind) {
+    case JOB_TIMER_FIRST:
+        sleep_ms(j->ms);
         /* Not on the call's loop: must be refused. */
-        int rc = api->timer(j->call, 1, answer_ms, NULL);
-        cJSON *o = cJSON_CreateObject();
-
+        rc = api->timer(j->call, 1, answer_ms, NULL);
+        o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "timer_rc", rc);
         record(api->result(j->call, o));
-    } else {
+        break;
+    case JOB_TWICE:
+        sleep_ms(j->ms);
+        count(api->result(j->call, cJSON_CreateString("first")));
+        count(api->result(j->call, cJSON_CreateString("second")));
+        break;
+    case JOB_AFTER:
+        count(api->result(j->call, cJSON_CreateString("first")));
+        sleep_ms(j->ms);
+        count(api->error(j->call, 7, "second", cJSON_CreateString("data")));
+        break;
+    case JOB_RACE:
+        while (!atomic_load(&j->race->go))
+            sched_yield();
+        if (j->second && j->ms > 0) {
+            struct timespec ts = {0, (long)j->ms * 1000L};
+            nanosleep(&ts, NULL);
+        }
+        count(api->result(j->call, cJSON_CreateNumber(j->second)));
+        if (atomic_fetch_sub(&j->race->left, 1) == 1)
+            free(j->race);
+        break;
+    default:
+        sleep_ms(j->ms);
         record(api->result(j->call, cJSON_CreateNumber((double)j->ms)));
+        break;
     }
     atomic_store(&j->done, 1);
     return NULL;
 }
 
+/* Start a job of `kind` on the (deferred) call; RPCHOST_OK or a code. */
 static int
-start_job(rpchost_call *call, int timer_first)
+spawn(rpchost_call *call, int kind, int64_t ms, struct race *race, int second)
 {
-    struct job *j;
-    int64_t ms;
-    int rc;
+    struct job *j = calloc(1, sizeof(*j));
 
-    rc = api->param_int(call, 0, "ms", 0, MAX_MS, &ms);
-    if (rc != RPCHOST_OK)
-        return rc;
-    reap(0);
-    j = calloc(1, sizeof(*j));
     if (j == NULL)
         return RPCHOST_ENOMEM;
-    rc = api->defer(call);
-    if (rc != RPCHOST_OK) {
-        free(j);
-        return rc;
-    }
     /* Everything the thread needs is copied: the call handle and ms. */
     j->call = call;
     j->ms = ms;
-    j->timer_first = timer_first;
+    j->kind = kind;
+    j->race = race;
+    j->second = second;
     atomic_init(&j->done, 0);
     pthread_mutex_lock(&jobs_lock);
     if (pthread_create(&j->tid, NULL, job_main, j) != 0) {
         pthread_mutex_unlock(&jobs_lock);
         free(j);
-        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
-        return RPCHOST_OK;
+        return RPCHOST_EFAIL;
     }
     j->next = jobs;
     jobs = j;
@@ -189,12 +246,31 @@ start_job(rpchost_call *call, int timer_first)
     return RPCHOST_OK;
 }
 
+/* Defer the call and hand it to a job of `kind` with params[0] as ms. */
+static int
+start_job(rpchost_call *call, int kind)
+{
+    int64_t ms;
+    int rc;
+
+    rc = api->param_int(call, 0, "ms", 0, MAX_MS, &ms);
+    if (rc != RPCHOST_OK)
+        return rc;
+    reap(0);
+    rc = api->defer(call);
+    if (rc != RPCHOST_OK)
+        return rc;
+    if (spawn(call, kind, ms, NULL, 0) != RPCHOST_OK)
+        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
+    return RPCHOST_OK;
+}
+
 static int
 thread(rpchost_call *call, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
-    return start_job(call, 0);
+    return start_job(call, JOB_ANSWER);
 }
 
 static int
@@ -202,7 +278,70 @@ timer_from_thread(rpchost_call *call, const cJSON *params, void *state)
 {
     (void)params;
     (void)state;
-    return start_job(call, 1);
+    return start_job(call, JOB_TIMER_FIRST);
+}
+
+static int
+twice_thread(rpchost_call *call, const cJSON *params, void *state)
+{
+    (void)params;
+    (void)state;
+    return start_job(call, JOB_TWICE);
+}
+
+static int
+twice_after(rpchost_call *call, const cJSON *params, void *state)
+{
+    (void)params;
+    (void)state;
+    return start_job(call, JOB_AFTER);
+}
+
+static int
+race(rpchost_call *call, const cJSON *params, void *state)
+{
+    struct race *r;
+    int64_t us;
+    int rc;
+
+    (void)params;
+    (void)state;
+    rc = api->param_int(call, 0, "us", 0, MAX_MS, &us);
+    if (rc != RPCHOST_OK)
+        return rc;
+    reap(0);
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return RPCHOST_ENOMEM;
+    atomic_init(&r->go, 0);
+    atomic_init(&r->left, 2);
+    rc = api->defer(call);
+    if (rc != RPCHOST_OK) {
+        free(r);
+        return rc;
+    }
+    if (spawn(call, JOB_RACE, us, r, 0) != RPCHOST_OK) {
+        free(r);
+        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
+        return RPCHOST_OK;
+    }
+    if (spawn(call, JOB_RACE, us, r, 1) != RPCHOST_OK)
+        atomic_fetch_sub(&r->left, 1); /* the first one answers alone */
+    atomic_store(&r->go, 1);
+    return RPCHOST_OK;
+}
+
+static int
+get_tally(rpchost_call *call, const cJSON *params, void *state)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    (void)params;
+    (void)state;
+    cJSON_AddNumberToObject(o, "ok", (double)atomic_load(&tally_ok));
+    cJSON_AddNumberToObject(o, "estate", (double)atomic_load(&tally_estate));
+    cJSON_AddNumberToObject(o, "other", (double)atomic_load(&tally_other));
+    return api->result(call, o);
 }
 
 static void
@@ -308,6 +447,10 @@ static const rpchost_param ms_params[] = {
     {"ms", RPCHOST_TYPE_INTEGER, 1, "milliseconds (0..60000)"},
     {NULL, 0, 0, NULL},
 };
+static const rpchost_param us_params[] = {
+    {"us", RPCHOST_TYPE_INTEGER, 1, "microseconds (0..60000)"},
+    {NULL, 0, 0, NULL},
+};
 
 static const rpchost_method methods[] = {
     {"later", later, NULL, 0, "Timer answers after ms.", ms_params, NULL},
@@ -325,6 +468,14 @@ static const rpchost_method methods[] = {
     {"last_rc", get_last_rc, NULL, 0, "The last recorded rc.", none, NULL},
     {"threads_started", get_threads_started, NULL, 0, "Answer threads started.",
      none, NULL},
+    {"twice_thread", twice_thread, NULL, 0, "A thread answers twice after ms.",
+     ms_params, NULL},
+    {"twice_after", twice_after, NULL, 0,
+     "A thread answers, and again ms later.", ms_params, NULL},
+    {"race", race, NULL, 0, "Two threads answer at once (the second us later).",
+     us_params, NULL},
+    {"tally", get_tally, NULL, 0, "The rcs of the answers given twice.", none,
+     NULL},
 };
 
 static int

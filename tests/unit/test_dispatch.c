@@ -1,7 +1,7 @@
 /*
  * test_dispatch.c - unit tests for host/dispatch.c: whole request bodies
- * answered by a generation built from a real config with ping.so, spec.so
- * and cfg.so, checked byte for byte.
+ * answered by a generation built from a real config with ping.so, spec.so,
+ * cfg.so and walk.so, checked byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "config.h"
 #include "dispatch.h"
 #include "generation.h"
@@ -79,8 +81,10 @@ group_setup(void **state)
             "greeting = hi \"you\"\n"
             "count = 5\n"
             "ratio = 0.25\n"
-            "loud = yes\n",
-            plugins, fixtures, fixtures);
+            "loud = yes\n"
+            "[walk]\n"
+            "path = %s/walk.so\n",
+            plugins, fixtures, fixtures, fixtures);
     if (fclose(fp) != 0) {
         unlink(path);
         return -1;
@@ -473,6 +477,69 @@ test_depth_at_limit(void **state)
            200, OK_RESULT("[[[[[[[1]]]]]]]", "1"));
 }
 
+/* CPU seconds this thread took to answer a call of `method` with params
+ * [0, 1, ..., n - 1] (the fastest of `runs`); checks the answer. */
+static double
+walk_seconds(const char *method, size_t n, int runs)
+{
+    struct buf body = BUF_INIT;
+    char want[64];
+    double best = 1e9;
+
+    buf_printf(&body,
+               "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"id\":1,"
+               "\"params\":[",
+               method);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&body, i ? ",%zu" : "%zu", i);
+    buf_puts(&body, "]}");
+    assert_true(buf_ok(&body));
+    snprintf(want, sizeof(want), OK_RESULT("%.0f", "1"),
+             (double)n * (double)(n - 1) / 2);
+    for (int r = 0; r < runs; r++) {
+        struct capture c = {0, 0, NULL, 0};
+        struct timespec t0, t1;
+        double s;
+
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        dispatch_body(gen, NULL, body.data, body.len, capture_done, &c);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        assert_int_equal(c.calls, 1);
+        assert_int_equal(c.status, 200);
+        if (c.len != strlen(want) || memcmp(c.body, want, c.len) != 0)
+            print_error("%s of %zu: got %.*s\n", method, n, (int)c.len, c.body);
+        assert_memory_equal(c.body, want, strlen(want));
+        free(c.body);
+        s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (s < best)
+            best = s;
+    }
+    buf_free(&body);
+    return best;
+}
+
+/* A handler reading its params by position, in order or backwards
+ * (walk.so), pays the same per param for 50,000 as for 5,000: ten times
+ * the params take about ten times as long (a walk from the head for each
+ * would take a hundred times).  The whole call is timed, parsing included. */
+static void
+test_positional_reads_linear(void **state)
+{
+    static const char *const methods[] = {"walk", "walk_back"};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        double small = walk_seconds(methods[i], 5000, 5);
+        double big = walk_seconds(methods[i], 50000, 3);
+
+        if (big > 35 * small)
+            print_error("%s: 5,000 params %.2f ms, 50,000 params %.2f ms "
+                        "(%.0f times)\n",
+                        methods[i], small * 1e3, big * 1e3, big / small);
+        assert_true(big <= 35 * small);
+    }
+}
+
 /* Many bodies in a row leave no reference behind and leak nothing. */
 static void
 test_repeat(void **state)
@@ -511,6 +578,7 @@ main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_depth_at_limit),
         cmocka_unit_test(test_repeat),
+        cmocka_unit_test(test_positional_reads_linear),
     };
 
     log_set_level(LOG_WARN);

@@ -151,16 +151,18 @@ test_find_and_types(void **state)
     cJSON *a = cJSON_Parse("[1, \"x\", true, null, {}, [], 1.5, "
                            "9007199254740993]");
     cJSON *o = cJSON_Parse("{\"n\": 2}");
+    struct params_cursor cur = PARAMS_CURSOR_INIT;
 
     (void)state;
     assert_non_null(a);
     assert_non_null(o);
-    assert_ptr_equal(params_find(a, 0, "n"), cJSON_GetArrayItem(a, 0));
-    assert_null(params_find(a, 8, NULL));
-    assert_null(params_find(a, RPCHOST_NOPOS, "n"));
-    assert_ptr_equal(params_find(o, 0, "n"), cJSON_GetArrayItem(o, 0));
-    assert_null(params_find(o, 0, NULL));
-    assert_null(params_find(NULL, 0, "n"));
+    assert_ptr_equal(params_find(a, &cur, 0, "n"), cJSON_GetArrayItem(a, 0));
+    assert_null(params_find(a, &cur, 8, NULL));
+    assert_null(params_find(a, &cur, RPCHOST_NOPOS, "n"));
+    params_cursor_free(&cur);
+    assert_ptr_equal(params_find(o, &cur, 0, "n"), cJSON_GetArrayItem(o, 0));
+    assert_null(params_find(o, &cur, 0, NULL));
+    assert_null(params_find(NULL, &cur, 0, "n"));
     assert_true(params_type_ok(RPCHOST_TYPE_INTEGER, cJSON_GetArrayItem(a, 0)));
     assert_false(
         params_type_ok(RPCHOST_TYPE_INTEGER, cJSON_GetArrayItem(a, 6)));
@@ -180,6 +182,111 @@ test_find_and_types(void **state)
     cJSON_Delete(o);
 }
 
+/* An array of n numbers 0..n-1. */
+static cJSON *
+numbers(size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+
+    assert_non_null(a);
+    for (size_t i = 0; i < n; i++)
+        assert_true(cJSON_AddItemToArray(a, cJSON_CreateNumber((double)i)));
+    return a;
+}
+
+/* Look up every position of `order` (n of them) with one cursor; each must
+ * be the right item.  Returns the items stepped over. */
+static size_t
+lookups(const cJSON *a, const size_t *order, size_t n)
+{
+    struct params_cursor cur = PARAMS_CURSOR_INIT;
+    size_t steps;
+
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = params_find(a, &cur, order[i], NULL);
+        assert_non_null(v);
+        assert_true(v->valuedouble == (double)order[i]);
+    }
+    steps = cur.steps;
+    params_cursor_free(&cur);
+    assert_null(cur.index);
+    return steps;
+}
+
+/* Positional lookups cost O(1) amortised: a walk in order steps once per
+ * param, any other order indexes the array once, and nothing walks from
+ * the head for each lookup (which would be n^2 / 2 steps). */
+static void
+test_cursor_steps(void **state)
+{
+    enum { N = 100000 };
+    static size_t order[N];
+    cJSON *a = numbers(N);
+    struct params_cursor cur = PARAMS_CURSOR_INIT;
+
+    (void)state;
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    assert_int_equal(lookups(a, order, N), N - 1); /* in order */
+    for (size_t i = 0; i < N; i++)
+        order[i] = N - 1 - i;
+    /* Backwards: 8 steps, then one pass to index the array. */
+    assert_int_equal(lookups(a, order, N), PARAMS_WALK_MAX + N);
+    for (size_t i = 0; i < N; i++)
+        order[i] = (i * 7919) % N; /* 7919 is prime: every position once */
+    assert_true(lookups(a, order, N) <= PARAMS_WALK_MAX * 2 + N);
+    /* Each position twice, and a few back and forth near the head: no
+     * index for a short array or for short hops. */
+    for (size_t i = 0; i < 20; i++)
+        order[i] = i / 2;
+    assert_int_equal(lookups(a, order, 20), 9);
+    order[0] = 5, order[1] = 2, order[2] = 7, order[3] = 0, order[4] = 3;
+    assert_int_equal(lookups(a, order, 5), 5 + 2 + 5 + 0 + 3);
+    /* Beyond the end: NULL, from a walk or from the index. */
+    assert_null(params_find(a, &cur, N, NULL));
+    assert_non_null(cur.index);
+    assert_null(params_find(a, &cur, N + 5, NULL));
+    assert_ptr_equal(params_find(a, &cur, 3, NULL), cJSON_GetArrayItem(a, 3));
+    params_cursor_free(&cur);
+    cJSON_Delete(a);
+    a = numbers(3);
+    assert_null(params_find(a, &cur, 1000, NULL));
+    assert_null(cur.index); /* the walk ended first */
+    assert_ptr_equal(params_find(a, &cur, 2, NULL), cJSON_GetArrayItem(a, 2));
+    params_cursor_free(&cur);
+    cJSON_Delete(a);
+}
+
+/* Validation is one pass: 100,000 named members (one name repeated), the
+ * first one counting, and 100,000 positional params refused at once. */
+static void
+test_validate_many(void **state)
+{
+    struct param_desc *d;
+    size_t n;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = numbers(100000);
+    char why[200];
+
+    (void)state;
+    d = params_copy(sub, &n);
+    assert_non_null(d);
+    assert_non_null(o);
+    assert_non_null(cJSON_AddStringToObject(o, "minuend", "first"));
+    for (int i = 0; i < 100000; i++)
+        assert_non_null(cJSON_AddNumberToObject(o, "minuend", i));
+    assert_non_null(cJSON_AddNumberToObject(o, "subtrahend", 1));
+    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'minuend' (0): expected a number");
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "minuend");
+    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
+    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), -1);
+    assert_string_equal(why, "too many params: 100000 given, at most 3");
+    params_free(d, n);
+    cJSON_Delete(o);
+    cJSON_Delete(a);
+}
+
 int
 main(void)
 {
@@ -189,6 +296,8 @@ main(void)
         cmocka_unit_test(test_validate_named),
         cmocka_unit_test(test_empty_description),
         cmocka_unit_test(test_find_and_types),
+        cmocka_unit_test(test_cursor_steps),
+        cmocka_unit_test(test_validate_many),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,16 @@ enum rpchost_log_level {
     RPCHOST_LOG_DEBUG = 3,
 };
 
-/* Opaque handles.  The host owns both. */
+/* Opaque handles.  The host owns both.
+ *
+ * A call handle is checked, not a pointer into the call: it stays safe to
+ * pass to result()/error() after the call ended - answered by you, by the
+ * deadline or by the host, its request answered and its memory freed -
+ * which then return RPCHOST_ESTATE, free what they were given and touch
+ * nothing else.  (A handle could only be taken for another call's after
+ * 2^32 later calls reused its slot; 2^12 where pointers have 32 bits.)
+ * The other functions taking a call are for the times they name: inside
+ * the handler, or for a deferred call until your answer. */
 typedef struct rpchost_plugin rpchost_plugin; /* one loaded plugin */
 typedef struct rpchost_call rpchost_call;     /* one call being answered */
 
@@ -206,17 +215,22 @@ struct rpchost_api {
 
     /* Answer a call with a result.  Takes ownership of `result` in every
      * case (NULL is RPCHOST_ENOMEM, so `api->result(c, cJSON_Create...())`
-     * is safe).  RPCHOST_ESTATE when the call was already answered. */
+     * is safe).  The first answer wins: RPCHOST_ESTATE when the call was
+     * already answered (by you, by its deadline, by the host), from any
+     * thread and at any time later, even after the call ended (see
+     * rpchost_call above).  A call that is not deferred is answered inside
+     * its handler, on the handler's thread. */
     int (*result)(rpchost_call *call, cJSON *result);
 
     /* Answer a call with an error.  `message` is copied; `data` (may be
      * NULL) is taken in every case.  Codes in -32768..-32000 other than
      * -32602 and -32603 are refused with RPCHOST_ERESERVED and the client
-     * gets -32603 instead. */
+     * gets -32603 instead.  RPCHOST_ESTATE as for result(). */
     int (*error)(rpchost_call *call, int code, const char *message,
                  cJSON *data);
 
-    /* The method name of a call (host-owned, valid while the call is). */
+    /* The method name of a call (host-owned, valid while the call is
+     * yours: in the handler, or deferred until you answer it; NULL after). */
     const char *(*call_method)(rpchost_call *call);
     /* Non-zero when the call is a notification (its answer is dropped). */
     int (*call_is_notification)(rpchost_call *call);
@@ -231,7 +245,11 @@ struct rpchost_api {
      * type, RPCHOST_ERANGE when out of range.  On failure the host notes
      * which param failed: a handler that then returns the code without
      * answering gets -32602 "Invalid params" sent for it, with "data"
-     * naming the param (e.g. "param 'b' (1): expected an integer"). */
+     * naming the param (e.g. "param 'b' (1): expected an integer").
+     * Cost: by position, the one after the last found is one step, any
+     * other O(1) amortised (the host indexes a long array once); by name,
+     * a walk over the members.  cJSON_ArrayForEach over `params` is the
+     * fastest walk of all; cJSON_GetArrayItem(params, i) walks i items. */
     const cJSON *(*param)(rpchost_call *call, size_t pos, const char *name);
     int (*param_string)(rpchost_call *call, size_t pos, const char *name,
                         const char **out);
@@ -248,12 +266,15 @@ struct rpchost_api {
 
     /* ---- Deferred calls ----
      * defer: keep the call open after the handler returns; answer it later
-     * with result()/error() from any thread, exactly once.  The host
-     * answers -32001 "Call timed out" itself when [server] call_timeout
-     * passes first; a later answer is then dropped (result()/error() give
-     * RPCHOST_ESTATE and free what they were given).  A batch waits for
-     * its deferred members.  Only inside the handler; not for
-     * RPCHOST_METHOD_SERIAL methods (RPCHOST_ESTATE). */
+     * with result()/error() from any thread (call defer() before handing
+     * the call to another thread).  Answer once: the host keeps the call
+     * until your first answer.  The host answers -32001 "Call timed out"
+     * itself when [server] call_timeout passes first; your answer is then
+     * dropped (result()/error() give RPCHOST_ESTATE and free what they
+     * were given), and so is any second answer, whenever and from whatever
+     * thread it comes.  A batch waits for its deferred members.  Only
+     * inside the handler; not for RPCHOST_METHOD_SERIAL methods
+     * (RPCHOST_ESTATE). */
     int (*defer)(rpchost_call *call);
     /* timer: run fn(call, arg) once on the call's event loop after `ms`
      * milliseconds (the loop is never blocked meanwhile).  Only for a

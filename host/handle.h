@@ -1,0 +1,149 @@
+/*
+ * handle.h - checked handles: what a plugin holds for a call (the
+ * rpchost_call * of plugin.h) is a number, never the host's pointer.
+ *
+ * A handle names a slot of one process-wide table together with the
+ * slot's sequence number at the time it was bound.  Slots are never freed,
+ * and retiring an object (when its memory goes) changes its slot's
+ * sequence number; so a handle used after its object ended - a plugin
+ * answering a call a second time, late, or from a thread racing another -
+ * is recognised as stale and refused without touching the object's
+ * memory.  Next to the sequence number each slot keeps 32 bits of flags
+ * for the object's owner (dispatch.c: who answered the call), in one
+ * atomic word, so that such decisions need no other memory either.
+ *
+ * A handle is the slot's number (index + 1, never 0) in its low
+ * HANDLE_INDEX_BITS and the sequence number above: 32 + 32 bits where
+ * pointers have 64 bits, 20 + 12 where they have 32.  A stale handle can
+ * only pass for a live one after its slot was reused 2^32 (2^12) times.
+ *
+ * Threads: every function is safe from any thread, but a chain (struct
+ * handle_chain) belongs to one thread at a time, and the owner's functions
+ * are for the owner of the object.  Slots are taken in chains from shards,
+ * each thread taking from its own, so event loops do not contend for a
+ * lock.  The table lives as long as the process.
+ */
+#ifndef HOST_HANDLE_H
+#define HOST_HANDLE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if UINTPTR_MAX > 0xffffffffu
+#define HANDLE_INDEX_BITS 32
+#define HANDLE_SEQ_MASK 0xffffffffu
+#else
+#define HANDLE_INDEX_BITS 20
+#define HANDLE_SEQ_MASK 0xfffu
+#endif
+
+/* One slot.  Use the functions below, not the fields. */
+struct handle_slot {
+    _Atomic uint64_t word;    /* sequence number << 32 | the owner's flags */
+    _Atomic(void *) obj;      /* the object while bound */
+    struct handle_slot *next; /* the next slot of its chain or free list */
+    uint32_t number;          /* its number in handles */
+    uint32_t shard;           /* the shard whose free list it belongs to */
+};
+
+/* The slots of one handle_take(), in order (NULL: none); `next` is the one
+ * handle_bind() binds next.  Start it zeroed (HANDLE_CHAIN_INIT). */
+struct handle_chain {
+    struct handle_slot *first, *last, *next;
+    size_t n;
+};
+
+#define HANDLE_CHAIN_INIT                                                      \
+    {                                                                          \
+        NULL, NULL, NULL, 0                                                    \
+    }
+
+/* Take n free slots into ch, growing the table if need be.  0, or -1 (ch
+ * empty) when out of memory or when the table is full (16M slots in
+ * use). */
+int handle_take(size_t n, struct handle_chain *ch);
+
+/* Give the slots of ch back for reuse, each of them retired or never
+ * bound; ch is emptied. */
+void handle_give_back(struct handle_chain *ch);
+
+/* The object h names and its flags in *flags, or NULL when h is stale or
+ * names no slot.  The object is only safe to use while its owner's rules
+ * say it lives (e.g. the caller holds a reference). */
+void *handle_get(uintptr_t h, uint32_t *flags);
+
+/* Set `bits` in the flags of h's slot unless one of `unless` is already
+ * set, atomically; *old receives the flags before.  Returns the object,
+ * or NULL when h is stale (then nothing changed). */
+void *handle_set(uintptr_t h, uint32_t bits, uint32_t unless, uint32_t *old);
+
+/* Bind the next slot of ch (one is left) to obj, with no flags set.
+ * Returns its handle; *slot receives the slot, for the owner's functions
+ * below.  The links stay: handle_give_back() returns the chain as it was
+ * taken.  Inline, as the owner's functions: they run for every call. */
+static inline uintptr_t
+handle_bind(struct handle_chain *ch, void *obj, struct handle_slot **slot)
+{
+    struct handle_slot *s = ch->next;
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+
+    ch->next = s != ch->last ? s->next : NULL;
+    atomic_store_explicit(&s->obj, obj, memory_order_relaxed);
+    *slot = s;
+    return (uintptr_t)((uint32_t)(w >> 32) & HANDLE_SEQ_MASK)
+               << HANDLE_INDEX_BITS |
+           s->number;
+}
+
+/* The owner's side, for a slot it bound and has not retired: the flags,
+ * handle_set() without a lookup (returns the flags before), and the end
+ * of the object (every handle of it is stale from then on). */
+static inline uint32_t
+handle_flags(struct handle_slot *s)
+{
+    return (uint32_t)atomic_load_explicit(&s->word, memory_order_acquire);
+}
+
+/* Not for owners: set `bits` in s's flags unless one of `unless` is set,
+ * and only while its sequence number is `seq` (any when seq is
+ * HANDLE_ANY_SEQ); *old receives the flags before.  0, or -1 for another
+ * sequence number. */
+#define HANDLE_ANY_SEQ ((uint64_t)1 << 32)
+static inline int
+handle_set_bits_(struct handle_slot *s, uint64_t seq, uint32_t bits,
+                 uint32_t unless, uint32_t *old)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+
+    do {
+        if (seq != HANDLE_ANY_SEQ && ((w >> 32) & HANDLE_SEQ_MASK) != seq)
+            return -1;
+        *old = (uint32_t)w;
+        if (*old & unless)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &s->word, &w, w | bits, memory_order_acq_rel, memory_order_acquire));
+    return 0;
+}
+
+static inline uint32_t
+handle_slot_set(struct handle_slot *s, uint32_t bits, uint32_t unless)
+{
+    uint32_t old;
+
+    handle_set_bits_(s, HANDLE_ANY_SEQ, bits, unless, &old);
+    return old;
+}
+
+static inline void
+handle_retire(struct handle_slot *s)
+{
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+
+    /* A new sequence number, and no flags. */
+    atomic_store_explicit(&s->word, (uint64_t)((uint32_t)(w >> 32) + 1) << 32,
+                          memory_order_release);
+}
+
+#endif
