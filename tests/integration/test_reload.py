@@ -259,8 +259,9 @@ class ReloadTest(unittest.TestCase):
         with Server(plugins={"ping": plugin(harness.PING_SO)},
                     server={"pidfile": pidfile}) as s:
             with open(pidfile) as f:
-                self.assertEqual(int(f.read().strip()), s.proc.pid)
-            os.kill(int(open(pidfile).read()), signal.SIGHUP)
+                pid = int(f.read().strip())
+            self.assertEqual(pid, s.proc.pid)
+            os.kill(pid, signal.SIGHUP)
             wait_log(self, s, r"reload: generation 2")
         self.assertFalse(os.path.exists(pidfile))
 
