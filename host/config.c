@@ -61,6 +61,7 @@ config_defaults(struct config *c)
     c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
     c->header_timeout_ms = CONFIG_DEFAULT_HEADER_TIMEOUT_MS;
     c->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
+    c->response_timeout_ms = CONFIG_DEFAULT_RESPONSE_TIMEOUT_MS;
     c->backlog = CONFIG_DEFAULT_BACKLOG;
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
     c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
@@ -222,6 +223,7 @@ static const struct server_key server_keys[] = {
     {"timeout", K_SECONDS, 1, 86400000, OFF(timeout_ms), 0},
     {"header_timeout", K_SECONDS, 100, 3600000, OFF(header_timeout_ms), 0},
     {"request_timeout", K_SECONDS, 100, 86400000, OFF(request_timeout_ms), 0},
+    {"response_timeout", K_SECONDS, 100, 86400000, OFF(response_timeout_ms), 0},
     {"backlog", K_INT, 1, 65535, OFF(backlog), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
     {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},

@@ -43,6 +43,7 @@ struct config {
     int timeout_ms;          /* idle/read/write timeout of a connection */
     int header_timeout_ms;   /* a request's headers arrive within this */
     int request_timeout_ms;  /* a whole request arrives within this */
+    int response_timeout_ms; /* a client takes a whole answer within this */
     int backlog;             /* listen(2) backlog */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
@@ -70,6 +71,7 @@ struct config {
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000
 #define CONFIG_DEFAULT_HEADER_TIMEOUT_MS 10000
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 30000
+#define CONFIG_DEFAULT_RESPONSE_TIMEOUT_MS 60000
 #define CONFIG_DEFAULT_BACKLOG 1024
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000

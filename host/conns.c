@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -13,7 +14,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-enum conn_state { CONN_ARRIVING, CONN_BUSY, CONN_IDLE, CONN_RETIRED };
+enum conn_state {
+    CONN_ARRIVING,
+    CONN_BUSY,
+    CONN_SENDING,
+    CONN_IDLE,
+    CONN_RETIRED
+};
 
 /* Connections in one state, oldest first. */
 struct conn_list {
@@ -190,7 +197,7 @@ set_state(struct conn *c, enum conn_state state)
     else if (c->state == CONN_IDLE)
         list_del(&cs->idle, c);
     c->state = (unsigned char)state;
-    if (state == CONN_ARRIVING || state == CONN_IDLE)
+    if (state == CONN_ARRIVING || state == CONN_SENDING || state == CONN_IDLE)
         cs->now_ms = mono_ms();
     c->since_ms = cs->now_ms;
     if (state == CONN_ARRIVING) {
@@ -232,14 +239,11 @@ headers_end(struct conn *c, const char *p, size_t n)
     return 0;
 }
 
-/* The bytes just added to an arriving request's input: do they end its
- * headers? */
+/* Bytes off..off+left of an arriving request's input (in order, after
+ * those scanned before): do they end its headers? */
 static void
-scan_added(struct conn *c, struct evbuffer *in,
-           const struct evbuffer_cb_info *info)
+scan_range(struct conn *c, struct evbuffer *in, size_t off, size_t left)
 {
-    size_t off = info->orig_size, left = info->n_added;
-
     while (left > 0) {
         struct evbuffer_ptr pos;
         struct evbuffer_iovec v;
@@ -276,7 +280,7 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
     if (c->state == CONN_ARRIVING && !c->in_body)
-        scan_added(c, in, info);
+        scan_range(c, in, info->orig_size, info->n_added);
 }
 
 struct conns *
@@ -352,6 +356,12 @@ conns_open(const struct conns *cs)
     return (long)(cs->n - cs->nretiring);
 }
 
+long
+conns_held(const struct conns *cs)
+{
+    return (long)cs->n;
+}
+
 /* evhttp freed c's connection: stop watching it; its socket is closed two
  * sweeps from now. */
 static void
@@ -389,15 +399,23 @@ freed_by_evhttp(struct conn *c)
     return c->state != CONN_RETIRED && evcon_of(c) == NULL;
 }
 
-/* Close c's connection (it is not busy) and retire it.  0 when evhttp had
+/* Close c's connection and retire it.  `reset`: past a deadline, the
+ * socket is reset when it is closed (SO_LINGER 0), so that what is still
+ * queued for a client that takes its answer a trickle at a time is
+ * dropped, not sent for as long as it keeps reading.  0 when evhttp had
  * freed it already. */
 static int
-close_conn(struct conns *cs, struct conn *c)
+close_conn(struct conns *cs, struct conn *c, int reset)
 {
     struct evhttp_connection *evcon = evcon_of(c);
+    struct linger lg = {1, 0};
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
 
-    if (evcon != NULL)
+    if (evcon != NULL) {
+        if (reset && fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         evhttp_connection_free(evcon);
+    }
     retire(cs, c);
     return evcon != NULL;
 }
@@ -426,12 +444,30 @@ conn_busy(struct conn *c)
 }
 
 void
+conn_sending(struct conn *c)
+{
+    if (c->state == CONN_BUSY)
+        set_state(c, CONN_SENDING);
+}
+
+void
 conn_idle(struct conn *c)
 {
-    if (c->state == CONN_BUSY) {
-        watch(c, 1); /* unwatched if that fails: no deadline then */
+    struct evbuffer *in;
+
+    if (c->state != CONN_BUSY && c->state != CONN_SENDING)
+        return;
+    watch(c, 1); /* unwatched if that fails: no deadline then */
+    in = bufferevent_get_input(c->bev);
+    if (evbuffer_get_length(in) == 0) {
         set_state(c, CONN_IDLE);
+        return;
     }
+    /* The next request (pipelined) has begun already: its deadlines run
+     * from now, and what came of it is scanned for the end of its
+     * headers. */
+    set_state(c, CONN_ARRIVING);
+    scan_range(c, in, 0, evbuffer_get_length(in));
 }
 
 /* The connection conns_make_room() would close, or NULL. */
@@ -453,9 +489,20 @@ conns_make_room(struct conns *cs)
     struct conn *c;
 
     while ((c = victim(cs)) != NULL)
-        if (close_conn(cs, c))
+        if (close_conn(cs, c, 0))
             return 1;
     return 0;
+}
+
+void
+conns_close_waiting(struct conns *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        struct conn *c = cs->v[i];
+
+        if (c->state == CONN_IDLE || c->state == CONN_ARRIVING)
+            close_conn(cs, c, 0);
+    }
 }
 
 int
@@ -478,7 +525,7 @@ drop(struct conns *cs, struct conn *c)
 }
 
 long
-conns_sweep(struct conns *cs, int header_ms, int request_ms,
+conns_sweep(struct conns *cs, const struct conns_deadlines *d,
             unsigned long closed[CONNS_NREASONS])
 {
     size_t i = 0;
@@ -493,13 +540,17 @@ conns_sweep(struct conns *cs, int header_ms, int request_ms,
         } else if (c->state == CONN_ARRIVING) {
             long long age = cs->now_ms - c->since_ms;
 
-            if (!c->in_body && age >= header_ms) {
-                if (close_conn(cs, c))
+            if (!c->in_body && age >= d->header_ms) {
+                if (close_conn(cs, c, 1))
                     closed[CONNS_HEADER_TIMEOUT]++;
-            } else if (age >= request_ms) {
-                if (close_conn(cs, c))
+            } else if (age >= d->request_ms) {
+                if (close_conn(cs, c, 1))
                     closed[CONNS_REQUEST_TIMEOUT]++;
             }
+        } else if (c->state == CONN_SENDING &&
+                   cs->now_ms - c->since_ms >= d->response_ms) {
+            if (close_conn(cs, c, 1))
+                closed[CONNS_RESPONSE_TIMEOUT]++;
         } else if (c->state == CONN_RETIRED &&
                    c->retired_at + 2 <= cs->tick + 1) {
             drop(cs, c); /* v[i] is now another one: look at it */

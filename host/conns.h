@@ -17,9 +17,12 @@
  *    bytes as they arrive).  Its headers must arrive within header_ms and
  *    the whole request within request_ms of the start, however the bytes
  *    trickle in; the sweep closes it otherwise.
- *  - it is *busy* from then until its answer is written (its calls have
- *    deadlines of their own), then *idle* until its next request starts
- *    (evhttp's idle timeout applies).
+ *  - it is *busy* while its calls run (they have deadlines of their own),
+ *    then *sending* its answer, which the client must take within
+ *    response_ms (evhttp's write timeout restarts with every byte a slow
+ *    reader takes), then *idle* until its next request starts (evhttp's
+ *    idle timeout applies); a pipelined next request that has begun
+ *    already is arriving at once.
  *  - evhttp's bufferevent_free() clears the bufferevent's callbacks: the
  *    sweep finds such connections and retires them.  The socket is closed
  *    (the last reference dropped) two sweeps after its events were
@@ -39,12 +42,19 @@ struct evhttp_connection;
 struct conn;
 struct conns;
 
-/* Why the loop closed a connection itself. */
+/* Why the loop closed a connection itself (stats.c names them). */
 enum conns_reason {
-    CONNS_HEADER_TIMEOUT,  /* headers not complete within header_ms */
-    CONNS_REQUEST_TIMEOUT, /* request not complete within request_ms */
-    CONNS_MADE_ROOM,       /* closed to make room for a new connection */
+    CONNS_HEADER_TIMEOUT,   /* headers not complete within header_ms */
+    CONNS_REQUEST_TIMEOUT,  /* request not complete within request_ms */
+    CONNS_MADE_ROOM,        /* closed to make room for a new connection */
+    CONNS_RESPONSE_TIMEOUT, /* answer not taken within response_ms */
     CONNS_NREASONS
+};
+
+/* How long a request may take to arrive (its headers, and the whole of
+ * it, from its first byte) and its answer to be taken by the client. */
+struct conns_deadlines {
+    int header_ms, request_ms, response_ms;
 };
 
 /* A request's headers that have been arriving for this long may be closed
@@ -67,6 +77,14 @@ struct bufferevent *conns_add(struct conns *cs);
  * sweep saw). */
 long conns_open(const struct conns *cs);
 
+/* Sockets held: the open connections and the closed ones whose sockets
+ * the sweep has yet to close (each still a descriptor). */
+long conns_held(const struct conns *cs);
+
+/* Close every connection that is idle or whose request is still arriving
+ * (at the end of a drain: nothing will answer them). */
+void conns_close_waiting(struct conns *cs);
+
 /* Count the connections evhttp freed since the last look as closed (their
  * sockets are closed later, by the sweep).  Cheap when nothing changed. */
 void conns_reap(struct conns *cs);
@@ -77,7 +95,11 @@ struct conn *conns_of(struct conns *cs, struct evhttp_connection *evcon);
 /* Its request arrived whole and is being answered. */
 void conn_busy(struct conn *c);
 
-/* Its answer was written; it waits for the next request. */
+/* Its answer is being written: the client has response_ms to take it. */
+void conn_sending(struct conn *c);
+
+/* Its answer was written; it waits for the next request (or the next
+ * request, pipelined, has begun arriving). */
 void conn_idle(struct conn *c);
 
 /* At the loop's share of max_connections: close the connection that has
@@ -91,7 +113,7 @@ int conns_can_make_room(const struct conns *cs);
 /* Every 100 ms or so: close connections past their deadlines (counted
  * into closed[reason]), retire those evhttp freed, close the sockets
  * retired two sweeps ago.  Returns the connections open. */
-long conns_sweep(struct conns *cs, int header_ms, int request_ms,
+long conns_sweep(struct conns *cs, const struct conns_deadlines *d,
                  unsigned long closed[CONNS_NREASONS]);
 
 #endif

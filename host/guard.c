@@ -74,6 +74,9 @@ host_name(const char *host, const char **name, size_t *len)
     if (*end == ':')
         for (end++; *end >= '0' && *end <= '9'; end++)
             ;
+    /* "localhost." is "localhost": a fully qualified name's root dot. */
+    if (*len > 1 && (*name)[*len - 1] == '.')
+        (*len)--;
     return *end != '\0' || *len == 0 || *len > HOST_MAX ? -1 : 0;
 }
 
@@ -126,6 +129,8 @@ item_matches(const char *item, size_t n, const char *name, size_t len)
         item++;
         n -= 2;
     }
+    if (n > 1 && item[n - 1] == '.')
+        n--;
     if (n != len)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -166,6 +171,30 @@ guard_host_allowed(const char *allowed, int loopback, const char *host)
     return 0;
 }
 
+/* Whether list item p (n bytes of name characters) names a host without a
+ * port: a name or IPv4 address (no colon), or an IPv6 address, bare or
+ * in brackets. */
+static int
+item_valid(const char *p, size_t n)
+{
+    char text[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+
+    if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
+        p++;
+        n -= 2;
+    } else if (memchr(p, '[', n) != NULL || memchr(p, ']', n) != NULL) {
+        return 0;
+    }
+    if (memchr(p, ':', n) == NULL)
+        return n > 0;
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, &a6) == 1;
+}
+
 int
 guard_hosts_valid(const char *list)
 {
@@ -183,7 +212,8 @@ guard_hosts_valid(const char *list)
             n--;
         if (n == 0 || n > HOST_MAX + 2)
             return 0;
-        if (!(n == 1 && p[0] == '*') && strspn(p, name_chars) < n)
+        if (!(n == 1 && p[0] == '*') &&
+            (strspn(p, name_chars) < n || !item_valid(p, n)))
             return 0;
         items++;
         p += n;

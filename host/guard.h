@@ -29,7 +29,10 @@ int guard_json_type(const char *content_type);
 int guard_host_allowed(const char *allowed, int loopback, const char *host);
 
 /* Whether `list` is "*" or a comma-separated list of host names or
- * addresses (IPv6 ones in brackets or bare), spaces around items allowed. */
+ * addresses (IPv6 ones in brackets or bare), spaces around items allowed.
+ * An item with a port ("localhost:5000") is not: the Host's port is not
+ * compared, so it would never match.  A name's trailing dot (the DNS
+ * root) is ignored, in the list and in Host values. */
 int guard_hosts_valid(const char *list);
 
 #endif

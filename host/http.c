@@ -101,7 +101,9 @@ struct worker {
      * connection sends the same ones each time); cleared with each
      * generation's settings. */
     char host_ok[64], ctype_ok[64];
-    long conn_cap;   /* max_connections the descriptor limit allows; 0: any */
+    long conn_cap; /* max_connections the descriptor limit allows; 0: any */
+    long fd_share; /* this loop's share of conn_cap: sockets held; 0: any */
+    long long share_log_ms; /* when "its share of max_connections" was said */
     int expired;     /* the shutdown timeout passed: open calls were answered */
     time_t date_sec; /* the second `date` was formatted for */
     char date[40];   /* cached Date header value (evhttp formats one per
@@ -483,6 +485,8 @@ reply(struct req_ctx *rc, int status, const char *reason, const char *type,
             return;
         }
     }
+    if (rc->conn != NULL)
+        conn_sending(rc->conn); /* the client has response_timeout */
     evhttp_send_reply(req, status, reason, out);
     if (evcon != NULL)
         write_now(evcon);
@@ -613,11 +617,42 @@ name_is(const char *k, const char *canon, const char *lc)
 
 /* What one pass over a request's headers found. */
 struct heads {
-    const char *host;  /* the Host value, or NULL */
-    const char *ctype; /* the Content-Type value, or NULL */
-    const char *auth;  /* the Authorization value, or NULL */
-    int hosts, auths;  /* how many of each */
+    const char *host;         /* the Host value, or NULL */
+    const char *ctype;        /* the Content-Type value, or NULL */
+    const char *auth;         /* the Authorization value, or NULL */
+    int hosts, ctypes, auths; /* how many of each */
 };
+
+/* RFC 9110 5.6.2 token characters, which a field name is made of. */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+    ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* Whether a field name is a token: evhttp keeps whatever precedes the
+ * colon, "Content-Length " included, which it then does not take for a
+ * Content-Length while a proxy in front may have (RFC 9112 5.1: such a
+ * request must be refused). */
+static int
+is_token(const char *k)
+{
+    const unsigned char *p = (const unsigned char *)k;
+
+    while (tchar[*p])
+        p++;
+    return *p == '\0' && p != (const unsigned char *)k;
+}
 
 /* One pass over the request's headers: what `h` says of Host,
  * Content-Type and Authorization, and whether the framing is ambiguous:
@@ -641,6 +676,9 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
     for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
         const char *k = kv->key;
 
+        if (!is_token(k))
+            return "HTTP 400: a header name that is not a token (RFC 9110 "
+                   "5.6.2; no space before the colon)";
         /* One name compared per header, picked by its first letter. */
         switch (k[0] | 0x20) {
         case 'h':
@@ -668,6 +706,7 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
         case 'c':
             if (name_is(k, "Content-Type", "content-type")) {
                 h->ctype = kv->value;
+                h->ctypes++;
             } else if (name_is(k, "Content-Length", "content-length")) {
                 const char *v = kv->value + strspn(kv->value, " \t");
 
@@ -685,6 +724,8 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
         return "HTTP 400: both Content-Length and Transfer-Encoding";
     if (h->hosts > 1)
         return "HTTP 400: more than one Host";
+    if (h->ctypes > 1)
+        return "HTTP 400: more than one Content-Type";
     return NULL;
 }
 
@@ -767,6 +808,8 @@ on_request(struct evhttp_request *req, void *arg)
                     status == 501 ? "Not Implemented" : "Bad Request", framing);
         return;
     }
+    if (uri != NULL && evhttp_uri_get_host(uri) != NULL)
+        heads.host = evhttp_request_get_host(req); /* absolute-form target */
     if (!host_allowed(w, cfg, heads.host)) {
         reply_error(rc, 403, "Forbidden",
                     "HTTP 403: this Host is not served; list it in [server] "
@@ -855,6 +898,9 @@ on_request(struct evhttp_request *req, void *arg)
  * been arriving for long); when there is none to close it stops accepting
  * (as nginx does at worker_connections): further clients wait in the listen
  * backlog until a connection closes or becomes idle. */
+
+_Static_assert(CONNS_NREASONS == STATS_CLOSE_REASONS,
+               "stats.h counts conns.h's reasons");
 
 #define SWEEP_MS 100
 
@@ -1021,6 +1067,16 @@ on_balance_recheck(evutil_socket_t fd, short what, void *arg)
     watch_peer(w, p);
 }
 
+/* Whether the loop holds its share of the descriptors the limit leaves
+ * for connections: closed connections keep theirs for two sweeps (see
+ * conns.h), so under a burst of closes and accepts the open count alone
+ * would let the process run out. */
+static int
+fds_short(const struct worker *w)
+{
+    return w->fd_share > 0 && conns_held(w->conns) >= w->fd_share;
+}
+
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -1032,14 +1088,17 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
-    conns_sweep(w->conns, cfg->header_timeout_ms, cfg->request_timeout_ms,
-                closed);
+    struct conns_deadlines d = {cfg->header_timeout_ms, cfg->request_timeout_ms,
+                                cfg->response_timeout_ms};
+
+    conns_sweep(w->conns, &d, closed);
     for (int r = 0; r < CONNS_NREASONS; r++)
         if (closed[r] > 0)
             stats_add(&w->stats->conn_closed[r], closed[r]);
     open = count_open(w);
-    if (w->accept_paused && (w->max_conns == 0 || open < w->max_conns ||
-                             conns_can_make_room(w->conns))) {
+    if (w->accept_paused && !fds_short(w) &&
+        (w->max_conns == 0 || open < w->max_conns ||
+         conns_can_make_room(w->conns))) {
         w->accept_paused = 0;
         atomic_store_explicit(&w->full, 0, memory_order_relaxed);
         set_accepting(w);
@@ -1055,18 +1114,27 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 static void
 at_share(struct worker *w, long open)
 {
+    long long now;
+
     if (open > w->max_conns && conns_make_room(w->conns)) {
         stats_add(&w->stats->conn_closed[CONNS_MADE_ROOM], 1);
         count_open(w);
     }
-    if (w->accept_paused || w->lev == NULL || conns_can_make_room(w->conns))
+    if (w->accept_paused || w->lev == NULL ||
+        (!fds_short(w) && conns_can_make_room(w->conns)))
         return;
     w->accept_paused = 1;
     atomic_store_explicit(&w->full, 1, memory_order_relaxed);
     set_accepting(w);
-    log_warn("loop %d: %ld connections, its share of max_connections, none "
-             "idle or slow; not accepting until one closes or goes idle",
-             w->index, w->max_conns);
+    now = now_ms();
+    if (now - w->share_log_ms >= 10000) {
+        log_warn("loop %d: %ld connections, its share of max_connections, "
+                 "none idle or slow%s; not accepting until one closes or goes "
+                 "idle (said at most every 10 s)",
+                 w->index, w->max_conns,
+                 fds_short(w) ? " (closed ones still hold descriptors)" : "");
+        w->share_log_ms = now;
+    }
 }
 
 static struct bufferevent *
@@ -1085,7 +1153,7 @@ make_bev(struct event_base *base, void *arg)
         return NULL; /* evhttp makes its own; it goes uncounted */
     stats_add(&w->stats->connections_total, 1);
     open = count_open(w);
-    if (w->max_conns > 0 && open >= w->max_conns)
+    if ((w->max_conns > 0 && open >= w->max_conns) || fds_short(w))
         at_share(w, open);
     balance_after_accept(w);
     return bev;
@@ -1171,6 +1239,8 @@ apply_settings(struct worker *w, const struct config *cfg)
     w->loopback = config_is_loopback(cfg->listen_host);
     w->host_ok[0] = w->ctype_ok[0] = '\0';
     w->max_conns = conn_share(cfg, w->conn_cap);
+    w->fd_share =
+        w->conn_cap > 0 ? (w->conn_cap + cfg->threads - 1) / cfg->threads : 0;
 }
 
 struct gen_switch {
@@ -1222,6 +1292,9 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (w->inflight <= 0) {
+        /* Nothing will serve this loop's other connections from now on:
+         * close them, so that their clients fail over at once. */
+        conns_close_waiting(w->conns);
         event_base_loopexit(w->loop.base, NULL);
         return;
     }

@@ -200,8 +200,8 @@ find_method(struct stats *s, const char *name)
 }
 
 /* The reason labels of conn_closed[] (conns.h's enum conns_reason). */
-static const char *const closed_reasons[3] = {"header_timeout",
-                                              "request_timeout", "made_room"};
+static const char *const closed_reasons[STATS_CLOSE_REASONS] = {
+    "header_timeout", "request_timeout", "made_room", "response_timeout"};
 
 void
 stats_render(struct buf *out, struct stats *const *loops, size_t n,
@@ -327,9 +327,10 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
     buf_printf(out, "rpchost_connections_total %lu\n", total);
     head(out, "rpchost_connections_closed_total", "counter",
          "Connections the server closed itself: a request's headers or "
-         "body arriving too slowly, or to make room at max_connections.");
+         "body arriving too slowly, an answer taken too slowly, or to make "
+         "room at max_connections.");
     for (size_t l = 0; l < n; l++)
-        for (size_t r = 0; r < 3; r++)
+        for (size_t r = 0; r < STATS_CLOSE_REASONS; r++)
             buf_printf(out,
                        "rpchost_connections_closed_total{loop=\"%zu\","
                        "reason=\"%s\"} %lu\n",

@@ -15,9 +15,10 @@
 
 #include "buf.h"
 
-#define STATS_BUCKETS 12  /* latency histogram buckets, +Inf included */
-#define STATS_METHODS 256 /* per-loop method slots (power of two) */
-#define STATS_CODES 16    /* distinct error codes tracked per loop */
+#define STATS_BUCKETS 12      /* latency histogram buckets, +Inf included */
+#define STATS_METHODS 256     /* per-loop method slots (power of two) */
+#define STATS_CODES 16        /* distinct error codes tracked per loop */
+#define STATS_CLOSE_REASONS 4 /* conns.h's CONNS_NREASONS */
 
 struct method_stats {
     _Atomic(const char *) name; /* interned; NULL: free slot */
@@ -33,9 +34,10 @@ struct stats {
     atomic_long in_flight;   /* calls running */
     atomic_long connections; /* open now */
     atomic_ulong connections_total;
-    /* Connections the loop closed itself, by reason: headers or request
-     * past their deadline, closed to make room (conns.h's order). */
-    atomic_ulong conn_closed[3];
+    /* Connections the loop closed itself, by reason: headers, request or
+     * answer past their deadline, closed to make room (conns.h's enum
+     * conns_reason, in its order). */
+    atomic_ulong conn_closed[STATS_CLOSE_REASONS];
     atomic_ulong accept_errors; /* accept() failures (EMFILE...) */
     atomic_ulong error_code_count[STATS_CODES];
     atomic_int error_code[STATS_CODES]; /* 0: free slot */

@@ -47,6 +47,49 @@ class DrainTest(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_idle_connections_are_not_left_hanging(self):
+        # A loop with nothing in flight ends at once: its keep-alive
+        # connections are closed (their clients fail over), not left
+        # unanswered until the last loop is done.
+        srv = serve(server={"shutdown_timeout": 10}).start()
+        try:
+            idle = [srv.raw_socket() for _ in range(6)]
+            for s in idle:
+                s.sendall(harness.post_request(harness.call("ping")))
+                f = s.makefile("rb")
+                self.assertEqual(harness.read_http_response(f)[0], 200)
+                f.close()
+            busy = threading.Thread(target=lambda: srv.call(
+                harness.call("sleep", [int(3000 * harness.SCALE)])))
+            busy.start()
+            time.sleep(0.3 * harness.SCALE)
+            srv.signal(signal.SIGTERM)
+            time.sleep(0.3 * harness.SCALE)
+            for i, s in enumerate(idle):
+                with self.subTest(conn=i):
+                    s.settimeout(1.0 * harness.SCALE)
+                    t0 = time.monotonic()
+                    try:
+                        s.sendall(b"GET /healthz HTTP/1.1\r\n"
+                                  b"Host: 127.0.0.1\r\n\r\n")
+                        f = s.makefile("rb")
+                        status = harness.read_http_response(f)[0]
+                        f.close()
+                    except (EOFError, ConnectionResetError,
+                            BrokenPipeError):
+                        status = "closed"
+                    except socket.timeout:
+                        status = "no answer"
+                    self.assertIn(status, (503, "closed"))
+                    self.assertLess(time.monotonic() - t0,
+                                    1.0 * harness.SCALE)
+            busy.join(10 * harness.SCALE)
+            self.assertEqual(srv.wait(), 0, srv.stderr)
+        finally:
+            for s in idle:
+                s.close()
+            srv.stop()
+
 
 if __name__ == "__main__":
     unittest.main()

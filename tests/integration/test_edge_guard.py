@@ -170,11 +170,76 @@ class AllowedHostsTest(unittest.TestCase):
                     self.assertEqual(status, want, body)
 
     def test_bad_value_is_refused_at_startup(self):
-        rc, _, err, path = harness.run_config(harness.ini_text(
-            {"allowed_hosts": "a b"}, harness.default_plugins()),
-            ["-t"])
-        self.assertEqual(rc, 1, err)
-        self.assertIn("allowed_hosts", err)
+        # A port in an item would never match (the Host's is ignored).
+        for value in ("a b", "127.0.0.1:5301", "localhost:80, x"):
+            with self.subTest(value=value):
+                rc, _, err, path = harness.run_config(harness.ini_text(
+                    {"allowed_hosts": value}, harness.default_plugins()),
+                    ["-t"])
+                self.assertEqual(rc, 1, err)
+                self.assertIn("allowed_hosts", err)
+
+    def test_root_dot_is_ignored(self):
+        with Server(server={"allowed_hosts": "rpc.example.com."}) as srv:
+            for host in ("rpc.example.com", "rpc.example.com.:80"):
+                with self.subTest(host=host):
+                    status, _, body = srv.call(harness.call("ping"),
+                                               headers={"Host": host})
+                    self.assertEqual(status, 200, body)
+
+
+class HeaderNameTest(unittest.TestCase):
+    """Field names must be tokens: evhttp would keep "Content-Length " (a
+    space before the colon) as a name of its own and read no body, while
+    a proxy in front may have framed the request by it (smuggling)."""
+
+    def test_space_before_colon_gets_400(self):
+        inner = harness.post_request(harness.call("ping"))
+        with Server() as srv:
+            for name in ("Content-Length ", "Content-Length\t",
+                         "Transfer-Encoding ", "Host ", "X Y"):
+                with self.subTest(name=name):
+                    value = ("chunked" if name.startswith("Transfer")
+                             else "127.0.0.1" if name.startswith("Host")
+                             else str(len(inner)))
+                    status, headers, body = raw_exchange(
+                        srv, ["Host: 127.0.0.1",
+                              "Content-Type: application/json",
+                              "%s: %s" % (name, value)], body=inner)
+                    self.assertEqual(status, 400, body)
+                    self.assertIn("token", json.loads(body)["error"]["data"])
+                    self.assertEqual(headers.get("connection"), "close")
+
+    def test_two_content_types_get_400(self):
+        with Server() as srv:
+            status, _, body = raw_exchange(
+                srv, ["Host: 127.0.0.1", "Content-Type: text/plain",
+                      "Content-Type: application/json"])
+            self.assertEqual(status, 400, body)
+
+
+class AbsoluteFormTest(unittest.TestCase):
+    """An absolute-form target names the host (RFC 9112 3.2.2)."""
+
+    def test_target_host_is_checked(self):
+        with Server() as srv:
+            for target, want in (("http://evil.example/", 403),
+                                 ("http://127.0.0.1:%d/" % srv.port, 200)):
+                with self.subTest(target=target):
+                    body = PING
+                    data = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\n"
+                            "Content-Length: %d\r\n\r\n"
+                            % (target, len(body))).encode() + body
+                    s = srv.raw_socket()
+                    try:
+                        s.sendall(data)
+                        f = s.makefile("rb")
+                        status, _, answer, _ = harness.read_http_response(f)
+                        f.close()
+                    finally:
+                        s.close()
+                    self.assertEqual(status, want, answer)
 
 
 class AuthorizationHeaderTest(unittest.TestCase):

@@ -112,6 +112,42 @@ class DeadlineTest(unittest.TestCase):
         finally:
             s.close()
 
+    def test_pipelined_partial_request_is_cut_at_header_timeout(self):
+        # The next request's first bytes came with the previous one: they
+        # were in the buffer before its answer went out.
+        s = self.srv.raw_socket()
+        try:
+            s.sendall(PING + b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            f = s.makefile("rb")
+            status, _, body, _ = harness.read_http_response(f)
+            f.close()
+            self.assertEqual(status, 200, body)
+            took = closed_within(s, 6 * S)
+            self.assertIsNotNone(took, "never cut")
+            self.assertLess(took, 2.0 * S)
+        finally:
+            s.close()
+
+    def test_pipelined_request_with_complete_headers_gets_request_timeout(
+            self):
+        body = json.dumps(harness.call("echo", ["x" * 40])).encode()
+        second = harness.post_request(body)
+        head_len = second.index(b"\r\n\r\n") + 4
+        s = self.srv.raw_socket()
+        try:
+            s.sendall(PING + second[:head_len + 5])
+            f = s.makefile("rb")
+            status, _, answer, _ = harness.read_http_response(f)
+            f.close()
+            self.assertEqual(status, 200, answer)
+            took = closed_within(s, 6 * S, second[head_len + 5:], every=0.12)
+            # Its headers were complete: request_timeout (2 s), not
+            # header_timeout (1 s), ends it.
+            self.assertIsNotNone(took, "never cut")
+            self.assertGreater(took, 1.5)
+        finally:
+            s.close()
+
     def test_idle_keepalive_outlives_header_timeout(self):
         s = self.srv.raw_socket()
         try:
@@ -137,6 +173,45 @@ class DeadlineTest(unittest.TestCase):
             self.assertEqual(status, 200, body)
         finally:
             s.close()
+
+
+class SlowReaderTest(unittest.TestCase):
+    def test_answer_not_taken_is_cut_at_response_timeout(self):
+        # A client that asks for a large answer and reads it a trickle at
+        # a time restarts evhttp's write timeout with every byte.
+        with serve(server={"max_body_size": "16m", "response_timeout": 1.5,
+                           "metrics_path": "/metrics"}) as srv:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            s.connect(("127.0.0.1", srv.port))
+            try:
+                s.sendall(harness.post_request(
+                    harness.call("echo", ["x" * (8 << 20)])))
+                t0 = time.monotonic()
+                closed = None
+                s.settimeout(0.25)
+                while time.monotonic() - t0 < 8 * S:
+                    # The server resets the connection: the error shows
+                    # although unread bytes are still queued here.
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        closed = time.monotonic() - t0
+                        break
+                    try:
+                        data = s.recv(16)
+                    except socket.timeout:
+                        continue
+                    except ConnectionResetError:
+                        data = b""
+                    if data == b"":
+                        closed = time.monotonic() - t0
+                        break
+                    time.sleep(0.25)
+                self.assertIsNotNone(closed, "a slow reader was never cut")
+                self.assertLess(closed, 4.0 * S)
+            finally:
+                s.close()
+            status, _, body = srv.call(None, path="/metrics", method="GET")
+            self.assertRegex(body.decode(), r'reason="response_timeout"\} 1')
 
 
 class HeldUpLoopTest(unittest.TestCase):

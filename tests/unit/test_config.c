@@ -229,6 +229,7 @@ test_edge_keys(void **state)
     c = load_ok("");
     assert_int_equal(c->header_timeout_ms, 10000);
     assert_int_equal(c->request_timeout_ms, 30000);
+    assert_int_equal(c->response_timeout_ms, 60000);
     assert_int_equal(c->backlog, 1024);
     assert_null(c->allowed_hosts);
     config_free(c);
@@ -241,6 +242,7 @@ test_edge_keys(void **state)
     config_free(c);
     load_fail("[server]\nheader_timeout = 0\n", 2, "header_timeout", NULL);
     load_fail("[server]\nrequest_timeout = 0.05\n", 2, "request_timeout", NULL);
+    load_fail("[server]\nresponse_timeout = x\n", 2, "response_timeout", NULL);
     load_fail("[server]\nbacklog = 0\n", 2, "backlog", NULL);
     load_fail("[server]\nbacklog = 65536\n", 2, "backlog", NULL);
     load_fail("[server]\nallowed_hosts = a b\n", 2, "allowed_hosts", "a b",

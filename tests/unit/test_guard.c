@@ -85,6 +85,12 @@ test_lists(void **state)
     assert_true(guard_host_allowed(list, 0, NULL));
     assert_true(guard_host_allowed("*", 1, "evil.example"));
     assert_true(guard_host_allowed("a, *", 1, "evil.example"));
+    /* The root dot, on either side. */
+    assert_true(guard_host_allowed("localhost.", 1, "localhost"));
+    assert_true(guard_host_allowed("localhost", 1, "localhost.:5000"));
+    assert_true(guard_host_allowed(NULL, 1, "localhost."));
+    assert_false(guard_host_allowed(NULL, 1, "."));
+    assert_false(guard_host_allowed("evil.example", 1, "evil.example.x"));
 }
 
 static void
@@ -102,6 +108,12 @@ test_valid_lists(void **state)
     assert_false(guard_hosts_valid("a,"));
     assert_false(guard_hosts_valid("http://a.example"));
     assert_false(guard_hosts_valid("a.example/x"));
+    assert_false(guard_hosts_valid("localhost:5000"));
+    assert_false(guard_hosts_valid("127.0.0.1:5301, localhost"));
+    assert_false(guard_hosts_valid("[::1]:80"));
+    assert_false(guard_hosts_valid("[localhost"));
+    assert_false(guard_hosts_valid("::zz"));
+    assert_true(guard_hosts_valid("2001:db8::1, [2001:db8::2], localhost."));
 }
 
 int
