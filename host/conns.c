@@ -197,9 +197,9 @@ set_state(struct conn *c, enum conn_state state)
     else if (c->state == CONN_IDLE)
         list_del(&cs->idle, c);
     c->state = (unsigned char)state;
-    if (state == CONN_ARRIVING || state == CONN_SENDING || state == CONN_IDLE)
+    if (state == CONN_ARRIVING || state == CONN_IDLE)
         cs->now_ms = mono_ms();
-    c->since_ms = cs->now_ms;
+    c->since_ms = state == CONN_SENDING ? 0 : cs->now_ms; /* see the sweep */
     if (state == CONN_ARRIVING) {
         c->in_body = 0;
         c->eol = 0;
@@ -547,6 +547,11 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
                 if (close_conn(cs, c, 1))
                     closed[CONNS_REQUEST_TIMEOUT]++;
             }
+        } else if (c->state == CONN_SENDING && c->since_ms == 0) {
+            /* Dated by the first sweep that sees it (within 100 ms), so
+             * that an answer costs no clock reading: most are written
+             * before any sweep. */
+            c->since_ms = cs->now_ms;
         } else if (c->state == CONN_SENDING &&
                    cs->now_ms - c->since_ms >= d->response_ms) {
             if (close_conn(cs, c, 1))

@@ -643,7 +643,9 @@ static const unsigned char tchar[256] = {
 /* Whether a field name is a token: evhttp keeps whatever precedes the
  * colon, "Content-Length " included, which it then does not take for a
  * Content-Length while a proxy in front may have (RFC 9112 5.1: such a
- * request must be refused). */
+ * request must be refused).  Checked for the names that begin like the
+ * ones that frame, route or authorise a request; the others are never
+ * read. */
 static int
 is_token(const char *k)
 {
@@ -675,26 +677,24 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
     *status = 400;
     for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
         const char *k = kv->key;
+        int seen = 1;
 
-        if (!is_token(k))
-            return "HTTP 400: a header name that is not a token (RFC 9110 "
-                   "5.6.2; no space before the colon)";
         /* One name compared per header, picked by its first letter. */
         switch (k[0] | 0x20) {
         case 'h':
-            if (name_is(k, "Host", "host")) {
+            if ((seen = name_is(k, "Host", "host"))) {
                 h->host = kv->value;
                 h->hosts++;
             }
             break;
         case 'a':
-            if (name_is(k, "Authorization", "authorization")) {
+            if ((seen = name_is(k, "Authorization", "authorization"))) {
                 h->auth = kv->value;
                 h->auths++;
             }
             break;
         case 't':
-            if (!name_is(k, "Transfer-Encoding", "transfer-encoding"))
+            if (!(seen = name_is(k, "Transfer-Encoding", "transfer-encoding")))
                 break;
             if (++codings > 1)
                 return "HTTP 400: more than one Transfer-Encoding";
@@ -714,11 +714,18 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
                     return "HTTP 400: more than one Content-Length";
                 if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
                     return "HTTP 400: Content-Length is not a number";
+            } else {
+                seen = 0;
             }
             break;
         default:
             break;
         }
+        /* A name evhttp does not take for one of these although a proxy
+         * may ("Content-Length ": a space before the colon). */
+        if (!seen && !is_token(k))
+            return "HTTP 400: a header name that is not a token (RFC 9110 "
+                   "5.6.2; no space before the colon)";
     }
     if (lengths > 0 && codings > 0)
         return "HTTP 400: both Content-Length and Transfer-Encoding";
