@@ -14,6 +14,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "util.h"
+
 enum conn_state {
     CONN_ARRIVING,
     CONN_BUSY,
@@ -33,7 +35,7 @@ struct conn {
     struct evbuffer_cb_entry *watch; /* on its input buffer, or NULL */
     struct conn *prev, *next;        /* in arriving or idle */
     long long since_ms;              /* when its state began */
-    unsigned long retired_at;        /* CONN_RETIRED: the sweep that did it */
+    unsigned long retired_at;        /* CONN_RETIRED: cs->tick then */
     size_t index;                    /* in cs->v */
     unsigned char state;             /* enum conn_state */
     unsigned char in_body;           /* arriving: its headers are complete */
@@ -54,15 +56,6 @@ struct conns {
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
                      void *arg);
-
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 list_add(struct conn_list *l, struct conn *c)
@@ -198,7 +191,7 @@ set_state(struct conn *c, enum conn_state state)
         list_del(&cs->idle, c);
     c->state = (unsigned char)state;
     if (state == CONN_ARRIVING || state == CONN_IDLE)
-        cs->now_ms = mono_ms();
+        cs->now_ms = util_mono_ms();
     c->since_ms = state == CONN_SENDING ? 0 : cs->now_ms; /* see the sweep */
     if (state == CONN_ARRIVING) {
         c->in_body = 0;
@@ -311,7 +304,7 @@ conns_free(struct conns *cs)
 }
 
 struct bufferevent *
-conns_add(struct conns *cs)
+conns_add(struct conns *cs, size_t read_max)
 {
     struct conn *c;
 
@@ -341,6 +334,10 @@ conns_add(struct conns *cs)
         free(c);
         return NULL;
     }
+    /* evhttp leaves reading on while it writes an answer, with nothing
+     * taking what arrives meanwhile: bound what one connection's input
+     * can hold (reading waits beyond it). */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, read_max);
     bufferevent_incref(c->bev);
     index_put(cs, c);
     c->state = CONN_RETIRED; /* not in a list yet */
@@ -371,7 +368,7 @@ retire(struct conns *cs, struct conn *c)
     watch(c, 0);
     index_del(cs, c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    c->retired_at = cs->tick + 1;
+    c->retired_at = cs->tick;
     cs->nretiring++;
 }
 
@@ -488,7 +485,7 @@ conns_make_room(struct conns *cs)
 {
     struct conn *c;
 
-    while ((c = victim(cs)) != NULL)
+    for (c = victim(cs); c != NULL; c = victim(cs))
         if (close_conn(cs, c, 0))
             return 1;
     return 0;
@@ -531,7 +528,7 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
     size_t i = 0;
 
     cs->tick++;
-    cs->now_ms = mono_ms();
+    cs->now_ms = util_mono_ms();
     while (i < cs->n) {
         struct conn *c = cs->v[i];
 
@@ -556,8 +553,7 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
                    cs->now_ms - c->since_ms >= d->response_ms) {
             if (close_conn(cs, c, 1))
                 closed[CONNS_RESPONSE_TIMEOUT]++;
-        } else if (c->state == CONN_RETIRED &&
-                   c->retired_at + 2 <= cs->tick + 1) {
+        } else if (c->state == CONN_RETIRED && cs->tick - c->retired_at >= 2) {
             drop(cs, c); /* v[i] is now another one: look at it */
             continue;
         }

@@ -16,7 +16,11 @@
  *    to the loop; its headers end at the first empty line (found in the
  *    bytes as they arrive).  Its headers must arrive within header_ms and
  *    the whole request within request_ms of the start, however the bytes
- *    trickle in; the sweep closes it otherwise.
+ *    trickle in; the sweep closes it otherwise.  (Finding the empty line
+ *    is the one piece of HTTP read here: evhttp 2.1 has no hook when a
+ *    request's headers end on the server side - evhttp_set_newreqcb came
+ *    in 2.2.  A line holding only CRs counts as empty here, while evhttp
+ *    refuses such a request: its deadline is then request_ms.)
  *  - it is *busy* while its calls run (they have deadlines of their own),
  *    then *sending* its answer, which the client must take within
  *    response_ms (evhttp's write timeout restarts with every byte a slow
@@ -35,6 +39,8 @@
  */
 #ifndef HOST_CONNS_H
 #define HOST_CONNS_H
+
+#include <stddef.h>
 
 struct bufferevent;
 struct event_base;
@@ -69,9 +75,12 @@ struct conns *conns_new(struct event_base *base);
 void conns_free(struct conns *cs);
 
 /* The bufferevent for a connection evhttp is accepting (evhttp sets its
- * socket and callbacks), tracked from now: its request is arriving.  NULL
- * on ENOMEM (evhttp then makes one of its own, untracked). */
-struct bufferevent *conns_add(struct conns *cs);
+ * socket and callbacks), tracked from now: its request is arriving.  Its
+ * input holds at most read_max bytes (reading waits beyond: evhttp reads
+ * on while it writes an answer, with nothing taking what arrives; give it
+ * more than a whole request may have, headers, body and chunk lines).
+ * NULL on ENOMEM (evhttp then makes one of its own, untracked). */
+struct bufferevent *conns_add(struct conns *cs, size_t read_max);
 
 /* Connections open (not yet freed by evhttp, as far as the last reap or
  * sweep saw). */
@@ -86,10 +95,13 @@ long conns_held(const struct conns *cs);
 void conns_close_waiting(struct conns *cs);
 
 /* Count the connections evhttp freed since the last look as closed (their
- * sockets are closed later, by the sweep).  Cheap when nothing changed. */
+ * sockets are closed later, by the sweep).  Looks at every connection:
+ * O(connections), for the caller to do sparingly. */
 void conns_reap(struct conns *cs);
 
-/* The tracked connection that `evcon` uses, or NULL (untracked). */
+/* The tracked connection that `evcon` uses, or NULL (untracked).  Valid
+ * until evhttp frees evcon (its close callback is the caller's cue to
+ * forget it). */
 struct conn *conns_of(struct conns *cs, struct evhttp_connection *evcon);
 
 /* Its request arrived whole and is being answered. */

@@ -104,19 +104,27 @@ is_loopback_v4(const char *s, size_t n)
     return s == end;
 }
 
+/* The IPv6 address in the n bytes at p into *a6: 1, or 0 if none. */
+static int
+parse_v6(const char *p, size_t n, struct in6_addr *a6)
+{
+    char text[INET6_ADDRSTRLEN];
+
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, a6) == 1;
+}
+
 static int
 is_loopback_name(const char *name, size_t n)
 {
-    char text[INET6_ADDRSTRLEN];
     struct in6_addr a6;
 
     if (memchr(name, ':', n) == NULL)
         return is_loopback_v4(name, n) || span_is(name, n, "localhost");
-    if (n >= sizeof(text))
-        return 0;
-    memcpy(text, name, n);
-    text[n] = '\0';
-    return inet_pton(AF_INET6, text, &a6) == 1 &&
+    return parse_v6(name, n, &a6) &&
            memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
 }
 
@@ -139,15 +147,18 @@ item_matches(const char *item, size_t n, const char *name, size_t len)
     return 1;
 }
 
-/* The next item of a comma-separated list at *p (spaces around it
- * trimmed): its start, its length in *n (0: none left). */
+/* The item of a comma-separated list at *p, spaces around it trimmed: its
+ * start, and its length in *n (0: an empty item).  *p moves past it and
+ * its comma; *last is set when no comma followed. */
 static const char *
-next_item(const char **p, size_t *n)
+next_item(const char **p, size_t *n, int *last)
 {
-    const char *s = *p + strspn(*p, " \t,");
+    const char *s = *p + strspn(*p, " \t");
+    size_t raw = strcspn(s, ",");
 
-    *n = strcspn(s, ",");
-    *p = s + *n;
+    *last = s[raw] == '\0';
+    *p = s + raw + (*last ? 0 : 1);
+    *n = raw;
     while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
         (*n)--;
     return s;
@@ -158,73 +169,62 @@ guard_host_allowed(const char *allowed, int loopback, const char *host)
 {
     const char *name, *item, *p = allowed;
     size_t len, n;
+    int last = 0;
 
     if (host == NULL || (allowed == NULL && !loopback))
+        return 1;
+    /* "*" allows any Host, well-formed or not (a valid list holds '*'
+     * only as an item of its own). */
+    if (allowed != NULL && strchr(allowed, '*') != NULL)
         return 1;
     if (host_name(host, &name, &len) != 0)
         return 0;
     if (allowed == NULL)
         return is_loopback_name(name, len);
-    while ((item = next_item(&p, &n)), n > 0)
-        if ((n == 1 && item[0] == '*') || item_matches(item, n, name, len))
+    while (!last) {
+        item = next_item(&p, &n, &last);
+        if (n > 0 && item_matches(item, n, name, len))
             return 1;
+    }
     return 0;
 }
 
-/* Whether list item p (n bytes of name characters) names a host without a
- * port: a name or IPv4 address (no colon), or an IPv6 address, bare or
- * in brackets. */
+/* Whether list item p (n bytes) names a host without a port: a name or
+ * IPv4 address (no colon), or an IPv6 address, bare or in brackets; or is
+ * "*". */
 static int
 item_valid(const char *p, size_t n)
 {
-    char text[INET6_ADDRSTRLEN];
+    static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789.-_:[]";
     struct in6_addr a6;
 
+    if (n == 1 && p[0] == '*')
+        return 1;
+    if (n == 0 || n > HOST_MAX + 2 || strspn(p, name_chars) < n)
+        return 0;
     if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
         p++;
         n -= 2;
     } else if (memchr(p, '[', n) != NULL || memchr(p, ']', n) != NULL) {
         return 0;
     }
-    if (memchr(p, ':', n) == NULL)
-        return n > 0;
-    if (n >= sizeof(text))
-        return 0;
-    memcpy(text, p, n);
-    text[n] = '\0';
-    return inet_pton(AF_INET6, text, &a6) == 1;
+    return memchr(p, ':', n) == NULL ? n > 0 : parse_v6(p, n, &a6);
 }
 
 int
 guard_hosts_valid(const char *list)
 {
-    static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
-                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                     "0123456789.-_:[]";
-    size_t items = 0;
+    const char *p = list;
+    int last = 0;
 
-    for (const char *p = list; *p != '\0';) {
+    while (!last) {
         size_t n;
+        const char *item = next_item(&p, &n, &last);
 
-        p += strspn(p, " \t");
-        n = strcspn(p, ",");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == 0 || n > HOST_MAX + 2)
+        if (!item_valid(item, n))
             return 0;
-        if (!(n == 1 && p[0] == '*') &&
-            (strspn(p, name_chars) < n || !item_valid(p, n)))
-            return 0;
-        items++;
-        p += n;
-        p += strspn(p, " \t");
-        if (*p == ',') {
-            p++;
-            if (p[strspn(p, " \t")] == '\0')
-                return 0; /* a trailing comma */
-        } else if (*p != '\0') {
-            return 0;
-        }
     }
-    return items > 0;
+    return 1;
 }

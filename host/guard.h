@@ -22,7 +22,8 @@
 int guard_json_type(const char *content_type);
 
 /* Whether a Host header value ("name", "name:port", "[v6]:port") is
- * allowed by `allowed`: a list as accepted by guard_hosts_valid(), or
+ * allowed by `allowed`: a list as accepted by guard_hosts_valid() (with
+ * "*" in it: any value at all), or
  * NULL for the default: when `loopback` (the server listens on a loopback
  * address) only loopback names and addresses (localhost, 127.0.0.0/8,
  * [::1]), otherwise any.  Names compare without case and without port. */

@@ -153,6 +153,20 @@ handle_give_back(struct handle_chain *ch)
     *ch = (struct handle_chain)HANDLE_CHAIN_INIT;
 }
 
+/* The object of s, whose sequence number was h's a moment ago, or NULL if
+ * the slot has been retired (and maybe bound again) since: the object is
+ * read, then the sequence number again (a seqlock's read side; the bind
+ * stores the object with release, after the retire that changed the
+ * number, so an object bound since makes the second look fail). */
+static void *
+bound_obj(struct handle_slot *s, uintptr_t h)
+{
+    void *obj = atomic_load_explicit(&s->obj, memory_order_acquire);
+    uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+
+    return SEQ_OF_WORD(w) == SEQ_OF_HANDLE(h) ? obj : NULL;
+}
+
 void *
 handle_get(uintptr_t h, uint32_t *flags)
 {
@@ -165,7 +179,7 @@ handle_get(uintptr_t h, uint32_t *flags)
     if (SEQ_OF_WORD(w) != SEQ_OF_HANDLE(h))
         return NULL;
     *flags = (uint32_t)w;
-    return atomic_load_explicit(&s->obj, memory_order_relaxed);
+    return bound_obj(s, h);
 }
 
 void *
@@ -175,5 +189,5 @@ handle_set(uintptr_t h, uint32_t bits, uint32_t unless, uint32_t *old)
 
     if (s == NULL || handle_set_bits_(s, SEQ_OF_HANDLE(h), bits, unless, old))
         return NULL;
-    return atomic_load_explicit(&s->obj, memory_order_relaxed);
+    return bound_obj(s, h);
 }

@@ -60,8 +60,9 @@ struct handle_chain {
     }
 
 /* Take n free slots into ch, growing the table if need be.  0, or -1 (ch
- * empty) when out of memory or when the table is full (16M slots in
- * use). */
+ * empty) when out of memory or when no more slots can be made (the table
+ * holds at most 16M, about 1M where pointers have 32 bits; free slots of
+ * other threads' shards are not taken). */
 int handle_take(size_t n, struct handle_chain *ch);
 
 /* Give the slots of ch back for reuse, each of them retired or never
@@ -89,7 +90,8 @@ handle_bind(struct handle_chain *ch, void *obj, struct handle_slot **slot)
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
 
     ch->next = s != ch->last ? s->next : NULL;
-    atomic_store_explicit(&s->obj, obj, memory_order_relaxed);
+    /* Release: a reader that sees obj sees the retire before it too. */
+    atomic_store_explicit(&s->obj, obj, memory_order_release);
     *slot = s;
     return (uintptr_t)((uint32_t)(w >> 32) & HANDLE_SEQ_MASK)
                << HANDLE_INDEX_BITS |

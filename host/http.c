@@ -68,7 +68,7 @@ struct worker {
     int accept_paused;    /* at its share of max_connections */
     int balance_paused;   /* ahead of the other loops (accept balancing) */
     atomic_int full;      /* accept_paused, for the other loops to read */
-    atomic_llong beat_ms; /* when its last sweep ran (now_ms()) */
+    atomic_llong beat_ms; /* when its last sweep ran (util_mono_ms()) */
     atomic_int accepting; /* its listener is on; read by the other loops */
     struct worker *const *peers; /* every loop, this one included */
     struct event *balance_ev;    /* on_balance_recheck, while paused */
@@ -104,6 +104,8 @@ struct worker {
     long conn_cap; /* max_connections the descriptor limit allows; 0: any */
     long fd_share; /* this loop's share of conn_cap: sockets held; 0: any */
     long long share_log_ms; /* when "its share of max_connections" was said */
+    long long reap_ms;      /* when conns_reap() last ran */
+    size_t read_max;        /* what a connection's input may hold */
     int expired;     /* the shutdown timeout passed: open calls were answered */
     time_t date_sec; /* the second `date` was formatted for */
     char date[40];   /* cached Date header value (evhttp formats one per
@@ -472,6 +474,8 @@ reply(struct req_ctx *rc, int status, const char *reason, const char *type,
     struct evbuffer *out = NULL;
 
     rc->replied = 1;
+    if (rc->conn != NULL)
+        conn_sending(rc->conn); /* the client has response_timeout */
     account(rc, status, body ? len : 0, what);
     evhttp_add_header(h, "Date", loop_date(rc->w));
     if (rc->w->draining)
@@ -485,8 +489,6 @@ reply(struct req_ctx *rc, int status, const char *reason, const char *type,
             return;
         }
     }
-    if (rc->conn != NULL)
-        conn_sending(rc->conn); /* the client has response_timeout */
     evhttp_send_reply(req, status, reason, out);
     if (evcon != NULL)
         write_now(evcon);
@@ -682,19 +684,22 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
         /* One name compared per header, picked by its first letter. */
         switch (k[0] | 0x20) {
         case 'h':
-            if ((seen = name_is(k, "Host", "host"))) {
+            seen = name_is(k, "Host", "host");
+            if (seen) {
                 h->host = kv->value;
                 h->hosts++;
             }
             break;
         case 'a':
-            if ((seen = name_is(k, "Authorization", "authorization"))) {
+            seen = name_is(k, "Authorization", "authorization");
+            if (seen) {
                 h->auth = kv->value;
                 h->auths++;
             }
             break;
         case 't':
-            if (!(seen = name_is(k, "Transfer-Encoding", "transfer-encoding")))
+            seen = name_is(k, "Transfer-Encoding", "transfer-encoding");
+            if (!seen)
                 break;
             if (++codings > 1)
                 return "HTTP 400: more than one Transfer-Encoding";
@@ -736,36 +741,37 @@ read_heads(struct evhttp_request *req, struct heads *h, int *status)
     return NULL;
 }
 
-/* `ok`, having remembered `v` in `cache` (n bytes) if ok and it fits. */
+/* Whether `v` passes check (allowed_hosts or the type check), answered
+ * from `cache` (n bytes: the last value that passed on this loop) when v
+ * is that value: a connection sends the same Host and Content-Type each
+ * time. */
 static int
-cached(char *cache, size_t n, const char *v, int ok)
+passes(char *cache, size_t n, const char *v,
+       int (*check)(struct worker *w, const char *v), struct worker *w)
 {
     size_t len;
 
-    if (ok && v != NULL && (len = strlen(v)) < n)
+    if (v != NULL && cache[0] != '\0' && strcmp(v, cache) == 0)
+        return 1;
+    if (!check(w, v))
+        return 0;
+    len = v != NULL ? strlen(v) : n;
+    if (len < n)
         memcpy(cache, v, len + 1);
-    return ok;
+    return 1;
 }
 
-/* guard_host_allowed(), remembering the last Host that passed. */
 static int
-host_allowed(struct worker *w, const struct config *cfg, const char *host)
+check_host(struct worker *w, const char *host)
 {
-    if (host != NULL && w->host_ok[0] != '\0' && strcmp(host, w->host_ok) == 0)
-        return 1;
-    return cached(w->host_ok, sizeof(w->host_ok), host,
-                  guard_host_allowed(cfg->allowed_hosts, w->loopback, host));
+    return guard_host_allowed(w->gen->cfg->allowed_hosts, w->loopback, host);
 }
 
-/* guard_json_type(), remembering the last type that passed. */
 static int
-json_type(struct worker *w, const char *ctype)
+check_type(struct worker *w, const char *ctype)
 {
-    if (ctype != NULL && w->ctype_ok[0] != '\0' &&
-        strcmp(ctype, w->ctype_ok) == 0)
-        return 1;
-    return cached(w->ctype_ok, sizeof(w->ctype_ok), ctype,
-                  guard_json_type(ctype));
+    (void)w;
+    return guard_json_type(ctype);
 }
 
 static void
@@ -815,9 +821,19 @@ on_request(struct evhttp_request *req, void *arg)
                     status == 501 ? "Not Implemented" : "Bad Request", framing);
         return;
     }
-    if (uri != NULL && evhttp_uri_get_host(uri) != NULL)
-        heads.host = evhttp_request_get_host(req); /* absolute-form target */
-    if (!host_allowed(w, cfg, heads.host)) {
+    if (uri != NULL && evhttp_uri_get_host(uri) != NULL) {
+        /* "//name/path" parses with a host but no scheme: neither
+         * origin-form nor absolute-form (RFC 9112 3.2), and taking its
+         * host for the Host would let a rebound page pass. */
+        if (evhttp_uri_get_scheme(uri) == NULL) {
+            reply_error(rc, 400, "Bad Request",
+                        "HTTP 400: the request target is neither a path nor "
+                        "an absolute URI");
+            return;
+        }
+        heads.host = evhttp_request_get_host(req); /* absolute-form */
+    }
+    if (!passes(w->host_ok, sizeof(w->host_ok), heads.host, check_host, w)) {
         reply_error(rc, 403, "Forbidden",
                     "HTTP 403: this Host is not served; list it in [server] "
                     "allowed_hosts");
@@ -860,7 +876,7 @@ on_request(struct evhttp_request *req, void *arg)
                     "HTTP 405: JSON-RPC requests must use POST");
         return;
     }
-    if (!json_type(w, heads.ctype)) {
+    if (!passes(w->ctype_ok, sizeof(w->ctype_ok), heads.ctype, check_type, w)) {
         reply_error(rc, 415, "Unsupported Media Type",
                     "HTTP 415: Content-Type must be application/json");
         return;
@@ -921,15 +937,6 @@ count_open(struct worker *w)
     return open;
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- accept balancing ----
  *
  * All loops accept from the one listening socket, and a loop woken for new
@@ -980,7 +987,7 @@ static struct worker *
 least_loaded_peer(const struct worker *w, long *open)
 {
     struct worker *best = NULL;
-    long long now = now_ms();
+    long long now = util_mono_ms();
 
     for (int i = 0; i < w->npeers; i++) {
         struct worker *p = w->peers[i];
@@ -1094,7 +1101,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    atomic_store_explicit(&w->beat_ms, now_ms(), memory_order_relaxed);
+    atomic_store_explicit(&w->beat_ms, util_mono_ms(), memory_order_relaxed);
     struct conns_deadlines d = {cfg->header_timeout_ms, cfg->request_timeout_ms,
                                 cfg->response_timeout_ms};
 
@@ -1133,13 +1140,19 @@ at_share(struct worker *w, long open)
     w->accept_paused = 1;
     atomic_store_explicit(&w->full, 1, memory_order_relaxed);
     set_accepting(w);
-    now = now_ms();
+    now = util_mono_ms();
     if (now - w->share_log_ms >= 10000) {
-        log_warn("loop %d: %ld connections, its share of max_connections, "
-                 "none idle or slow%s; not accepting until one closes or goes "
-                 "idle (said at most every 10 s)",
-                 w->index, w->max_conns,
-                 fds_short(w) ? " (closed ones still hold descriptors)" : "");
+        if (fds_short(w))
+            log_warn("loop %d: %ld sockets held (closed connections keep "
+                     "theirs for up to 200 ms), its share of what the "
+                     "descriptor limit allows; not accepting for a moment "
+                     "(said at most every 10 s)",
+                     w->index, conns_held(w->conns));
+        else
+            log_warn("loop %d: %ld connections, its share of "
+                     "max_connections, none idle or slow; not accepting until "
+                     "one closes or goes idle (said at most every 10 s)",
+                     w->index, w->max_conns);
         w->share_log_ms = now;
     }
 }
@@ -1152,10 +1165,18 @@ make_bev(struct event_base *base, void *arg)
     long open;
 
     (void)base;
-    /* Count the connections evhttp freed meanwhile first. */
-    if (w->max_conns > 0 && conns_open(w->conns) + 1 >= w->max_conns)
-        conns_reap(w->conns);
-    bev = conns_add(w->conns);
+    /* Near the share, count the connections evhttp freed since the last
+     * sweep first; that looks at every connection, so at most every
+     * 10 ms. */
+    if (w->max_conns > 0 && conns_open(w->conns) + 1 >= w->max_conns) {
+        long long now = util_mono_ms();
+
+        if (now - w->reap_ms >= 10) {
+            conns_reap(w->conns);
+            w->reap_ms = now;
+        }
+    }
+    bev = conns_add(w->conns, w->read_max);
     if (bev == NULL)
         return NULL; /* evhttp makes its own; it goes uncounted */
     stats_add(&w->stats->connections_total, 1);
@@ -1197,7 +1218,7 @@ on_accept_error(struct evconnlistener *lev, void *arg)
     struct worker *w = this_worker;
     struct timeval backoff = {0, ACCEPT_BACKOFF_MS * 1000};
     int err = EVUTIL_SOCKET_ERROR();
-    long long now = now_ms();
+    long long now = util_mono_ms();
 
     (void)lev;
     (void)arg;
@@ -1213,15 +1234,23 @@ on_accept_error(struct evconnlistener *lev, void *arg)
         w->accept_log_ms = now;
         w->accept_errs = 0;
     }
+    if (evtimer_add(w->backoff_ev, &backoff) != 0)
+        return; /* no timer to end it: retry at once rather than never */
     w->accept_backoff = 1;
     set_accepting(w);
-    evtimer_add(w->backoff_ev, &backoff);
 }
 
 /* ---- generations ---- */
 
 /* A loop's share of max_connections (0: no limit), the process's cap
  * (0: none) applied first. */
+/* One loop's share of n (0: none), rounded up. */
+static long
+per_loop(long n, int threads)
+{
+    return n > 0 ? (n + threads - 1) / threads : 0;
+}
+
 static long
 conn_share(const struct config *cfg, long cap)
 {
@@ -1229,7 +1258,7 @@ conn_share(const struct config *cfg, long cap)
 
     if (cap > 0 && (max == 0 || max > cap))
         max = cap;
-    return max > 0 ? (max + cfg->threads - 1) / cfg->threads : 0;
+    return per_loop(max, cfg->threads);
 }
 
 /* Settings of a generation, for connections accepted from now on. */
@@ -1246,8 +1275,9 @@ apply_settings(struct worker *w, const struct config *cfg)
     w->loopback = config_is_loopback(cfg->listen_host);
     w->host_ok[0] = w->ctype_ok[0] = '\0';
     w->max_conns = conn_share(cfg, w->conn_cap);
-    w->fd_share =
-        w->conn_cap > 0 ? (w->conn_cap + cfg->threads - 1) / cfg->threads : 0;
+    w->fd_share = per_loop(w->conn_cap, cfg->threads);
+    /* A whole request (headers, body, chunk lines) and then some. */
+    w->read_max = cfg->max_header_size + cfg->max_body_size + 65536;
 }
 
 struct gen_switch {
@@ -1305,7 +1335,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->loop.base, NULL);
         return;
     }
-    if (now_ms() >= w->drain_deadline_ms) {
+    if (util_mono_ms() >= w->drain_deadline_ms) {
         if (!w->expired) {
             /* Answer what is still open now (deadlines first: -32001),
              * and give the answers a moment to be written. */
@@ -1314,7 +1344,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
                      w->index, w->inflight);
             w->expired = 1;
             loop_expire_timers(&w->loop);
-            w->drain_deadline_ms = now_ms() + 1000;
+            w->drain_deadline_ms = util_mono_ms() + 1000;
         } else {
             log_warn("loop %d: %ld request(s) not written after the "
                      "shutdown timeout; closing",
@@ -1342,14 +1372,14 @@ on_stop(evutil_socket_t fd, short what, void *arg)
         w->lev = NULL;
     }
     set_accepting(w);
-    w->drain_deadline_ms = now_ms() + w->stop_timeout_ms;
+    w->drain_deadline_ms = util_mono_ms() + w->stop_timeout_ms;
     on_drain_tick(-1, 0, w);
 }
 
 /* A worker's base.  The epoll changelist folds the add/mod/del of one loop
  * iteration into as few epoll_ctl calls as possible; it is safe here only
  * because sockets are closed two sweeps after their events were deleted
- * (see struct conn_slot).  Not EVENT_BASE_FLAG_NOLOCK: with it requests
+ * (see conns.h).  Not EVENT_BASE_FLAG_NOLOCK: with it requests
  * hung in the integration tests; other threads only wake the base through
  * its eventfd anyway (loop_post).  Precise timers, so a plugin's timer of
  * N ms never fires early. */
@@ -1424,7 +1454,7 @@ worker_new(int index, int listen_fd, struct generation *gen,
     atomic_init(&w->accepting, 1);
     /* Live from now: a loop whose thread is still starting is not stuck
      * (the other loops leave it its share of the first connections). */
-    atomic_init(&w->beat_ms, now_ms());
+    atomic_init(&w->beat_ms, util_mono_ms());
     evhttp_set_bevcb(w->http, make_bev, w);
     w->conns = conns_new(w->loop.base);
     w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);

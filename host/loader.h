@@ -11,8 +11,9 @@
  * and the copy is a complete shared object for this host (elfcheck.h), so
  * a plugin caught half-written is refused instead of mapped (SIGBUS).
  * One thread at a time loads plugins: the main thread at startup and for
- * -t, the reload thread (reloader.h) for a reload; fini runs on the main
- * thread.
+ * -t, the reload thread (reloader.h) for a reload.  fini runs on the main
+ * thread when a generation ends, and on the reload thread when a reload
+ * fails after some plugins' init succeeded.
  */
 #ifndef HOST_LOADER_H
 #define HOST_LOADER_H

@@ -55,7 +55,8 @@ int reloader_busy(const struct reloader *r);
  * and ends the process with _exit() (see server.c). */
 int reloader_settle(struct reloader *r);
 
-/* Free a reloader that is not busy (NULL: nothing). */
+/* Free a reloader (NULL: nothing).  One still busy (an abandoned build,
+ * reloader_settle() said -1) is left alone: its thread still uses it. */
 void reloader_free(struct reloader *r);
 
 #endif

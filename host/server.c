@@ -354,11 +354,10 @@ fd_connection_cap(const struct config *cfg)
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 0;
     if (rl.rlim_cur < rl.rlim_max) {
-        rlim_t want = rl.rlim_max;
-
-        rl.rlim_cur = want;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
+            getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return 0;
     }
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
         return 0;

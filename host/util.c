@@ -49,6 +49,15 @@ util_utf8_prefix(const char *s, size_t max)
     return n;
 }
 
+long long
+util_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 uint64_t
 util_mono_us(void)
 {

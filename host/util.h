@@ -21,4 +21,7 @@ size_t util_utf8_prefix(const char *s, size_t max);
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t util_mono_us(void);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long util_mono_ms(void);
+
 #endif

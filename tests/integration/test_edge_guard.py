@@ -153,9 +153,11 @@ class HostTest(unittest.TestCase):
 class AllowedHostsTest(unittest.TestCase):
     def test_star_allows_any(self):
         with Server(server={"allowed_hosts": "*"}) as srv:
-            status, _, body = srv.call(harness.call("ping"),
-                                       headers={"Host": "evil.example"})
-            self.assertEqual(status, 200, body)
+            for host in ("evil.example", "", "[::1", "x" * 300):
+                with self.subTest(host=host[:20]):
+                    status, _, body = srv.call(harness.call("ping"),
+                                               headers={"Host": host})
+                    self.assertEqual(status, 200, body)
 
     def test_a_list_replaces_the_loopback_default(self):
         with Server(server={"allowed_hosts": "rpc.example.com, Other.Example"
@@ -225,13 +227,18 @@ class AbsoluteFormTest(unittest.TestCase):
     def test_target_host_is_checked(self):
         with Server() as srv:
             for target, want in (("http://evil.example/", 403),
-                                 ("http://127.0.0.1:%d/" % srv.port, 200)):
+                                 ("http://127.0.0.1:%d/" % srv.port, 200),
+                                 # A rebound page's fetch of
+                                 # http://evil.example//127.0.0.1/ sends
+                                 # this with Host: evil.example.
+                                 ("//127.0.0.1/", 400)):
                 with self.subTest(target=target):
                     body = PING
-                    data = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    host = "evil.example" if target[1] == "/" else "127.0.0.1"
+                    data = ("POST %s HTTP/1.1\r\nHost: %s\r\n"
                             "Content-Type: application/json\r\n"
                             "Content-Length: %d\r\n\r\n"
-                            % (target, len(body))).encode() + body
+                            % (target, host, len(body))).encode() + body
                     s = srv.raw_socket()
                     try:
                         s.sendall(data)

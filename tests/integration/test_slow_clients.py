@@ -214,6 +214,47 @@ class SlowReaderTest(unittest.TestCase):
             self.assertRegex(body.decode(), r'reason="response_timeout"\} 1')
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class InputBoundTest(unittest.TestCase):
+    def test_input_is_bounded_while_an_answer_is_written(self):
+        # evhttp reads on while it writes an answer, and nothing takes
+        # what arrives: a client that does not read its answer but keeps
+        # sending must not grow the server's memory without bound.
+        with serve(server={"max_body_size": "4m",
+                           "response_timeout": 30}) as srv:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", srv.port))
+            try:
+                s.sendall(harness.post_request(
+                    harness.call("echo", ["x" * (3 << 20)])))
+                time.sleep(0.5 * S)
+                before = rss_kib(srv.proc.pid)
+                s.setblocking(False)
+                junk = b"x" * 65536
+                sent = 0
+                t0 = time.monotonic()
+                while sent < (200 << 20) and time.monotonic() - t0 < 3:
+                    try:
+                        sent += s.send(junk)
+                    except BlockingIOError:
+                        time.sleep(0.01)
+                time.sleep(0.3)
+                grown = rss_kib(srv.proc.pid) - before
+                self.assertLess(grown, 40 << 10,
+                                "RSS grew %d KiB while %d bytes were sent"
+                                % (grown, sent))
+            finally:
+                s.close()
+
+
 class HeldUpLoopTest(unittest.TestCase):
     def test_deadline_counts_from_when_the_loop_saw_the_request(self):
         # A plugin holds the only loop for 2 s; a request that starts

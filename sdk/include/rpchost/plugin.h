@@ -32,7 +32,9 @@
  * of one method may run concurrently on different threads; a plugin that
  * keeps mutable state must protect it.  Init and fini run while no handler
  * of that plugin runs: on the main thread, except on a reload (SIGHUP),
- * whose inits run on the host's reload thread (see sdk/README.md).
+ * whose inits run on the host's reload thread - and so does the fini of a
+ * plugin whose generation failed to build after its init succeeded (see
+ * sdk/README.md).
  *
  * Plugins and host share the system's one libcjson (link with -lcjson; never
  * a static or vendored copy).
