@@ -36,6 +36,7 @@ struct conn {
     struct conn *prev, *next;        /* in arriving or idle */
     long long since_ms;              /* when its state began */
     unsigned long retired_at;        /* CONN_RETIRED: cs->tick then */
+    size_t read_max;                 /* what its input may hold (sending) */
     size_t index;                    /* in cs->v */
     unsigned char state;             /* enum conn_state */
     unsigned char in_body;           /* arriving: its headers are complete */
@@ -56,6 +57,8 @@ struct conns {
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
                      void *arg);
+static void retire(struct conns *cs, struct conn *c);
+static int freed_by_evhttp(struct conn *c);
 
 static void
 list_add(struct conn_list *l, struct conn *c)
@@ -270,6 +273,21 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 
     if (info->n_added == 0)
         return;
+    if (freed_by_evhttp(c)) {
+        /* evhttp is done with it, but reading stays on until it is
+         * retired: stop taking bytes nobody will read now. */
+        retire(c->cs, c);
+        return;
+    }
+    if (c->state == CONN_SENDING) {
+        /* evhttp reads on while it writes an answer (to notice a close),
+         * with nothing taking what arrives: beyond a whole request's
+         * worth, reading waits until the answer is out (evhttp turns it
+         * on again for the next request). */
+        if (evbuffer_get_length(in) > c->read_max)
+            bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
     if (c->state == CONN_ARRIVING && !c->in_body)
@@ -334,10 +352,7 @@ conns_add(struct conns *cs, size_t read_max)
         free(c);
         return NULL;
     }
-    /* evhttp leaves reading on while it writes an answer, with nothing
-     * taking what arrives meanwhile: bound what one connection's input
-     * can hold (reading waits beyond it). */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, read_max);
+    c->read_max = read_max;
     bufferevent_incref(c->bev);
     index_put(cs, c);
     c->state = CONN_RETIRED; /* not in a list yet */
@@ -443,8 +458,10 @@ conn_busy(struct conn *c)
 void
 conn_sending(struct conn *c)
 {
-    if (c->state == CONN_BUSY)
+    if (c->state == CONN_BUSY) {
+        watch(c, 1); /* to bound its input; unwatched if that fails */
         set_state(c, CONN_SENDING);
+    }
 }
 
 void

@@ -75,11 +75,12 @@ struct conns *conns_new(struct event_base *base);
 void conns_free(struct conns *cs);
 
 /* The bufferevent for a connection evhttp is accepting (evhttp sets its
- * socket and callbacks), tracked from now: its request is arriving.  Its
- * input holds at most read_max bytes (reading waits beyond: evhttp reads
- * on while it writes an answer, with nothing taking what arrives; give it
- * more than a whole request may have, headers, body and chunk lines).
- * NULL on ENOMEM (evhttp then makes one of its own, untracked). */
+ * socket and callbacks), tracked from now: its request is arriving.  While
+ * its answer is written its input holds about read_max bytes at most
+ * (reading waits beyond: evhttp reads on then, to notice a close, with
+ * nothing taking what arrives; give it more than a whole request may
+ * have, headers, body and chunk lines).  NULL on ENOMEM (evhttp then
+ * makes one of its own, untracked). */
 struct bufferevent *conns_add(struct conns *cs, size_t read_max);
 
 /* Connections open (not yet freed by evhttp, as far as the last reap or

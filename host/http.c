@@ -1276,7 +1276,8 @@ apply_settings(struct worker *w, const struct config *cfg)
     w->host_ok[0] = w->ctype_ok[0] = '\0';
     w->max_conns = conn_share(cfg, w->conn_cap);
     w->fd_share = per_loop(w->conn_cap, cfg->threads);
-    /* A whole request (headers, body, chunk lines) and then some. */
+    /* A whole request (headers, body, chunk lines) and then some: what a
+     * connection may hold while its answer is written (conns.h). */
     w->read_max = cfg->max_header_size + cfg->max_body_size + 65536;
 }
 
