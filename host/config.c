@@ -314,7 +314,8 @@ server_key(struct parse_state *st, const char *name, const char *value)
         if (!guard_hosts_valid(value)) {
             set_err(st,
                     "%s: '%s' is not '*' or a comma-separated list of host "
-                    "names and addresses",
+                    "names and addresses (without a port: the request's port "
+                    "is not compared)",
                     name, value);
             return 0;
         }
