@@ -2,6 +2,7 @@
  * main.c - the command line: read the config, build the first generation,
  * then either report it (-t) or serve it.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,32 @@ usage(FILE *out)
         "\n"
         "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config "
         "and plugins; SIGUSR1 reopens the log files.\n");
+}
+
+/* For -t: whether the pidfile's folder takes files, as startup will need
+ * (it writes PIDFILE.PID.tmp there and renames it).  0, or 1 logged. */
+static int
+pidfile_writable(const struct config *c)
+{
+    char dir[4096];
+    const char *slash;
+    size_t n;
+
+    if (c->pidfile == NULL)
+        return 0;
+    slash = strrchr(c->pidfile, '/');
+    n = slash == NULL         ? 1
+        : slash == c->pidfile ? 1
+                              : (size_t)(slash - c->pidfile);
+    if (n >= sizeof(dir))
+        n = sizeof(dir) - 1;
+    memcpy(dir, slash == NULL ? "." : c->pidfile, n);
+    dir[n] = '\0';
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    log_error("%s: pidfile %s: cannot write in %s: %s", c->file, c->pidfile,
+              dir, strerror(errno));
+    return 1;
 }
 
 static void
@@ -201,9 +228,11 @@ main(int argc, char **argv)
         return 1;
     }
     if (test) {
-        report(g);
+        rc = pidfile_writable(g->cfg);
+        if (rc == 0)
+            report(g);
         generation_unref(g);
-        return 0;
+        return rc;
     }
     log_info("rpchost %s starting (pid %ld, plugin ABI %d)", RPCHOST_VERSION,
              (long)getpid(), RPCHOST_ABI_VERSION);

@@ -203,6 +203,20 @@ class CliTest(unittest.TestCase):
                     self.assertRegex(out, r"\b%s\b" % word, out)
                 self.assertNotIn("listening on", err)
 
+    def test_test_config_checks_the_pidfile_folder(self):
+        # -t predicts the outcome: startup would fail to write it.
+        with TempDir() as d:
+            for pidfile, want in (("/nonexistent/x.pid", 1),
+                                  (d.path + "/x.pid", 0)):
+                with self.subTest(pidfile=pidfile):
+                    path = d.write("t.ini", ini_text(
+                        {"pidfile": pidfile}, {"ping": plugin(PING_SO)}))
+                    rc, out, err = run_cli(["-c", path, "-t"])
+                    self.assertEqual(rc, want, err)
+                    if want:
+                        self.assertIn("pidfile /nonexistent/x.pid", err)
+                        self.assertIn(path, err)
+
     def test_long_options(self):
         def argv(ini):
             return ["--config", ini, "--listen", "127.0.0.1:0",
