@@ -9,12 +9,20 @@
 #include <string.h>
 #include <time.h>
 
-/* Upper bounds of the latency buckets, in microseconds; the last is +Inf. */
-static const uint64_t bucket_us[STATS_BUCKETS - 1] = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000};
-static const char *const bucket_le[STATS_BUCKETS] = {
+/* Upper bounds of the finite latency buckets, in microseconds (the last
+ * bucket, +Inf, has none), and every bucket's le label. */
+static const uint64_t bucket_us[] = {
+    50,    100,    250,     500,     1000,    2500,     5000,     10000,
+    50000, 250000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
+static const char *const bucket_le[] = {
     "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
-    "0.005", "0.01",   "0.05",    "0.25",   "1",     "+Inf"};
+    "0.005", "0.01",   "0.05",    "0.25",   "1",     "2.5",
+    "5",     "10",     "30",      "60",     "+Inf"};
+
+_Static_assert(sizeof(bucket_us) / sizeof(bucket_us[0]) == STATS_BUCKETS - 1,
+               "a bound per finite bucket");
+_Static_assert(sizeof(bucket_le) / sizeof(bucket_le[0]) == STATS_BUCKETS,
+               "a label per bucket");
 
 void
 stats_add(atomic_ulong *c, unsigned long n)
