@@ -12,7 +12,8 @@
  * Threads: every function may run on any thread and keeps no state; they
  * read only the calling process's own files.  Cost: a few small reads of
  * in-memory procfs files, except procstat_count_fds, which is O(open
- * descriptors) (one getdents entry per descriptor; ~1 ms at 10000).
+ * descriptors) (one getdents entry per descriptor, ~1 us each: 9 ms at
+ * 10000 measured, during which the calling loop serves nothing else).
  */
 #ifndef HOST_PROCSTAT_H
 #define HOST_PROCSTAT_H

@@ -4,10 +4,14 @@
 #include "stats.h"
 
 #include <pthread.h>
+#include <rpchost/plugin.h> /* RPCHOST_ABI_VERSION */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "procstat.h"
+#include "version.h"
 
 /* Upper bounds of the finite latency buckets, in microseconds (the last
  * bucket, +Inf, has none), and every bucket's le label. */
@@ -363,6 +367,11 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
     buf_printf(out, "rpchost_start_time_seconds %lld\n", g->start_time);
     head(out, "rpchost_draining", "gauge", "1 while shutting down.");
     buf_printf(out, "rpchost_draining %d\n", g->draining);
+    head(out, "rpchost_build_info", "gauge",
+         "rpchost's version and the plugin ABI it serves; always 1.");
+    buf_puts(out, "rpchost_build_info{version=");
+    buf_json_string(out, RPCHOST_VERSION);
+    buf_printf(out, ",abi=\"%d\"} 1\n", RPCHOST_ABI_VERSION);
 }
 
 /* ---- the process's loops ---- */
@@ -417,6 +426,7 @@ void
 stats_render_all(struct buf *out)
 {
     struct stats_global g;
+    struct procstat ps;
 
     g.generation = atomic_load(&global.generation);
     g.reloads = atomic_load(&global.reloads);
@@ -424,4 +434,7 @@ stats_render_all(struct buf *out)
     g.start_time = atomic_load(&global.start_time);
     g.draining = atomic_load(&global.draining);
     stats_render(out, registered, atomic_load(&nregistered), &g);
+    /* process_start_time_seconds is rpchost_start_time_seconds. */
+    procstat_read(&ps);
+    procstat_render(out, &ps, g.start_time);
 }

@@ -73,7 +73,9 @@ void stats_call(struct stats *s, const char *name, uint64_t us, int code);
 const char *stats_intern(const char *name);
 void stats_intern_free_all(void);
 
-/* Reader side: Prometheus text exposition of all loops. */
+/* Reader side: Prometheus text exposition of all loops, and of the
+ * process-wide numbers in *g (rpchost_build_info among them).  Pure: the
+ * process_* series are procstat.h's, added by stats_render_all. */
 void stats_render(struct buf *out, struct stats *const *loops, size_t n,
                   const struct stats_global *g);
 
@@ -86,7 +88,8 @@ void stats_unregister_all(void);
 void stats_set_global(unsigned long generation, int reload_ok, int draining);
 /* Whether shutdown began (any thread). */
 int stats_draining(void);
-/* Render every registered loop (any thread). */
+/* Render every registered loop, then the process_* series read now
+ * (procstat.h: a few procfs reads, O(open descriptors); any thread). */
 void stats_render_all(struct buf *out);
 
 #endif

@@ -652,7 +652,8 @@ class HealthMetricsTest(unittest.TestCase):
             # Every sample line is NAME{LABELS} VALUE.
             for line in text.splitlines():
                 if not line.startswith("#"):
-                    self.assertRegex(line, r'^rpchost_[a-z_]+(\{[a-z]+="[^"]*"'
+                    self.assertRegex(line, r'^(rpchost|process)_[a-z_]+'
+                                     r'(\{[a-z]+="[^"]*"'
                                      r'(,[a-z]+="[^"]*")*\})? -?[0-9.e+-]+$')
             m0 = metrics_of(text)
             self.assertEqual(m0["rpchost_generation"], 1)
