@@ -4,17 +4,29 @@
 #include "stats.h"
 
 #include <pthread.h>
+#include <rpchost/plugin.h> /* RPCHOST_ABI_VERSION */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Upper bounds of the latency buckets, in microseconds; the last is +Inf. */
-static const uint64_t bucket_us[STATS_BUCKETS - 1] = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000};
-static const char *const bucket_le[STATS_BUCKETS] = {
+#include "procstat.h"
+#include "version.h"
+
+/* Upper bounds of the finite latency buckets, in microseconds (the last
+ * bucket, +Inf, has none), and every bucket's le label. */
+static const uint64_t bucket_us[] = {
+    50,    100,    250,     500,     1000,    2500,     5000,     10000,
+    50000, 250000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
+static const char *const bucket_le[] = {
     "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
-    "0.005", "0.01",   "0.05",    "0.25",   "1",     "+Inf"};
+    "0.005", "0.01",   "0.05",    "0.25",   "1",     "2.5",
+    "5",     "10",     "30",      "60",     "+Inf"};
+
+_Static_assert(sizeof(bucket_us) / sizeof(bucket_us[0]) == STATS_BUCKETS - 1,
+               "a bound per finite bucket");
+_Static_assert(sizeof(bucket_le) / sizeof(bucket_le[0]) == STATS_BUCKETS,
+               "a label per bucket");
 
 void
 stats_add(atomic_ulong *c, unsigned long n)
@@ -355,6 +367,11 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
     buf_printf(out, "rpchost_start_time_seconds %lld\n", g->start_time);
     head(out, "rpchost_draining", "gauge", "1 while shutting down.");
     buf_printf(out, "rpchost_draining %d\n", g->draining);
+    head(out, "rpchost_build_info", "gauge",
+         "rpchost's version and the plugin ABI it serves; always 1.");
+    buf_puts(out, "rpchost_build_info{version=");
+    buf_json_string(out, RPCHOST_VERSION);
+    buf_printf(out, ",abi=\"%d\"} 1\n", RPCHOST_ABI_VERSION);
 }
 
 /* ---- the process's loops ---- */
@@ -409,6 +426,7 @@ void
 stats_render_all(struct buf *out)
 {
     struct stats_global g;
+    struct procstat ps;
 
     g.generation = atomic_load(&global.generation);
     g.reloads = atomic_load(&global.reloads);
@@ -416,4 +434,7 @@ stats_render_all(struct buf *out)
     g.start_time = atomic_load(&global.start_time);
     g.draining = atomic_load(&global.draining);
     stats_render(out, registered, atomic_load(&nregistered), &g);
+    /* process_start_time_seconds is rpchost_start_time_seconds. */
+    procstat_read(&ps);
+    procstat_render(out, &ps, g.start_time);
 }

@@ -15,7 +15,11 @@
 
 #include "buf.h"
 
-#define STATS_BUCKETS 12      /* latency histogram buckets, +Inf included */
+/* Latency histogram buckets, +Inf included: 50 us .. 60 s, so calls up to
+ * call_timeout (10 s by default) and past it land in a finite bucket.  A
+ * method slot is 32 + 8 * STATS_BUCKETS = 168 bytes; a loop's
+ * STATS_METHODS slots take 42 KiB (32 KiB with the former 12 buckets). */
+#define STATS_BUCKETS 17
 #define STATS_METHODS 256     /* per-loop method slots (power of two) */
 #define STATS_CODES 16        /* distinct error codes tracked per loop */
 #define STATS_CLOSE_REASONS 4 /* conns.h's CONNS_NREASONS */
@@ -24,8 +28,9 @@ struct method_stats {
     _Atomic(const char *) name; /* interned; NULL: free slot */
     atomic_ulong calls;
     atomic_ulong errors;
+    atomic_ulong sum_us; /* with the fields every call writes, ahead of
+                            the buckets (one of which it writes) */
     atomic_ulong bucket[STATS_BUCKETS]; /* non-cumulative counts */
-    atomic_ulong sum_us;
 };
 
 struct stats {
@@ -68,7 +73,9 @@ void stats_call(struct stats *s, const char *name, uint64_t us, int code);
 const char *stats_intern(const char *name);
 void stats_intern_free_all(void);
 
-/* Reader side: Prometheus text exposition of all loops. */
+/* Reader side: Prometheus text exposition of all loops, and of the
+ * process-wide numbers in *g (rpchost_build_info among them).  Pure: the
+ * process_* series are procstat.h's, added by stats_render_all. */
 void stats_render(struct buf *out, struct stats *const *loops, size_t n,
                   const struct stats_global *g);
 
@@ -81,7 +88,8 @@ void stats_unregister_all(void);
 void stats_set_global(unsigned long generation, int reload_ok, int draining);
 /* Whether shutdown began (any thread). */
 int stats_draining(void);
-/* Render every registered loop (any thread). */
+/* Render every registered loop, then the process_* series read now
+ * (procstat.h: a few procfs reads, O(open descriptors); any thread). */
 void stats_render_all(struct buf *out);
 
 #endif

@@ -608,7 +608,8 @@ class NoCorsTest(unittest.TestCase):
 # ---------------------------------------------------------------------------
 
 HISTOGRAM_LE = ["5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
-                "0.005", "0.01", "0.05", "0.25", "1", "+Inf"]
+                "0.005", "0.01", "0.05", "0.25", "1", "2.5", "5", "10", "30",
+                "60", "+Inf"]
 
 
 class HealthMetricsTest(unittest.TestCase):
@@ -651,7 +652,8 @@ class HealthMetricsTest(unittest.TestCase):
             # Every sample line is NAME{LABELS} VALUE.
             for line in text.splitlines():
                 if not line.startswith("#"):
-                    self.assertRegex(line, r'^rpchost_[a-z_]+(\{[a-z]+="[^"]*"'
+                    self.assertRegex(line, r'^(rpchost|process)_[a-z_]+'
+                                     r'(\{[a-z]+="[^"]*"'
                                      r'(,[a-z]+="[^"]*")*\})? -?[0-9.e+-]+$')
             m0 = metrics_of(text)
             self.assertEqual(m0["rpchost_generation"], 1)
