@@ -15,6 +15,7 @@
 #include "evmem.h"
 #include "generation.h"
 #include "log.h"
+#include "notify.h"
 #include "registry.h"
 #include "reload.h"
 #include "server.h"
@@ -185,6 +186,8 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
+    notify_init();
     if (config_load(file, &cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;
@@ -213,6 +216,7 @@ main(int argc, char **argv)
     ropts.threads = threads;
     ropts.verbose = verbose;
     rc = server_run(g, &ropts);
+    notify_close();
     evmem_drain_thread(); /* what the main thread still caches */
     return rc;
 }
