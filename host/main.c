@@ -143,6 +143,7 @@ main(int argc, char **argv)
     char err[1024];
 
     evmem_install(); /* before anything of libevent's allocates */
+    log_detect_journal();
     while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
