@@ -1526,6 +1526,19 @@ worker_stop(struct worker *w, int timeout_ms)
         log_error("loop %d: cannot ask it to stop", w->index);
 }
 
+long long
+worker_beat_age_ms(const struct worker *w)
+{
+    return util_mono_ms() -
+           atomic_load_explicit(&w->beat_ms, memory_order_relaxed);
+}
+
+int
+worker_index(const struct worker *w)
+{
+    return w->index;
+}
+
 void
 worker_join(struct worker *w)
 {

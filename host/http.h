@@ -43,6 +43,14 @@ void worker_stop(struct worker *w, int timeout_ms);
  * generation for new requests; requests already running keep theirs. */
 void worker_set_generation(struct worker *w, struct generation *gen);
 
+/* From any thread: milliseconds since the worker's loop last ran its
+ * periodic sweep (every 100 ms while the loop turns; growing while a
+ * plugin call blocks its thread).  From worker_new() on. */
+long long worker_beat_age_ms(const struct worker *w);
+
+/* The index given to worker_new() (the "loop N" of logs and metrics). */
+int worker_index(const struct worker *w);
+
 /* Wait for the worker's thread to end. */
 void worker_join(struct worker *w);
 /* Free everything of a joined (or never started) worker. */

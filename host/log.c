@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,41 @@ static int retired_fd = -1; /* a turned-off access log, now /dev/null */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_prios[] = {3, 4, 6, 7};
+
+/* Whether fd 2 is the journal's stream: lines are then "<N>text", the
+ * journal adding time and priority itself.  Written by the main thread
+ * only (log_detect_journal, log_open_file), read by every writer. */
+static atomic_int to_journal;
+static int journal_parsed; /* $JOURNAL_STREAM read (once) */
+static int journal_valid;  /* ... and of the form DEV:INODE */
+static unsigned long long journal_dev, journal_ino;
+
+void
+log_detect_journal(void)
+{
+    struct stat st;
+    const char *v;
+    char *end;
+
+    if (!journal_parsed) {
+        journal_parsed = 1;
+        v = getenv("JOURNAL_STREAM");
+        if (v != NULL && *v >= '0' && *v <= '9') {
+            errno = 0;
+            journal_dev = strtoull(v, &end, 10);
+            if (errno == 0 && *end == ':' && end[1] >= '0' && end[1] <= '9') {
+                journal_ino = strtoull(end + 1, &end, 10);
+                journal_valid = errno == 0 && *end == '\0';
+            }
+        }
+    }
+    atomic_store(&to_journal,
+                 journal_valid && fstat(STDERR_FILENO, &st) == 0 &&
+                     (unsigned long long)st.st_dev == journal_dev &&
+                     (unsigned long long)st.st_ino == journal_ino);
+}
 
 void
 log_set_level(int level)
@@ -95,6 +131,7 @@ log_open_file(const char *path)
     }
     close(fd);
     log_path = strdup(path);
+    log_detect_journal(); /* no longer, since fd 2 is now the file */
     return 0;
 }
 
@@ -228,13 +265,18 @@ log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
         level = LOG_ERROR;
     if (level > atomic_load(&log_level))
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ",
-                 ts.tv_nsec / 1000000, level_tags[level]);
-    if (r > 0)
-        n += (size_t)r;
+    if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {
+        r = snprintf(line, sizeof(line), "<%d>", level_prios[level]);
+        n = r > 0 ? (size_t)r : 0;
+    } else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+        r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ",
+                     ts.tv_nsec / 1000000, level_tags[level]);
+        if (r > 0)
+            n += (size_t)r;
+    }
     if (prefix != NULL) {
         r = snprintf(line + n, sizeof(line) - n, "[%s] ", prefix);
         if (r > 0)

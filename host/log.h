@@ -2,6 +2,11 @@
  * log.h - the host's logger: one line per event on stderr, with UTC time
  * and level, written with a single write(2) so lines from several threads
  * never interleave.  Thread-safe.
+ *
+ * When stderr is systemd's journal (see log_detect_journal), a line is
+ * "<N>text" instead, N its syslog priority (error 3, warn 4, info 6,
+ * debug 7), without time or level: the journal records both, and
+ * `journalctl -p err` then finds the errors.
  */
 #ifndef HOST_LOG_H
 #define HOST_LOG_H
@@ -26,6 +31,12 @@ void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Like log_msg with a "[prefix] " before the text. */
 void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap);
+
+/* Whether stderr is the journal: $JOURNAL_STREAM (DEV:INODE, read at the
+ * first call) names the device and inode fstat(2) gives for fd 2.  Main
+ * thread: at startup, before other threads log; log_open_file() checks
+ * again, since the file it puts on fd 2 is not the journal. */
+void log_detect_journal(void);
 
 /* Send the log to `path` (appending) instead of stderr; NULL: stderr.
  * 0 or -1 with errno.  Main thread, before other threads. */

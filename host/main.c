@@ -16,6 +16,7 @@
 #include "evmem.h"
 #include "generation.h"
 #include "log.h"
+#include "notify.h"
 #include "registry.h"
 #include "reload.h"
 #include "server.h"
@@ -169,6 +170,7 @@ main(int argc, char **argv)
     char err[1024];
 
     evmem_install(); /* before anything of libevent's allocates */
+    log_detect_journal();
     while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -212,6 +214,8 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
+    notify_init();
     if (config_load(file, &cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;
@@ -242,6 +246,7 @@ main(int argc, char **argv)
     ropts.threads = threads;
     ropts.verbose = verbose;
     rc = server_run(g, &ropts);
+    notify_close();
     evmem_drain_thread(); /* what the main thread still caches */
     return rc;
 }

@@ -25,9 +25,11 @@
 #include "generation.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 #include "reloader.h"
 #include "stats.h"
+#include "watchdog.h"
 
 struct server {
     struct event_base *base; /* main thread: signals */
@@ -43,7 +45,20 @@ struct server {
     struct event *sigev[4];    /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
     struct reloader *reloader; /* builds the next generation on SIGHUP */
     int reload_again;          /* a SIGHUP came during the running build */
+    struct watchdog *watchdog; /* WATCHDOG=1 pings, when systemd asks */
 };
+
+/* READY=1 to the service manager, with what serves now (and `note`). */
+static void
+notify_serving(const struct server *s, const char *note)
+{
+    char status[256];
+
+    snprintf(status, sizeof(status), "generation %lu serving on %d loop(s)%s%s",
+             s->gen->id, s->nworkers, note != NULL ? "; " : "",
+             note != NULL ? note : "");
+    notify_ready(status);
+}
 
 /* Open, bind and listen on host:port; `addr` receives the address
  * actually bound ("127.0.0.1:5000", "[::1]:5000"). */
@@ -104,6 +119,8 @@ begin_stop(struct server *s, const char *why)
     if (s->stopping)
         return;
     s->stopping = 1;
+    notify_stopping("stopping: finishing in-flight requests");
+    watchdog_stop(s->watchdog);
     stats_set_global(s->gen->id, 0, 1);
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
@@ -222,8 +239,11 @@ static void
 start_reload(struct server *s, const char *why)
 {
     log_info("%s: reloading %s", why, s->opts.config_file);
-    if (reloader_start(s->reloader, s->gen, s->next_id) != 0)
+    notify_reloading("reloading");
+    if (reloader_start(s->reloader, s->gen, s->next_id) != 0) {
         stats_set_global(s->gen->id, -1, 0); /* logged */
+        notify_serving(s, "the last reload failed");
+    }
 }
 
 /* The end of a build (main thread): swap the new generation in for new
@@ -260,6 +280,7 @@ on_built(struct generation *next, double ms, void *arg)
         stats_set_global(next->id, 1, 0);
         generation_unref(old); /* finalised once its last call finished */
     }
+    notify_serving(s, next == NULL ? "the last reload failed" : NULL);
     if (s->reload_again) {
         s->reload_again = 0;
         start_reload(s, "SIGHUP (during the last build)");
@@ -457,6 +478,9 @@ server_run(struct generation *gen, const struct reload_opts *opts)
         begin_stop(&s, "startup failure");
         goto out;
     }
+    /* Every loop runs: ready for systemd, then its watchdog pings. */
+    notify_serving(&s, NULL);
+    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers);
     event_base_dispatch(s.base);
     rc = 0;
 out:
@@ -503,6 +527,7 @@ out:
         if (sigev[i] != NULL)
             event_free(sigev[i]);
     reloader_free(s.reloader); /* left alone while its build runs */
+    watchdog_free(s.watchdog);
     if (s.base != NULL && !abandoned)
         event_base_free(s.base);
     if (finalise)

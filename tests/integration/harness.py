@@ -301,11 +301,15 @@ class Server:
     waits for the "listening on 127.0.0.1:PORT" line and exposes .port.
     On exit it sends SIGTERM and asserts a clean exit (status 0, no
     sanitizer reports).  argv, when given, is a function of the ini path
-    returning the whole argument list (without the binary).
+    returning the whole argument list (without the binary).  env: variables
+    added to rpchost's environment.  preexec: a function run in the child
+    after its stdin/stdout/stderr are in place, just before exec (with env
+    None, what it puts into os.environ reaches rpchost).
     """
 
     def __init__(self, plugins=None, server=None, listen="127.0.0.1:0",
-                 threads=2, extra_args=(), argv=None, nofile=None):
+                 threads=2, extra_args=(), argv=None, nofile=None, env=None,
+                 preexec=None):
         self.plugins = default_plugins() if plugins is None else plugins
         self.server = dict(server or {})
         self.listen = listen
@@ -313,6 +317,8 @@ class Server:
         self.extra_args = list(extra_args)
         self.argv = argv
         self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of rpchost
+        self.env = env
+        self.preexec = preexec
         self.proc = None
         self.port = None
         self.returncode = None
@@ -338,11 +344,15 @@ class Server:
             if self.threads is not None:
                 args += ["-j", str(self.threads)]
             args += self.extra_args
+        env = None
+        if self.env is not None:
+            env = dict(os.environ)
+            env.update(self.env)
         self.proc = subprocess.Popen(command(args, self._dir.path),
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE,
-                                     preexec_fn=self._limits)
+                                     preexec_fn=self._limits, env=env)
         t_err = threading.Thread(target=self._drain_stderr, daemon=True)
         t_out = threading.Thread(target=self._drain_stdout, daemon=True)
         t_err.start()
@@ -372,6 +382,8 @@ class Server:
         if self.nofile is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE,
                                (self.nofile, self.nofile))
+        if self.preexec is not None:
+            self.preexec()
 
     def _drain_stderr(self):
         for raw in iter(self.proc.stderr.readline, b""):

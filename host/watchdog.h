@@ -1,0 +1,37 @@
+/*
+ * watchdog.h - systemd's service watchdog: WATCHDOG=1 through notify.h
+ * every WATCHDOG_USEC/2, from a timer on the main thread's event loop,
+ * but only while every event loop is healthy.  A loop is healthy while its
+ * periodic sweep (every 100 ms) ran within the last max(1 s,
+ * WATCHDOG_USEC/2): a plugin call that keeps its thread longer withholds
+ * the pings, and once none came for WatchdogSec systemd restarts the
+ * service.  With that threshold a loop stopped for less than WatchdogSec
+ * never costs a restart, and one stuck for 1.5 x WatchdogSec always does
+ * (README, "systemd").
+ *
+ * Main thread only (the thread running `base`).
+ */
+#ifndef HOST_WATCHDOG_H
+#define HOST_WATCHDOG_H
+
+struct event_base;
+struct watchdog;
+struct worker;
+
+/* Start pinging on `base` when systemd asked for a watchdog
+ * (notify_watchdog_usec() > 0) for the `n` workers in `workers`, which
+ * must outlive the watchdog (the array is not copied).  NULL when no
+ * watchdog was asked for, or on failure (logged; the service then runs
+ * without pings, and systemd restarts it after WatchdogSec, which is
+ * what a watchdog that cannot ping means). */
+struct watchdog *watchdog_start(struct event_base *base,
+                                struct worker *const *workers, int n);
+
+/* Stop pinging (at the start of a shutdown: STOPPING=1 is the last word).
+ * NULL: nothing. */
+void watchdog_stop(struct watchdog *wd);
+
+/* Stop and free (NULL: nothing). */
+void watchdog_free(struct watchdog *wd);
+
+#endif
