@@ -110,6 +110,7 @@ struct batch {
 /* A plugin timer.  It holds a reference to the batch until it ran. */
 struct call_timer {
     struct batch *batch;
+    const struct call *call; /* alive while the batch is */
     rpchost_call *h;
     void (*fn)(rpchost_call *call, void *arg);
     void *arg;
@@ -717,8 +718,14 @@ call_timer_fire(void *arg)
 {
     struct call_timer *t = arg;
     struct batch *b = t->batch;
+    const struct call *c = t->call;
 
+    if (b->stats != NULL)
+        activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
+                       b->gen->id, util_mono_us());
     t->fn(t->h, t->arg);
+    if (b->stats != NULL)
+        activity_leave(&b->stats->now);
     free(t);
     batch_unref(b); /* the timer's reference */
 }
@@ -744,6 +751,7 @@ call_timer(rpchost_call *h, unsigned ms,
     if (t == NULL)
         return RPCHOST_ENOMEM;
     t->batch = c->batch;
+    t->call = c;
     t->h = h;
     t->fn = fn;
     t->arg = arg;
@@ -828,7 +836,12 @@ run_call(struct call *c, const struct rpc_req *r)
     if (c->m->lock != NULL)
         pthread_mutex_lock(c->m->lock);
     running = &run;
+    if (b->stats != NULL)
+        activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
+                       b->gen->id, c->t0_us);
     rc = c->m->handler((rpchost_call *)c->h, r->params, c->m->plugin->state);
+    if (b->stats != NULL)
+        activity_leave(&b->stats->now);
     running = NULL;
     if (run.cursor.index != NULL)
         params_cursor_free(&run.cursor);

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "elfcheck.h"
 #include "log.h"
+#include "stats.h"
 
 /* Format "FILE:LINE: [name] path = PATH: " and the reason into err. */
 __attribute__((format(printf, 5, 6))) static void
@@ -263,6 +264,7 @@ plugin_load(struct plugin *p, const char *cfg_file,
     memset(p, 0, sizeof(*p));
     p->fd = -1;
     p->name = pc->name;
+    p->stat_name = stats_intern(pc->name);
     p->conf = pc;
     p->reg = reg;
 

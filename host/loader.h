@@ -27,7 +27,8 @@ struct plugin_conf;
 struct registry;
 
 struct plugin {
-    char *name; /* instance name (config section) */
+    char *name;            /* instance name (config section) */
+    const char *stat_name; /* the same, interned (activity.h) */
     const struct plugin_conf *conf;
     void *handle;       /* dlopen handle, NULL when not loaded */
     int fd;             /* the sealed in-memory copy it was loaded from */

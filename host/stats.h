@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activity.h"
 #include "buf.h"
 
 /* Latency histogram buckets, +Inf included: 50 us .. 60 s, so calls up to
@@ -44,6 +45,7 @@ struct stats {
      * conns_reason, in its order). */
     atomic_ulong conn_closed[STATS_CLOSE_REASONS];
     atomic_ulong accept_errors; /* accept() failures (EMFILE...) */
+    struct activity now;        /* the plugin code the loop runs now */
     atomic_ulong error_code_count[STATS_CODES];
     atomic_int error_code[STATS_CODES]; /* 0: free slot */
     atomic_ulong error_other;
