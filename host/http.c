@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "conns.h"
 #include "dispatch.h"
+#include "fatal.h"
 #include "generation.h"
 #include "guard.h"
 #include "jsonrpc.h"
@@ -1485,6 +1486,7 @@ worker_main(void *arg)
 
     w->loop.thread = pthread_self();
     this_worker = w;
+    fatal_thread_start(w->index);
     log_debug("loop %d running", w->index);
     event_base_dispatch(w->loop.base);
     /* Answer what is still open (deadlines and plugin timers run now), so
@@ -1492,6 +1494,7 @@ worker_main(void *arg)
     loop_finish(&w->loop);
     w->finished = 1;
     log_debug("loop %d done", w->index);
+    fatal_thread_end();
     return NULL;
 }
 

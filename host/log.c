@@ -36,6 +36,12 @@ static int journal_parsed; /* $JOURNAL_STREAM read (once) */
 static int journal_valid;  /* ... and of the form DEV:INODE */
 static unsigned long long journal_dev, journal_ino;
 
+int
+log_to_journal(void)
+{
+    return atomic_load(&to_journal);
+}
+
 void
 log_detect_journal(void)
 {

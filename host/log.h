@@ -37,6 +37,9 @@ void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap);
  * thread: at startup, before other threads log; log_open_file() checks
  * again, since the file it puts on fd 2 is not the journal. */
 void log_detect_journal(void);
+/* Whether lines go to the journal as "<N>text" (any thread;
+ * async-signal-safe). */
+int log_to_journal(void);
 
 /* Send the log to `path` (appending) instead of stderr; NULL: stderr.
  * 0 or -1 with errno.  Main thread, before other threads. */

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "config.h"
 #include "evmem.h"
+#include "fatal.h"
 #include "generation.h"
 #include "log.h"
 #include "notify.h"
@@ -216,6 +217,8 @@ main(int argc, char **argv)
     }
     /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
     notify_init();
+    /* Before plugin code runs: a fault in it is reported (fatal.h). */
+    fatal_install();
     if (config_load(file, &cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;

@@ -397,6 +397,18 @@ stats_register(struct stats *s)
     }
 }
 
+struct stats *
+stats_loop(size_t i)
+{
+    return i < atomic_load(&nregistered) ? registered[i] : NULL;
+}
+
+size_t
+stats_loop_count(void)
+{
+    return atomic_load(&nregistered);
+}
+
 void
 stats_unregister_all(void)
 {

@@ -85,6 +85,10 @@ void stats_render(struct buf *out, struct stats *const *loops, size_t n,
  * start (main thread); unregister after they ended. */
 void stats_register(struct stats *s);
 void stats_unregister_all(void);
+/* Loop i's counters (NULL past the last), and how many loops there are;
+ * lock-free reads, async-signal-safe (fatal.h). */
+struct stats *stats_loop(size_t i);
+size_t stats_loop_count(void);
 /* Main thread: the serving generation; reload_ok 1 counts a reload, -1 a
  * failed one, 0 neither; draining 1 once shutdown began. */
 void stats_set_global(unsigned long generation, int reload_ok, int draining);
