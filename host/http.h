@@ -48,6 +48,11 @@ void worker_set_generation(struct worker *w, struct generation *gen);
  * plugin call blocks its thread).  From worker_new() on. */
 long long worker_beat_age_ms(const struct worker *w);
 
+/* From any thread: when the worker's loop last ran its periodic sweep
+ * (util_mono_ms()); the same reading as worker_beat_age_ms(), for a
+ * caller telling one sweep from the next.  From worker_new() on. */
+long long worker_beat_ms(const struct worker *w);
+
 /* The index given to worker_new() (the "loop N" of logs and metrics). */
 int worker_index(const struct worker *w);
 

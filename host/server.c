@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "reloader.h"
+#include "stall.h"
 #include "stats.h"
 #include "watchdog.h"
 
@@ -46,6 +47,7 @@ struct server {
     struct reloader *reloader; /* builds the next generation on SIGHUP */
     int reload_again;          /* a SIGHUP came during the running build */
     struct watchdog *watchdog; /* WATCHDOG=1 pings, when systemd asks */
+    struct stall *stall;       /* reports loops kept by plugin code */
 };
 
 /* READY=1 to the service manager, with what serves now (and `note`). */
@@ -121,6 +123,7 @@ begin_stop(struct server *s, const char *why)
     s->stopping = 1;
     notify_stopping("stopping: finishing in-flight requests");
     watchdog_stop(s->watchdog);
+    stall_stop(s->stall); /* a loop done draining is not stalled */
     stats_set_global(s->gen->id, 0, 1);
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
@@ -276,6 +279,8 @@ on_built(struct generation *next, double ms, void *arg)
         for (int i = 0; i < s->nworkers; i++)
             worker_set_generation(s->workers[i], next);
         s->gen = next;
+        stall_set_timeout(s->stall, next->cfg->stall_timeout_ms);
+        watchdog_set_stall(s->watchdog, next->cfg->stall_timeout_ms);
         reload_log(old, next, ms);
         stats_set_global(next->id, 1, 0);
         generation_unref(old); /* finalised once its last call finished */
@@ -480,7 +485,10 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     }
     /* Every loop runs: ready for systemd, then its watchdog pings. */
     notify_serving(&s, NULL);
-    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers);
+    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers,
+                                gen->cfg->stall_timeout_ms);
+    s.stall = stall_start(s.base, s.workers, s.stats, s.nworkers,
+                          gen->cfg->stall_timeout_ms);
     event_base_dispatch(s.base);
     rc = 0;
 out:
@@ -528,6 +536,7 @@ out:
             event_free(sigev[i]);
     reloader_free(s.reloader); /* left alone while its build runs */
     watchdog_free(s.watchdog);
+    stall_free(s.stall);
     if (s.base != NULL && !abandoned)
         event_base_free(s.base);
     if (finalise)
