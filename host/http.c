@@ -1,6 +1,7 @@
 /*
  * http.c - see http.h.  Also implements loop.h for the worker loops.
  */
+#define _GNU_SOURCE /* pthread_clockjoin_np */
 #include "http.h"
 
 #include <errno.h>
@@ -1566,6 +1567,33 @@ int
 worker_index(const struct worker *w)
 {
     return w->index;
+}
+
+int
+worker_join_until(struct worker *w, long long deadline_ms)
+{
+    struct timespec at;
+    int rc;
+
+    if (w == NULL || !w->started)
+        return 0;
+    if (deadline_ms < 0)
+        deadline_ms = 0;
+    at.tv_sec = (time_t)(deadline_ms / 1000);
+    at.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+    /* CLOCK_MONOTONIC, util_mono_ms()'s clock: a wall-clock step neither
+     * cuts the wait short nor stretches it.  A thread that has ended is
+     * joined even when the deadline has passed. */
+    rc = pthread_clockjoin_np(w->joinable, NULL, CLOCK_MONOTONIC, &at);
+    if (rc == ETIMEDOUT)
+        return -1;
+    if (rc != 0) {
+        log_error("loop %d: cannot join its thread: %s", w->index,
+                  strerror(rc));
+        return -1;
+    }
+    w->started = 0;
+    return 0;
 }
 
 void

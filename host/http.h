@@ -58,6 +58,11 @@ int worker_index(const struct worker *w);
 
 /* Wait for the worker's thread to end. */
 void worker_join(struct worker *w);
+/* Main thread: wait for the worker's thread to end until `deadline_ms`
+ * (util_mono_ms()'s clock).  0 once it ended (or never started), -1 when
+ * it still runs then (a plugin call keeping it; logged if the join itself
+ * failed): the worker must then not be freed. */
+int worker_join_until(struct worker *w, long long deadline_ms);
 /* Free everything of a joined (or never started) worker. */
 void worker_free(struct worker *w);
 

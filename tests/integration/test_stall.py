@@ -171,6 +171,36 @@ class StallTest(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_sigterm_with_a_stuck_loop_exits_1_naming_it(self):
+        srv = start()
+        try:
+            t, result = call_in_background(srv, "spin")
+            settle()
+            got = wait_until(lambda: stalled_health(srv),
+                             STALL_S + 1.0 * harness.SCALE)
+            self.assertIsNotNone(got, srv.stderr)
+            loop = got[1]["stalled_loops"][0]
+
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            limit = SHUTDOWN_S + 2.0 * harness.SCALE
+            rc = srv.wait(timeout=limit + 5)
+            took = time.monotonic() - t0
+            self.assertIsNotNone(rc, "still running %.1f s after SIGTERM; "
+                                 "stderr:\n%s" % (took, srv.stderr))
+            self.assertEqual(rc, 1, srv.stderr)
+            self.assertLess(took, limit, srv.stderr)
+            # The drain's time first, then about a second for the loops.
+            self.assertGreaterEqual(took, SHUTDOWN_S, srv.stderr)
+            self.assertRegex(srv.stderr,
+                             r"loop %d stuck for [\d.]+ s in method spin "
+                             r"\(plugin \[spin\], generation 1\)" % loop)
+            self.assertIn("exiting with status 1", srv.stderr)
+            self.assertNotIn("answer", result)
+            harness.check_sanitizers(srv.stderr)
+        finally:
+            srv._kill()  # a stuck Server does not stop cleanly
+
 
 if __name__ == "__main__":
     unittest.main()
