@@ -47,6 +47,7 @@ struct config {
     int backlog;             /* listen(2) backlog */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
+    int stall_timeout_ms;    /* a loop kept this long is reported stalled */
     char *pidfile;           /* NULL: none */
     char *auth_file;         /* credentials; NULL: no authentication */
     char *cors_origins;      /* "a, b" or "*"; NULL: no CORS */
@@ -75,6 +76,7 @@ struct config {
 #define CONFIG_DEFAULT_BACKLOG 1024
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000 /* why 5 s: README, Health */
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */

@@ -1,6 +1,7 @@
 /*
  * http.c - see http.h.  Also implements loop.h for the worker loops.
  */
+#define _GNU_SOURCE /* pthread_clockjoin_np */
 #include "http.h"
 
 #include <errno.h>
@@ -539,20 +540,43 @@ on_dispatched(void *arg, int status, char *body, size_t len, const char *what)
     }
 }
 
-/* GET /healthz: 200 while serving, 503 while draining. */
+/* GET /healthz: 200 while serving; 503 while draining, and while any loop
+ * is stalled (stall.h: its flag, which the main thread sets), naming the
+ * stalled loops.  Answered by a loop that is not stalled, by definition. */
 static void
 serve_health(struct req_ctx *rc)
 {
     struct buf b = BUF_INIT;
-    int draining = rc->w->draining || stats_draining();
+    int draining = rc->w->draining || stats_draining(), nstalled = 0;
+    int stalled[CONFIG_MAX_THREADS]; /* a snapshot of the flags */
     char *body;
     size_t len = 0;
 
-    buf_printf(&b, "{\"status\":\"%s\",\"generation\":%lu}\n",
-               draining ? "draining" : "ok", rc->w->gen->id);
+    for (int i = 0; i < rc->w->npeers && i < CONFIG_MAX_THREADS; i++) {
+        const struct worker *p = rc->w->peers[i];
+
+        if (atomic_load_explicit(&p->stats->stalled, memory_order_relaxed))
+            stalled[nstalled++] = p->index;
+    }
+    buf_printf(&b, "{\"status\":\"%s\",\"generation\":%lu",
+               draining   ? "draining"
+               : nstalled ? "stalled"
+                          : "ok",
+               rc->w->gen->id);
+    if (nstalled > 0) {
+        buf_puts(&b, ",\"stalled_loops\":[");
+        for (int i = 0; i < nstalled; i++)
+            buf_printf(&b, "%s%d", i > 0 ? "," : "", stalled[i]);
+        buf_putc(&b, ']');
+    }
+    buf_puts(&b, "}\n");
     body = buf_take(&b, &len);
-    reply(rc, draining ? 503 : 200, draining ? "Service Unavailable" : "OK",
-          "application/json", body, body ? len : 0, "healthz");
+    if (draining || nstalled > 0)
+        reply(rc, 503, "Service Unavailable", "application/json", body,
+              body ? len : 0, "healthz");
+    else
+        reply(rc, 200, "OK", "application/json", body, body ? len : 0,
+              "healthz");
 }
 
 /* GET /metrics: Prometheus text of every loop. */
@@ -1536,10 +1560,43 @@ worker_beat_age_ms(const struct worker *w)
            atomic_load_explicit(&w->beat_ms, memory_order_relaxed);
 }
 
+long long
+worker_beat_ms(const struct worker *w)
+{
+    return atomic_load_explicit(&w->beat_ms, memory_order_relaxed);
+}
+
 int
 worker_index(const struct worker *w)
 {
     return w->index;
+}
+
+int
+worker_join_until(struct worker *w, long long deadline_ms)
+{
+    struct timespec at;
+    int rc;
+
+    if (w == NULL || !w->started)
+        return 0;
+    if (deadline_ms < 0)
+        deadline_ms = 0;
+    at.tv_sec = (time_t)(deadline_ms / 1000);
+    at.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+    /* CLOCK_MONOTONIC, util_mono_ms()'s clock: a wall-clock step neither
+     * cuts the wait short nor stretches it.  A thread that has ended is
+     * joined even when the deadline has passed. */
+    rc = pthread_clockjoin_np(w->joinable, NULL, CLOCK_MONOTONIC, &at);
+    if (rc == ETIMEDOUT)
+        return -1;
+    if (rc != 0) {
+        log_error("loop %d: cannot join its thread: %s", w->index,
+                  strerror(rc));
+        return -1;
+    }
+    w->started = 0;
+    return 0;
 }
 
 void

@@ -48,11 +48,21 @@ void worker_set_generation(struct worker *w, struct generation *gen);
  * plugin call blocks its thread).  From worker_new() on. */
 long long worker_beat_age_ms(const struct worker *w);
 
+/* From any thread: when the worker's loop last ran its periodic sweep
+ * (util_mono_ms()); the same reading as worker_beat_age_ms(), for a
+ * caller telling one sweep from the next.  From worker_new() on. */
+long long worker_beat_ms(const struct worker *w);
+
 /* The index given to worker_new() (the "loop N" of logs and metrics). */
 int worker_index(const struct worker *w);
 
 /* Wait for the worker's thread to end. */
 void worker_join(struct worker *w);
+/* Main thread: wait for the worker's thread to end until `deadline_ms`
+ * (util_mono_ms()'s clock).  0 once it ended (or never started), -1 when
+ * it still runs then (a plugin call keeping it; logged if the join itself
+ * failed): the worker must then not be freed. */
+int worker_join_until(struct worker *w, long long deadline_ms);
 /* Free everything of a joined (or never started) worker. */
 void worker_free(struct worker *w);
 

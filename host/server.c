@@ -22,13 +22,16 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "buf.h"
 #include "generation.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
 #include "reloader.h"
+#include "stall.h"
 #include "stats.h"
+#include "util.h"
 #include "watchdog.h"
 
 struct server {
@@ -46,7 +49,15 @@ struct server {
     struct reloader *reloader; /* builds the next generation on SIGHUP */
     int reload_again;          /* a SIGHUP came during the running build */
     struct watchdog *watchdog; /* WATCHDOG=1 pings, when systemd asks */
+    struct stall *stall;       /* reports loops kept by plugin code */
+    long long stop_ms;         /* when the shutdown began (util_mono_ms) */
+    int stop_timeout_ms;       /* its shutdown_timeout */
 };
+
+/* After the drain's shutdown_timeout, how long the loops have to end
+ * (answering what is still open, closing connections) before one that has
+ * not is taken for stuck in plugin code. */
+#define STUCK_GRACE_MS 1000
 
 /* READY=1 to the service manager, with what serves now (and `note`). */
 static void
@@ -119,8 +130,11 @@ begin_stop(struct server *s, const char *why)
     if (s->stopping)
         return;
     s->stopping = 1;
+    s->stop_ms = util_mono_ms();
+    s->stop_timeout_ms = s->gen->cfg->shutdown_timeout_ms;
     notify_stopping("stopping: finishing in-flight requests");
     watchdog_stop(s->watchdog);
+    stall_stop(s->stall); /* a loop done draining is not stalled */
     stats_set_global(s->gen->id, 0, 1);
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
@@ -142,6 +156,73 @@ begin_stop(struct server *s, const char *why)
 }
 
 static double ms_since(const struct timespec *t0);
+
+/* A shutdown whose loops did not all end: `stuck[i]` is 1 for each loop
+ * still running (in plugin code that does not return).  Log one line
+ * naming what each runs, remove the pidfile, and end the process with
+ * status 1 now.
+ *
+ * Nothing else may be undone, since a stuck thread still runs plugin code
+ * and may return from it at any moment: it would then touch its worker
+ * (event base, connections, stats), its generation (the plugin's mapped
+ * code and state, the registry, the config) and the log.  So no worker or
+ * generation is freed, no plugin is finalised or unloaded, and _exit()
+ * rather than exit(): exit() would run atexit handlers and the destructors
+ * of every loaded library, the stuck plugin's among them, under its
+ * running code, and in sanitizer builds a leak check reporting all that
+ * was deliberately left.  The log is written with write(2) (nothing to
+ * flush); stdio is not flushed, since the stuck thread may hold a
+ * stream's lock. */
+static void
+exit_stuck(struct server *s, const unsigned char *stuck)
+{
+    static const char fallback[] = "shutdown: a loop is stuck in plugin "
+                                   "code; exiting with status 1";
+    struct buf b = BUF_INIT;
+    char what[256];
+    int first = 1;
+
+    buf_printf(&b, "shutdown: ");
+    for (int i = 0; i < s->nworkers; i++) {
+        if (!stuck[i])
+            continue;
+        stall_describe(&s->stats[i].now, what, sizeof(what));
+        buf_printf(&b, "%sloop %d stuck for %.1f s %s", first ? "" : "; ",
+                   worker_index(s->workers[i]),
+                   (double)worker_beat_age_ms(s->workers[i]) / 1e3, what);
+        first = 0;
+    }
+    buf_printf(&b,
+               " after shutdown_timeout (%.1f s) and %.1f s more; exiting "
+               "with status 1 without finalising plugins",
+               s->stop_timeout_ms / 1e3, STUCK_GRACE_MS / 1e3);
+    log_error("%s", buf_ok(&b) ? buf_cstr(&b) : fallback);
+    notify_status("a loop stuck in plugin code: exiting with status 1");
+    if (s->pidfile != NULL)
+        unlink(s->pidfile);
+    _exit(1);
+}
+
+/* Join every loop; those still running STUCK_GRACE_MS after the drain's
+ * deadline end the process (exit_stuck()).  Main thread, after
+ * begin_stop(). */
+static void
+join_loops(struct server *s)
+{
+    long long deadline =
+        s->stop_ms + s->stop_timeout_ms + (long long)STUCK_GRACE_MS;
+    unsigned char stuck[CONFIG_MAX_THREADS] = {0};
+    int nstuck = 0;
+
+    for (int i = 0; i < s->nworkers && i < CONFIG_MAX_THREADS; i++) {
+        if (worker_join_until(s->workers[i], deadline) != 0) {
+            stuck[i] = 1;
+            nstuck++;
+        }
+    }
+    if (nstuck > 0)
+        exit_stuck(s, stuck);
+}
 
 /* Where the last reference of a generation sends it: the main thread,
  * where plugins' fini runs.  After a shutdown that had to give up on calls
@@ -276,6 +357,8 @@ on_built(struct generation *next, double ms, void *arg)
         for (int i = 0; i < s->nworkers; i++)
             worker_set_generation(s->workers[i], next);
         s->gen = next;
+        stall_set_timeout(s->stall, next->cfg->stall_timeout_ms);
+        watchdog_set_stall(s->watchdog, next->cfg->stall_timeout_ms);
         reload_log(old, next, ms);
         stats_set_global(next->id, 1, 0);
         generation_unref(old); /* finalised once its last call finished */
@@ -480,16 +563,19 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     }
     /* Every loop runs: ready for systemd, then its watchdog pings. */
     notify_serving(&s, NULL);
-    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers);
+    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers,
+                                gen->cfg->stall_timeout_ms);
+    s.stall = stall_start(s.base, s.workers, s.stats, s.nworkers,
+                          gen->cfg->stall_timeout_ms);
     event_base_dispatch(s.base);
     rc = 0;
 out:
     if (!s.stopping && s.nworkers > 0)
         begin_stop(&s, "exit");
     /* All loops end before any is freed: a loop rendering /metrics reads
-     * the others' counters. */
-    for (int i = 0; i < s.nworkers; i++)
-        worker_join(s.workers[i]);
+     * the others' counters.  One kept by plugin code past the drain never
+     * ends: see exit_stuck(). */
+    join_loops(&s);
     /* Plugins' threads may still answer deferred calls, which posts to
      * their loops: wait for them before any loop is freed.  If they do not
      * finish, leave the loops and generations alone (a leak at exit is
@@ -528,6 +614,7 @@ out:
             event_free(sigev[i]);
     reloader_free(s.reloader); /* left alone while its build runs */
     watchdog_free(s.watchdog);
+    stall_free(s.stall);
     if (s.base != NULL && !abandoned)
         event_base_free(s.base);
     if (finalise)

@@ -16,7 +16,10 @@ struct reload_opts;
  * build after it.  If a build is still running when a shutdown's drain is
  * over (a plugin's init that does not return), it is abandoned (logged)
  * and server_run does not return: the process ends with _exit() and that
- * exit code.  Main thread. */
+ * exit code.  Nor does it if a loop has not ended shutdown_timeout plus a
+ * second after the shutdown began (plugin code that does not return): the
+ * process then logs what each such loop runs and ends with _exit(1).
+ * Main thread. */
 int server_run(struct generation *gen, const struct reload_opts *opts);
 
 #endif

@@ -334,6 +334,13 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
         buf_printf(
             out, "rpchost_loop_connections{loop=\"%zu\"} %ld\n", l,
             atomic_load_explicit(&loops[l]->connections, memory_order_relaxed));
+    head(out, "rpchost_loop_stalled", "gauge",
+         "1 while the event loop has been kept by plugin code for "
+         "stall_timeout or longer.");
+    for (size_t l = 0; l < n; l++)
+        buf_printf(
+            out, "rpchost_loop_stalled{loop=\"%zu\"} %d\n", l,
+            atomic_load_explicit(&loops[l]->stalled, memory_order_relaxed));
     head(out, "rpchost_connections_total", "counter",
          "Client connections accepted.");
     buf_printf(out, "rpchost_connections_total %lu\n", total);

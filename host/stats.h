@@ -46,6 +46,9 @@ struct stats {
     atomic_ulong conn_closed[STATS_CLOSE_REASONS];
     atomic_ulong accept_errors; /* accept() failures (EMFILE...) */
     struct activity now;        /* the plugin code the loop runs now */
+    /* 1 while the stall watchdog (stall.h, main thread) reports the loop
+     * stalled: its one writer, unlike the counters above. */
+    atomic_int stalled;
     atomic_ulong error_code_count[STATS_CODES];
     atomic_int error_code[STATS_CODES]; /* 0: free slot */
     atomic_ulong error_other;

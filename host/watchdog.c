@@ -12,15 +12,13 @@
 #include "log.h"
 #include "notify.h"
 
-/* Below this a sweep's ordinary lateness (a busy loop, a loaded machine)
- * would count as a stall. */
-#define MIN_STALL_MS 1000
-
 struct watchdog {
     struct event *ev; /* EV_PERSIST timer on the main base */
     struct worker *const *workers;
     int n;
-    long long stall_ms; /* a loop whose sweep is this late is stuck */
+    long long half_ms;  /* WATCHDOG_USEC/2 */
+    long long stall_ms; /* a loop whose sweep is this late is stuck:
+                           max(stall_timeout, half_ms) */
     int stuck;          /* index of the loop withholding pings, or -1 */
 };
 
@@ -57,8 +55,17 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     wd->stuck = stuck;
 }
 
+void
+watchdog_set_stall(struct watchdog *wd, int stall_ms)
+{
+    if (wd == NULL)
+        return;
+    wd->stall_ms = stall_ms > wd->half_ms ? stall_ms : wd->half_ms;
+}
+
 struct watchdog *
-watchdog_start(struct event_base *base, struct worker *const *workers, int n)
+watchdog_start(struct event_base *base, struct worker *const *workers, int n,
+               int stall_ms)
 {
     uint64_t usec = notify_watchdog_usec();
     struct watchdog *wd;
@@ -74,9 +81,8 @@ watchdog_start(struct event_base *base, struct worker *const *workers, int n)
     wd->workers = workers;
     wd->n = n;
     wd->stuck = -1;
-    wd->stall_ms = (long long)(usec / 2000);
-    if (wd->stall_ms < MIN_STALL_MS)
-        wd->stall_ms = MIN_STALL_MS;
+    wd->half_ms = (long long)(usec / 2000);
+    watchdog_set_stall(wd, stall_ms);
     usec /= 2;
     tv.tv_sec = (time_t)(usec / 1000000);
     tv.tv_usec = (suseconds_t)(usec % 1000000);

@@ -14,7 +14,8 @@ from harness import Server, TempDir, ini_text, plugin
 
 # WATCHDOG_USEC the tests pass: a ping every 200 ms.
 WATCHDOG_USEC = 400000
-# A loop counts as stuck once its sweep is this late (host/watchdog.c).
+# stall_timeout of the watchdog tests: with WATCHDOG_USEC/2 below it, a
+# loop counts as stuck once its sweep is this late (host/watchdog.c).
 STALL_S = 1.0
 
 
@@ -169,7 +170,8 @@ class NotifyTest(unittest.TestCase):
     def test_watchdog_withheld_while_a_loop_is_blocked(self):
         lst = self.listener
         block_ms = 3000
-        srv = Server(env=self.env(), threads=1).start()
+        srv = Server(env=self.env(), threads=1,
+                     server={"stall_timeout": STALL_S}).start()
         try:
             lst.wait_for("READY")
             result = {}
@@ -198,6 +200,40 @@ class NotifyTest(unittest.TestCase):
             self.assertEqual(quiet, [], "WATCHDOG=1 while the loop was "
                              "blocked (block %.2f..%.2f): %r" % (t0, t1, msgs))
             self.assertRegex(srv.stderr, r"loop 0 .*watchdog")
+        finally:
+            srv.stop()
+
+    def test_watchdog_waits_for_stall_timeout(self):
+        # The threshold is max(stall_timeout, WATCHDOG_USEC/2): pings go on
+        # while a loop is blocked for less than stall_timeout (it is not
+        # reported stalled yet), and stop once it is.
+        lst = self.listener
+        stall_s = 2.0
+        block_ms = 3500
+        srv = Server(env=self.env(), threads=1,
+                     server={"stall_timeout": stall_s}).start()
+        try:
+            lst.wait_for("READY")
+            result = {}
+
+            def blocking_call():
+                result["answer"] = srv.rpc("sleep_ms", [block_ms])
+
+            t = threading.Thread(target=blocking_call)
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            t.start()
+            t.join(block_ms / 1000.0 + 10 * harness.SCALE)
+            t1 = time.monotonic()
+            self.assertEqual(result.get("answer", {}).get("result"), block_ms)
+            msgs = lst.snapshot()
+            self.assertTrue(watchdogs(msgs, t0 + 0.3, t0 + stall_s - 0.3),
+                            "no WATCHDOG=1 while the loop was blocked for "
+                            "less than stall_timeout: %r" % msgs)
+            quiet = watchdogs(msgs, t0 + stall_s + 0.3, t1 - 0.15)
+            self.assertEqual(quiet, [], "WATCHDOG=1 while the loop was "
+                             "stalled (block %.2f..%.2f): %r" % (t0, t1, msgs))
+            self.assertRegex(srv.stderr, r"loop 0 stalled for")
         finally:
             srv.stop()
 

@@ -219,6 +219,33 @@ test_seconds(void **state)
     load_fail("[server]\nshutdown_timeout = -1\n", 2, "shutdown_timeout", NULL);
 }
 
+/* stall_timeout: 5 s by default, at least 1 s, fractions of a second. */
+static void
+test_stall_timeout(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("");
+    assert_int_equal(c->stall_timeout_ms, CONFIG_DEFAULT_STALL_TIMEOUT_MS);
+    assert_int_equal(c->stall_timeout_ms, 5000);
+    config_free(c);
+    c = load_ok("[server]\nstall_timeout = 1\n");
+    assert_int_equal(c->stall_timeout_ms, 1000);
+    config_free(c);
+    c = load_ok("[server]\nstall_timeout = 2.5\n");
+    assert_int_equal(c->stall_timeout_ms, 2500);
+    config_free(c);
+    c = load_ok("[server]\nstall_timeout = 3600\n");
+    assert_int_equal(c->stall_timeout_ms, 3600000);
+    config_free(c);
+    load_fail("[server]\nstall_timeout = 0.5\n", 2, "stall_timeout", NULL);
+    load_fail("[server]\nstall_timeout = 0\n", 2, "stall_timeout", NULL);
+    load_fail("[server]\nstall_timeout = 3601\n", 2, "stall_timeout", NULL);
+    load_fail("[server]\nstall_timeout = soon\n", 2, "stall_timeout", "soon",
+              NULL);
+}
+
 /* The edge's request deadlines, backlog and allowed hosts. */
 static void
 test_edge_keys(void **state)
@@ -687,6 +714,7 @@ main(void)
         cmocka_unit_test(test_size_suffixes),
         cmocka_unit_test(test_size_errors),
         cmocka_unit_test(test_seconds),
+        cmocka_unit_test(test_stall_timeout),
         cmocka_unit_test(test_edge_keys),
         cmocka_unit_test(test_seconds_rounding),
         cmocka_unit_test(test_log_levels),
