@@ -224,9 +224,10 @@ main(int argc, char **argv)
         return 1;
     }
     if (config_apply_overrides(cfg, listen, threads, err, sizeof(err)) != 0) {
+        /* A bad -l or -j value: the command line's fault (exit 2). */
         log_error("%s", err);
         config_free(cfg);
-        return 1;
+        return 2;
     }
     log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
     g = generation_build(cfg, 1, err, sizeof(err));

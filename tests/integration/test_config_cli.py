@@ -232,6 +232,17 @@ class CliTest(unittest.TestCase):
                 self.assertIn("usage", err.lower())
                 self.assertNotIn("listening on", err)
 
+    def test_bad_option_values_exit_2(self):
+        with TempDir() as d:
+            path = d.write("t.ini", ini_text(None, {"ping": plugin(PING_SO)}))
+            for args in (["-j", "300"], ["-j", "x"], ["-l", "nope"],
+                         ["-l", "127.0.0.1:70000"]):
+                with self.subTest(args=args):
+                    rc, out, err = run_cli(["-c", path, "-t"] + args)
+                    self.assertEqual(rc, 2, (out, err))
+                    self.assertIn("--" + ("threads" if args[0] == "-j"
+                                          else "listen"), err)
+
     def test_help(self):
         for flag in ("-h", "--help"):
             with self.subTest(flag=flag):
