@@ -524,6 +524,22 @@ read_line(char *str, int num, void *stream)
     return r;
 }
 
+/* Timeouts that work against each other: allowed, but said. */
+static void
+warn_timeouts(const struct config *c)
+{
+    if (c->call_timeout_ms >= c->timeout_ms)
+        log_warn("%s: call_timeout (%.3g s) is not below timeout (%.3g s): "
+                 "a slow deferred call's connection may be dropped before "
+                 "its -32001 answer",
+                 c->file, c->call_timeout_ms / 1000.0, c->timeout_ms / 1000.0);
+    if (c->header_timeout_ms > c->request_timeout_ms)
+        log_warn("%s: header_timeout (%.3g s) is above request_timeout "
+                 "(%.3g s), which then bounds the headers too",
+                 c->file, c->header_timeout_ms / 1000.0,
+                 c->request_timeout_ms / 1000.0);
+}
+
 int
 config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
 {
@@ -610,6 +626,7 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
             goto fail;
         }
     }
+    warn_timeouts(c);
     *out = c;
     return 0;
 fail:

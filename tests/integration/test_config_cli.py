@@ -232,6 +232,24 @@ class CliTest(unittest.TestCase):
                 self.assertIn("usage", err.lower())
                 self.assertNotIn("listening on", err)
 
+    def test_timeouts_at_odds_are_said(self):
+        with TempDir() as d:
+            for server, want in (({"call_timeout": 60}, "call_timeout"),
+                                 ({"header_timeout": 60,
+                                   "request_timeout": 5}, "header_timeout"),
+                                 ({}, None)):
+                with self.subTest(server=server):
+                    path = d.write("t.ini", ini_text(
+                        server, {"ping": plugin(PING_SO)}))
+                    rc, out, err = run_cli(["-c", path, "-t"])
+                    self.assertEqual(rc, 0, err)
+                    warns = [l for l in err.splitlines() if "WARN" in l]
+                    if want is None:
+                        self.assertEqual(warns, [], err)
+                    else:
+                        self.assertEqual(len(warns), 1, err)
+                        self.assertIn(want, warns[0])
+
     def test_bad_option_values_exit_2(self):
         with TempDir() as d:
             path = d.write("t.ini", ini_text(None, {"ping": plugin(PING_SO)}))
