@@ -45,6 +45,9 @@ host_strerror(int rc)
     return "unknown error code";
 }
 
+static void api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
 {
@@ -55,6 +58,9 @@ api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
     log_vmsgp(level, p ? p->name : "plugin", fmt, ap);
     va_end(ap);
 }
+
+static void api_set_error(rpchost_plugin *plugin, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 api_set_error(rpchost_plugin *plugin, const char *fmt, ...)

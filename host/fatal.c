@@ -24,6 +24,27 @@
 #endif
 #endif
 
+#ifdef FATAL_ASAN
+
+int
+fatal_install(void)
+{
+    return 0;
+}
+
+void
+fatal_thread_start(int loop)
+{
+    (void)loop;
+}
+
+void
+fatal_thread_end(void)
+{
+}
+
+#else
+
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 
 static _Thread_local int this_loop = -1;
@@ -184,9 +205,6 @@ stack_on(void)
 int
 fatal_install(void)
 {
-#ifdef FATAL_ASAN
-    return 0;
-#else
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
@@ -205,13 +223,11 @@ fatal_install(void)
         }
     }
     return 0;
-#endif
 }
 
 void
 fatal_thread_start(int loop)
 {
-#ifndef FATAL_ASAN
     sigset_t set;
 
     /* Loop threads start with every signal blocked (the main thread
@@ -224,7 +240,6 @@ fatal_thread_start(int loop)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     if (stack_on() != 0)
         log_warn("loop %d: no alternate signal stack", loop);
-#endif
     this_loop = loop;
 }
 
@@ -241,3 +256,5 @@ fatal_thread_end(void)
         free(alt_stack);
     alt_stack = NULL;
 }
+
+#endif /* FATAL_ASAN */

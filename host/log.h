@@ -30,7 +30,8 @@ const char *log_level_name(int level);
 void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Like log_msg with a "[prefix] " before the text. */
-void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap);
+void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Whether stderr is the journal: $JOURNAL_STREAM (DEV:INODE, read at the
  * first call) names the device and inode fstat(2) gives for fd 2.  Main
