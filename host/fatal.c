@@ -161,6 +161,8 @@ on_fatal(int sig)
         if (this_loop >= 0) {
             put(&l, "loop ");
             put_num(&l, (unsigned long long)this_loop);
+        } else if (this_loop == FATAL_RELOAD_THREAD) {
+            put(&l, "the reload thread (a plugin's init)");
         } else {
             put(&l, "another thread");
         }
@@ -239,7 +241,7 @@ fatal_thread_start(int loop)
         sigaddset(&set, fatal_signals[i]);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     if (stack_on() != 0)
-        log_warn("loop %d: no alternate signal stack", loop);
+        log_warn("thread %d: no alternate signal stack", loop);
     this_loop = loop;
 }
 

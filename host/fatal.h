@@ -28,6 +28,10 @@ int fatal_install(void);
  * thread" (when their fault signals are not blocked). */
 void fatal_thread_start(int loop);
 
+/* fatal_thread_start()'s `loop` for the reload thread (reloader.h), which
+ * runs plugins' init: reported as "in the reload thread". */
+#define FATAL_RELOAD_THREAD (-2)
+
 /* The same thread, last thing: give the alternate stack back. */
 void fatal_thread_end(void);
 

@@ -51,6 +51,8 @@ notify_init(void)
     uint64_t usec = parse_u64(getenv("WATCHDOG_USEC"));
     const char *pid = getenv("WATCHDOG_PID");
 
+    if (sock != NULL && sock[0] == '\0')
+        sock = NULL; /* empty: as if unset, as sd_notify() takes it */
     if (pid != NULL && parse_u64(pid) != (uint64_t)getpid())
         usec = 0; /* meant for another process (our parent's watchdog) */
     if (sock != NULL) {
@@ -133,10 +135,22 @@ send_with_status(const char *head, const char *status)
     send_text(text, (size_t)n);
 }
 
+/* The status READY=1 last carried, for notify_status_again(). */
+static char serving_status[256];
+
 void
 notify_ready(const char *status)
 {
+    snprintf(serving_status, sizeof(serving_status), "%s",
+             status != NULL ? status : "");
     send_with_status("READY=1", status);
+}
+
+void
+notify_status_again(void)
+{
+    if (serving_status[0] != '\0')
+        notify_status("%s", serving_status);
 }
 
 void

@@ -39,6 +39,10 @@ void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* WATCHDOG=1: the service is alive (see watchdog.h for when). */
 void notify_watchdog(void);
 
+/* Send again the STATUS= the last READY=1 carried (after a passing state,
+ * such as a stuck loop, was shown). */
+void notify_status_again(void);
+
 /* The watchdog interval systemd asked for ($WATCHDOG_USEC, when
  * $WATCHDOG_PID is unset or names this process), 0 for none or when
  * there is no notification socket. */

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "fatal.h"
 #include "generation.h"
 #include "loader.h"
 #include "log.h"
@@ -46,7 +47,9 @@ build_main(void *arg)
 {
     struct reloader *r = arg;
 
+    fatal_thread_start(FATAL_RELOAD_THREAD); /* plugins' init runs here */
     r->result = reload_build(&r->opts, r->cur, r->id);
+    fatal_thread_end();
     atomic_store_explicit(&r->ended, 1, memory_order_release);
     event_active(r->ev, EV_READ, 1);
     return NULL;

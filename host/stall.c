@@ -131,8 +131,16 @@ stall_set_timeout(struct stall *st, int timeout_ms)
 void
 stall_stop(struct stall *st)
 {
-    if (st != NULL && st->ev != NULL)
+    if (st == NULL)
+        return;
+    if (st->ev != NULL)
         event_del(st->ev);
+    /* Loops that finish their drain stop sweeping: no longer watched, no
+     * flag left standing from before. */
+    for (int i = 0; i < st->n; i++) {
+        st->since[i] = -1;
+        atomic_store_explicit(&st->stats[i].stalled, 0, memory_order_relaxed);
+    }
 }
 
 void

@@ -37,13 +37,19 @@ on_tick(evutil_socket_t fd, short what, void *arg)
             stuck = i;
     }
     if (stuck < 0) {
-        if (wd->stuck >= 0)
+        if (wd->stuck >= 0) {
             log_info("loop %d runs again: watchdog pings resume",
                      worker_index(wd->workers[wd->stuck]));
+            notify_status_again(); /* the serving status, not "stuck" */
+        }
         wd->stuck = -1;
         notify_watchdog();
         return;
     }
+    if (wd->stuck >= 0 && wd->stuck != stuck)
+        log_info("loop %d runs again (loop %d does not)",
+                 worker_index(wd->workers[wd->stuck]),
+                 worker_index(wd->workers[stuck]));
     if (wd->stuck != stuck) {
         /* Once per stall, not at every tick. */
         log_warn("loop %d has not come round for %lld ms (a plugin call "
@@ -83,7 +89,12 @@ watchdog_start(struct event_base *base, struct worker *const *workers, int n,
     wd->stuck = -1;
     wd->half_ms = (long long)(usec / 2000);
     watchdog_set_stall(wd, stall_ms);
-    usec /= 2;
+    /* Pings every quarter (at least 1 ms: libevent does not repeat a zero
+     * timeout): pings withheld once a loop is half of it late leave a gap
+     * below WATCHDOG_USEC for any stall shorter than half of it. */
+    usec /= 4;
+    if (usec < 1000)
+        usec = 1000;
     tv.tv_sec = (time_t)(usec / 1000000);
     tv.tv_usec = (suseconds_t)(usec % 1000000);
     wd->ev = event_new(base, -1, EV_PERSIST, on_tick, wd);

@@ -36,6 +36,22 @@ class FatalSignalTest(unittest.TestCase):
         finally:
             srv._kill()
 
+    def test_segfault_in_a_reloads_init(self):
+        plugins = {"ping": plugin(PING_SO), "fault": plugin(fixture("fault"))}
+        srv = Server(plugins=plugins).start()
+        try:
+            plugins["fault"]["crash_in_init"] = True
+            with open(srv.ini_path, "w") as f:
+                f.write(harness.ini_text({}, plugins))
+            srv.signal(harness.signal.SIGHUP)
+            rc = srv.wait()
+            self.assertEqual(rc, -11, srv.stderr)
+            lines = [l for l in srv.stderr.splitlines() if "killed by" in l]
+            self.assertEqual(len(lines), 1, srv.stderr)
+            self.assertIn("(SIGSEGV) in the reload thread", lines[0])
+        finally:
+            srv._kill()
+
     def test_segfault(self):
         self.die_of("segfault", 11, "SIGSEGV")
 

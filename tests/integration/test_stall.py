@@ -159,6 +159,44 @@ class StallTest(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_no_stall_flag_left_once_the_drain_begins(self):
+        # The watchdog stops at SIGTERM (loops that finish draining stop
+        # sweeping): a loop reported stalled before must not stay flagged.
+        p = plugins()
+        p["sleep"] = plugin(harness.PLUGINS + "/sleep.so")
+        srv = Server(plugins=p, threads=2,
+                     server={"stall_timeout": STALL_S,
+                             "shutdown_timeout": 10}).start()
+        try:
+            spin_t, _ = call_in_background(
+                srv, "spin_ms", [int(2500 * harness.SCALE)])
+            settle()
+            self.assertIsNotNone(wait_until(
+                lambda: 1.0 in stalled_series(srv).values(),
+                (STALL_S + 1) * harness.SCALE))
+            # Both on the loop that still serves.
+            keep = srv.connection()
+            self.assertEqual(srv.call(harness.call("ping"), conn=keep)[0],
+                             200)
+            sleep_t, _ = call_in_background(
+                srv, "sleep", [int(4000 * harness.SCALE)])
+            settle()
+            srv.signal(signal.SIGTERM)
+            spin_t.join(10 * harness.SCALE)
+            time.sleep(0.5)
+            status, _, body = srv.call(None, path="/metrics", method="GET",
+                                       conn=keep)
+            self.assertEqual(status, 200, body)
+            series = {k: v for k, v in
+                      harness.metrics_of(body.decode()).items()
+                      if k.startswith("rpchost_loop_stalled")}
+            self.assertEqual(set(series.values()), {0.0}, series)
+            sleep_t.join(15 * harness.SCALE)
+            keep.close()
+            self.assertEqual(srv.wait(), 0, srv.stderr)
+        finally:
+            srv._kill()
+
     def test_short_calls_are_not_stalls(self):
         # Half of stall_timeout on a loop: nothing is reported.
         srv = start()

@@ -3,6 +3,8 @@
  * plugin would, for the fatal-signal report (host/fatal.h).
  *   segfault()  writes through a null pointer
  *   abort()     calls abort()
+ * With `crash_in_init = true` in its section, init itself segfaults (for a
+ * fault on the reload thread).
  */
 #include <stdlib.h>
 
@@ -35,8 +37,12 @@ fault_init(rpchost_plugin *p, const rpchost_api *a, void **state)
     rpchost_method m = {0};
     int rc;
 
+    int crash = 0;
+
     (void)state;
     api = a;
+    if (api->config_bool(p, "crash_in_init", 0, &crash) == RPCHOST_OK && crash)
+        *nowhere = 1;
     m.name = "segfault";
     m.handler = fault_segfault;
     rc = api->register_method(p, &m);
