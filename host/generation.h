@@ -5,7 +5,8 @@
  * A generation is built aside in full; if any part fails, nothing of it
  * serves.  Requests hold a reference for as long as any of their calls
  * runs, so a generation's plugins are finalised and closed only after its
- * last call has finished.  SIGHUP reload (later) builds the next one.
+ * last call has finished.  A reload (SIGHUP; reloader.h) builds the next
+ * one on the reload thread.
  */
 #ifndef HOST_GENERATION_H
 #define HOST_GENERATION_H

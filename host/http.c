@@ -171,8 +171,8 @@ loop_post(struct loop *l, loop_fn fn, void *arg)
         l->post_head = p;
     l->post_tail = p;
     pthread_mutex_unlock(&l->post_lock);
-    /* The loop's base takes no locks (EVENT_BASE_FLAG_NOLOCK), so other
-     * threads never touch it: they wake it through its eventfd. */
+    /* Other threads never touch the loop's base itself: they wake it
+     * through its eventfd. */
     while (write(l->wake, &(uint64_t){1}, sizeof(uint64_t)) < 0 &&
            errno == EINTR)
         ;
