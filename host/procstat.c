@@ -133,6 +133,16 @@ family(struct buf *out, const char *name, const char *type, const char *help)
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One gauge family and its sample, unless v is unknown (negative). */
+static void
+gauge(struct buf *out, const char *name, const char *help, long long v)
+{
+    if (v < 0)
+        return;
+    family(out, name, "gauge", help);
+    buf_printf(out, "%s %lld\n", name, v);
+}
+
 void
 procstat_render(struct buf *out, const struct procstat *ps,
                 long long start_time)
@@ -142,31 +152,15 @@ procstat_render(struct buf *out, const struct procstat *ps,
                "Total user and system CPU time spent in seconds.");
         buf_printf(out, "process_cpu_seconds_total %.6f\n", ps->cpu_seconds);
     }
-    if (ps->resident_bytes >= 0) {
-        family(out, "process_resident_memory_bytes", "gauge",
-               "Resident memory size in bytes.");
-        buf_printf(out, "process_resident_memory_bytes %lld\n",
-                   ps->resident_bytes);
-    }
-    if (ps->virtual_bytes >= 0) {
-        family(out, "process_virtual_memory_bytes", "gauge",
-               "Virtual memory size in bytes.");
-        buf_printf(out, "process_virtual_memory_bytes %lld\n",
-                   ps->virtual_bytes);
-    }
-    if (ps->open_fds >= 0) {
-        family(out, "process_open_fds", "gauge",
-               "Number of open file descriptors.");
-        buf_printf(out, "process_open_fds %lld\n", ps->open_fds);
-    }
-    if (ps->max_fds >= 0) {
-        family(out, "process_max_fds", "gauge",
-               "Maximum number of open file descriptors.");
-        buf_printf(out, "process_max_fds %lld\n", ps->max_fds);
-    }
-    if (start_time != 0) {
-        family(out, "process_start_time_seconds", "gauge",
-               "Start time of the process since unix epoch in seconds.");
-        buf_printf(out, "process_start_time_seconds %lld\n", start_time);
-    }
+    gauge(out, "process_resident_memory_bytes",
+          "Resident memory size in bytes.", ps->resident_bytes);
+    gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+          ps->virtual_bytes);
+    gauge(out, "process_open_fds", "Number of open file descriptors.",
+          ps->open_fds);
+    gauge(out, "process_max_fds", "Maximum number of open file descriptors.",
+          ps->max_fds);
+    gauge(out, "process_start_time_seconds",
+          "Start time of the process since unix epoch in seconds.",
+          start_time != 0 ? start_time : -1);
 }
