@@ -66,6 +66,7 @@ config_defaults(struct config *c)
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
     c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
     c->stall_timeout_ms = CONFIG_DEFAULT_STALL_TIMEOUT_MS;
+    c->stall_restart_ms = CONFIG_DEFAULT_STALL_RESTART_MS;
     c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 }
 
@@ -231,6 +232,8 @@ static const struct server_key server_keys[] = {
     /* At least 1 s: a busy loop's sweep (every 100 ms) is never that
      * late without plugin code keeping it. */
     {"stall_timeout", K_SECONDS, 1000, 3600000, OFF(stall_timeout_ms), 0},
+    /* 0: never replace the worker of a stalled loop. */
+    {"stall_restart", K_SECONDS, 0, 86400000, OFF(stall_restart_ms), 0},
     {"pidfile", K_PATH, 0, 0, OFF(pidfile), 0},
     {"auth_file", K_PATH, 0, 0, OFF(auth_file), 0},
     {"cors_origins", K_STRING, 0, 0, OFF(cors_origins), 0},
@@ -538,10 +541,81 @@ warn_timeouts(const struct config *c)
                  "(%.3g s), which then bounds the headers too",
                  c->file, c->header_timeout_ms / 1000.0,
                  c->request_timeout_ms / 1000.0);
+    if (c->stall_restart_ms > 0 && c->stall_restart_ms < c->stall_timeout_ms)
+        log_warn("%s: stall_restart (%.3g s) is below stall_timeout (%.3g "
+                 "s): a stalled loop's worker is replaced once it is "
+                 "reported",
+                 c->file, c->stall_restart_ms / 1000.0,
+                 c->stall_timeout_ms / 1000.0);
+}
+
+/* The whole file into a new NUL-terminated buffer (*len its length). */
+static char *
+read_text(const char *file, size_t *len, char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: cannot open: %s", file, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        char *more;
+        size_t got;
+
+        if (cap - n < 4096) {
+            if (cap >= CONFIG_MAX_TEXT) {
+                snprintf(errbuf, errlen, "%s: larger than %d bytes", file,
+                         CONFIG_MAX_TEXT);
+                break;
+            }
+            cap = cap ? cap * 2 : 8192;
+            more = realloc(text, cap + 1);
+            if (more == NULL) {
+                snprintf(errbuf, errlen, "%s: out of memory", file);
+                break;
+            }
+            text = more;
+        }
+        got = fread(text + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                snprintf(errbuf, errlen, "%s: read error: %s", file,
+                         strerror(errno));
+                break;
+            }
+            fclose(f);
+            text[n] = '\0';
+            *len = n;
+            return text;
+        }
+    }
+    fclose(f);
+    free(text);
+    return NULL;
 }
 
 int
 config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
+{
+    size_t len = 0;
+    char *text = read_text(file, &len, errbuf, errlen);
+    int rc;
+
+    *out = NULL;
+    if (text == NULL)
+        return -1;
+    rc = config_parse(file, text, len, out, errbuf, errlen);
+    free(text);
+    return rc;
+}
+
+int
+config_parse(const char *file, const char *text, size_t len,
+             struct config **out, char *errbuf, size_t errlen)
 {
     struct parse_state st;
     struct config *c;
@@ -557,6 +631,12 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
     }
     config_defaults(c);
     c->file = strdup(file);
+    c->text = malloc(len + 1);
+    if (c->text != NULL) {
+        memcpy(c->text, text, len);
+        c->text[len] = '\0';
+        c->text_len = len;
+    }
     slash = strrchr(file, '/');
     c->dir = slash ? strndup(file, (size_t)(slash - file + (slash == file)))
                    : strdup(".");
@@ -564,7 +644,7 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
     c->endpoint = strdup("/");
     c->health_path = strdup("/healthz");
     c->metrics_path = strdup("/metrics");
-    if (c->file == NULL || c->dir == NULL || c->listen_host == NULL ||
+    if (c->file == NULL || c->text == NULL || c->dir == NULL || c->listen_host == NULL ||
         c->endpoint == NULL || c->health_path == NULL ||
         c->metrics_path == NULL) {
         snprintf(errbuf, errlen, "%s: out of memory", file);
@@ -574,9 +654,11 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
     memset(&st, 0, sizeof(st));
     st.c = c;
     st.seen = seen;
-    st.fp = fopen(file, "r");
+    /* An empty buffer is not fmemopen()'s to read: an empty line is the
+     * same config. */
+    st.fp = len > 0 ? fmemopen(c->text, len, "r") : fmemopen("\n", 1, "r");
     if (st.fp == NULL) {
-        snprintf(errbuf, errlen, "%s: cannot open: %s", file, strerror(errno));
+        snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
         goto fail;
     }
     rc = ini_parse_stream(read_line, &st, on_key, &st);
@@ -660,6 +742,7 @@ config_free(struct config *c)
     }
     free(c->plugins);
     free(c->file);
+    free(c->text);
     free(c->dir);
     free(c->listen_host);
     free(c->endpoint);

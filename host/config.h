@@ -29,6 +29,9 @@ struct plugin_conf {
 
 struct config {
     char *file; /* the config file as given */
+    char *text; /* what was parsed (NUL-terminated): a supervisor restarts
+                   a crashed worker from the last text that loaded */
+    size_t text_len;
     char *dir;  /* its folder, for relative paths */
     char *listen_host;
     int listen_port; /* 0: any free port */
@@ -48,6 +51,7 @@ struct config {
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
     int stall_timeout_ms;    /* a loop kept this long is reported stalled */
+    int stall_restart_ms;    /* and its worker replaced after this; 0 never */
     char *pidfile;           /* NULL: none */
     char *auth_file;         /* credentials; NULL: no authentication */
     char *cors_origins;      /* "a, b" or "*"; NULL: no CORS */
@@ -77,9 +81,11 @@ struct config {
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
 #define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000 /* why 5 s: README, Health */
+#define CONFIG_DEFAULT_STALL_RESTART_MS 30000 /* README, Supervisor */
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */
+#define CONFIG_MAX_TEXT (1024 * 1024) /* a config file's largest size */
 
 /* Fill `c` with defaults (no plugins). */
 void config_defaults(struct config *c);
@@ -88,6 +94,11 @@ void config_defaults(struct config *c);
  * errbuf holds "FILE:LINE: message".  The caller frees with config_free. */
 int config_load(const char *file, struct config **out, char *errbuf,
                 size_t errlen);
+
+/* The same from `text` (len bytes) as if read from FILE (which names it
+ * in messages and whose folder relative paths start from). */
+int config_parse(const char *file, const char *text, size_t len,
+                 struct config **out, char *errbuf, size_t errlen);
 
 /* Parse "host:port" / "[v6]:port" into c (used for -l).  -1 + errbuf on a
  * bad value. */

@@ -21,6 +21,8 @@
 #include "registry.h"
 #include "reload.h"
 #include "server.h"
+#include "shared.h"
+#include "supervisor.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG "conf/rpc.ini"
@@ -148,6 +150,51 @@ log_loaded(const struct generation *g)
     }
 }
 
+/* What the worker process runs (supervisor.h): load the plugins, serve. */
+static struct reload_opts ropts;
+
+static int
+serve(struct config *cfg, const struct worker_ends *ends)
+{
+    struct generation *g;
+    char err[1024];
+    int rc;
+
+    shared_use_arena(ends->shared); /* names the supervisor can read */
+    /* Before plugin code runs: a fault in it is reported (fatal.h). */
+    fatal_install();
+    g = generation_build(cfg, 1, err, sizeof(err));
+    if (g == NULL) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (ends->restarts == 0)
+        log_info("rpchost %s starting (pid %ld, worker %ld, plugin ABI %d)",
+                 RPCHOST_VERSION, (long)getppid(), (long)getpid(),
+                 RPCHOST_ABI_VERSION);
+    log_loaded(g);
+    rc = server_run(g, &ropts, ends);
+    notify_close();
+    evmem_drain_thread(); /* what the main thread still caches */
+    return rc;
+}
+
+/* The binary's path, for SIGUSR2's re-execution of the file on disk. */
+static const char *
+own_path(char *buf, size_t len, const char *argv0)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    static const char deleted[] = " (deleted)";
+
+    if (n <= 0)
+        return argv0;
+    buf[n] = '\0';
+    if ((size_t)n > sizeof(deleted) - 1 &&
+        strcmp(buf + n - (sizeof(deleted) - 1), deleted) == 0)
+        buf[n - (sizeof(deleted) - 1)] = '\0';
+    return buf;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,8 +214,7 @@ main(int argc, char **argv)
     int test = 0, verbose = 0, opt, rc;
     struct config *cfg;
     struct generation *g;
-    struct reload_opts ropts;
-    char err[1024];
+    char err[1024], exe[4096];
 
     evmem_install(); /* before anything of libevent's allocates */
     log_detect_journal();
@@ -217,11 +263,12 @@ main(int argc, char **argv)
     }
     /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
     notify_init();
-    /* Before plugin code runs: a fault in it is reported (fatal.h). */
-    fatal_install();
     if (config_load(file, &cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
-        return 1;
+        /* A binary re-executed by SIGUSR2 serves on what served. */
+        cfg = test ? NULL : supervisor_inherited_config(file);
+        if (cfg == NULL)
+            return 1;
     }
     if (config_apply_overrides(cfg, listen, threads, err, sizeof(err)) != 0) {
         /* A bad -l or -j value: the command line's fault (exit 2). */
@@ -230,27 +277,26 @@ main(int argc, char **argv)
         return 2;
     }
     log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
+    ropts.config_file = file;
+    ropts.listen = listen;
+    ropts.threads = threads;
+    ropts.verbose = verbose;
+    if (!test) {
+        rc = supervisor_run(cfg, &ropts, own_path(exe, sizeof(exe), argv[0]),
+                            argv, serve);
+        notify_close();
+        return rc;
+    }
+    /* -t: the same build as a worker's, reported instead of served. */
+    fatal_install();
     g = generation_build(cfg, 1, err, sizeof(err));
     if (g == NULL) {
         log_error("%s", err);
         return 1;
     }
-    if (test) {
-        rc = pidfile_writable(g->cfg);
-        if (rc == 0)
-            report(g);
-        generation_unref(g);
-        return rc;
-    }
-    log_info("rpchost %s starting (pid %ld, plugin ABI %d)", RPCHOST_VERSION,
-             (long)getpid(), RPCHOST_ABI_VERSION);
-    log_loaded(g);
-    ropts.config_file = file;
-    ropts.listen = listen;
-    ropts.threads = threads;
-    ropts.verbose = verbose;
-    rc = server_run(g, &ropts);
-    notify_close();
-    evmem_drain_thread(); /* what the main thread still caches */
+    rc = pidfile_writable(g->cfg);
+    if (rc == 0)
+        report(g);
+    generation_unref(g);
     return rc;
 }

@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "reloader.h"
+#include "shared.h"
 #include "stall.h"
 #include "stats.h"
 #include "util.h"
@@ -36,11 +35,12 @@
 
 struct server {
     struct event_base *base; /* main thread: signals */
-    struct stats *stats;     /* one per worker */
+    struct stats *stats;     /* one per worker, in the shared mapping */
+    const struct worker_ends *ends; /* what the supervisor handed over */
+    int replacing; /* asked the supervisor for a new worker (stall) */
     struct reload_opts opts;
     struct generation *gen; /* current (the server's own reference) */
     unsigned long next_id;
-    char *pidfile; /* written at startup, removed at exit */
     struct worker **workers;
     int nworkers;
     int listen_fd;
@@ -65,63 +65,11 @@ notify_serving(const struct server *s, const char *note)
 {
     char status[256];
 
-    snprintf(status, sizeof(status), "generation %lu serving on %d loop(s)%s%s",
-             s->gen->id, s->nworkers, note != NULL ? "; " : "",
-             note != NULL ? note : "");
+    snprintf(status, sizeof(status),
+             "generation %lu serving on %d loop(s); %lu worker restart(s)%s%s",
+             s->gen->id, s->nworkers, s->ends->restarts,
+             note != NULL ? "; " : "", note != NULL ? note : "");
     notify_ready(status);
-}
-
-/* Open, bind and listen on host:port; `addr` receives the address
- * actually bound ("127.0.0.1:5000", "[::1]:5000"). */
-static int
-open_listener(const struct config *cfg, char *addr, size_t addrlen)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    char port[8], host[NI_MAXHOST], serv[NI_MAXSERV];
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-    int fd = -1, rc, one = 1, err = 0;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", cfg->listen_port);
-    rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
-    if (rc != 0) {
-        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
-                  gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family,
-                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-            listen(fd, cfg->backlog) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
-                  strerror(err));
-        return -1;
-    }
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
-                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        snprintf(addr, addrlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-                 host, serv);
-    }
-    return fd;
 }
 
 static void
@@ -140,12 +88,10 @@ begin_stop(struct server *s, const char *why)
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
     for (int i = 0; i < s->nworkers; i++)
         worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms);
-    /* Stop listening now: new clients are refused (a load balancer fails
-     * over at once) instead of being accepted by the kernel and left
-     * hanging until exit.  The loops' accepts then fail with EINVAL, which
-     * they ignore; the descriptor is closed at exit. */
-    if (s->listen_fd >= 0)
-        shutdown(s->listen_fd, SHUT_RDWR);
+    /* The loops stop accepting (a draining loop's listener is off); the
+     * listening socket is the supervisor's, which another worker may be
+     * serving from, and which the supervisor shuts when the service
+     * stops. */
     /* The workers exit by themselves; leave the control loop so main can
      * join them.  Removing the signal events restores the default action,
      * so a second SIGINT/SIGTERM ends the process at once. */
@@ -160,7 +106,8 @@ static double ms_since(const struct timespec *t0);
 /* A shutdown whose loops did not all end: `stuck[i]` is 1 for each loop
  * still running (in plugin code that does not return).  Log one line
  * naming what each runs, remove the pidfile, and end the process with
- * status 1 now.
+ * status 1 now (or SIGABRT, for a core, if the supervisor replaced this
+ * worker for a stall).
  *
  * Nothing else may be undone, since a stuck thread still runs plugin code
  * and may return from it at any moment: it would then touch its worker
@@ -198,8 +145,11 @@ exit_stuck(struct server *s, const unsigned char *stuck)
                s->stop_timeout_ms / 1e3, STUCK_GRACE_MS / 1e3);
     log_error("%s", buf_ok(&b) ? buf_cstr(&b) : fallback);
     notify_status("a loop stuck in plugin code: exiting with status 1");
-    if (s->pidfile != NULL)
-        unlink(s->pidfile);
+    if (s->replacing) {
+        /* Replaced for this stall: a core shows the stuck stack. */
+        signal(SIGABRT, SIG_DFL);
+        raise(SIGABRT);
+    }
     _exit(1);
 }
 
@@ -314,6 +264,35 @@ apply_log_files(const struct config *old, const struct config *next)
     }
 }
 
+/* Tell the supervisor (one byte on the control pipe). */
+static void
+tell_supervisor(const struct server *s, char msg)
+{
+    ssize_t n;
+
+    do
+        n = write(s->ends->ctl_fd, &msg, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        log_error("cannot reach the supervisor: %s",
+                  n < 0 ? strerror(errno) : "short write");
+}
+
+/* The stall watchdog: a loop stuck past stall_restart. */
+static void
+on_stall_restart(void *arg, int loop, long long age_ms)
+{
+    struct server *s = arg;
+
+    log_error("loop %d stalled for %.1f s (stall_restart %.1f s): asking "
+              "the supervisor for a new worker; this one drains its other "
+              "loops, then ends with SIGABRT",
+              loop, (double)age_ms / 1e3,
+              s->gen->cfg->stall_restart_ms / 1e3);
+    s->replacing = 1;
+    tell_supervisor(s, SHARED_MSG_STALL);
+}
+
 /* Start building the next generation on the reload thread (the main
  * thread goes on handling signals meanwhile); on_built() gets it. */
 static void
@@ -358,8 +337,12 @@ on_built(struct generation *next, double ms, void *arg)
             worker_set_generation(s->workers[i], next);
         s->gen = next;
         stall_set_timeout(s->stall, next->cfg->stall_timeout_ms);
+        stall_set_restart(s->stall, next->cfg->stall_restart_ms,
+                          on_stall_restart, s);
         watchdog_set_stall(s->watchdog, next->cfg->stall_timeout_ms);
         reload_log(old, next, ms);
+        shared_save_config(s->ends->shared, next->cfg->text,
+                           next->cfg->text_len);
         stats_set_global(next->id, 1, 0);
         generation_unref(old); /* finalised once its last call finished */
     }
@@ -368,39 +351,6 @@ on_built(struct generation *next, double ms, void *arg)
         s->reload_again = 0;
         start_reload(s, "SIGHUP (during the last build)");
     }
-}
-
-/* Write the pidfile atomically (a reader never sees it half-written). */
-static int
-write_pidfile(struct server *s)
-{
-    const char *path = s->gen->cfg->pidfile;
-    char text[32], tmp[4096];
-    FILE *f;
-    int n;
-
-    if (path == NULL)
-        return 0;
-    n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        log_error("pidfile %s: path too long", path);
-        return -1;
-    }
-    f = fopen(tmp, "w");
-    if (f == NULL) {
-        log_error("pidfile %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    n = fputs(text, f) == EOF;
-    n |= fclose(f) != 0;
-    if (n || rename(tmp, path) != 0) {
-        log_error("pidfile %s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    s->pidfile = strdup(path);
-    return 0;
 }
 
 static void
@@ -414,7 +364,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         begin_stop(s, "SIGINT");
         break;
     case SIGTERM:
-        begin_stop(s, "SIGTERM");
+        begin_stop(s, s->replacing ? "SIGTERM (replaced for a stall)"
+                                   : "SIGTERM");
         break;
     case SIGHUP:
         if (s->stopping)
@@ -479,12 +430,12 @@ fd_connection_cap(const struct config *cfg)
 }
 
 int
-server_run(struct generation *gen, const struct reload_opts *opts)
+server_run(struct generation *gen, const struct reload_opts *opts,
+           const struct worker_ends *ends)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
     struct event **sigev;
     struct server s;
-    char addr[NI_MAXHOST + NI_MAXSERV + 4] = "?";
     sigset_t all, old;
     int rc = 1, started = 0, finalise = 1, abandoned = 0;
     long conn_cap;
@@ -493,7 +444,8 @@ server_run(struct generation *gen, const struct reload_opts *opts)
     s.gen = gen;
     s.opts = *opts;
     s.next_id = gen->id + 1;
-    s.listen_fd = -1;
+    s.listen_fd = ends->listen_fd;
+    s.ends = ends;
     sigev = s.sigev;
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() != 0) {
@@ -516,14 +468,6 @@ server_run(struct generation *gen, const struct reload_opts *opts)
         }
     }
     conn_cap = fd_connection_cap(gen->cfg);
-    s.listen_fd = open_listener(gen->cfg, addr, sizeof(addr));
-    if (s.listen_fd < 0)
-        goto out;
-    if (write_pidfile(&s) != 0)
-        goto out;
-    /* Last, so whoever waits for this line finds the pidfile in place. */
-    log_info("listening on %s, endpoint %s, %d loop(s)", addr,
-             gen->cfg->endpoint, gen->cfg->threads);
     set_reap_base(s.base);
     generation_set_reaper(reap);
     apply_log_files(NULL, gen->cfg);
@@ -532,9 +476,15 @@ server_run(struct generation *gen, const struct reload_opts *opts)
                  "set [server] auth_file",
                  gen->cfg->listen_host);
     stats_set_global(gen->id, 0, 0);
+    {
+        unsigned long restarts[RESTART_NREASONS];
+
+        shared_restarts(ends->shared, restarts);
+        stats_set_restarts(restarts);
+    }
     s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));
-    s.stats = calloc((size_t)gen->cfg->threads, sizeof(*s.stats));
-    if (s.workers == NULL || s.stats == NULL) {
+    s.stats = shared_stats(ends->shared, 0);
+    if (s.workers == NULL) {
         log_error("out of memory");
         goto out;
     }
@@ -561,7 +511,10 @@ server_run(struct generation *gen, const struct reload_opts *opts)
         begin_stop(&s, "startup failure");
         goto out;
     }
-    /* Every loop runs: ready for systemd, then its watchdog pings. */
+    /* Every loop runs: ready for the supervisor and systemd, then the
+     * watchdog pings. */
+    shared_save_config(ends->shared, gen->cfg->text, gen->cfg->text_len);
+    tell_supervisor(&s, SHARED_MSG_READY);
     notify_serving(&s, NULL);
     s.watchdog = watchdog_start(s.base, s.workers, s.nworkers,
                                 gen->cfg->stall_timeout_ms);
@@ -602,13 +555,7 @@ out:
     for (int i = 0; finalise && i < s.nworkers; i++)
         worker_free(s.workers[i]);
     set_reap_base(NULL);
-    if (s.pidfile != NULL) {
-        unlink(s.pidfile);
-        free(s.pidfile);
-    }
     free(s.workers);
-    if (s.listen_fd >= 0)
-        close(s.listen_fd);
     for (int i = 0; i < 4; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);
@@ -619,7 +566,6 @@ out:
         event_base_free(s.base);
     if (finalise)
         generation_unref(s.gen);
-    free(s.stats);
     if (rc == 0)
         log_info("stopped");
     log_close();

@@ -1,5 +1,6 @@
 /*
- * server.h - the process: the listening socket, the worker loops, and the
+ * server.h - the worker process (supervisor.h forks it): its event loops
+ * on the listening socket the supervisor handed it (shared.h), and the
  * main thread's control loop that handles signals (evsignal_new, never a
  * raw handler) and swaps in the generations the reload thread builds
  * (reloader.h), so that no reload ever holds a signal up.
@@ -9,6 +10,7 @@
 
 struct generation;
 struct reload_opts;
+struct worker_ends;
 
 /* Serve `gen` (its reference is taken) until SIGINT/SIGTERM, rebuilding
  * it from opts->config_file on SIGHUP; returns the process exit code (0
@@ -20,6 +22,7 @@ struct reload_opts;
  * second after the shutdown began (plugin code that does not return): the
  * process then logs what each such loop runs and ends with _exit(1).
  * Main thread. */
-int server_run(struct generation *gen, const struct reload_opts *opts);
+int server_run(struct generation *gen, const struct reload_opts *opts,
+               const struct worker_ends *ends);
 
 #endif

@@ -24,6 +24,10 @@ struct stall {
     /* Per loop: when its last sweep before the reported stall ran
      * (util_mono_ms()), or -1 while it is not reported. */
     long long *since;
+    long long restart_ms; /* 0: never asks */
+    stall_restart_fn *restart_fn;
+    void *restart_arg;
+    int restart_asked; /* once per watchdog */
 };
 
 void
@@ -87,6 +91,11 @@ on_tick(evutil_socket_t fd, short what, void *arg)
             recovered(st, i, beat); /* it swept since (maybe stalled anew) */
         if (st->since[i] < 0 && age > st->timeout_ms)
             report(st, i, beat, age);
+        if (st->since[i] >= 0 && st->restart_ms > 0 && !st->restart_asked &&
+            age > st->restart_ms && st->restart_fn != NULL) {
+            st->restart_asked = 1;
+            st->restart_fn(st->restart_arg, worker_index(st->workers[i]), age);
+        }
     }
 }
 
@@ -126,6 +135,17 @@ stall_set_timeout(struct stall *st, int timeout_ms)
 {
     if (st != NULL)
         st->timeout_ms = timeout_ms;
+}
+
+void
+stall_set_restart(struct stall *st, int restart_ms, stall_restart_fn *fn,
+                  void *arg)
+{
+    if (st == NULL)
+        return;
+    st->restart_ms = restart_ms;
+    st->restart_fn = fn;
+    st->restart_arg = arg;
 }
 
 void

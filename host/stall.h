@@ -14,8 +14,9 @@
  *   - given no new connections: accept balancing (http.c) already leaves a
  *     loop whose sweep is late out, and a blocked loop does not accept.
  *
- * Replacing a stalled loop needs a supervising process and is not done
- * here; shutting down with one still stuck is server.c's (server_run).
+ * A loop stalled past stall_restart is handed to a callback, once: the
+ * server asks its supervisor for a new worker process (supervisor.h).
+ * Shutting down with a loop still stuck is server.c's (server_run).
  *
  * Main thread only (the thread running `base`), but stall_describe(),
  * which any thread may call.
@@ -45,6 +46,14 @@ struct stall *stall_start(struct event_base *base,
 /* A new stall_timeout (a reload); a stall already reported stays reported
  * until its loop comes round.  NULL: nothing. */
 void stall_set_timeout(struct stall *st, int timeout_ms);
+
+/* Called once when a loop has been stalled for `age_ms` > restart_ms. */
+typedef void stall_restart_fn(void *arg, int loop, long long age_ms);
+
+/* From now on, a loop stalled for more than restart_ms (0: never) is
+ * handed to fn(arg, ...), once for the watchdog's life.  NULL: nothing. */
+void stall_set_restart(struct stall *st, int restart_ms, stall_restart_fn *fn,
+                       void *arg);
 
 /* Stop watching (at the start of a shutdown: a loop that ended its drain
  * must not read as stalled).  Flags already set are left as they are.

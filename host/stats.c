@@ -128,6 +128,39 @@ struct interned {
 
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct interned *interned_head;
+static char *arena;           /* stats_intern_arena's, or NULL */
+static size_t arena_size, arena_used;
+
+void
+stats_intern_arena(char *mem, size_t size)
+{
+    pthread_mutex_lock(&intern_lock);
+    arena = mem;
+    arena_size = size;
+    arena_used = 0;
+    pthread_mutex_unlock(&intern_lock);
+}
+
+static int
+in_arena(const void *p)
+{
+    return arena != NULL && (const char *)p >= arena &&
+           (const char *)p < arena + arena_size;
+}
+
+/* Room for an entry of `size` bytes: from the arena while it has room,
+ * else the heap.  Under intern_lock. */
+static struct interned *
+intern_alloc(size_t size)
+{
+    size_t at = (arena_used + 15) & ~(size_t)15;
+
+    if (arena != NULL && at <= arena_size && size <= arena_size - at) {
+        arena_used = at + size;
+        return (struct interned *)(arena + at);
+    }
+    return malloc(size);
+}
 
 const char *
 stats_intern(const char *name)
@@ -140,7 +173,7 @@ stats_intern(const char *name)
         if (strcmp(e->name, name) == 0)
             break;
     if (e == NULL) {
-        e = malloc(sizeof(*e) + n + 1);
+        e = intern_alloc(sizeof(*e) + n + 1);
         if (e != NULL) {
             memcpy(e->name, name, n + 1);
             e->next = interned_head;
@@ -158,7 +191,8 @@ stats_intern_free_all(void)
     while (interned_head != NULL) {
         struct interned *e = interned_head;
         interned_head = e->next;
-        free(e);
+        if (!in_arena(e))
+            free(e);
     }
     pthread_mutex_unlock(&intern_lock);
 }
@@ -374,11 +408,28 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
     buf_printf(out, "rpchost_start_time_seconds %lld\n", g->start_time);
     head(out, "rpchost_draining", "gauge", "1 while shutting down.");
     buf_printf(out, "rpchost_draining %d\n", g->draining);
+    head(out, "rpchost_worker_restarts_total", "counter",
+         "Worker processes the supervisor started after the first, by "
+         "reason.");
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        buf_printf(out, "rpchost_worker_restarts_total{reason=\"%s\"} %lu\n",
+                   stats_restart_reason(r), g->restarts[r]);
     head(out, "rpchost_build_info", "gauge",
          "rpchost's version and the plugin ABI it serves; always 1.");
     buf_puts(out, "rpchost_build_info{version=");
     buf_json_string(out, RPCHOST_VERSION);
     buf_printf(out, ",abi=\"%d\"} 1\n", RPCHOST_ABI_VERSION);
+}
+
+static const char *const restart_names[RESTART_NREASONS] = {
+    "crash", "exit", "stall", "upgrade", "reload",
+};
+
+const char *
+stats_restart_reason(int reason)
+{
+    return reason >= 0 && reason < RESTART_NREASONS ? restart_names[reason]
+                                                    : "?";
 }
 
 /* ---- the process's loops ---- */
@@ -391,7 +442,15 @@ static struct {
     atomic_ulong reload_failures;
     atomic_int draining;
     atomic_llong start_time;
+    atomic_ulong restarts[RESTART_NREASONS];
 } global;
+
+void
+stats_set_restarts(const unsigned long *counts)
+{
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        atomic_store(&global.restarts[r], counts[r]);
+}
 
 void
 stats_register(struct stats *s)
@@ -452,6 +511,8 @@ stats_render_all(struct buf *out)
     g.reload_failures = atomic_load(&global.reload_failures);
     g.start_time = atomic_load(&global.start_time);
     g.draining = atomic_load(&global.draining);
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        g.restarts[r] = atomic_load(&global.restarts[r]);
     stats_render(out, registered, atomic_load(&nregistered), &g);
     /* process_start_time_seconds is rpchost_start_time_seconds. */
     procstat_read(&ps);

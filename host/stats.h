@@ -56,8 +56,23 @@ struct stats {
     atomic_ulong methods_dropped; /* calls of methods beyond the slots */
 };
 
+/* Why a supervisor started a worker process other than its first
+ * (supervisor.h): rpchost_worker_restarts_total{reason}. */
+enum restart_reason {
+    RESTART_CRASH,   /* the last one died of a signal */
+    RESTART_EXIT,    /* the last one exited unexpectedly */
+    RESTART_STALL,   /* a loop stuck past stall_restart */
+    RESTART_UPGRADE, /* SIGUSR2: a new binary */
+    RESTART_RELOAD,  /* SIGHUP changed listen or threads */
+    RESTART_NREASONS
+};
+
+/* "crash", "exit", "stall", "upgrade", "reload". */
+const char *stats_restart_reason(int reason);
+
 /* Process-wide numbers rendered with the per-loop ones. */
 struct stats_global {
+    unsigned long restarts[RESTART_NREASONS];
     unsigned long generation;
     unsigned long reloads;
     unsigned long reload_failures;
@@ -77,6 +92,9 @@ void stats_call(struct stats *s, const char *name, uint64_t us, int code);
 /* A process-lifetime copy of a method name (names survive reloads). */
 const char *stats_intern(const char *name);
 void stats_intern_free_all(void);
+/* Intern into mem[0..size) from now on (the heap once it is full): a
+ * mapping shared with a supervisor (shared.h).  Before any thread. */
+void stats_intern_arena(char *mem, size_t size);
 
 /* Reader side: Prometheus text exposition of all loops, and of the
  * process-wide numbers in *g (rpchost_build_info among them).  Pure: the
@@ -95,6 +113,8 @@ size_t stats_loop_count(void);
 /* Main thread: the serving generation; reload_ok 1 counts a reload, -1 a
  * failed one, 0 neither; draining 1 once shutdown began. */
 void stats_set_global(unsigned long generation, int reload_ok, int draining);
+/* The supervisor's restart counts (before the loops start). */
+void stats_set_restarts(const unsigned long *counts);
 /* Whether shutdown began (any thread). */
 int stats_draining(void);
 /* Render every registered loop, then the process_* series read now

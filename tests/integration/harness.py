@@ -67,6 +67,16 @@ CLI_TIMEOUT = 15.0 * SCALE
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "LeakSanitizer",
                      "runtime error:")
 
+def worker_pids(pid):
+    """The child processes of `pid` (a supervisor's workers), oldest
+    first."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return sorted(int(x) for x in f.read().split())
+    except OSError:
+        return []
+
+
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 PING_SO = os.path.join(PLUGINS, "ping.so")
@@ -407,6 +417,18 @@ class Server:
     def stderr(self):
         with self._lock:
             return "".join(self._lines)
+
+    def worker_pid(self, timeout=10.0):
+        """The pid of the worker process serving now: the supervisor's
+        child (the newest, during a replacement)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            kids = worker_pids(self.proc.pid)
+            if kids:
+                return kids[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError("rpchost has no worker process")
+            time.sleep(0.02)
 
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)

@@ -192,10 +192,10 @@ class AuthTest(unittest.TestCase):
         def maps(pid):
             with open("/proc/%d/maps" % pid) as f:
                 return f.read()
-        self.assertIn("libcrypto.so", maps(self.srv.proc.pid))
+        self.assertIn("libcrypto.so", maps(self.srv.worker_pid()))
         with serve() as plain:
             self.assertEqual(plain.rpc("ping")["result"], "pong")
-            self.assertNotIn("libcrypto.so", maps(plain.proc.pid))
+            self.assertNotIn("libcrypto.so", maps(plain.worker_pid()))
 
     def test_basic_wrong(self):
         for auth in (basic("alice", "pw"), basic("alice", PASSWORD + "x"),

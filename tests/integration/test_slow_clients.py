@@ -236,7 +236,7 @@ class InputBoundTest(unittest.TestCase):
                 s.sendall(harness.post_request(
                     harness.call("echo", ["x" * (3 << 20)])))
                 time.sleep(0.5 * S)
-                before = rss_kib(srv.proc.pid)
+                before = rss_kib(srv.worker_pid())
                 s.setblocking(False)
                 junk = b"x" * 65536
                 sent = 0
@@ -247,7 +247,7 @@ class InputBoundTest(unittest.TestCase):
                     except BlockingIOError:
                         time.sleep(0.01)
                 time.sleep(0.3)
-                grown = rss_kib(srv.proc.pid) - before
+                grown = rss_kib(srv.worker_pid()) - before
                 self.assertLess(grown, 40 << 10,
                                 "RSS grew %d KiB while %d bytes were sent"
                                 % (grown, sent))

@@ -1,0 +1,847 @@
+/*
+ * supervisor.c - see supervisor.h.
+ *
+ * One thread and one poll(2) loop: a signalfd for the signals, one pipe
+ * per worker for what it says, and the timers (a restart's backoff, a
+ * draining worker's deadline) as poll's timeout.
+ */
+#define _GNU_SOURCE
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "notify.h"
+#include "reload.h"
+#include "shared.h"
+#include "stats.h"
+#include "util.h"
+
+#define MAX_KIDS 8
+#define UPGRADE_ENV "RPCHOST_UPGRADE"
+/* A draining worker still alive this long after its shutdown_timeout
+ * gets SIGABRT (a core), and SIGKILL KILL_GRACE_MS after that. */
+#define ABORT_GRACE_MS 3000
+#define KILL_GRACE_MS 5000
+
+enum kid_state { KID_STARTING, KID_SERVING, KID_DRAINING };
+
+struct kid {
+    pid_t pid;
+    int ctl;               /* read end of its pipe; -1: none */
+    struct shared *shared; /* NULL: adopted across a re-execution */
+    enum kid_state state;
+    long long started_ms;
+    long long kill_ms; /* DRAINING: when it gets SIGABRT, then SIGKILL */
+    int aborted;       /* SIGABRT sent */
+    int reason;        /* enum restart_reason it was started for; -1 */
+    int listen_fd;     /* the socket it serves */
+};
+
+struct sup {
+    struct config *cfg; /* the config workers are started from */
+    const struct reload_opts *opts;
+    supervisor_worker_fn *fn;
+    const char *exe;
+    char *const *argv;
+    sigset_t sigs; /* those the signalfd takes */
+    int sigfd;
+    int listen_fd;
+    char addr[128];
+    int old_listen_fd; /* after a listen change, until its workers end */
+    struct kid kids[MAX_KIDS];
+    int nkids;
+    unsigned long restarts[RESTART_NREASONS];
+    unsigned long nrestarts;
+    int quick_deaths;        /* in a row, each soon after its start */
+    long long restart_at_ms; /* a restart waiting out its backoff; 0 */
+    int restart_reason;
+    int ever_ready;
+    int stopping;
+    int exit_code;
+    char *pidfile;
+};
+
+static long long
+now_ms(void)
+{
+    return util_mono_ms();
+}
+
+/* ---- the pidfile ---- */
+
+/* Write the pidfile atomically (a reader never sees it half-written). */
+static int
+write_pidfile(struct sup *s)
+{
+    const char *path = s->cfg->pidfile;
+    char text[32], tmp[4096];
+    FILE *f;
+    int n;
+
+    if (path == NULL)
+        return 0;
+    n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        log_error("pidfile %s: path too long", path);
+        return -1;
+    }
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        log_error("pidfile %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    n = fputs(text, f) == EOF;
+    n |= fclose(f) != 0;
+    if (n || rename(tmp, path) != 0) {
+        log_error("pidfile %s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    free(s->pidfile);
+    s->pidfile = strdup(path);
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static int
+count_state(const struct sup *s, enum kid_state st)
+{
+    int n = 0;
+
+    for (int i = 0; i < s->nkids; i++)
+        n += s->kids[i].state == st;
+    return n;
+}
+
+/* "killed by signal 11 (Segmentation fault, core dumped)" or "exited
+ * with status 1". */
+static void
+describe_status(int status, char *out, size_t len)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, len, "killed by signal %d (%s%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)),
+                 WCOREDUMP(status) ? ", core dumped" : "");
+    else
+        snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
+}
+
+/* The worker process, after the fork: never returns. */
+static void
+run_child(struct sup *s, struct config *cfg, int listen_fd, int ctl[2],
+          struct shared *sh)
+{
+    struct worker_ends ends;
+
+    close(s->sigfd);
+    close(ctl[0]);
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].ctl >= 0)
+            close(s->kids[i].ctl);
+    if (s->old_listen_fd >= 0 && s->old_listen_fd != listen_fd)
+        close(s->old_listen_fd);
+    if (s->listen_fd >= 0 && s->listen_fd != listen_fd)
+        close(s->listen_fd);
+    /* A supervisor killed outright takes its worker with it (gracefully);
+     * its own process group, so a terminal's ^C reaches the supervisor
+     * alone, which forwards it once. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    setpgid(0, 0);
+    sigprocmask(SIG_UNBLOCK, &s->sigs, NULL);
+    ends.listen_fd = listen_fd;
+    ends.ctl_fd = ctl[1];
+    ends.shared = sh;
+    ends.restarts = s->nrestarts;
+    exit(s->fn(cfg, &ends));
+}
+
+/* Fork a worker for `cfg` on listen_fd; `reason` is why (-1: the first).
+ * The worker gets its own copy of cfg.  0, or -1 logged. */
+static int
+start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
+{
+    struct kid *k;
+    struct shared *sh;
+    int ctl[2];
+    pid_t pid;
+
+    if (s->nkids == MAX_KIDS) {
+        log_error("supervisor: %d workers already; not starting another",
+                  MAX_KIDS);
+        return -1;
+    }
+    sh = shared_new(cfg->threads);
+    if (sh == NULL) {
+        log_error("supervisor: cannot map memory for a worker: %s",
+                  strerror(errno));
+        return -1;
+    }
+    if (pipe2(ctl, O_CLOEXEC) != 0) {
+        log_error("supervisor: pipe: %s", strerror(errno));
+        shared_free(sh);
+        return -1;
+    }
+    if (reason >= 0) {
+        s->restarts[reason]++;
+        s->nrestarts++;
+    }
+    shared_set_restarts(sh, s->restarts);
+    pid = fork();
+    if (pid == 0)
+        run_child(s, cfg, listen_fd, ctl, sh);
+    close(ctl[1]);
+    if (pid < 0) {
+        log_error("supervisor: fork: %s", strerror(errno));
+        close(ctl[0]);
+        shared_free(sh);
+        return -1;
+    }
+    fcntl(ctl[0], F_SETFL, O_NONBLOCK);
+    k = &s->kids[s->nkids++];
+    memset(k, 0, sizeof(*k));
+    k->pid = pid;
+    k->ctl = ctl[0];
+    k->shared = sh;
+    k->state = KID_STARTING;
+    k->started_ms = now_ms();
+    k->reason = reason;
+    k->listen_fd = listen_fd;
+    if (reason >= 0)
+        log_info("supervisor: started worker %ld (%s)", (long)pid,
+                 stats_restart_reason(reason));
+    return 0;
+}
+
+/* SIGTERM to a worker: it drains (stops accepting, answers what it has
+ * with Connection: close) and exits; past its deadline it is aborted. */
+static void
+drain(struct sup *s, struct kid *k, int sig)
+{
+    k->state = KID_DRAINING;
+    k->kill_ms = now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
+    if (kill(k->pid, sig) != 0 && errno != ESRCH)
+        log_error("supervisor: cannot signal worker %ld: %s", (long)k->pid,
+                  strerror(errno));
+}
+
+static void
+forward(struct sup *s, int sig)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].state != KID_DRAINING)
+            kill(s->kids[i].pid, sig);
+}
+
+/* The config a crashed worker served, as the one its successor serves. */
+static void
+take_config(struct sup *s, const struct shared *sh)
+{
+    struct config *c = NULL;
+    char err[1024];
+    size_t len = 0;
+    char *text = sh != NULL ? shared_config(sh, &len) : NULL;
+
+    if (text == NULL)
+        return;
+    if (config_parse(s->opts->config_file, text, len, &c, err,
+                     sizeof(err)) != 0 ||
+        config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
+                               sizeof(err)) != 0) {
+        log_warn("supervisor: the worker's last config does not parse here "
+                 "(%s); keeping the one it was started with",
+                 err);
+        config_free(c);
+    } else if (c->threads != s->cfg->threads ||
+               c->listen_port != s->cfg->listen_port ||
+               strcmp(c->listen_host, s->cfg->listen_host) != 0) {
+        config_free(c); /* a socket the supervisor did not open */
+    } else {
+        config_free(s->cfg);
+        s->cfg = c;
+    }
+    free(text);
+}
+
+/* A worker died unexpectedly: start the next one now, or after a backoff
+ * when they keep dying soon after starting. */
+static void
+schedule_restart(struct sup *s, long long started_ms, int reason)
+{
+    long long delay = 0;
+
+    if (now_ms() - started_ms < RESTART_QUICK_MS)
+        s->quick_deaths++;
+    else
+        s->quick_deaths = 0;
+    if (s->quick_deaths > 1) {
+        int shift = s->quick_deaths - 2;
+
+        delay = RESTART_BACKOFF_MS;
+        while (shift-- > 0 && delay < RESTART_BACKOFF_MAX_MS)
+            delay *= 2;
+        if (delay > RESTART_BACKOFF_MAX_MS)
+            delay = RESTART_BACKOFF_MAX_MS;
+    }
+    s->restart_reason = reason;
+    if (delay == 0) {
+        if (start_worker(s, s->cfg, s->listen_fd, reason) != 0)
+            delay = RESTART_BACKOFF_MAX_MS;
+        else
+            return;
+    }
+    log_warn("supervisor: %d worker(s) in a row died within %.0f s of "
+             "starting; the next starts in %.2f s",
+             s->quick_deaths, RESTART_QUICK_MS / 1e3, (double)delay / 1e3);
+    notify_status("worker crash loop: next start in %.2f s",
+                  (double)delay / 1e3);
+    s->restart_at_ms = now_ms() + delay;
+}
+
+static void
+remove_kid(struct sup *s, struct kid *k)
+{
+    if (k->ctl >= 0)
+        close(k->ctl);
+    shared_free(k->shared);
+    *k = s->kids[--s->nkids];
+    /* A socket left from before a listen change goes with its last
+     * worker. */
+    if (s->old_listen_fd >= 0) {
+        for (int i = 0; i < s->nkids; i++)
+            if (s->kids[i].listen_fd == s->old_listen_fd)
+                return;
+        close(s->old_listen_fd);
+        s->old_listen_fd = -1;
+    }
+}
+
+/* Worker `k` ended with `status`. */
+static void
+on_worker_exit(struct sup *s, struct kid *k, int status)
+{
+    char how[160], what[2048] = "";
+    int crashed = WIFSIGNALED(status);
+    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    enum kid_state was = k->state;
+    long long started = k->started_ms;
+    int reason = k->reason;
+    int others_serving;
+
+    describe_status(status, how, sizeof(how));
+    if (k->shared != NULL)
+        shared_describe(k->shared, what, sizeof(what));
+    if (s->stopping) {
+        if (!clean && s->exit_code == 0)
+            s->exit_code = crashed ? 128 + WTERMSIG(status)
+                                   : WEXITSTATUS(status);
+        if (!clean)
+            log_error("supervisor: worker %ld %s%s%s", (long)k->pid, how,
+                      crashed && what[0] ? "; " : "", crashed ? what : "");
+        remove_kid(s, k);
+        return;
+    }
+    if (was == KID_DRAINING) {
+        if (clean)
+            log_info("supervisor: old worker %ld finished draining",
+                     (long)k->pid);
+        else
+            log_warn("supervisor: old worker %ld %s%s%s", (long)k->pid, how,
+                     what[0] ? "; " : "", what);
+        remove_kid(s, k);
+        return;
+    }
+    if (crashed || was == KID_SERVING)
+        take_config(s, k->shared);
+    remove_kid(s, k);
+    others_serving = count_state(s, KID_SERVING);
+    if (was == KID_STARTING && !s->ever_ready && others_serving == 0) {
+        /* The first worker never served: a startup error (logged by it). */
+        if (crashed)
+            log_error("supervisor: the worker %s while starting%s%s", how,
+                      what[0] ? "; " : "", what);
+        s->exit_code = crashed ? 1 : WEXITSTATUS(status) ? WEXITSTATUS(status)
+                                                         : 1;
+        s->stopping = 1;
+        return;
+    }
+    if (was == KID_STARTING && others_serving > 0) {
+        log_error("supervisor: the new worker %ld %s before it served%s%s; "
+                  "the running worker keeps serving",
+                  (long)k->pid, how, what[0] ? "; " : "", what);
+        return;
+    }
+    log_error("supervisor: worker %ld %s%s%s; %s", (long)k->pid, how,
+              what[0] ? "; " : "", what,
+              others_serving || count_state(s, KID_STARTING)
+                  ? "another worker serves"
+                  : "starting another");
+    notify_status("worker %ld %s; restarting", (long)k->pid, how);
+    if (others_serving == 0 && count_state(s, KID_STARTING) == 0)
+        schedule_restart(s, started,
+                         was == KID_STARTING && reason >= 0 ? reason
+                         : crashed                          ? RESTART_CRASH
+                                                            : RESTART_EXIT);
+}
+
+static void
+reap(struct sup *s)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < s->nkids; i++) {
+            if (s->kids[i].pid == pid) {
+                on_worker_exit(s, &s->kids[i], status);
+                break;
+            }
+        }
+    }
+}
+
+/* Worker `k` serves: the others (a replacement's predecessors) drain. */
+static void
+on_ready(struct sup *s, struct kid *k)
+{
+    if (k->state != KID_STARTING)
+        return;
+    k->state = KID_SERVING;
+    if (!s->ever_ready) {
+        s->ever_ready = 1;
+        /* Whoever waits for this line finds the server answering. */
+        log_info("listening on %s, endpoint %s, %d loop(s)", s->addr,
+                 s->cfg->endpoint, s->cfg->threads);
+        /* Then the error log, as the worker did before serving. */
+        if (s->cfg->log_file != NULL && log_open_file(s->cfg->log_file) != 0)
+            log_error("log_file %s: %s", s->cfg->log_file, strerror(errno));
+    } else {
+        log_info("supervisor: worker %ld serves", (long)k->pid);
+    }
+    for (int i = 0; i < s->nkids; i++) {
+        struct kid *o = &s->kids[i];
+        if (o != k && o->state == KID_SERVING) {
+            log_info("supervisor: worker %ld drains (replaced by %ld)",
+                     (long)o->pid, (long)k->pid);
+            drain(s, o, SIGTERM);
+        }
+    }
+}
+
+/* What worker `k` wrote on its pipe. */
+static void
+read_ctl(struct sup *s, struct kid *k)
+{
+    char buf[64];
+    ssize_t n = read(k->ctl, buf, sizeof(buf));
+
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        close(k->ctl);
+        k->ctl = -1;
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == SHARED_MSG_READY) {
+            on_ready(s, k);
+        } else if (buf[i] == SHARED_MSG_STALL && k->state == KID_SERVING &&
+                   !s->stopping && count_state(s, KID_STARTING) == 0) {
+            log_warn("supervisor: worker %ld has a stalled loop; replacing "
+                     "it",
+                     (long)k->pid);
+            start_worker(s, s->cfg, s->listen_fd, RESTART_STALL);
+        }
+    }
+}
+
+/* ---- signals ---- */
+
+static void
+begin_stop(struct sup *s, int sig)
+{
+    if (s->stopping) {
+        /* A second signal: the workers' default action (they end now). */
+        forward(s, sig);
+        for (int i = 0; i < s->nkids; i++)
+            if (s->kids[i].state == KID_DRAINING)
+                kill(s->kids[i].pid, sig);
+        return;
+    }
+    s->stopping = 1;
+    s->restart_at_ms = 0;
+    /* New clients are refused at once (a load balancer fails over) rather
+     * than queued until the exit. */
+    shutdown(s->listen_fd, SHUT_RDWR);
+    if (s->old_listen_fd >= 0)
+        shutdown(s->old_listen_fd, SHUT_RDWR);
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].state != KID_DRAINING)
+            drain(s, &s->kids[i], sig);
+    if (s->nkids == 0)
+        log_info("%s: no worker runs; stopped", strsignal(sig));
+}
+
+/* SIGHUP: a changed listen or threads needs a new worker; anything else
+ * the worker reloads in place. */
+static void
+on_hup(struct sup *s)
+{
+    struct config *c = NULL;
+    char err[1024], addr[sizeof(s->addr)];
+    int fd;
+
+    if (config_load(s->opts->config_file, &c, err, sizeof(err)) != 0 ||
+        config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
+                               sizeof(err)) != 0) {
+        config_free(c);
+        forward(s, SIGHUP); /* the worker reports the error as ever */
+        return;
+    }
+    if (c->log_file != NULL &&
+        (s->cfg->log_file == NULL || strcmp(c->log_file, s->cfg->log_file)))
+        log_open_file(c->log_file);
+    if (c->threads == s->cfg->threads &&
+        c->listen_port == s->cfg->listen_port &&
+        strcmp(c->listen_host, s->cfg->listen_host) == 0) {
+        config_free(c);
+        forward(s, SIGHUP);
+        return;
+    }
+    if (count_state(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
+        log_warn("SIGHUP: a worker is starting; try again once it serves");
+        config_free(c);
+        return;
+    }
+    fd = s->listen_fd;
+    if (c->listen_port != s->cfg->listen_port ||
+        strcmp(c->listen_host, s->cfg->listen_host) != 0) {
+        fd = listener_open(c, addr, sizeof(addr));
+        if (fd < 0) {
+            log_error("SIGHUP: keeping listen %s", s->addr);
+            config_free(c);
+            return;
+        }
+    }
+    log_info("SIGHUP: listen %s:%d, threads %d: starting a new worker",
+             c->listen_host, c->listen_port, c->threads);
+    if (start_worker(s, c, fd, RESTART_RELOAD) != 0) {
+        if (fd != s->listen_fd)
+            close(fd);
+        config_free(c);
+        return;
+    }
+    if (fd != s->listen_fd) {
+        if (s->old_listen_fd >= 0)
+            close(s->old_listen_fd); /* unused: see remove_kid */
+        s->old_listen_fd = s->listen_fd;
+        s->listen_fd = fd;
+        snprintf(s->addr, sizeof(s->addr), "%s", addr);
+        log_info("listening on %s", s->addr);
+    }
+    config_free(s->cfg);
+    s->cfg = c;
+}
+
+/* SIGUSR2: run the binary on disk in this process (same pid), handing it
+ * the listening socket, the workers (still its children) and the config
+ * that serves.  Returns only if that failed (logged). */
+static void
+reexec(struct sup *s)
+{
+    char env[512];
+    int mfd, off;
+
+    if (count_state(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
+        log_warn("SIGUSR2: a worker is starting; try again once it serves");
+        return;
+    }
+    mfd = memfd_create("rpchost-config", 0);
+    if (mfd < 0 || write(mfd, s->cfg->text, s->cfg->text_len) !=
+                       (ssize_t)s->cfg->text_len) {
+        log_error("SIGUSR2: cannot keep the config for the new binary: %s",
+                  strerror(errno));
+        if (mfd >= 0)
+            close(mfd);
+        return;
+    }
+    off = snprintf(env, sizeof(env), "listen=%d,config=%d,restarts=",
+                   s->listen_fd, mfd);
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
+                        r ? ":" : "", s->restarts[r]);
+    off += snprintf(env + off, sizeof(env) - (size_t)off, ",workers=");
+    for (int i = 0; i < s->nkids; i++)
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld",
+                        i ? ":" : "", (long)s->kids[i].pid);
+    setenv(UPGRADE_ENV, env, 1);
+    fcntl(s->listen_fd, F_SETFD, 0);
+    log_info("SIGUSR2: re-executing %s", s->exe);
+    execv(s->exe, s->argv);
+    log_error("SIGUSR2: cannot execute %s: %s; the running binary goes on",
+              s->exe, strerror(errno));
+    fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
+    unsetenv(UPGRADE_ENV);
+    close(mfd);
+}
+
+static void
+on_signal(struct sup *s, int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+        begin_stop(s, sig);
+        break;
+    case SIGHUP:
+        if (!s->stopping)
+            on_hup(s);
+        break;
+    case SIGUSR1:
+        log_reopen();
+        forward(s, SIGUSR1);
+        break;
+    case SIGUSR2:
+        if (!s->stopping)
+            reexec(s);
+        break;
+    case SIGCHLD:
+        reap(s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- across a re-execution ---- */
+
+/* The value of `key=` in the upgrade variable, or NULL. */
+static const char *
+upgrade_field(const char *env, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (const char *p = env; p != NULL && *p; p = strchr(p, ',')) {
+        if (*p == ',')
+            p++;
+        if (strncmp(p, key, n) == 0 && p[n] == '=')
+            return p + n + 1;
+    }
+    return NULL;
+}
+
+struct config *
+supervisor_inherited_config(const char *file)
+{
+    const char *env = getenv(UPGRADE_ENV), *v;
+    struct config *c = NULL;
+    char err[1024], *text;
+    int fd;
+    off_t len;
+
+    v = env != NULL ? upgrade_field(env, "config") : NULL;
+    if (v == NULL)
+        return NULL;
+    fd = atoi(v);
+    len = lseek(fd, 0, SEEK_END);
+    if (len < 0 || len > CONFIG_MAX_TEXT)
+        return NULL;
+    text = malloc((size_t)len + 1);
+    if (text == NULL ||
+        pread(fd, text, (size_t)len, 0) != (ssize_t)len ||
+        config_parse(file, text, (size_t)len, &c, err, sizeof(err)) != 0) {
+        free(text);
+        return NULL;
+    }
+    free(text);
+    log_warn("SIGUSR2: serving the config the previous binary served");
+    return c;
+}
+
+/* After a re-execution: take what the previous image handed over. */
+static void
+adopt(struct sup *s)
+{
+    const char *env = getenv(UPGRADE_ENV), *v;
+
+    if (env == NULL)
+        return;
+    if ((v = upgrade_field(env, "listen")) != NULL)
+        listener_adopt(atoi(v), NULL);
+    if ((v = upgrade_field(env, "config")) != NULL)
+        close(atoi(v));
+    if ((v = upgrade_field(env, "restarts")) != NULL)
+        for (int r = 0; r < RESTART_NREASONS && v != NULL; r++) {
+            s->restarts[r] = strtoul(v, NULL, 10);
+            s->nrestarts += s->restarts[r];
+            v = strchr(v, ':');
+            v = v ? v + 1 : NULL;
+        }
+    for (v = upgrade_field(env, "workers"); v != NULL && *v && *v != ',';) {
+        long pid = strtol(v, NULL, 10);
+
+        if (pid > 0 && s->nkids < MAX_KIDS) {
+            struct kid *k = &s->kids[s->nkids++];
+            memset(k, 0, sizeof(*k));
+            k->pid = (pid_t)pid;
+            k->ctl = -1;
+            k->state = KID_SERVING;
+            k->started_ms = now_ms() - RESTART_QUICK_MS;
+            k->reason = -1;
+            k->listen_fd = -1;
+        }
+        v = strpbrk(v, ":,");
+        v = v != NULL && *v == ':' ? v + 1 : NULL;
+    }
+    s->ever_ready = s->nkids > 0;
+    unsetenv(UPGRADE_ENV);
+}
+
+/* ---- the loop ---- */
+
+/* Deadlines that passed: a restart's backoff, a draining worker's. */
+static void
+run_timers(struct sup *s)
+{
+    long long now = now_ms();
+
+    if (s->restart_at_ms != 0 && now >= s->restart_at_ms && !s->stopping) {
+        s->restart_at_ms = 0;
+        if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) != 0)
+            s->restart_at_ms = now + RESTART_BACKOFF_MAX_MS;
+    }
+    for (int i = 0; i < s->nkids; i++) {
+        struct kid *k = &s->kids[i];
+        if (k->state != KID_DRAINING || now < k->kill_ms)
+            continue;
+        log_error("supervisor: worker %ld did not end %.1f s after its "
+                  "drain began; %s",
+                  (long)k->pid,
+                  (s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS) / 1e3,
+                  k->aborted ? "SIGKILL" : "SIGABRT");
+        kill(k->pid, k->aborted ? SIGKILL : SIGABRT);
+        k->aborted = 1;
+        k->kill_ms = now + KILL_GRACE_MS;
+    }
+}
+
+static int
+poll_timeout(const struct sup *s)
+{
+    long long next = -1, now = now_ms();
+
+    if (s->restart_at_ms != 0)
+        next = s->restart_at_ms;
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].state == KID_DRAINING &&
+            (next < 0 || s->kids[i].kill_ms < next))
+            next = s->kids[i].kill_ms;
+    if (next < 0)
+        return -1;
+    return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+static void
+loop(struct sup *s)
+{
+    while (!s->stopping || s->nkids > 0) {
+        struct pollfd pfd[MAX_KIDS + 1];
+        struct kid *who[MAX_KIDS + 1];
+        int n = 0;
+
+        pfd[n].fd = s->sigfd;
+        pfd[n].events = POLLIN;
+        who[n++] = NULL;
+        for (int i = 0; i < s->nkids; i++) {
+            if (s->kids[i].ctl < 0)
+                continue;
+            pfd[n].fd = s->kids[i].ctl;
+            pfd[n].events = POLLIN;
+            who[n++] = &s->kids[i];
+        }
+        if (poll(pfd, (nfds_t)n, poll_timeout(s)) < 0 && errno != EINTR) {
+            log_error("supervisor: poll: %s", strerror(errno));
+            break;
+        }
+        /* Pipes before signals: a worker's last words come before its
+         * death is handled (remove_kid moves entries). */
+        for (int i = 1; i < n; i++)
+            if (pfd[i].revents != 0)
+                read_ctl(s, who[i]);
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+                on_signal(s, (int)si.ssi_signo);
+        }
+        run_timers(s);
+    }
+}
+
+int
+supervisor_run(struct config *cfg, const struct reload_opts *opts,
+               const char *exe, char *const *argv, supervisor_worker_fn *fn)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP,
+                               SIGUSR1, SIGUSR2, SIGCHLD};
+    struct sup s;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
+    s.opts = opts;
+    s.fn = fn;
+    s.exe = exe;
+    s.argv = argv;
+    s.listen_fd = -1;
+    s.old_listen_fd = -1;
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&s.sigs);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&s.sigs, sigs[i]);
+    sigprocmask(SIG_BLOCK, &s.sigs, NULL);
+    s.sigfd = signalfd(-1, &s.sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s.sigfd < 0) {
+        log_error("supervisor: signalfd: %s", strerror(errno));
+        config_free(cfg);
+        return 1;
+    }
+    adopt(&s);
+    listener_take_activation();
+    s.listen_fd = listener_open(cfg, s.addr, sizeof(s.addr));
+    listener_close_unused();
+    if (s.listen_fd < 0 || write_pidfile(&s) != 0) {
+        s.exit_code = 1;
+        s.stopping = 1;
+    } else {
+        if (start_worker(&s, s.cfg, s.listen_fd,
+                         s.nkids > 0 ? RESTART_UPGRADE : -1) != 0) {
+            s.exit_code = 1;
+            begin_stop(&s, SIGTERM);
+        }
+    }
+    loop(&s);
+    if (s.pidfile != NULL) {
+        unlink(s.pidfile);
+        free(s.pidfile);
+    }
+    if (s.listen_fd >= 0)
+        close(s.listen_fd);
+    if (s.old_listen_fd >= 0)
+        close(s.old_listen_fd);
+    close(s.sigfd);
+    config_free(s.cfg);
+    return s.exit_code;
+}
