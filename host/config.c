@@ -644,9 +644,9 @@ config_parse(const char *file, const char *text, size_t len,
     c->endpoint = strdup("/");
     c->health_path = strdup("/healthz");
     c->metrics_path = strdup("/metrics");
-    if (c->file == NULL || c->text == NULL || c->dir == NULL || c->listen_host == NULL ||
-        c->endpoint == NULL || c->health_path == NULL ||
-        c->metrics_path == NULL) {
+    if (c->file == NULL || c->text == NULL || c->dir == NULL ||
+        c->listen_host == NULL || c->endpoint == NULL ||
+        c->health_path == NULL || c->metrics_path == NULL) {
         snprintf(errbuf, errlen, "%s: out of memory", file);
         goto fail;
     }

@@ -32,7 +32,7 @@ struct config {
     char *text; /* what was parsed (NUL-terminated): a supervisor restarts
                    a crashed worker from the last text that loaded */
     size_t text_len;
-    char *dir;  /* its folder, for relative paths */
+    char *dir; /* its folder, for relative paths */
     char *listen_host;
     int listen_port; /* 0: any free port */
     char *endpoint;  /* URL path accepting POST, starts with '/' */
@@ -80,11 +80,11 @@ struct config {
 #define CONFIG_DEFAULT_BACKLOG 1024
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
-#define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000 /* why 5 s: README, Health */
+#define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000  /* why 5 s: README, Health */
 #define CONFIG_DEFAULT_STALL_RESTART_MS 30000 /* README, Supervisor */
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_MAX_THREADS 256
-#define CONFIG_MAX_SECTION 49 /* libinih keeps 49 characters */
+#define CONFIG_MAX_SECTION 49         /* libinih keeps 49 characters */
 #define CONFIG_MAX_TEXT (1024 * 1024) /* a config file's largest size */
 
 /* Fill `c` with defaults (no plugins). */

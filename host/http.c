@@ -96,6 +96,8 @@ struct worker {
     struct event *drain_ev;
     long long drain_deadline_ms; /* CLOCK_MONOTONIC */
     int stop_timeout_ms;
+    int linger;    /* the drain keeps idle keep-alive connections until its
+                      deadline (a replacement: worker_stop) */
     long inflight; /* requests not yet fully answered; loop thread only */
     int draining;
     int loopback; /* it listens on a loopback address (guard.h) */
@@ -1354,6 +1356,14 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (w->inflight <= 0 && w->linger && conns_open(w->conns) > 0 &&
+        util_mono_ms() < w->drain_deadline_ms) {
+        /* Replaced: another worker serves.  An idle keep-alive client
+         * may still send a request, answered with Connection: close,
+         * rather than find its connection closed under it. */
+        event_add(w->drain_ev, &tick);
+        return;
+    }
     if (w->inflight <= 0) {
         /* Nothing will serve this loop's other connections from now on:
          * close them, so that their clients fail over at once. */
@@ -1546,9 +1556,10 @@ stop_on_loop(void *arg)
 }
 
 void
-worker_stop(struct worker *w, int timeout_ms)
+worker_stop(struct worker *w, int timeout_ms, int linger)
 {
     w->stop_timeout_ms = timeout_ms;
+    w->linger = linger;
     if (loop_post(&w->loop, stop_on_loop, w) != 0)
         log_error("loop %d: cannot ask it to stop", w->index);
 }

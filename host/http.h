@@ -36,8 +36,11 @@ struct worker *worker_new(int index, int listen_fd, struct generation *gen,
 int worker_start(struct worker *w);
 
 /* From any thread: stop accepting, finish in-flight requests (at most
- * timeout_ms), then end the loop. */
-void worker_stop(struct worker *w, int timeout_ms);
+ * timeout_ms), then end the loop.  Idle keep-alive connections are closed
+ * once nothing is in flight, or, with `linger` (the process is being
+ * replaced), left until timeout_ms for one more request, answered with
+ * Connection: close. */
+void worker_stop(struct worker *w, int timeout_ms, int linger);
 
 /* From the main thread: make `gen` (referenced here) the worker's current
  * generation for new requests; requests already running keep theirs. */

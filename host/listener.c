@@ -34,8 +34,7 @@ listener_adopt(int fd, const char *name)
     socklen_t len = sizeof(type), alen = sizeof(acc);
 
     if (npassed == MAX_PASSED) {
-        log_warn("more than %d sockets passed; closing fd %d", MAX_PASSED,
-                 fd);
+        log_warn("more than %d sockets passed; closing fd %d", MAX_PASSED, fd);
         close(fd);
         return;
     }
@@ -124,8 +123,7 @@ bound_to(int fd, const struct addrinfo *ai)
         const struct sockaddr_in6 *a = (const void *)&ss;
         const struct sockaddr_in6 *b = (const void *)ai->ai_addr;
         return a->sin6_port == b->sin6_port &&
-               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(b->sin6_addr)) ==
-                   0;
+               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(b->sin6_addr)) == 0;
     }
     return 0;
 }

@@ -34,8 +34,8 @@
 #include "watchdog.h"
 
 struct server {
-    struct event_base *base; /* main thread: signals */
-    struct stats *stats;     /* one per worker, in the shared mapping */
+    struct event_base *base;        /* main thread: signals */
+    struct stats *stats;            /* one per worker, in the shared mapping */
     const struct worker_ends *ends; /* what the supervisor handed over */
     int replacing; /* asked the supervisor for a new worker (stall) */
     struct reload_opts opts;
@@ -45,7 +45,7 @@ struct server {
     int nworkers;
     int listen_fd;
     int stopping;
-    struct event *sigev[4];    /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
+    struct event *sigev[5];    /* SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 */
     struct reloader *reloader; /* builds the next generation on SIGHUP */
     int reload_again;          /* a SIGHUP came during the running build */
     struct watchdog *watchdog; /* WATCHDOG=1 pings, when systemd asks */
@@ -72,8 +72,9 @@ notify_serving(const struct server *s, const char *note)
     notify_ready(status);
 }
 
+/* Begin the shutdown; `linger` for a replacement (worker_stop). */
 static void
-begin_stop(struct server *s, const char *why)
+begin_stop(struct server *s, const char *why, int linger)
 {
     if (s->stopping)
         return;
@@ -87,15 +88,15 @@ begin_stop(struct server *s, const char *why)
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
     for (int i = 0; i < s->nworkers; i++)
-        worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms);
+        worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms, linger);
     /* The loops stop accepting (a draining loop's listener is off); the
      * listening socket is the supervisor's, which another worker may be
      * serving from, and which the supervisor shuts when the service
      * stops. */
     /* The workers exit by themselves; leave the control loop so main can
      * join them.  Removing the signal events restores the default action,
-     * so a second SIGINT/SIGTERM ends the process at once. */
-    for (int i = 0; i < 2; i++)
+     * so a second SIGINT/SIGTERM/SIGQUIT ends the process at once. */
+    for (int i = 0; i < 3; i++)
         if (s->sigev[i] != NULL)
             event_del(s->sigev[i]);
     event_base_loopbreak(s->base);
@@ -287,8 +288,7 @@ on_stall_restart(void *arg, int loop, long long age_ms)
     log_error("loop %d stalled for %.1f s (stall_restart %.1f s): asking "
               "the supervisor for a new worker; this one drains its other "
               "loops, then ends with SIGABRT",
-              loop, (double)age_ms / 1e3,
-              s->gen->cfg->stall_restart_ms / 1e3);
+              loop, (double)age_ms / 1e3, s->gen->cfg->stall_restart_ms / 1e3);
     s->replacing = 1;
     tell_supervisor(s, SHARED_MSG_STALL);
 }
@@ -361,11 +361,15 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     switch (sig) {
     case SIGINT:
-        begin_stop(s, "SIGINT");
+        begin_stop(s, "SIGINT", 0);
         break;
     case SIGTERM:
-        begin_stop(s, s->replacing ? "SIGTERM (replaced for a stall)"
-                                   : "SIGTERM");
+        begin_stop(s, "SIGTERM", 0);
+        break;
+    case SIGQUIT:
+        /* From the supervisor: a new worker serves in this one's place. */
+        begin_stop(s, s->replacing ? "replaced (a loop stalled)" : "replaced",
+                   1);
         break;
     case SIGHUP:
         if (s->stopping)
@@ -433,7 +437,7 @@ int
 server_run(struct generation *gen, const struct reload_opts *opts,
            const struct worker_ends *ends)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
     struct event **sigev;
     struct server s;
     sigset_t all, old;
@@ -460,7 +464,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     s.reloader = reloader_new(s.base, &s.opts, on_built, &s);
     if (s.reloader == NULL)
         goto out;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
         if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
             log_error("cannot handle signal %d", sigs[i]);
@@ -508,7 +512,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (started != gen->cfg->threads) {
-        begin_stop(&s, "startup failure");
+        begin_stop(&s, "startup failure", 0);
         goto out;
     }
     /* Every loop runs: ready for the supervisor and systemd, then the
@@ -520,11 +524,13 @@ server_run(struct generation *gen, const struct reload_opts *opts,
                                 gen->cfg->stall_timeout_ms);
     s.stall = stall_start(s.base, s.workers, s.stats, s.nworkers,
                           gen->cfg->stall_timeout_ms);
+    stall_set_restart(s.stall, gen->cfg->stall_restart_ms, on_stall_restart,
+                      &s);
     event_base_dispatch(s.base);
     rc = 0;
 out:
     if (!s.stopping && s.nworkers > 0)
-        begin_stop(&s, "exit");
+        begin_stop(&s, "exit", 0);
     /* All loops end before any is freed: a loop rendering /metrics reads
      * the others' counters.  One kept by plugin code past the drain never
      * ends: see exit_stuck(). */
@@ -556,7 +562,7 @@ out:
         worker_free(s.workers[i]);
     set_reap_base(NULL);
     free(s.workers);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);
     reloader_free(s.reloader); /* left alone while its build runs */

@@ -50,8 +50,8 @@ struct stats *shared_stats(struct shared *sh, int i);
 /* The worker, first thing: intern names in the mapping's arena. */
 void shared_use_arena(struct shared *sh);
 
-/* Restart counts per enum restart_reason (stats.h): the supervisor sets them before
- * the fork; the worker reads them. */
+/* Restart counts per enum restart_reason (stats.h): the supervisor sets them
+ * before the fork; the worker reads them. */
 void shared_set_restarts(struct shared *sh, const unsigned long *counts);
 void shared_restarts(const struct shared *sh, unsigned long *counts);
 

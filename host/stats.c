@@ -128,7 +128,7 @@ struct interned {
 
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct interned *interned_head;
-static char *arena;           /* stats_intern_arena's, or NULL */
+static char *arena; /* stats_intern_arena's, or NULL */
 static size_t arena_size, arena_used;
 
 void

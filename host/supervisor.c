@@ -229,8 +229,10 @@ start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
     return 0;
 }
 
-/* SIGTERM to a worker: it drains (stops accepting, answers what it has
- * with Connection: close) and exits; past its deadline it is aborted. */
+/* SIGTERM (a stop) or SIGQUIT (a replacement: idle keep-alive connections
+ * get until shutdown_timeout to send one more request) to a worker: it
+ * drains (stops accepting, answers what it has with Connection: close)
+ * and exits; past its deadline it is aborted. */
 static void
 drain(struct sup *s, struct kid *k, int sig)
 {
@@ -260,8 +262,8 @@ take_config(struct sup *s, const struct shared *sh)
 
     if (text == NULL)
         return;
-    if (config_parse(s->opts->config_file, text, len, &c, err,
-                     sizeof(err)) != 0 ||
+    if (config_parse(s->opts->config_file, text, len, &c, err, sizeof(err)) !=
+            0 ||
         config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
                                sizeof(err)) != 0) {
         log_warn("supervisor: the worker's last config does not parse here "
@@ -349,8 +351,8 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
         shared_describe(k->shared, what, sizeof(what));
     if (s->stopping) {
         if (!clean && s->exit_code == 0)
-            s->exit_code = crashed ? 128 + WTERMSIG(status)
-                                   : WEXITSTATUS(status);
+            s->exit_code =
+                crashed ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
         if (!clean)
             log_error("supervisor: worker %ld %s%s%s", (long)k->pid, how,
                       crashed && what[0] ? "; " : "", crashed ? what : "");
@@ -376,8 +378,9 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
         if (crashed)
             log_error("supervisor: the worker %s while starting%s%s", how,
                       what[0] ? "; " : "", what);
-        s->exit_code = crashed ? 1 : WEXITSTATUS(status) ? WEXITSTATUS(status)
-                                                         : 1;
+        s->exit_code = crashed               ? 1
+                       : WEXITSTATUS(status) ? WEXITSTATUS(status)
+                                             : 1;
         s->stopping = 1;
         return;
     }
@@ -439,7 +442,7 @@ on_ready(struct sup *s, struct kid *k)
         if (o != k && o->state == KID_SERVING) {
             log_info("supervisor: worker %ld drains (replaced by %ld)",
                      (long)o->pid, (long)k->pid);
-            drain(s, o, SIGTERM);
+            drain(s, o, SIGQUIT);
         }
     }
 }
@@ -579,8 +582,8 @@ reexec(struct sup *s)
             close(mfd);
         return;
     }
-    off = snprintf(env, sizeof(env), "listen=%d,config=%d,restarts=",
-                   s->listen_fd, mfd);
+    off = snprintf(env, sizeof(env),
+                   "listen=%d,config=%d,restarts=", s->listen_fd, mfd);
     for (int r = 0; r < RESTART_NREASONS; r++)
         off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
                         r ? ":" : "", s->restarts[r]);
@@ -605,6 +608,7 @@ on_signal(struct sup *s, int sig)
     switch (sig) {
     case SIGTERM:
     case SIGINT:
+    case SIGQUIT: /* as nginx's: idle keep-alive clients get their time */
         begin_stop(s, sig);
         break;
     case SIGHUP:
@@ -661,8 +665,7 @@ supervisor_inherited_config(const char *file)
     if (len < 0 || len > CONFIG_MAX_TEXT)
         return NULL;
     text = malloc((size_t)len + 1);
-    if (text == NULL ||
-        pread(fd, text, (size_t)len, 0) != (ssize_t)len ||
+    if (text == NULL || pread(fd, text, (size_t)len, 0) != (ssize_t)len ||
         config_parse(file, text, (size_t)len, &c, err, sizeof(err)) != 0) {
         free(text);
         return NULL;
@@ -795,7 +798,7 @@ int
 supervisor_run(struct config *cfg, const struct reload_opts *opts,
                const char *exe, char *const *argv, supervisor_worker_fn *fn)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP,
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
                                SIGUSR1, SIGUSR2, SIGCHLD};
     struct sup s;
 

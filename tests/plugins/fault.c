@@ -61,7 +61,8 @@ fault_init(rpchost_plugin *p, const rpchost_api *a, void **state)
 
     if (api->config_bool(p, "crash_in_init", 0, &crash) == RPCHOST_OK && crash)
         *nowhere = 1;
-    if (api->config_int(p, "crash_after_ms", 0, 0, 3600000, &after) == RPCHOST_OK &&
+    if (api->config_int(p, "crash_after_ms", 0, 0, 3600000, &after) ==
+            RPCHOST_OK &&
         after > 0 &&
         pthread_create(&t, NULL, crash_later, (void *)(intptr_t)after) == 0)
         pthread_detach(t);
