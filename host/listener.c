@@ -22,13 +22,14 @@
 
 /* Sockets handed to the process, not yet taken by a listen entry. */
 static struct {
-    int fd; /* -1 once taken or closed */
+    int fd;      /* -1 once taken or closed */
+    int systemd; /* socket activation's (else a previous image's) */
     char name[64];
 } passed[MAX_PASSED];
 static int npassed;
 
 void
-listener_adopt(int fd, const char *name)
+listener_adopt(int fd, const char *name, int systemd)
 {
     int type = 0, acc = 0;
     socklen_t len = sizeof(type), alen = sizeof(acc);
@@ -41,14 +42,16 @@ listener_adopt(int fd, const char *name)
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
         type != SOCK_STREAM ||
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) != 0 || !acc) {
-        log_warn("passed fd %d is not a listening stream socket; ignoring it",
+        log_warn("passed fd %d is not a listening stream socket; closing it",
                  fd);
+        close(fd);
         return;
     }
     /* Ours now: not inherited by what plugins exec, never blocking. */
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     passed[npassed].fd = fd;
+    passed[npassed].systemd = systemd;
     snprintf(passed[npassed].name, sizeof(passed[npassed].name), "%s",
              name != NULL ? name : "");
     npassed++;
@@ -78,7 +81,7 @@ listener_take_activation(void)
             }
             if (p != NULL)
                 snprintf(name, sizeof(name), "%.*s", (int)strcspn(p, ":"), p);
-            listener_adopt(SD_LISTEN_FDS_START + (int)i, name);
+            listener_adopt(SD_LISTEN_FDS_START + (int)i, name, 1);
         }
         if (n > 0)
             log_info("socket activation: %ld socket(s) passed", n);
@@ -103,7 +106,8 @@ listener_address(int fd, char *addr, size_t addrlen)
                  host, serv);
 }
 
-/* Whether fd is bound to the address `ai` names. */
+/* Whether fd is bound to the address `ai` names (port 0: any port, as
+ * binding it would pick one). */
 static int
 bound_to(int fd, const struct addrinfo *ai)
 {
@@ -116,24 +120,25 @@ bound_to(int fd, const struct addrinfo *ai)
     if (ai->ai_family == AF_INET) {
         const struct sockaddr_in *a = (const void *)&ss;
         const struct sockaddr_in *b = (const void *)ai->ai_addr;
-        return a->sin_port == b->sin_port &&
+        return (b->sin_port == 0 || a->sin_port == b->sin_port) &&
                a->sin_addr.s_addr == b->sin_addr.s_addr;
     }
     if (ai->ai_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const void *)&ss;
         const struct sockaddr_in6 *b = (const void *)ai->ai_addr;
-        return a->sin6_port == b->sin6_port &&
+        return (b->sin6_port == 0 || a->sin6_port == b->sin6_port) &&
                memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(b->sin6_addr)) == 0;
     }
     return 0;
 }
 
-/* The passed socket for cfg's listen (taken), or -1. */
+/* The passed socket for cfg's listen (taken), or -1; *systemd whether it
+ * is socket activation's. */
 static int
-take_passed(const struct config *cfg, const struct addrinfo *res)
+take_passed(const struct config *cfg, const struct addrinfo *res, int *systemd)
 {
     char text[NI_MAXHOST + 16];
-    int found = -1, left = 0;
+    int found = -1, left = 0, fd;
 
     snprintf(text, sizeof(text),
              strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d",
@@ -145,21 +150,26 @@ take_passed(const struct config *cfg, const struct addrinfo *res)
         for (const struct addrinfo *ai = res; ai && found < 0; ai = ai->ai_next)
             if (passed[i].fd >= 0 && bound_to(passed[i].fd, ai))
                 found = i;
+    /* systemd's only socket serves the only listen entry, whatever
+     * address it was given (ListenStream=5000 binds [::]:5000); a socket
+     * from the previous image only serves the address it is bound to. */
     for (int i = 0; i < npassed; i++)
         left += passed[i].fd >= 0;
     if (found < 0 && left == 1)
         for (int i = 0; i < npassed; i++)
-            if (passed[i].fd >= 0)
+            if (passed[i].fd >= 0 && passed[i].systemd)
                 found = i;
     if (found < 0)
         return -1;
-    int fd = passed[found].fd;
+    *systemd = passed[found].systemd;
+    fd = passed[found].fd;
     passed[found].fd = -1;
     return fd;
 }
 
 int
-listener_open(const struct config *cfg, char *addr, size_t addrlen)
+listener_open(const struct config *cfg, char *addr, size_t addrlen,
+              int *systemd)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char port[8];
@@ -176,7 +186,8 @@ listener_open(const struct config *cfg, char *addr, size_t addrlen)
                   gai_strerror(rc));
         return -1;
     }
-    fd = take_passed(cfg, res);
+    *systemd = 0;
+    fd = take_passed(cfg, res, systemd);
     if (fd >= 0) {
         freeaddrinfo(res);
         listener_address(fd, addr, addrlen);

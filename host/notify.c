@@ -83,6 +83,26 @@ notify_init(void)
         log_warn("cannot clear NOTIFY_SOCKET/WATCHDOG_*: %s", strerror(errno));
 }
 
+void
+notify_export(int set)
+{
+    char v[32];
+
+    if (!set || nt.addrlen == 0) {
+        unsetenv("NOTIFY_SOCKET");
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        return;
+    }
+    setenv("NOTIFY_SOCKET", nt.name, 1);
+    if (nt.watchdog_usec != 0) {
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)nt.watchdog_usec);
+        setenv("WATCHDOG_USEC", v, 1);
+        snprintf(v, sizeof(v), "%ld", (long)getpid());
+        setenv("WATCHDOG_PID", v, 1);
+    }
+}
+
 /* One datagram, never blocking. */
 static void
 send_text(const char *text, size_t len)

@@ -48,6 +48,11 @@ void notify_status_again(void);
  * there is no notification socket. */
 uint64_t notify_watchdog_usec(void);
 
+/* set 1: put NOTIFY_SOCKET (and WATCHDOG_USEC, WATCHDOG_PID) back into
+ * the environment, as notify_init() found them, for a re-execution of the
+ * binary (the supervisor's SIGUSR2); 0: remove them again. */
+void notify_export(int set);
+
 /* Close the socket (at exit). */
 void notify_close(void);
 

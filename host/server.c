@@ -81,7 +81,8 @@ begin_stop(struct server *s, const char *why, int linger)
     s->stopping = 1;
     s->stop_ms = util_mono_ms();
     s->stop_timeout_ms = s->gen->cfg->shutdown_timeout_ms;
-    notify_stopping("stopping: finishing in-flight requests");
+    /* STOPPING=1 is the supervisor's: a replaced worker stops while the
+     * service goes on. */
     watchdog_stop(s->watchdog);
     stall_stop(s->stall); /* a loop done draining is not stalled */
     stats_set_global(s->gen->id, 0, 1);
@@ -394,6 +395,22 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/* The supervisor forked this process with its signals blocked: those
+ * sent meanwhile (a SIGHUP during the startup) are handled now that their
+ * events exist.  SIGUSR2 and SIGCHLD get their default actions back. */
+static void
+unblock_signals(const int *sigs, int n)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (int i = 0; i < n; i++)
+        sigaddset(&set, sigs[i]);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* Descriptors kept for everything but connections: the listening socket,
  * logs, the pidfile, each loop's epoll and eventfd, plugins (their files,
  * and two generations' copies during a reload) and what plugins open. */
@@ -471,6 +488,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
             goto out;
         }
     }
+    unblock_signals(sigs, 5);
     conn_cap = fd_connection_cap(gen->cfg);
     set_reap_base(s.base);
     generation_set_reaper(reap);

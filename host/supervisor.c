@@ -46,10 +46,14 @@ struct kid {
     struct shared *shared; /* NULL: adopted across a re-execution */
     enum kid_state state;
     long long started_ms;
-    long long kill_ms; /* DRAINING: when it gets SIGABRT, then SIGKILL */
-    int aborted;       /* SIGABRT sent */
-    int reason;        /* enum restart_reason it was started for; -1 */
-    int listen_fd;     /* the socket it serves */
+    long long kill_ms;  /* DRAINING: when it gets SIGABRT, then SIGKILL */
+    int aborted;        /* SIGABRT sent */
+    int reason;         /* enum restart_reason it was started for; -1 */
+    int listen_fd;      /* the socket it serves */
+    int listen_systemd; /* that socket is systemd's */
+    /* A SIGHUP's new listen/threads: what becomes the supervisor's once
+     * this worker serves (NULL: it runs the current config). */
+    struct config *cfg;
 };
 
 struct sup {
@@ -61,8 +65,10 @@ struct sup {
     sigset_t sigs; /* those the signalfd takes */
     int sigfd;
     int listen_fd;
+    int listen_systemd; /* socket activation's: never shut down */
     char addr[128];
     int old_listen_fd; /* after a listen change, until its workers end */
+    int old_listen_systemd;
     struct kid kids[MAX_KIDS];
     int nkids;
     unsigned long restarts[RESTART_NREASONS];
@@ -146,25 +152,36 @@ describe_status(int status, char *out, size_t len)
 /* The worker process, after the fork: never returns. */
 static void
 run_child(struct sup *s, struct config *cfg, int listen_fd, int ctl[2],
-          struct shared *sh)
+          struct shared *sh, pid_t supervisor)
 {
     struct worker_ends ends;
 
+    /* A supervisor killed outright takes its worker with it (gracefully);
+     * one that died before this line was reached, too. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != supervisor)
+        _exit(1);
     close(s->sigfd);
     close(ctl[0]);
-    for (int i = 0; i < s->nkids; i++)
+    /* Nothing of the other workers: their pipes, their records. */
+    for (int i = 0; i < s->nkids; i++) {
         if (s->kids[i].ctl >= 0)
             close(s->kids[i].ctl);
+        shared_free(s->kids[i].shared);
+        if (s->kids[i].listen_fd >= 0 && s->kids[i].listen_fd != listen_fd &&
+            s->kids[i].listen_fd != s->listen_fd &&
+            s->kids[i].listen_fd != s->old_listen_fd)
+            close(s->kids[i].listen_fd);
+    }
     if (s->old_listen_fd >= 0 && s->old_listen_fd != listen_fd)
         close(s->old_listen_fd);
     if (s->listen_fd >= 0 && s->listen_fd != listen_fd)
         close(s->listen_fd);
-    /* A supervisor killed outright takes its worker with it (gracefully);
-     * its own process group, so a terminal's ^C reaches the supervisor
-     * alone, which forwards it once. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* Its own process group, so that a terminal's ^C reaches the
+     * supervisor alone, which forwards it once.  The signals stay blocked
+     * until the worker handles them (server_run): one sent while it
+     * starts waits instead of killing it. */
     setpgid(0, 0);
-    sigprocmask(SIG_UNBLOCK, &s->sigs, NULL);
     ends.listen_fd = listen_fd;
     ends.ctl_fd = ctl[1];
     ends.shared = sh;
@@ -173,45 +190,46 @@ run_child(struct sup *s, struct config *cfg, int listen_fd, int ctl[2],
 }
 
 /* Fork a worker for `cfg` on listen_fd; `reason` is why (-1: the first).
- * The worker gets its own copy of cfg.  0, or -1 logged. */
-static int
+ * The worker gets its own copy of cfg.  The new entry, or NULL logged. */
+static struct kid *
 start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
 {
     struct kid *k;
     struct shared *sh;
     int ctl[2];
-    pid_t pid;
+    pid_t pid, self;
 
     if (s->nkids == MAX_KIDS) {
         log_error("supervisor: %d workers already; not starting another",
                   MAX_KIDS);
-        return -1;
+        return NULL;
     }
     sh = shared_new(cfg->threads);
     if (sh == NULL) {
         log_error("supervisor: cannot map memory for a worker: %s",
                   strerror(errno));
-        return -1;
+        return NULL;
     }
     if (pipe2(ctl, O_CLOEXEC) != 0) {
         log_error("supervisor: pipe: %s", strerror(errno));
         shared_free(sh);
-        return -1;
+        return NULL;
     }
     if (reason >= 0) {
         s->restarts[reason]++;
         s->nrestarts++;
     }
     shared_set_restarts(sh, s->restarts);
+    self = getpid();
     pid = fork();
     if (pid == 0)
-        run_child(s, cfg, listen_fd, ctl, sh);
+        run_child(s, cfg, listen_fd, ctl, sh, self);
     close(ctl[1]);
     if (pid < 0) {
         log_error("supervisor: fork: %s", strerror(errno));
         close(ctl[0]);
         shared_free(sh);
-        return -1;
+        return NULL;
     }
     fcntl(ctl[0], F_SETFL, O_NONBLOCK);
     k = &s->kids[s->nkids++];
@@ -223,10 +241,11 @@ start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
     k->started_ms = now_ms();
     k->reason = reason;
     k->listen_fd = listen_fd;
+    k->listen_systemd = listen_fd == s->listen_fd && s->listen_systemd;
     if (reason >= 0)
         log_info("supervisor: started worker %ld (%s)", (long)pid,
                  stats_restart_reason(reason));
-    return 0;
+    return k;
 }
 
 /* SIGTERM (a stop) or SIGQUIT (a replacement: idle keep-alive connections
@@ -303,7 +322,7 @@ schedule_restart(struct sup *s, long long started_ms, int reason)
     }
     s->restart_reason = reason;
     if (delay == 0) {
-        if (start_worker(s, s->cfg, s->listen_fd, reason) != 0)
+        if (start_worker(s, s->cfg, s->listen_fd, reason) == NULL)
             delay = RESTART_BACKOFF_MAX_MS;
         else
             return;
@@ -322,6 +341,13 @@ remove_kid(struct sup *s, struct kid *k)
     if (k->ctl >= 0)
         close(k->ctl);
     shared_free(k->shared);
+    if (k->cfg != NULL) {
+        /* A SIGHUP's worker that never served: its socket and config go
+         * with it. */
+        if (k->listen_fd != s->listen_fd)
+            close(k->listen_fd);
+        config_free(k->cfg);
+    }
     *k = s->kids[--s->nkids];
     /* A socket left from before a listen change goes with its last
      * worker. */
@@ -387,7 +413,8 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
     if (was == KID_STARTING && others_serving > 0) {
         log_error("supervisor: the new worker %ld %s before it served%s%s; "
                   "the running worker keeps serving",
-                  (long)k->pid, how, what[0] ? "; " : "", what);
+                  (long)k->pid, how, crashed && what[0] ? "; " : "",
+                  crashed ? what : "");
         return;
     }
     log_error("supervisor: worker %ld %s%s%s; %s", (long)k->pid, how,
@@ -426,6 +453,22 @@ on_ready(struct sup *s, struct kid *k)
     if (k->state != KID_STARTING)
         return;
     k->state = KID_SERVING;
+    if (k->cfg != NULL) {
+        /* A SIGHUP's listen/threads change serves: it is the config now. */
+        if (k->listen_fd != s->listen_fd) {
+            if (s->old_listen_fd >= 0)
+                close(s->old_listen_fd); /* no worker left on it */
+            s->old_listen_fd = s->listen_fd;
+            s->old_listen_systemd = s->listen_systemd;
+            s->listen_fd = k->listen_fd;
+            s->listen_systemd = 0;
+            listener_address(s->listen_fd, s->addr, sizeof(s->addr));
+            log_info("listening on %s", s->addr);
+        }
+        config_free(s->cfg);
+        s->cfg = k->cfg;
+        k->cfg = NULL;
+    }
     if (!s->ever_ready) {
         s->ever_ready = 1;
         /* Whoever waits for this line finds the server answering. */
@@ -467,7 +510,8 @@ read_ctl(struct sup *s, struct kid *k)
             log_warn("supervisor: worker %ld has a stalled loop; replacing "
                      "it",
                      (long)k->pid);
-            start_worker(s, s->cfg, s->listen_fd, RESTART_STALL);
+            if (start_worker(s, s->cfg, s->listen_fd, RESTART_STALL) == NULL)
+                log_error("supervisor: the stalled worker stays");
         }
     }
 }
@@ -487,10 +531,13 @@ begin_stop(struct sup *s, int sig)
     }
     s->stopping = 1;
     s->restart_at_ms = 0;
+    notify_stopping("stopping: finishing in-flight requests");
     /* New clients are refused at once (a load balancer fails over) rather
-     * than queued until the exit. */
-    shutdown(s->listen_fd, SHUT_RDWR);
-    if (s->old_listen_fd >= 0)
+     * than queued until the exit; but systemd's socket is left as it is:
+     * systemd holds it for the next start, and its clients wait. */
+    if (!s->listen_systemd)
+        shutdown(s->listen_fd, SHUT_RDWR);
+    if (s->old_listen_fd >= 0 && !s->old_listen_systemd)
         shutdown(s->old_listen_fd, SHUT_RDWR);
     for (int i = 0; i < s->nkids; i++)
         if (s->kids[i].state != KID_DRAINING)
@@ -499,25 +546,79 @@ begin_stop(struct sup *s, int sig)
         log_info("%s: no worker runs; stopped", strsignal(sig));
 }
 
+/* The socket for config `c`: the current one if its listen is the same,
+ * else a new one (*fd; -1 logged). */
+static void
+socket_for(struct sup *s, const struct config *c, int *fd)
+{
+    char addr[sizeof(s->addr)];
+    int systemd;
+
+    if (c->listen_port == s->cfg->listen_port &&
+        strcmp(c->listen_host, s->cfg->listen_host) == 0) {
+        *fd = s->listen_fd;
+        return;
+    }
+    *fd = listener_open(c, addr, sizeof(addr), &systemd);
+    if (*fd < 0)
+        log_error("SIGHUP: keeping listen %s", s->addr);
+}
+
+/* SIGHUP while no worker serves (a crash loop's backoff): the new config
+ * is the one to start from, now. */
+static void
+hup_while_down(struct sup *s, struct config *c)
+{
+    int fd;
+
+    socket_for(s, c, &fd);
+    if (fd < 0) {
+        config_free(c);
+        return;
+    }
+    if (fd != s->listen_fd) {
+        close(s->listen_fd);
+        s->listen_fd = fd;
+        s->listen_systemd = 0;
+        listener_address(fd, s->addr, sizeof(s->addr));
+        log_info("listening on %s", s->addr);
+    }
+    log_info("SIGHUP: no worker serves; starting one on the new config now");
+    config_free(s->cfg);
+    s->cfg = c;
+    s->quick_deaths = 0;
+    s->restart_at_ms = 0;
+    if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) == NULL)
+        s->restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
+}
+
 /* SIGHUP: a changed listen or threads needs a new worker; anything else
  * the worker reloads in place. */
 static void
 on_hup(struct sup *s)
 {
     struct config *c = NULL;
-    char err[1024], addr[sizeof(s->addr)];
+    struct kid *k;
+    char err[1024];
     int fd;
 
     if (config_load(s->opts->config_file, &c, err, sizeof(err)) != 0 ||
         config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
                                sizeof(err)) != 0) {
         config_free(c);
+        if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0)
+            log_error("SIGHUP: %s", err); /* no worker to say it */
         forward(s, SIGHUP); /* the worker reports the error as ever */
         return;
     }
     if (c->log_file != NULL &&
         (s->cfg->log_file == NULL || strcmp(c->log_file, s->cfg->log_file)))
         log_open_file(c->log_file);
+    if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0 &&
+        s->restart_at_ms != 0) {
+        hup_while_down(s, c);
+        return;
+    }
     if (c->threads == s->cfg->threads &&
         c->listen_port == s->cfg->listen_port &&
         strcmp(c->listen_host, s->cfg->listen_host) == 0) {
@@ -525,39 +626,27 @@ on_hup(struct sup *s)
         forward(s, SIGHUP);
         return;
     }
-    if (count_state(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
-        log_warn("SIGHUP: a worker is starting; try again once it serves");
+    if (count_state(s, KID_STARTING) > 0) {
+        log_warn("SIGHUP: a worker is starting; send it again once it "
+                 "serves");
         config_free(c);
         return;
     }
-    fd = s->listen_fd;
-    if (c->listen_port != s->cfg->listen_port ||
-        strcmp(c->listen_host, s->cfg->listen_host) != 0) {
-        fd = listener_open(c, addr, sizeof(addr));
-        if (fd < 0) {
-            log_error("SIGHUP: keeping listen %s", s->addr);
-            config_free(c);
-            return;
-        }
+    socket_for(s, c, &fd);
+    if (fd < 0) {
+        config_free(c);
+        return;
     }
     log_info("SIGHUP: listen %s:%d, threads %d: starting a new worker",
              c->listen_host, c->listen_port, c->threads);
-    if (start_worker(s, c, fd, RESTART_RELOAD) != 0) {
+    k = start_worker(s, c, fd, RESTART_RELOAD);
+    if (k == NULL) {
         if (fd != s->listen_fd)
             close(fd);
         config_free(c);
         return;
     }
-    if (fd != s->listen_fd) {
-        if (s->old_listen_fd >= 0)
-            close(s->old_listen_fd); /* unused: see remove_kid */
-        s->old_listen_fd = s->listen_fd;
-        s->listen_fd = fd;
-        snprintf(s->addr, sizeof(s->addr), "%s", addr);
-        log_info("listening on %s", s->addr);
-    }
-    config_free(s->cfg);
-    s->cfg = c;
+    k->cfg = c; /* the supervisor's once it serves (on_ready) */
 }
 
 /* SIGUSR2: run the binary on disk in this process (same pid), handing it
@@ -583,15 +672,19 @@ reexec(struct sup *s)
         return;
     }
     off = snprintf(env, sizeof(env),
-                   "listen=%d,config=%d,restarts=", s->listen_fd, mfd);
+                   "listen=%d,systemd=%d,config=%d,restarts=", s->listen_fd,
+                   s->listen_systemd, mfd);
     for (int r = 0; r < RESTART_NREASONS; r++)
         off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
                         r ? ":" : "", s->restarts[r]);
     off += snprintf(env + off, sizeof(env) - (size_t)off, ",workers=");
+    /* Each worker with its state: 's' serving, 'd' draining. */
     for (int i = 0; i < s->nkids; i++)
-        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld",
-                        i ? ":" : "", (long)s->kids[i].pid);
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld%c",
+                        i ? ":" : "", (long)s->kids[i].pid,
+                        s->kids[i].state == KID_DRAINING ? 'd' : 's');
     setenv(UPGRADE_ENV, env, 1);
+    notify_export(1);
     fcntl(s->listen_fd, F_SETFD, 0);
     log_info("SIGUSR2: re-executing %s", s->exe);
     execv(s->exe, s->argv);
@@ -599,6 +692,7 @@ reexec(struct sup *s)
               s->exe, strerror(errno));
     fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
     unsetenv(UPGRADE_ENV);
+    notify_export(0);
     close(mfd);
 }
 
@@ -680,11 +774,14 @@ static void
 adopt(struct sup *s)
 {
     const char *env = getenv(UPGRADE_ENV), *v;
+    int systemd;
 
     if (env == NULL)
         return;
+    v = upgrade_field(env, "systemd");
+    systemd = v != NULL && atoi(v) == 1;
     if ((v = upgrade_field(env, "listen")) != NULL)
-        listener_adopt(atoi(v), NULL);
+        listener_adopt(atoi(v), NULL, systemd);
     if ((v = upgrade_field(env, "config")) != NULL)
         close(atoi(v));
     if ((v = upgrade_field(env, "restarts")) != NULL)
@@ -695,14 +792,19 @@ adopt(struct sup *s)
             v = v ? v + 1 : NULL;
         }
     for (v = upgrade_field(env, "workers"); v != NULL && *v && *v != ',';) {
-        long pid = strtol(v, NULL, 10);
+        char *end;
+        long pid = strtol(v, &end, 10);
 
         if (pid > 0 && s->nkids < MAX_KIDS) {
             struct kid *k = &s->kids[s->nkids++];
             memset(k, 0, sizeof(*k));
             k->pid = (pid_t)pid;
             k->ctl = -1;
-            k->state = KID_SERVING;
+            /* A draining one goes on draining: never signalled again
+             * (a second SIGTERM would cut its drain short). */
+            k->state = *end == 'd' ? KID_DRAINING : KID_SERVING;
+            k->kill_ms =
+                now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
             k->started_ms = now_ms() - RESTART_QUICK_MS;
             k->reason = -1;
             k->listen_fd = -1;
@@ -724,7 +826,7 @@ run_timers(struct sup *s)
 
     if (s->restart_at_ms != 0 && now >= s->restart_at_ms && !s->stopping) {
         s->restart_at_ms = 0;
-        if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) != 0)
+        if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) == NULL)
             s->restart_at_ms = now + RESTART_BACKOFF_MAX_MS;
     }
     for (int i = 0; i < s->nkids; i++) {
@@ -823,14 +925,14 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
     }
     adopt(&s);
     listener_take_activation();
-    s.listen_fd = listener_open(cfg, s.addr, sizeof(s.addr));
+    s.listen_fd = listener_open(cfg, s.addr, sizeof(s.addr), &s.listen_systemd);
     listener_close_unused();
     if (s.listen_fd < 0 || write_pidfile(&s) != 0) {
         s.exit_code = 1;
         s.stopping = 1;
     } else {
         if (start_worker(&s, s.cfg, s.listen_fd,
-                         s.nkids > 0 ? RESTART_UPGRADE : -1) != 0) {
+                         s.nkids > 0 ? RESTART_UPGRADE : -1) == NULL) {
             s.exit_code = 1;
             begin_stop(&s, SIGTERM);
         }

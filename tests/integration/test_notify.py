@@ -143,6 +143,27 @@ class NotifyTest(unittest.TestCase):
         self.assertFalse(watchdogs(msgs, 0, first_ready - 1e-6), msgs)
         self.assertFalse(watchdogs(msgs, stopping + 1e-6), msgs)
 
+    @unittest.skipIf(harness.VALGRIND, "re-execution leaves valgrind")
+    def test_upgrade_keeps_notifying(self):
+        """SIGUSR2 re-executes the supervisor: the new image still knows
+        the socket (notify_init removed it from the environment), so its
+        worker says READY=1 and the watchdog pings go on."""
+        lst = self.listener
+        srv = Server(env=self.env()).start()
+        try:
+            i = lst.wait_for("READY")
+            srv.signal(signal.SIGUSR2)
+            j = lst.wait_for("READY", after=i + 1)
+            t0 = time.monotonic()
+            time.sleep(0.6)
+            self.assertGreaterEqual(
+                len(watchdogs(lst.snapshot(), t0, time.monotonic())), 3,
+                lst.snapshot())
+            self.assertIn("1 worker restart(s)",
+                          lst.messages[j][1].get("STATUS", ""))
+        finally:
+            srv.stop()
+
     def test_failed_reload_is_ready_again(self):
         lst = self.listener
         srv = Server(env=self.env()).start()
@@ -279,7 +300,9 @@ class NotifyTest(unittest.TestCase):
             time.sleep(0.3)
         finally:
             srv.stop()
-        self.assertEqual(srv.stderr.count("NOTIFY_SOCKET %s: " % gone), 1,
+        # Once per process: the worker's (READY=1, pings) and the
+        # supervisor's (STOPPING=1).
+        self.assertEqual(srv.stderr.count("NOTIFY_SOCKET %s: " % gone), 2,
                          srv.stderr)
 
     def test_watchdog_only_when_asked_for_this_pid(self):

@@ -118,7 +118,8 @@ class UpgradeTest(unittest.TestCase):
                 wait_log(self, srv, r"old worker %d finished draining" % first,
                          timeout=20)
                 time.sleep(0.3)
-            self.assertEqual(load.failures, [])
+            self.assertEqual(load.failures[:3], [], srv.stderr)
+            self.assertNotIn("matches no listen entry", srv.stderr)
             self.assertGreater(load.ok, 100)
             # The same process runs the new file now.
             self.assertFalse(os.readlink("/proc/%d/exe" % srv.proc.pid)
@@ -210,6 +211,106 @@ class ReplaceTest(unittest.TestCase):
         self.assertFalse(os.path.exists(pidfile))
 
 
+class StartupSignalTest(unittest.TestCase):
+    """Signals that reach a worker while it loads its plugins wait until
+    it handles them (it starts with them blocked) instead of killing it."""
+
+    def slow(self):
+        return {"ping": plugin(PING_SO),
+                "slow": plugin(harness.fixture("slowinit"), init_ms=1500)}
+
+    def test_sighup_and_sigusr1_while_starting(self):
+        srv = Server(plugins=self.slow())
+        srv.proc = None
+        t = threading.Thread(target=srv.start)
+        t.start()
+        deadline = time.monotonic() + 10
+        while ("init started" not in (srv.stderr if srv.proc else "")
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        srv.signal(signal.SIGUSR1)
+        srv.signal(signal.SIGHUP)
+        t.join(30)
+        with srv:
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+            wait_log(self, srv, r"reload: generation 2")
+            self.assertNotIn("killed by signal", srv.stderr)
+
+    def test_sigterm_while_starting_is_a_clean_stop(self):
+        srv = Server(plugins=self.slow())
+        t = threading.Thread(target=lambda: self.assertRaises(
+            AssertionError, srv.start))
+        t.start()
+        deadline = time.monotonic() + 10
+        while ((srv.proc is None or "init started" not in srv.stderr)
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(30), 0, srv.stderr)
+        t.join(30)
+        srv._kill()
+
+
+class CrashLoopReloadTest(unittest.TestCase):
+    @unittest.skipIf(harness.ASAN or harness.VALGRIND,
+                     "the fault fixture kills the worker")
+    def test_sighup_with_a_fixed_config_ends_a_crash_loop(self):
+        plugins = {"ping": plugin(PING_SO),
+                   "fault": plugin(harness.fixture("fault"),
+                                   crash_after_ms=300)}
+        srv = Server(plugins=plugins).start()
+        try:
+            wait_log(self, srv, r"the next starts in", timeout=20)
+            del plugins["fault"]
+            with open(srv.ini_path, "w") as f:
+                f.write(harness.ini_text({}, plugins))
+            # During a backoff (or a short-lived worker): either way the
+            # fixed config serves from now on.
+            srv.signal(signal.SIGHUP)
+            time.sleep(2.5)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+            n = srv.stderr.count("killed by signal 11")
+            time.sleep(1.0)
+            self.assertEqual(srv.stderr.count("killed by signal 11"), n,
+                             srv.stderr)
+        finally:
+            srv.signal()
+            srv.wait(20)
+            srv._kill()
+
+
+class FailedReplacementTest(unittest.TestCase):
+    def test_listen_change_whose_worker_fails_keeps_the_old(self):
+        """A SIGHUP moving listen whose new worker fails to start: the old
+        worker and socket go on, the new socket is closed, and a later
+        SIGHUP back to the old config changes nothing."""
+        server = {"listen": "127.0.0.1:0", "threads": 1}
+        with Server(plugins={"ping": plugin(PING_SO)}, server=server,
+                    argv=lambda ini: ["-c", ini]) as srv:
+            first = srv.worker_pid()
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            new_port = s.getsockname()[1]
+            s.close()
+            with open(srv.ini_path, "w") as f:
+                f.write(harness.ini_text(
+                    dict(server, listen="127.0.0.1:%d" % new_port),
+                    {"ping": plugin(PING_SO),
+                     "bad": plugin(harness.fixture("initfail"))}))
+            srv.signal(signal.SIGHUP)
+            wait_log(self, srv, r"the new worker \d+ exited with status 1 "
+                     r"before it served; the running worker keeps serving")
+            self.assertEqual(srv.worker_pid(), first)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", new_port), 2)
+            with open(srv.ini_path, "w") as f:
+                f.write(harness.ini_text(server, {"ping": plugin(PING_SO)}))
+            srv.signal(signal.SIGHUP)
+            wait_log(self, srv, r"reload: generation 2")
+            self.assertEqual(srv.worker_pid(), first)
+
+
 @unittest.skipIf(harness.ASAN, "AddressSanitizer reports the abort itself")
 @unittest.skipIf(harness.VALGRIND, "valgrind is too slow for the stall timing")
 class StallRestartTest(unittest.TestCase):
@@ -268,7 +369,8 @@ class SocketActivationTest(unittest.TestCase):
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
-        sock.close()  # the server's copy is the only one now
+        keep = sock.dup()  # systemd's own copy
+        sock.close()
         try:
             lines = []
             deadline = time.monotonic() + harness.STARTUP_TIMEOUT
@@ -291,6 +393,10 @@ class SocketActivationTest(unittest.TestCase):
             conn.close()
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(harness.EXIT_TIMEOUT), 0)
+            # systemd's socket is left listening for the next start.
+            self.assertEqual(keep.getsockopt(socket.SOL_SOCKET,
+                                             socket.SO_ACCEPTCONN), 1)
+            keep.close()
         finally:
             if proc.poll() is None:
                 proc.kill()
