@@ -18,11 +18,13 @@
 #include "generation.h"
 #include "log.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "registry.h"
 #include "reload.h"
 #include "server.h"
 #include "shared.h"
 #include "supervisor.h"
+#include "upgrade.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG "conf/rpc.ini"
@@ -57,32 +59,6 @@ usage(FILE *out)
         "\n"
         "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config "
         "and plugins; SIGUSR1 reopens the log files.\n");
-}
-
-/* For -t: whether the pidfile's folder takes files, as startup will need
- * (it writes PIDFILE.PID.tmp there and renames it).  0, or 1 logged. */
-static int
-pidfile_writable(const struct config *c)
-{
-    char dir[4096];
-    const char *slash;
-    size_t n;
-
-    if (c->pidfile == NULL)
-        return 0;
-    slash = strrchr(c->pidfile, '/');
-    n = slash == NULL         ? 1
-        : slash == c->pidfile ? 1
-                              : (size_t)(slash - c->pidfile);
-    if (n >= sizeof(dir))
-        n = sizeof(dir) - 1;
-    memcpy(dir, slash == NULL ? "." : c->pidfile, n);
-    dir[n] = '\0';
-    if (access(dir, W_OK | X_OK) == 0)
-        return 0;
-    log_error("%s: pidfile %s: cannot write in %s: %s", c->file, c->pidfile,
-              dir, strerror(errno));
-    return 1;
 }
 
 static void
@@ -266,7 +242,7 @@ main(int argc, char **argv)
     if (config_load(file, &cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         /* A binary re-executed by SIGUSR2 serves on what served. */
-        cfg = test ? NULL : supervisor_inherited_config(file);
+        cfg = test ? NULL : upgrade_config(file);
         if (cfg == NULL)
             return 1;
     }
@@ -294,7 +270,8 @@ main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    rc = pidfile_writable(g->cfg);
+    rc = g->cfg->pidfile != NULL &&
+         pidfile_check(g->cfg->pidfile, g->cfg->file) != 0;
     if (rc == 0)
         report(g);
     generation_unref(g);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -26,13 +25,14 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "reload.h"
 #include "shared.h"
 #include "stats.h"
+#include "upgrade.h"
 #include "util.h"
 
-#define MAX_KIDS 8
-#define UPGRADE_ENV "RPCHOST_UPGRADE"
+#define MAX_KIDS UPGRADE_MAX_WORKERS
 /* A draining worker still alive this long after its shutdown_timeout
  * gets SIGABRT (a core), and SIGKILL KILL_GRACE_MS after that. */
 #define ABORT_GRACE_MS 3000
@@ -86,42 +86,6 @@ static long long
 now_ms(void)
 {
     return util_mono_ms();
-}
-
-/* ---- the pidfile ---- */
-
-/* Write the pidfile atomically (a reader never sees it half-written). */
-static int
-write_pidfile(struct sup *s)
-{
-    const char *path = s->cfg->pidfile;
-    char text[32], tmp[4096];
-    FILE *f;
-    int n;
-
-    if (path == NULL)
-        return 0;
-    n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        log_error("pidfile %s: path too long", path);
-        return -1;
-    }
-    f = fopen(tmp, "w");
-    if (f == NULL) {
-        log_error("pidfile %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    n = fputs(text, f) == EOF;
-    n |= fclose(f) != 0;
-    if (n || rename(tmp, path) != 0) {
-        log_error("pidfile %s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    free(s->pidfile);
-    s->pidfile = strdup(path);
-    return 0;
 }
 
 /* ---- workers ---- */
@@ -651,49 +615,26 @@ on_hup(struct sup *s)
 
 /* SIGUSR2: run the binary on disk in this process (same pid), handing it
  * the listening socket, the workers (still its children) and the config
- * that serves.  Returns only if that failed (logged). */
+ * that serves (upgrade.h).  Returns only if that failed (logged). */
 static void
 reexec(struct sup *s)
 {
-    char env[512];
-    int mfd, off;
+    struct upgrade u;
 
     if (count_state(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
         log_warn("SIGUSR2: a worker is starting; try again once it serves");
         return;
     }
-    mfd = memfd_create("rpchost-config", 0);
-    if (mfd < 0 || write(mfd, s->cfg->text, s->cfg->text_len) !=
-                       (ssize_t)s->cfg->text_len) {
-        log_error("SIGUSR2: cannot keep the config for the new binary: %s",
-                  strerror(errno));
-        if (mfd >= 0)
-            close(mfd);
-        return;
+    memset(&u, 0, sizeof(u));
+    u.listen_fd = s->listen_fd;
+    u.listen_systemd = s->listen_systemd;
+    memcpy(u.restarts, s->restarts, sizeof(u.restarts));
+    for (int i = 0; i < s->nkids && i < UPGRADE_MAX_WORKERS; i++) {
+        u.pids[i] = s->kids[i].pid;
+        u.draining[i] = s->kids[i].state == KID_DRAINING;
+        u.nworkers++;
     }
-    off = snprintf(env, sizeof(env),
-                   "listen=%d,systemd=%d,config=%d,restarts=", s->listen_fd,
-                   s->listen_systemd, mfd);
-    for (int r = 0; r < RESTART_NREASONS; r++)
-        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
-                        r ? ":" : "", s->restarts[r]);
-    off += snprintf(env + off, sizeof(env) - (size_t)off, ",workers=");
-    /* Each worker with its state: 's' serving, 'd' draining. */
-    for (int i = 0; i < s->nkids; i++)
-        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld%c",
-                        i ? ":" : "", (long)s->kids[i].pid,
-                        s->kids[i].state == KID_DRAINING ? 'd' : 's');
-    setenv(UPGRADE_ENV, env, 1);
-    notify_export(1);
-    fcntl(s->listen_fd, F_SETFD, 0);
-    log_info("SIGUSR2: re-executing %s", s->exe);
-    execv(s->exe, s->argv);
-    log_error("SIGUSR2: cannot execute %s: %s; the running binary goes on",
-              s->exe, strerror(errno));
-    fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
-    unsetenv(UPGRADE_ENV);
-    notify_export(0);
-    close(mfd);
+    upgrade_exec(&u, s->cfg->text, s->cfg->text_len, s->exe, s->argv);
 }
 
 static void
@@ -727,93 +668,34 @@ on_signal(struct sup *s, int sig)
 
 /* ---- across a re-execution ---- */
 
-/* The value of `key=` in the upgrade variable, or NULL. */
-static const char *
-upgrade_field(const char *env, const char *key)
-{
-    size_t n = strlen(key);
-
-    for (const char *p = env; p != NULL && *p; p = strchr(p, ',')) {
-        if (*p == ',')
-            p++;
-        if (strncmp(p, key, n) == 0 && p[n] == '=')
-            return p + n + 1;
-    }
-    return NULL;
-}
-
-struct config *
-supervisor_inherited_config(const char *file)
-{
-    const char *env = getenv(UPGRADE_ENV), *v;
-    struct config *c = NULL;
-    char err[1024], *text;
-    int fd;
-    off_t len;
-
-    v = env != NULL ? upgrade_field(env, "config") : NULL;
-    if (v == NULL)
-        return NULL;
-    fd = atoi(v);
-    len = lseek(fd, 0, SEEK_END);
-    if (len < 0 || len > CONFIG_MAX_TEXT)
-        return NULL;
-    text = malloc((size_t)len + 1);
-    if (text == NULL || pread(fd, text, (size_t)len, 0) != (ssize_t)len ||
-        config_parse(file, text, (size_t)len, &c, err, sizeof(err)) != 0) {
-        free(text);
-        return NULL;
-    }
-    free(text);
-    log_warn("SIGUSR2: serving the config the previous binary served");
-    return c;
-}
-
 /* After a re-execution: take what the previous image handed over. */
 static void
 adopt(struct sup *s)
 {
-    const char *env = getenv(UPGRADE_ENV), *v;
-    int systemd;
+    struct upgrade u;
 
-    if (env == NULL)
+    if (!upgrade_take(&u))
         return;
-    v = upgrade_field(env, "systemd");
-    systemd = v != NULL && atoi(v) == 1;
-    if ((v = upgrade_field(env, "listen")) != NULL)
-        listener_adopt(atoi(v), NULL, systemd);
-    if ((v = upgrade_field(env, "config")) != NULL)
-        close(atoi(v));
-    if ((v = upgrade_field(env, "restarts")) != NULL)
-        for (int r = 0; r < RESTART_NREASONS && v != NULL; r++) {
-            s->restarts[r] = strtoul(v, NULL, 10);
-            s->nrestarts += s->restarts[r];
-            v = strchr(v, ':');
-            v = v ? v + 1 : NULL;
-        }
-    for (v = upgrade_field(env, "workers"); v != NULL && *v && *v != ',';) {
-        char *end;
-        long pid = strtol(v, &end, 10);
+    if (u.listen_fd >= 0)
+        listener_adopt(u.listen_fd, NULL, u.listen_systemd);
+    memcpy(s->restarts, u.restarts, sizeof(s->restarts));
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        s->nrestarts += s->restarts[r];
+    for (int i = 0; i < u.nworkers && s->nkids < MAX_KIDS; i++) {
+        struct kid *k = &s->kids[s->nkids++];
 
-        if (pid > 0 && s->nkids < MAX_KIDS) {
-            struct kid *k = &s->kids[s->nkids++];
-            memset(k, 0, sizeof(*k));
-            k->pid = (pid_t)pid;
-            k->ctl = -1;
-            /* A draining one goes on draining: never signalled again
-             * (a second SIGTERM would cut its drain short). */
-            k->state = *end == 'd' ? KID_DRAINING : KID_SERVING;
-            k->kill_ms =
-                now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
-            k->started_ms = now_ms() - RESTART_QUICK_MS;
-            k->reason = -1;
-            k->listen_fd = -1;
-        }
-        v = strpbrk(v, ":,");
-        v = v != NULL && *v == ':' ? v + 1 : NULL;
+        memset(k, 0, sizeof(*k));
+        k->pid = u.pids[i];
+        k->ctl = -1;
+        /* A draining one goes on draining: never signalled again (a
+         * second SIGTERM would cut its drain short). */
+        k->state = u.draining[i] ? KID_DRAINING : KID_SERVING;
+        k->kill_ms = now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
+        k->started_ms = now_ms() - RESTART_QUICK_MS;
+        k->reason = -1;
+        k->listen_fd = -1;
     }
     s->ever_ready = s->nkids > 0;
-    unsetenv(UPGRADE_ENV);
 }
 
 /* ---- the loop ---- */
@@ -927,7 +809,9 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
     listener_take_activation();
     s.listen_fd = listener_open(cfg, s.addr, sizeof(s.addr), &s.listen_systemd);
     listener_close_unused();
-    if (s.listen_fd < 0 || write_pidfile(&s) != 0) {
+    if (cfg->pidfile != NULL && pidfile_write(cfg->pidfile) == 0)
+        s.pidfile = strdup(cfg->pidfile);
+    if (s.listen_fd < 0 || (cfg->pidfile != NULL && s.pidfile == NULL)) {
         s.exit_code = 1;
         s.stopping = 1;
     } else {

@@ -51,8 +51,4 @@ int supervisor_run(struct config *cfg, const struct reload_opts *opts,
                    const char *exe, char *const *argv,
                    supervisor_worker_fn *fn);
 
-/* After a SIGUSR2 re-execution whose config file no longer loads: the
- * config the previous image served (NULL, logged, when there is none). */
-struct config *supervisor_inherited_config(const char *file);
-
 #endif

@@ -1,0 +1,150 @@
+/*
+ * upgrade.c - see upgrade.h.
+ */
+#define _GNU_SOURCE
+#include "upgrade.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+
+#define UPGRADE_ENV "RPCHOST_UPGRADE"
+
+void
+upgrade_exec(const struct upgrade *u, const char *text, size_t len,
+             const char *exe, char *const *argv)
+{
+    char env[512];
+    int mfd, off;
+
+    mfd = memfd_create("rpchost-config", 0); /* inherited on purpose */
+    if (mfd < 0 || write(mfd, text, len) != (ssize_t)len) {
+        log_error("SIGUSR2: cannot keep the config for the new binary: %s",
+                  strerror(errno));
+        if (mfd >= 0)
+            close(mfd);
+        return;
+    }
+    off = snprintf(env, sizeof(env),
+                   "listen=%d,systemd=%d,config=%d,restarts=", u->listen_fd,
+                   u->listen_systemd, mfd);
+    for (int r = 0; r < RESTART_NREASONS; r++)
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
+                        r ? ":" : "", u->restarts[r]);
+    off += snprintf(env + off, sizeof(env) - (size_t)off, ",workers=");
+    /* Each worker with its state: 's' serving, 'd' draining. */
+    for (int i = 0; i < u->nworkers; i++)
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld%c",
+                        i ? ":" : "", (long)u->pids[i],
+                        u->draining[i] ? 'd' : 's');
+    setenv(UPGRADE_ENV, env, 1);
+    notify_export(1);
+    fcntl(u->listen_fd, F_SETFD, 0);
+    log_info("SIGUSR2: re-executing %s", exe);
+    execv(exe, argv);
+    log_error("SIGUSR2: cannot execute %s: %s; the running binary goes on", exe,
+              strerror(errno));
+    fcntl(u->listen_fd, F_SETFD, FD_CLOEXEC);
+    unsetenv(UPGRADE_ENV);
+    notify_export(0);
+    close(mfd);
+}
+
+/* The value of `key=` in the variable, or NULL. */
+static const char *
+field(const char *env, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (const char *p = env; p != NULL && *p; p = strchr(p, ',')) {
+        if (*p == ',')
+            p++;
+        if (strncmp(p, key, n) == 0 && p[n] == '=')
+            return p + n + 1;
+    }
+    return NULL;
+}
+
+/* A descriptor number from the variable, or -1. */
+static int
+fd_field(const char *env, const char *key)
+{
+    const char *v = field(env, key);
+    char *end;
+    long fd;
+
+    if (v == NULL)
+        return -1;
+    fd = strtol(v, &end, 10);
+    return end != v && fd >= 0 && fd < 65536 ? (int)fd : -1;
+}
+
+struct config *
+upgrade_config(const char *file)
+{
+    const char *env = getenv(UPGRADE_ENV);
+    struct config *c = NULL;
+    char err[1024], *text;
+    int fd = env != NULL ? fd_field(env, "config") : -1;
+    off_t len;
+
+    if (fd < 0)
+        return NULL;
+    len = lseek(fd, 0, SEEK_END);
+    if (len < 0 || len > CONFIG_MAX_TEXT)
+        return NULL;
+    text = malloc((size_t)len + 1);
+    if (text == NULL || pread(fd, text, (size_t)len, 0) != (ssize_t)len ||
+        config_parse(file, text, (size_t)len, &c, err, sizeof(err)) != 0) {
+        free(text);
+        return NULL;
+    }
+    free(text);
+    log_warn("SIGUSR2: serving the config the previous binary served");
+    return c;
+}
+
+int
+upgrade_take(struct upgrade *u)
+{
+    const char *env = getenv(UPGRADE_ENV), *v;
+    int fd;
+
+    memset(u, 0, sizeof(*u));
+    u->listen_fd = -1;
+    if (env == NULL)
+        return 0;
+    u->listen_fd = fd_field(env, "listen");
+    v = field(env, "systemd");
+    u->listen_systemd = v != NULL && atoi(v) == 1;
+    if ((fd = fd_field(env, "config")) >= 0)
+        close(fd);
+    v = field(env, "restarts");
+    for (int r = 0; r < RESTART_NREASONS && v != NULL; r++) {
+        u->restarts[r] = strtoul(v, NULL, 10);
+        v = strchr(v, ':');
+        v = v ? v + 1 : NULL;
+    }
+    for (v = field(env, "workers"); v != NULL && *v && *v != ',';) {
+        char *end;
+        long pid = strtol(v, &end, 10);
+
+        if (pid > 0 && u->nworkers < UPGRADE_MAX_WORKERS) {
+            u->pids[u->nworkers] = (pid_t)pid;
+            u->draining[u->nworkers] = *end == 'd';
+            u->nworkers++;
+        }
+        v = strpbrk(v, ":,");
+        v = v != NULL && *v == ':' ? v + 1 : NULL;
+    }
+    unsetenv(UPGRADE_ENV);
+    return 1;
+}
