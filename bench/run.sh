@@ -310,7 +310,11 @@ if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
     start perf-rpchost $PIN_SERVER $BUILD/rpchost -c "$TMP/rpc.ini" -l "127.0.0.1:$port" -j 1
     ppid_=$SPID
     if wait_port "$port" 10; then
-        perf record -q -g -o "$TMP/perf.data" -p "$ppid_" -- sleep "$SECS" \
+        # rpchost's worker process serves: the supervisor's child.
+        ppids=$(cat "/proc/$ppid_/task/$ppid_/children" 2>/dev/null |
+            tr ' ' '\n' | grep . | tr '\n' , | sed 's/,$//')
+        perf record -q -g -o "$TMP/perf.data" -p "${ppids:-$ppid_}" \
+            -- sleep "$SECS" \
             >"$TMP/perf.log" 2>&1 &
         prec=$!
         PIDS="$PIDS $prec"
@@ -331,10 +335,13 @@ if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
 fi
 
 # ---- callgrind: instructions per request, a fixed count of requests ----
-# cg_run NAME BODY COUNT CMD...: warm up 200 requests, zero the counters,
-# send COUNT, dump; sets CG_IR to the total Ir of the COUNT requests.  Each request is
-# sent after the previous answer on one connection (bench/fixedload.py).
-cg_run() {
+# cg_total NAME BODY COUNT CMD...: one whole run under callgrind, 200
+# warm-up requests then COUNT more (bench/fixedload.py: each sent after the
+# previous answer, on one connection), then a clean stop; CG_TOTAL is the
+# total Ir of the process that served (rpchost's worker process, the
+# supervisor's child, which callgrind_control cannot reach; else the
+# process itself) and CG_DUMP its dump.
+cg_total() {
     cname=$1 cbody=$2 ccount=$3
     shift 3
     port=$(free_port)
@@ -342,20 +349,31 @@ cg_run() {
     start "cg-$cname" valgrind --tool=callgrind \
         --callgrind-out-file="$TMP/cg-$cname.%p" "$@"
     cpid=$SPID
+    CG_TOTAL=0
+    CG_DUMP=""
     if ! wait_port "$port" 60; then
         note "callgrind $cname: did not start"
         stop "$cpid"
-        CG_IR=0
         return 0
     fi
-    python3 "$HERE/fixedload.py" "$port" 200 "$HERE/$cbody.lua"
-    callgrind_control -z "$cpid" >/dev/null
-    python3 "$HERE/fixedload.py" "$port" "$ccount" "$HERE/$cbody.lua"
-    callgrind_control -d "$cpid" >/dev/null
+    kids=$(cat "/proc/$cpid/task/$cpid/children" 2>/dev/null | tr -d ' ')
+    python3 "$HERE/fixedload.py" "$port" $((200 + ccount)) "$HERE/$cbody.lua"
     stop "$cpid"
-    dump=$(ls "$TMP/cg-$cname.$cpid".* 2>/dev/null | grep -E '\.[0-9]+$' | tail -n 1)
-    CG_IR=$(awk '/^totals:/ {print $2}' "$dump")
-    ln -sf "$dump" "$TMP/cg-$cname.dump"
+    CG_DUMP="$TMP/cg-$cname.${kids:-$cpid}"
+    CG_TOTAL=$(awk '/^totals:/ {print $2}' "$CG_DUMP" 2>/dev/null)
+}
+
+# cg_run NAME BODY COUNT CMD...: CG_IR, the Ir of COUNT requests: the
+# difference between runs of 2 x COUNT and COUNT requests, in which
+# startup, warm-up and exit cancel out.
+cg_run() {
+    rname=$1 rbody=$2 rcount=$3
+    shift 3
+    cg_total "$rname-a" "$rbody" "$rcount" "$@"
+    a=${CG_TOTAL:-0}
+    cg_total "$rname-b" "$rbody" $((2 * rcount)) "$@"
+    CG_IR=$(( ${CG_TOTAL:-0} - a ))
+    [ -n "$CG_DUMP" ] && ln -sf "$CG_DUMP" "$TMP/cg-$rname.dump"
 }
 
 : >"$TMP/cg"

@@ -490,6 +490,10 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     }
     unblock_signals(sigs, 5);
     conn_cap = fd_connection_cap(gen->cfg);
+    /* Non-blocking, whatever another holder of the socket (systemd, the
+     * process that passed it) did to the shared file description: a loop
+     * accepts until EAGAIN, and a blocking accept would hold it. */
+    fcntl(s.listen_fd, F_SETFL, fcntl(s.listen_fd, F_GETFL) | O_NONBLOCK);
     set_reap_base(s.base);
     generation_set_reaper(reap);
     apply_log_files(NULL, gen->cfg);

@@ -360,6 +360,9 @@ class SocketActivationTest(unittest.TestCase):
             f.write(harness.ini_text({"listen": "127.0.0.1:%d" % port,
                                       "threads": 1},
                                      {"ping": plugin(PING_SO)}))
+        # systemd's own copy.  Made before rpchost starts: a Python socket
+        # object sets its (shared) file description's O_NONBLOCK flag.
+        keep = sock.dup()
         # The shell keeps its pid across exec: LISTEN_PID=$$ is rpchost's.
         script = ('exec 3<&%d; export LISTEN_FDS=1 LISTEN_PID=$$ '
                   'LISTEN_FDNAMES=rpc; exec "$@"' % sock.fileno())
@@ -369,7 +372,6 @@ class SocketActivationTest(unittest.TestCase):
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
-        keep = sock.dup()  # systemd's own copy
         sock.close()
         try:
             lines = []
@@ -385,12 +387,19 @@ class SocketActivationTest(unittest.TestCase):
             self.assertIn("socket activation: 1 socket(s) passed", text)
             self.assertIn("using the passed socket bound to 127.0.0.1:%d"
                           % port, text)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", "/", json.dumps(harness.call("ping")),
-                         {"Content-Type": "application/json"})
-            self.assertEqual(json.loads(conn.getresponse().read())["result"],
-                             "pong")
-            conn.close()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port,
+                                                  timeout=10)
+                conn.request("POST", "/", json.dumps(harness.call("ping")),
+                             {"Content-Type": "application/json"})
+                answer = json.loads(conn.getresponse().read())
+                conn.close()
+            except OSError as e:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(harness.EXIT_TIMEOUT)
+                self.fail("%r; stderr:\n%s%s" % (
+                    e, text, proc.stderr.read().decode()))
+            self.assertEqual(answer["result"], "pong")
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(harness.EXIT_TIMEOUT), 0)
             # systemd's socket is left listening for the next start.
