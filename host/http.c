@@ -1,12 +1,11 @@
 /*
- * http.c - see http.h.  Also implements loop.h for the worker loops.
+ * http.c - see http.h.
  */
 #define _GNU_SOURCE /* pthread_clockjoin_np */
 #include "http.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,36 +33,9 @@
 #include "stats.h"
 #include "util.h"
 
-/* A function posted to the loop from another thread. */
-struct post {
-    struct post *next;
-    loop_fn fn;
-    void *arg;
-};
-
-/* A timer on the loop; kept on a list so teardown can run it. */
-struct loop_timer {
-    struct loop_timer *prev, *next;
-    struct loop *loop;
-    struct event *ev;
-    loop_fn fn;
-    void *arg;
-};
-
-/* The loop.h view of a worker. */
-struct loop {
-    struct event_base *base;
-    pthread_t thread;
-    struct event *post_ev; /* reads `wake` */
-    int wake;              /* eventfd: other threads wake the loop */
-    pthread_mutex_t post_lock;
-    struct post *post_head, *post_tail;
-    int closed; /* under post_lock: posts are refused */
-    struct loop_timer *timers_head, *timers_tail;
-};
-
 struct worker {
-    struct loop loop; /* first: a loop is its worker */
+    struct loop *loop;       /* its thread's runtime (loop.h) */
+    struct event_base *base; /* the loop's */
     struct stats *stats;
     struct evconnlistener *lev;
     long max_conns;       /* this loop's share of max_connections; 0: none */
@@ -88,7 +60,6 @@ struct worker {
     int started;
     int finished; /* its loop ran and finished (loop_finish) */
     pthread_t joinable;
-    int lock_ok;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct generation *gen; /* this loop's current generation (a ref) */
@@ -115,195 +86,6 @@ struct worker {
     char date[40];   /* cached Date header value (evhttp formats one per
                         reply otherwise) */
 };
-
-/* ---- loop.h ---- */
-
-static void
-run_posts(struct loop *l)
-{
-    struct post *p;
-
-    for (;;) {
-        pthread_mutex_lock(&l->post_lock);
-        p = l->post_head;
-        if (p != NULL) {
-            l->post_head = p->next;
-            if (l->post_head == NULL)
-                l->post_tail = NULL;
-        }
-        pthread_mutex_unlock(&l->post_lock);
-        if (p == NULL)
-            return;
-        p->fn(p->arg);
-        free(p);
-    }
-}
-
-static void
-on_post(evutil_socket_t fd, short what, void *arg)
-{
-    uint64_t n;
-
-    (void)what;
-    /* Reset the eventfd's counter, then run what was posted. */
-    while (read(fd, &n, sizeof(n)) < 0 && errno == EINTR)
-        ;
-    run_posts(arg);
-}
-
-int
-loop_post(struct loop *l, loop_fn fn, void *arg)
-{
-    struct post *p = malloc(sizeof(*p));
-
-    if (p == NULL)
-        return -1;
-    p->next = NULL;
-    p->fn = fn;
-    p->arg = arg;
-    pthread_mutex_lock(&l->post_lock);
-    if (l->closed) {
-        pthread_mutex_unlock(&l->post_lock);
-        free(p);
-        return -1;
-    }
-    if (l->post_tail != NULL)
-        l->post_tail->next = p;
-    else
-        l->post_head = p;
-    l->post_tail = p;
-    pthread_mutex_unlock(&l->post_lock);
-    /* Other threads never touch the loop's base itself: they wake it
-     * through its eventfd. */
-    while (write(l->wake, &(uint64_t){1}, sizeof(uint64_t)) < 0 &&
-           errno == EINTR)
-        ;
-    return 0;
-}
-
-static void
-timer_unlink(struct loop_timer *t)
-{
-    struct loop *l = t->loop;
-
-    if (t->prev != NULL)
-        t->prev->next = t->next;
-    else
-        l->timers_head = t->next;
-    if (t->next != NULL)
-        t->next->prev = t->prev;
-    else
-        l->timers_tail = t->prev;
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct loop_timer *t = arg;
-    loop_fn fn = t->fn;
-    void *fnarg = t->arg;
-
-    (void)fd;
-    (void)what;
-    timer_unlink(t);
-    event_free(t->ev);
-    free(t);
-    fn(fnarg);
-}
-
-struct loop_timer *
-loop_timer_add(struct loop *l, unsigned ms, loop_fn fn, void *arg)
-{
-    struct loop_timer *t = calloc(1, sizeof(*t));
-    struct timeval tv;
-
-    if (t == NULL)
-        return NULL;
-    t->loop = l;
-    t->fn = fn;
-    t->arg = arg;
-    t->ev = evtimer_new(l->base, on_timer, t);
-    tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
-    if (t->ev == NULL || evtimer_add(t->ev, &tv) != 0) {
-        if (t->ev != NULL)
-            event_free(t->ev);
-        free(t);
-        return NULL;
-    }
-    t->prev = l->timers_tail;
-    if (l->timers_tail != NULL)
-        l->timers_tail->next = t;
-    else
-        l->timers_head = t;
-    l->timers_tail = t;
-    return t;
-}
-
-void
-loop_timer_cancel(struct loop_timer *t)
-{
-    if (t == NULL)
-        return;
-    timer_unlink(t);
-    event_free(t->ev);
-    free(t);
-}
-
-int
-loop_is_current(const struct loop *l)
-{
-    return l != NULL && pthread_equal(l->thread, pthread_self());
-}
-
-/* Loop thread: run every pending timer now, deadlines first (those set
- * with loop_timer_first), in the order they were set. */
-static void
-loop_expire_timers(struct loop *l)
-{
-    while (l->timers_head != NULL)
-        on_timer(-1, 0, l->timers_head);
-}
-
-void
-loop_timer_first(struct loop_timer *t)
-{
-    struct loop *l = t->loop;
-
-    if (l->timers_head == t)
-        return;
-    timer_unlink(t);
-    t->prev = NULL;
-    t->next = l->timers_head;
-    if (l->timers_head != NULL)
-        l->timers_head->prev = t;
-    l->timers_head = t;
-    if (l->timers_tail == NULL)
-        l->timers_tail = t;
-}
-
-/* After the loop stopped: run what is still pending (timers at once, then
- * posts) until nothing is left, then refuse further posts. */
-static void
-loop_finish(struct loop *l)
-{
-    for (;;) {
-        struct loop_timer *t = l->timers_head;
-
-        if (t != NULL) {
-            on_timer(-1, 0, t);
-            continue;
-        }
-        run_posts(l);
-        pthread_mutex_lock(&l->post_lock);
-        if (l->post_head == NULL && l->timers_head == NULL) {
-            l->closed = 1;
-            pthread_mutex_unlock(&l->post_lock);
-            return;
-        }
-        pthread_mutex_unlock(&l->post_lock);
-    }
-}
 
 /* ---- requests ---- */
 
@@ -934,7 +716,7 @@ on_request(struct evhttp_request *req, void *arg)
                     "HTTP 500: out of memory");
         return;
     }
-    env.loop = &w->loop;
+    env.loop = w->loop;
     env.stats = w->stats;
     env.user = user;
     dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
@@ -1077,7 +859,7 @@ balance_after_accept(struct worker *w)
     w->balance_paused = 1;
     set_accepting(w);
     if (!atomic_load_explicit(&p->accepting, memory_order_relaxed))
-        loop_post(&p->loop, balance_resume, p); /* fails only at exit */
+        loop_post(p->loop, balance_resume, p); /* fails only at exit */
     watch_peer(w, p);
 }
 
@@ -1338,7 +1120,7 @@ worker_set_generation(struct worker *w, struct generation *gen)
     generation_ref(gen);
     sw->w = w;
     sw->gen = gen;
-    if (loop_post(&w->loop, on_gen_switch, sw) != 0) {
+    if (loop_post(w->loop, on_gen_switch, sw) != 0) {
         log_error("loop %d: cannot switch to generation %lu", w->index,
                   gen->id);
         generation_unref(gen);
@@ -1368,7 +1150,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
         /* Nothing will serve this loop's other connections from now on:
          * close them, so that their clients fail over at once. */
         conns_close_waiting(w->conns);
-        event_base_loopexit(w->loop.base, NULL);
+        event_base_loopexit(w->base, NULL);
         return;
     }
     if (util_mono_ms() >= w->drain_deadline_ms) {
@@ -1379,13 +1161,13 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
                      "unfinished; answering them now",
                      w->index, w->inflight);
             w->expired = 1;
-            loop_expire_timers(&w->loop);
+            loop_expire_timers(w->loop);
             w->drain_deadline_ms = util_mono_ms() + 1000;
         } else {
             log_warn("loop %d: %ld request(s) not written after the "
                      "shutdown timeout; closing",
                      w->index, w->inflight);
-            event_base_loopexit(w->loop.base, NULL);
+            event_base_loopexit(w->base, NULL);
             return;
         }
     }
@@ -1412,28 +1194,6 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     on_drain_tick(-1, 0, w);
 }
 
-/* A worker's base.  The epoll changelist folds the add/mod/del of one loop
- * iteration into as few epoll_ctl calls as possible; it is safe here only
- * because sockets are closed two sweeps after their events were deleted
- * (see conns.h).  Not EVENT_BASE_FLAG_NOLOCK: with it requests
- * hung in the integration tests; other threads only wake the base through
- * its eventfd anyway (loop_post).  Precise timers, so a plugin's timer of
- * N ms never fires early. */
-static struct event_base *
-new_loop_base(void)
-{
-    struct event_config *ec = event_config_new();
-    struct event_base *base;
-
-    if (ec == NULL)
-        return NULL;
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER |
-                                  EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    base = event_base_new_with_config(ec);
-    event_config_free(ec);
-    return base;
-}
-
 struct worker *
 worker_new(int index, int listen_fd, struct generation *gen,
            struct stats *stats, struct worker *const *peers, int npeers,
@@ -1451,32 +1211,23 @@ worker_new(int index, int listen_fd, struct generation *gen,
     w->listen_fd = listen_fd;
     w->peers = peers;
     w->npeers = npeers;
-    w->loop.wake = -1;
     w->stats = stats;
     w->conn_cap = conn_cap;
     generation_ref(gen);
     w->gen = gen;
-    if (pthread_mutex_init(&w->loop.post_lock, NULL) != 0)
+    w->loop = loop_new();
+    if (w->loop == NULL)
         goto fail;
-    w->lock_ok = 1;
-    w->loop.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->loop.wake < 0)
-        goto fail;
-    w->loop.base = new_loop_base();
-    if (w->loop.base == NULL)
-        goto fail;
-    w->http = evhttp_new(w->loop.base);
-    w->stop_ev = event_new(w->loop.base, -1, 0, on_stop, w);
-    w->drain_ev = evtimer_new(w->loop.base, on_drain_tick, w);
-    w->loop.post_ev = event_new(w->loop.base, w->loop.wake,
-                                EV_READ | EV_PERSIST, on_post, &w->loop);
-    if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL ||
-        w->loop.post_ev == NULL || event_add(w->loop.post_ev, NULL) != 0)
+    w->base = loop_base(w->loop);
+    w->http = evhttp_new(w->base);
+    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->drain_ev = evtimer_new(w->base, on_drain_tick, w);
+    if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL)
         goto fail;
     /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops.
      * Backlog 0: the socket listens already, with the configured backlog
      * (any other value would call listen() again, and -1 means 128). */
-    lev = evconnlistener_new(w->loop.base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
+    lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
                              listen_fd);
     if (lev == NULL)
         goto fail;
@@ -1492,10 +1243,10 @@ worker_new(int index, int listen_fd, struct generation *gen,
      * (the other loops leave it its share of the first connections). */
     atomic_init(&w->beat_ms, util_mono_ms());
     evhttp_set_bevcb(w->http, make_bev, w);
-    w->conns = conns_new(w->loop.base);
-    w->sweep_ev = event_new(w->loop.base, -1, EV_PERSIST, on_sweep, w);
-    w->balance_ev = evtimer_new(w->loop.base, on_balance_recheck, w);
-    w->backoff_ev = evtimer_new(w->loop.base, on_backoff_end, w);
+    w->conns = conns_new(w->base);
+    w->sweep_ev = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
+    w->balance_ev = evtimer_new(w->base, on_balance_recheck, w);
+    w->backoff_ev = evtimer_new(w->base, on_backoff_end, w);
     if (w->conns == NULL || w->sweep_ev == NULL || w->balance_ev == NULL ||
         w->backoff_ev == NULL ||
         event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) != 0)
@@ -1518,14 +1269,14 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
 
-    w->loop.thread = pthread_self();
+    loop_enter(w->loop);
     this_worker = w;
     fatal_thread_start(w->index);
     log_debug("loop %d running", w->index);
-    event_base_dispatch(w->loop.base);
+    event_base_dispatch(w->base);
     /* Answer what is still open (deadlines and plugin timers run now), so
      * no call is left behind when the loop goes away. */
-    loop_finish(&w->loop);
+    loop_finish(w->loop);
     w->finished = 1;
     log_debug("loop %d done", w->index);
     fatal_thread_end();
@@ -1560,7 +1311,7 @@ worker_stop(struct worker *w, int timeout_ms, int linger)
 {
     w->stop_timeout_ms = timeout_ms;
     w->linger = linger;
-    if (loop_post(&w->loop, stop_on_loop, w) != 0)
+    if (loop_post(w->loop, stop_on_loop, w) != 0)
         log_error("loop %d: cannot ask it to stop", w->index);
 }
 
@@ -1627,8 +1378,8 @@ worker_free(struct worker *w)
     worker_join(w);
     /* A loop that never ran (another failed to start) may hold posts from
      * the others: run them now, on this thread, as the loop would have. */
-    if (!w->finished && w->lock_ok)
-        loop_finish(&w->loop);
+    if (!w->finished && w->loop != NULL)
+        loop_finish(w->loop);
     w->lev = NULL; /* evhttp_free frees it before the connections */
     w->draining = 1;
     if (w->http != NULL)
@@ -1644,14 +1395,7 @@ worker_free(struct worker *w)
         event_free(w->stop_ev);
     if (w->drain_ev != NULL)
         event_free(w->drain_ev);
-    if (w->loop.post_ev != NULL)
-        event_free(w->loop.post_ev);
-    if (w->loop.base != NULL)
-        event_base_free(w->loop.base);
-    if (w->lock_ok)
-        pthread_mutex_destroy(&w->loop.post_lock);
-    if (w->loop.wake >= 0)
-        close(w->loop.wake);
+    loop_free(w->loop); /* and the base */
     generation_unref(w->gen);
     free(w);
 }

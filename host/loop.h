@@ -1,7 +1,7 @@
 /*
- * loop.h - what dispatch needs from an event loop, without libevent types:
- * run a function on the loop from any thread, and one-shot timers on it.
- * Implemented by http.c for each worker loop.
+ * loop.h - one event loop's runtime (loop.c).  What dispatch needs from
+ * it, without libevent types: run a function on the loop from any thread,
+ * and one-shot timers on it; and, below, the owning thread's side.
  */
 #ifndef HOST_LOOP_H
 #define HOST_LOOP_H
@@ -29,5 +29,32 @@ void loop_timer_cancel(struct loop_timer *t);
 
 /* Whether the caller runs on the loop's thread. */
 int loop_is_current(const struct loop *l);
+
+/* ---- the owning thread's side ---- */
+
+struct event_base;
+
+/* A loop with its own event_base (precise timers, epoll changelist; see
+ * loop.c), owned by the calling thread until loop_enter.  NULL on
+ * failure. */
+struct loop *loop_new(void);
+
+/* Its event_base, for the events of whatever runs on it. */
+struct event_base *loop_base(const struct loop *l);
+
+/* The calling thread runs the loop from now on (loop_is_current). */
+void loop_enter(struct loop *l);
+
+/* Loop thread: run every pending timer now, deadlines first (those set
+ * with loop_timer_first), in the order they were set. */
+void loop_expire_timers(struct loop *l);
+
+/* After the loop stopped: run what is still pending (timers at once, then
+ * posts) until nothing is left, then refuse further posts. */
+void loop_finish(struct loop *l);
+
+/* Free it and its base, after every event on the base was freed (NULL:
+ * nothing). */
+void loop_free(struct loop *l);
 
 #endif

@@ -37,6 +37,8 @@
  * gets SIGABRT (a core), and SIGKILL KILL_GRACE_MS after that. */
 #define ABORT_GRACE_MS 3000
 #define KILL_GRACE_MS 5000
+/* A stop signal this soon after the first is the same request. */
+#define SECOND_SIGNAL_MS 500
 
 enum kid_state { KID_STARTING, KID_SERVING, KID_DRAINING };
 
@@ -78,6 +80,7 @@ struct sup {
     int restart_reason;
     int ever_ready;
     int stopping;
+    long long stop_ms; /* when the first stop signal came */
     int exit_code;
     char *pidfile;
 };
@@ -486,7 +489,11 @@ static void
 begin_stop(struct sup *s, int sig)
 {
     if (s->stopping) {
-        /* A second signal: the workers' default action (they end now). */
+        /* A second signal: the workers' default action (they end now).
+         * Not one sent with the first (two scripts, a unit and a user):
+         * the kernel would have merged them in one process. */
+        if (now_ms() - s->stop_ms < SECOND_SIGNAL_MS)
+            return;
         forward(s, sig);
         for (int i = 0; i < s->nkids; i++)
             if (s->kids[i].state == KID_DRAINING)
@@ -494,6 +501,7 @@ begin_stop(struct sup *s, int sig)
         return;
     }
     s->stopping = 1;
+    s->stop_ms = now_ms();
     s->restart_at_ms = 0;
     notify_stopping("stopping: finishing in-flight requests");
     /* New clients are refused at once (a load balancer fails over) rather

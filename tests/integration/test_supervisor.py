@@ -221,7 +221,6 @@ class StartupSignalTest(unittest.TestCase):
 
     def test_sighup_and_sigusr1_while_starting(self):
         srv = Server(plugins=self.slow())
-        srv.proc = None
         t = threading.Thread(target=srv.start)
         t.start()
         deadline = time.monotonic() + 10
@@ -231,10 +230,12 @@ class StartupSignalTest(unittest.TestCase):
         srv.signal(signal.SIGUSR1)
         srv.signal(signal.SIGHUP)
         t.join(30)
-        with srv:
+        try:
             self.assertEqual(srv.rpc("ping")["result"], "pong")
             wait_log(self, srv, r"reload: generation 2")
             self.assertNotIn("killed by signal", srv.stderr)
+        finally:
+            srv.stop()
 
     def test_sigterm_while_starting_is_a_clean_stop(self):
         srv = Server(plugins=self.slow())
