@@ -22,7 +22,7 @@
 
 #include "buf.h"
 #include "generation.h"
-#include "http.h"
+#include "lane.h"
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
@@ -41,7 +41,7 @@ struct server {
     struct reload_opts opts;
     struct generation *gen; /* current (the server's own reference) */
     unsigned long next_id;
-    struct worker **workers;
+    struct lane **workers;
     int nworkers;
     int listen_fd;
     int stopping;
@@ -72,7 +72,7 @@ notify_serving(const struct server *s, const char *note)
     notify_ready(status);
 }
 
-/* Begin the shutdown; `linger` for a replacement (worker_stop). */
+/* Begin the shutdown; `linger` for a replacement (lane_stop). */
 static void
 begin_stop(struct server *s, const char *why, int linger)
 {
@@ -89,7 +89,7 @@ begin_stop(struct server *s, const char *why, int linger)
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
     for (int i = 0; i < s->nworkers; i++)
-        worker_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms, linger);
+        lane_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms, linger);
     /* The loops stop accepting (a draining loop's listener is off); the
      * listening socket is the supervisor's, which another worker may be
      * serving from, and which the supervisor shuts when the service
@@ -137,8 +137,8 @@ exit_stuck(struct server *s, const unsigned char *stuck)
             continue;
         stall_describe(&s->stats[i].now, what, sizeof(what));
         buf_printf(&b, "%sloop %d stuck for %.1f s %s", first ? "" : "; ",
-                   worker_index(s->workers[i]),
-                   (double)worker_beat_age_ms(s->workers[i]) / 1e3, what);
+                   lane_index(s->workers[i]),
+                   (double)lane_beat_age_ms(s->workers[i]) / 1e3, what);
         first = 0;
     }
     buf_printf(&b,
@@ -167,7 +167,7 @@ join_loops(struct server *s)
     int nstuck = 0;
 
     for (int i = 0; i < s->nworkers && i < CONFIG_MAX_THREADS; i++) {
-        if (worker_join_until(s->workers[i], deadline) != 0) {
+        if (lane_join_until(s->workers[i], deadline) != 0) {
             stuck[i] = 1;
             nstuck++;
         }
@@ -335,7 +335,7 @@ on_built(struct generation *next, double ms, void *arg)
             log_set_level(next->cfg->log_level);
         apply_log_files(old->cfg, next->cfg);
         for (int i = 0; i < s->nworkers; i++)
-            worker_set_generation(s->workers[i], next);
+            lane_set_generation(s->workers[i], next);
         s->gen = next;
         stall_set_timeout(s->stall, next->cfg->stall_timeout_ms);
         stall_set_restart(s->stall, next->cfg->stall_restart_ms,
@@ -520,15 +520,15 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     /* All loops exist before any starts: each knows the others (accept
      * balancing). */
     for (int i = 0; i < gen->cfg->threads; i++) {
-        s.workers[i] = worker_new(i, s.listen_fd, gen, &s.stats[i], s.workers,
-                                  gen->cfg->threads, conn_cap);
+        s.workers[i] = lane_new(i, s.listen_fd, gen, &s.stats[i], s.workers,
+                                gen->cfg->threads, conn_cap);
         if (s.workers[i] == NULL)
             break;
         stats_register(&s.stats[i]);
         s.nworkers++;
     }
     for (int i = 0; s.nworkers == gen->cfg->threads && i < s.nworkers; i++) {
-        if (worker_start(s.workers[i]) != 0)
+        if (lane_start(s.workers[i]) != 0)
             break;
         started++;
     }
@@ -581,7 +581,7 @@ out:
     }
     stats_unregister_all();
     for (int i = 0; finalise && i < s.nworkers; i++)
-        worker_free(s.workers[i]);
+        lane_free(s.workers[i]);
     set_reap_base(NULL);
     free(s.workers);
     for (int i = 0; i < 5; i++)

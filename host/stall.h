@@ -11,7 +11,7 @@
  *   - flagged in its struct stats (`stalled`, which only this watchdog
  *     writes): /metrics shows rpchost_loop_stalled{loop="N"} 1 and
  *     /healthz, answered by the other loops, 503 "stalled" naming it;
- *   - given no new connections: accept balancing (http.c) already leaves a
+ *   - given no new connections: accept balancing (accept.c) already leaves a
  *     loop whose sweep is late out, and a blocked loop does not accept.
  *
  * A loop stalled past stall_restart is handed to a callback, once: the
@@ -30,7 +30,7 @@ struct activity;
 struct event_base;
 struct stall;
 struct stats;
-struct worker;
+struct lane;
 
 /* How often the loops are looked at: a stall is reported at most this
  * long after stall_timeout. */
@@ -39,9 +39,8 @@ struct worker;
 /* Start watching the `n` workers in `workers`, whose stats are stats[0..n)
  * (both must outlive the watchdog; neither is copied), with a stall_timeout
  * of `timeout_ms`.  NULL on failure (logged: the server runs unwatched). */
-struct stall *stall_start(struct event_base *base,
-                          struct worker *const *workers, struct stats *stats,
-                          int n, int timeout_ms);
+struct stall *stall_start(struct event_base *base, struct lane *const *workers,
+                          struct stats *stats, int n, int timeout_ms);
 
 /* A new stall_timeout (a reload); a stall already reported stays reported
  * until its loop comes round.  NULL: nothing. */

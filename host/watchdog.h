@@ -20,7 +20,7 @@
 
 struct event_base;
 struct watchdog;
-struct worker;
+struct lane;
 
 /* Start pinging on `base` when systemd asked for a watchdog
  * (notify_watchdog_usec() > 0) for the `n` workers in `workers`, which
@@ -30,7 +30,7 @@ struct worker;
  * without pings, and systemd restarts it after WatchdogSec, which is
  * what a watchdog that cannot ping means). */
 struct watchdog *watchdog_start(struct event_base *base,
-                                struct worker *const *workers, int n,
+                                struct lane *const *workers, int n,
                                 int stall_ms);
 
 /* A new stall_timeout (a reload).  NULL: nothing. */

@@ -1,0 +1,658 @@
+/*
+ * edge.c - see edge.h.
+ */
+#define _GNU_SOURCE
+#include "edge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "conns.h"
+#include "dispatch.h"
+#include "generation.h"
+#include "guard.h"
+#include "log.h"
+#include "auth.h"
+#include "stats.h"
+#include "util.h"
+
+#include "lanedef.h"
+
+/* One request being answered.  evhttp reads a connection's next request
+ * only after the previous reply went out, so a connection has at most one
+ * of these; its close callback points at it until the reply completes. */
+struct req_ctx {
+    struct lane *w;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    struct conn *conn; /* its connection's state (conns.h), or NULL */
+    int replied;       /* the reply was handed to evhttp */
+    int closed;        /* the connection went away first */
+    uint64_t t0_us;    /* arrival */
+    size_t in_bytes;
+};
+
+static void
+req_ctx_end(struct req_ctx *rc)
+{
+    rc->w->inflight--;
+    if (rc->evcon != NULL)
+        evhttp_connection_set_closecb(rc->evcon, NULL, NULL);
+    free(rc);
+}
+
+/* The connection is being freed before the reply was fully written. */
+static void
+on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct req_ctx *rc = arg;
+
+    (void)evcon;
+    rc->evcon = NULL;
+    rc->req = NULL;
+    rc->conn = NULL; /* retired by the next sweep */
+    if (rc->replied)
+        req_ctx_end(rc); /* its on_complete will never come */
+    else
+        rc->closed = 1; /* on_dispatched ends it */
+}
+
+static void
+request_complete(struct evhttp_request *req, void *arg)
+{
+    struct req_ctx *rc = arg;
+
+    (void)req;
+    if (rc->conn != NULL)
+        conn_idle(rc->conn); /* the answer is out: the next request's turn */
+    req_ctx_end(rc);
+}
+
+static void
+free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+static const char *
+method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "?";
+}
+
+/* Count the reply and write its access log line. */
+static void
+account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    const char *uri;
+
+    stats_http(rc->w->stats, status);
+    if (!log_access_enabled())
+        return;
+    if (rc->evcon != NULL)
+        evhttp_connection_get_peer(rc->evcon, &peer, &port);
+    uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
+    log_access("%s:%u \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer ? peer : "?",
+               (unsigned)port,
+               rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
+               uri ? uri : "?", status, rc->in_bytes, out_bytes,
+               (double)(util_mono_us() - rc->t0_us) / 1000.0,
+               what ? what : "-");
+}
+
+/* The Date header value, formatted once a second per loop. */
+static const char *
+loop_date(struct lane *w)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (now != w->date_sec && gmtime_r(&now, &tm) != NULL) {
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_sec = now;
+    }
+    return w->date;
+}
+
+/* Write a reply evhttp has just queued, now, instead of one loop iteration
+ * later.  evhttp queues a reply in the connection's bufferevent and enables
+ * EV_WRITE; the write happens when epoll next reports the socket writable,
+ * after which evhttp disables EV_WRITE again: two epoll_ctl calls and one
+ * more epoll_wait round per request.  A reply nearly always fits in the
+ * socket's send buffer, so it is written here; when all of it went out, the
+ * bufferevent is told its output is drained, which runs evhttp's own
+ * completion (the request freed, the connection reading again or freed) at
+ * once, and the EV_WRITE enable and disable cancel out in the epoll
+ * changelist.  What the socket does not take now is left to the EV_WRITE
+ * path, as are write errors (evhttp's error callback then reports them).
+ * The output buffer's start is frozen by the bufferevent (only it may drain
+ * it), hence the unfreeze around the write.  `evcon` may be freed when this
+ * returns. */
+static void
+write_now(struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct evbuffer *out;
+    evutil_socket_t fd;
+    int n;
+
+    if (bev == NULL)
+        return;
+    out = bufferevent_get_output(bev);
+    fd = bufferevent_getfd(bev);
+    if (fd < 0 || evbuffer_get_length(out) == 0)
+        return;
+    evbuffer_unfreeze(out, 1);
+    n = evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+    if (n > 0 && evbuffer_get_length(out) == 0) {
+        /* Nothing left to write: a connection evhttp now closes must not
+         * keep its write event (keep-alive ones drop it anyway). */
+        bufferevent_disable(bev, EV_WRITE);
+        bufferevent_trigger(bev, EV_WRITE, 0);
+    }
+}
+
+/* Send a reply: `body` (malloc()ed, taken) of `type`, or none.  `rc` may be
+ * freed when this returns. */
+static void
+reply(struct req_ctx *rc, int status, const char *reason, const char *type,
+      char *body, size_t len, const char *what)
+{
+    struct evhttp_request *req = rc->req;
+    struct evhttp_connection *evcon = rc->evcon;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = NULL;
+
+    rc->replied = 1;
+    if (rc->conn != NULL)
+        conn_sending(rc->conn); /* the client has response_timeout */
+    account(rc, status, body ? len : 0, what);
+    evhttp_add_header(h, "Date", loop_date(rc->w));
+    if (rc->w->draining)
+        evhttp_add_header(h, "Connection", "close");
+    if (body != NULL) {
+        evhttp_add_header(h, "Content-Type", type);
+        out = evhttp_request_get_output_buffer(req);
+        if (evbuffer_add_reference(out, body, len, free_body, NULL) != 0) {
+            free(body);
+            evhttp_send_error(req, 500, "Internal Server Error");
+            return;
+        }
+    }
+    evhttp_send_reply(req, status, reason, out);
+    if (evcon != NULL)
+        write_now(evcon);
+}
+
+/* An HTTP-level refusal, with a JSON-RPC error object as its body so that
+ * clients which always parse JSON get a readable reason. */
+static void
+reply_error(struct req_ctx *rc, int status, const char *reason,
+            const char *detail)
+{
+    struct buf b = BUF_INIT;
+    char *body;
+    size_t len = 0;
+
+    rpc_write_error_detail(&b, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
+    body = buf_take(&b, &len);
+    reply(rc, status, reason, "application/json", body, body ? len : 0, "-");
+}
+
+static void
+on_dispatched(void *arg, int status, char *body, size_t len, const char *what)
+{
+    struct req_ctx *rc = arg;
+
+    if (rc->closed) { /* nobody to answer */
+        free(body);
+        req_ctx_end(rc);
+        return;
+    }
+    switch (status) {
+    case 200:
+        reply(rc, 200, "OK", "application/json", body, len, what);
+        break;
+    case 204:
+        free(body);
+        reply(rc, 204, "No Content", NULL, NULL, 0, what);
+        break;
+    case 403:
+        reply(rc, 403, "Forbidden", "application/json", body, len, what);
+        break;
+    default:
+        free(body);
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
+        break;
+    }
+}
+
+/* GET /healthz: 200 while serving; 503 while draining, and while any loop
+ * is stalled (stall.h: its flag, which the main thread sets), naming the
+ * stalled loops.  Answered by a loop that is not stalled, by definition. */
+static void
+serve_health(struct req_ctx *rc)
+{
+    struct buf b = BUF_INIT;
+    int draining = rc->w->draining || stats_draining(), nstalled = 0;
+    int stalled[CONFIG_MAX_THREADS]; /* a snapshot of the flags */
+    char *body;
+    size_t len = 0;
+
+    for (int i = 0; i < rc->w->npeers && i < CONFIG_MAX_THREADS; i++) {
+        const struct lane *p = rc->w->peers[i];
+
+        if (atomic_load_explicit(&p->stats->stalled, memory_order_relaxed))
+            stalled[nstalled++] = p->index;
+    }
+    buf_printf(&b, "{\"status\":\"%s\",\"generation\":%lu",
+               draining   ? "draining"
+               : nstalled ? "stalled"
+                          : "ok",
+               rc->w->gen->id);
+    if (nstalled > 0) {
+        buf_puts(&b, ",\"stalled_loops\":[");
+        for (int i = 0; i < nstalled; i++)
+            buf_printf(&b, "%s%d", i > 0 ? "," : "", stalled[i]);
+        buf_putc(&b, ']');
+    }
+    buf_puts(&b, "}\n");
+    body = buf_take(&b, &len);
+    if (draining || nstalled > 0)
+        reply(rc, 503, "Service Unavailable", "application/json", body,
+              body ? len : 0, "healthz");
+    else
+        reply(rc, 200, "OK", "application/json", body, body ? len : 0,
+              "healthz");
+}
+
+/* GET /metrics: Prometheus text of every loop. */
+static void
+serve_metrics(struct req_ctx *rc)
+{
+    struct buf b = BUF_INIT;
+    char *body;
+    size_t len = 0;
+
+    stats_render_all(&b);
+    body = buf_take(&b, &len);
+    if (body == NULL) {
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
+        return;
+    }
+    reply(rc, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, len,
+          "metrics");
+}
+
+/* CORS: the allowed origin for this request's Origin header, or NULL. */
+static const char *
+cors_origin(const struct config *cfg, struct evhttp_request *req)
+{
+    const char *origin;
+
+    if (cfg->cors_origins == NULL)
+        return NULL;
+    origin =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    if (origin == NULL)
+        return NULL;
+    return config_origin_allowed(cfg, origin) ? origin : NULL;
+}
+
+/* Whether the value is exactly "chunked" (any case), spaces aside. */
+static int
+is_chunked(const char *v)
+{
+    size_t n;
+
+    v += strspn(v, " \t");
+    n = strcspn(v, " \t");
+    return n == 7 && evutil_ascii_strncasecmp(v, "chunked", 7) == 0 &&
+           v[n + strspn(v + n, " \t")] == '\0';
+}
+
+/* Whether header name k is `canon` ("Content-Type"), regardless of case
+ * (`lc`, the same in lower case).  Clients nearly always send the
+ * canonical form: one strcmp. */
+static int
+name_is(const char *k, const char *canon, const char *lc)
+{
+    if (strcmp(k, canon) == 0)
+        return 1;
+    for (; *lc != '\0'; k++, lc++) {
+        int c = (unsigned char)*k;
+
+        if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != *lc)
+            return 0;
+    }
+    return *k == '\0';
+}
+
+/* What one pass over a request's headers found. */
+struct heads {
+    const char *host;         /* the Host value, or NULL */
+    const char *ctype;        /* the Content-Type value, or NULL */
+    const char *auth;         /* the Authorization value, or NULL */
+    int hosts, ctypes, auths; /* how many of each */
+};
+
+/* RFC 9110 5.6.2 token characters, which a field name is made of. */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+    ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* Whether a field name is a token: evhttp keeps whatever precedes the
+ * colon, "Content-Length " included, which it then does not take for a
+ * Content-Length while a proxy in front may have (RFC 9112 5.1: such a
+ * request must be refused).  Checked for the names that begin like the
+ * ones that frame, route or authorise a request; the others are never
+ * read. */
+static int
+is_token(const char *k)
+{
+    const unsigned char *p = (const unsigned char *)k;
+
+    while (tchar[*p])
+        p++;
+    return *p == '\0' && p != (const unsigned char *)k;
+}
+
+/* One pass over the request's headers: what `h` says of Host,
+ * Content-Type and Authorization, and whether the framing is ambiguous:
+ * more than one Content-Length, one that is not plain digits, one beside
+ * a Transfer-Encoding, more than one Transfer-Encoding, or one that is not
+ * just "chunked".  evhttp takes the first Content-Length (and "+5") as it
+ * comes and reads no body for a coding it does not know; a proxy in front
+ * that framed the request otherwise would see another request boundary
+ * (request smuggling), so RFC 9112 6.1 and 6.3 make these errors, and the
+ * connection is closed.  The framing error, with the status in *status,
+ * or NULL. */
+static const char *
+read_heads(struct evhttp_request *req, struct heads *h, int *status)
+{
+    const struct evkeyvalq *q = evhttp_request_get_input_headers(req);
+    const struct evkeyval *kv;
+    int lengths = 0, codings = 0;
+
+    memset(h, 0, sizeof(*h));
+    *status = 400;
+    for (kv = q->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        const char *k = kv->key;
+        int seen = 1;
+
+        /* One name compared per header, picked by its first letter. */
+        switch (k[0] | 0x20) {
+        case 'h':
+            seen = name_is(k, "Host", "host");
+            if (seen) {
+                h->host = kv->value;
+                h->hosts++;
+            }
+            break;
+        case 'a':
+            seen = name_is(k, "Authorization", "authorization");
+            if (seen) {
+                h->auth = kv->value;
+                h->auths++;
+            }
+            break;
+        case 't':
+            seen = name_is(k, "Transfer-Encoding", "transfer-encoding");
+            if (!seen)
+                break;
+            if (++codings > 1)
+                return "HTTP 400: more than one Transfer-Encoding";
+            if (!is_chunked(kv->value)) {
+                *status = 501;
+                return "HTTP 501: Transfer-Encoding other than chunked";
+            }
+            break;
+        case 'c':
+            if (name_is(k, "Content-Type", "content-type")) {
+                h->ctype = kv->value;
+                h->ctypes++;
+            } else if (name_is(k, "Content-Length", "content-length")) {
+                const char *v = kv->value + strspn(kv->value, " \t");
+
+                if (++lengths > 1)
+                    return "HTTP 400: more than one Content-Length";
+                if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
+                    return "HTTP 400: Content-Length is not a number";
+            } else {
+                seen = 0;
+            }
+            break;
+        default:
+            break;
+        }
+        /* A name evhttp does not take for one of these although a proxy
+         * may ("Content-Length ": a space before the colon). */
+        if (!seen && !is_token(k))
+            return "HTTP 400: a header name that is not a token (RFC 9110 "
+                   "5.6.2; no space before the colon)";
+    }
+    if (lengths > 0 && codings > 0)
+        return "HTTP 400: both Content-Length and Transfer-Encoding";
+    if (h->hosts > 1)
+        return "HTTP 400: more than one Host";
+    if (h->ctypes > 1)
+        return "HTTP 400: more than one Content-Type";
+    return NULL;
+}
+
+/* Whether `v` passes check (allowed_hosts or the type check), answered
+ * from `cache` (n bytes: the last value that passed on this loop) when v
+ * is that value: a connection sends the same Host and Content-Type each
+ * time. */
+static int
+passes(char *cache, size_t n, const char *v,
+       int (*check)(struct lane *w, const char *v), struct lane *w)
+{
+    size_t len;
+
+    if (v != NULL && cache[0] != '\0' && strcmp(v, cache) == 0)
+        return 1;
+    if (!check(w, v))
+        return 0;
+    len = v != NULL ? strlen(v) : n;
+    if (len < n)
+        memcpy(cache, v, len + 1);
+    return 1;
+}
+
+static int
+check_host(struct lane *w, const char *host)
+{
+    return guard_host_allowed(w->gen->cfg->allowed_hosts, w->loopback, host);
+}
+
+static int
+check_type(struct lane *w, const char *ctype)
+{
+    (void)w;
+    return guard_json_type(ctype);
+}
+
+void
+edge_request(struct evhttp_request *req, void *arg)
+{
+    struct lane *w = arg;
+    const struct config *cfg = w->gen->cfg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct evkeyvalq *out_h = evhttp_request_get_output_headers(req);
+    const struct auth_user *user = NULL;
+    struct dispatch_env env;
+    struct heads heads;
+    const char *origin, *framing;
+    int status;
+    struct evbuffer *in;
+    struct req_ctx *rc;
+    size_t len;
+    const char *data;
+
+    rc = calloc(1, sizeof(*rc));
+    if (rc == NULL) {
+        evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    rc->w = w;
+    rc->req = req;
+    rc->t0_us = util_mono_us();
+    rc->evcon = evhttp_request_get_connection(req);
+    if (rc->evcon != NULL) {
+        rc->conn = conns_of(w->conns, rc->evcon);
+        if (rc->conn != NULL)
+            conn_busy(rc->conn); /* arrived whole: no deadline now */
+    }
+    w->inflight++;
+    evhttp_request_set_on_complete_cb(req, request_complete, rc);
+    if (rc->evcon != NULL)
+        evhttp_connection_set_closecb(rc->evcon, on_conn_close, rc);
+    in = evhttp_request_get_input_buffer(req);
+    len = evbuffer_get_length(in);
+    rc->in_bytes = len;
+    framing = read_heads(req, &heads, &status);
+    if (framing != NULL) {
+        evhttp_add_header(out_h, "Connection", "close");
+        reply_error(rc, status,
+                    status == 501 ? "Not Implemented" : "Bad Request", framing);
+        return;
+    }
+    if (uri != NULL && evhttp_uri_get_host(uri) != NULL) {
+        /* "//name/path" parses with a host but no scheme: neither
+         * origin-form nor absolute-form (RFC 9112 3.2), and taking its
+         * host for the Host would let a rebound page pass. */
+        if (evhttp_uri_get_scheme(uri) == NULL) {
+            reply_error(rc, 400, "Bad Request",
+                        "HTTP 400: the request target is neither a path nor "
+                        "an absolute URI");
+            return;
+        }
+        heads.host = evhttp_request_get_host(req); /* absolute-form */
+    }
+    if (!passes(w->host_ok, sizeof(w->host_ok), heads.host, check_host, w)) {
+        reply_error(rc, 403, "Forbidden",
+                    "HTTP 403: this Host is not served; list it in [server] "
+                    "allowed_hosts");
+        return;
+    }
+    if (path == NULL || path[0] == '\0')
+        path = "/";
+    if (strcmp(path, cfg->endpoint) != 0) {
+        int get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+        if (get && cfg->health_path && strcmp(path, cfg->health_path) == 0) {
+            serve_health(rc);
+            return;
+        }
+        if (get && cfg->metrics_path && strcmp(path, cfg->metrics_path) == 0) {
+            serve_metrics(rc);
+            return;
+        }
+        reply_error(rc, 404, "Not Found",
+                    "HTTP 404: no JSON-RPC endpoint at this path");
+        return;
+    }
+    origin = cors_origin(cfg, req);
+    if (origin != NULL) {
+        evhttp_add_header(out_h, "Access-Control-Allow-Origin", origin);
+        evhttp_add_header(out_h, "Vary", "Origin");
+    }
+    if (cmd == EVHTTP_REQ_OPTIONS && origin != NULL) {
+        /* A CORS preflight. */
+        evhttp_add_header(out_h, "Access-Control-Allow-Methods", "POST");
+        evhttp_add_header(out_h, "Access-Control-Allow-Headers",
+                          "Content-Type, Authorization");
+        evhttp_add_header(out_h, "Access-Control-Max-Age", "600");
+        reply(rc, 204, "No Content", NULL, NULL, 0, "preflight");
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST) {
+        evhttp_add_header(out_h, "Allow",
+                          origin != NULL ? "POST, OPTIONS" : "POST");
+        reply_error(rc, 405, "Method Not Allowed",
+                    "HTTP 405: JSON-RPC requests must use POST");
+        return;
+    }
+    if (!passes(w->ctype_ok, sizeof(w->ctype_ok), heads.ctype, check_type, w)) {
+        reply_error(rc, 415, "Unsupported Media Type",
+                    "HTTP 415: Content-Type must be application/json");
+        return;
+    }
+    if (w->gen->auth != NULL) {
+        const char *hdr = heads.auth;
+
+        if (heads.auths > 1) {
+            reply_error(rc, 400, "Bad Request",
+                        "HTTP 400: more than one Authorization header");
+            return;
+        }
+        user = auth_check(w->gen->auth, hdr);
+        if (user == NULL) {
+            evhttp_add_header(out_h, "WWW-Authenticate",
+                              "Basic realm=\"rpchost\", charset=\"UTF-8\"");
+            evhttp_add_header(out_h, "WWW-Authenticate",
+                              "Bearer realm=\"rpchost\"");
+            reply_error(rc, 401, "Unauthorized",
+                        hdr ? "HTTP 401: bad credentials"
+                            : "HTTP 401: credentials required");
+            return;
+        }
+    }
+    data = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    if (data == NULL) {
+        reply_error(rc, 500, "Internal Server Error",
+                    "HTTP 500: out of memory");
+        return;
+    }
+    env.loop = w->loop;
+    env.stats = w->stats;
+    env.user = user;
+    dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
+}
