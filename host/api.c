@@ -13,37 +13,10 @@
 #include "config.h"
 #include "dispatch.h"
 #include "loader.h"
+#include "rcode.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
-
-const char *
-host_strerror(int rc)
-{
-    switch (rc) {
-    case RPCHOST_OK:
-        return "success";
-    case RPCHOST_ENOMEM:
-        return "out of memory";
-    case RPCHOST_EINVAL:
-        return "invalid argument";
-    case RPCHOST_EEXIST:
-        return "already registered";
-    case RPCHOST_ESTATE:
-        return "not allowed in this state";
-    case RPCHOST_ERANGE:
-        return "value out of range";
-    case RPCHOST_ENOENT:
-        return "not found";
-    case RPCHOST_ERESERVED:
-        return "error code in the reserved range";
-    case RPCHOST_EFAIL:
-        return "plugin failure";
-    case RPCHOST_ETYPE:
-        return "wrong type";
-    }
-    return "unknown error code";
-}
 
 static void api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,7 +24,7 @@ static void api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
 static void
 api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     va_list ap;
 
     va_start(ap, fmt);
@@ -65,7 +38,7 @@ static void api_set_error(rpchost_plugin *plugin, const char *fmt, ...)
 static void
 api_set_error(rpchost_plugin *plugin, const char *fmt, ...)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     va_list ap;
 
     if (p == NULL)
@@ -78,7 +51,7 @@ api_set_error(rpchost_plugin *plugin, const char *fmt, ...)
 static int
 api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     struct plugin *holder = NULL;
     const char *why = NULL;
     const char *name = m && m->name ? m->name : "(null)";
@@ -94,7 +67,7 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
     }
     p->reg_failed = 1;
     if (why == NULL)
-        why = host_strerror(rc);
+        why = rcode_text(rc);
     if (p->host_error[0] == '\0') {
         if (rc == RPCHOST_EEXIST)
             snprintf(p->host_error, sizeof(p->host_error),
@@ -124,7 +97,7 @@ find_kv(struct plugin *p, const char *key)
 static const char *
 api_config_string(rpchost_plugin *plugin, const char *key, const char *def)
 {
-    const struct config_kv *kv = find_kv((struct plugin *)plugin, key);
+    const struct config_kv *kv = find_kv(plugin_of(plugin), key);
 
     return kv ? kv->value : def;
 }
@@ -133,7 +106,7 @@ static int
 bad_value(struct plugin *p, const struct config_kv *kv, const char *what,
           int rc)
 {
-    log_msg(LOG_ERROR, "[%s] line %d: %s = '%s': %s", p->name, kv->line,
+    log_msg(LEVEL_ERROR, "[%s] line %d: %s = '%s': %s", p->name, kv->line,
             kv->key, kv->value, what);
     if (p->host_error[0] == '\0')
         snprintf(p->host_error, sizeof(p->host_error), "line %d: %s = '%s': %s",
@@ -145,7 +118,7 @@ static int
 api_config_int(rpchost_plugin *plugin, const char *key, int64_t def,
                int64_t min, int64_t max, int64_t *out)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     const struct config_kv *kv = find_kv(p, key);
     char *end, what[96];
     long long v;
@@ -173,7 +146,7 @@ static int
 api_config_double(rpchost_plugin *plugin, const char *key, double def,
                   double *out)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     const struct config_kv *kv = find_kv(p, key);
     char *end;
     double v;
@@ -199,7 +172,7 @@ api_config_bool(rpchost_plugin *plugin, const char *key, int def, int *out)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     const struct config_kv *kv = find_kv(p, key);
 
     if (out == NULL)
@@ -225,7 +198,7 @@ api_config_bool(rpchost_plugin *plugin, const char *key, int def, int *out)
 static int
 api_set_serial(rpchost_plugin *plugin)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
 
     if (p == NULL || !p->in_init || p->nmethods > 0)
         return RPCHOST_ESTATE; /* before registering any method */
@@ -240,7 +213,7 @@ api_set_serial(rpchost_plugin *plugin)
 static const char *
 api_config_require(rpchost_plugin *plugin, const char *key)
 {
-    struct plugin *p = (struct plugin *)plugin;
+    struct plugin *p = plugin_of(plugin);
     const struct config_kv *kv = find_kv(p, key);
 
     if (kv != NULL && kv->value[0] != '\0')
@@ -255,7 +228,7 @@ api_config_require(rpchost_plugin *plugin, const char *key)
 static const rpchost_api the_api = {
     .abi_version = RPCHOST_ABI_VERSION,
     .size = sizeof(rpchost_api),
-    .strerror = host_strerror,
+    .strerror = rcode_text,
     .log = api_log,
     .register_method = api_register_method,
     .set_error = api_set_error,

@@ -11,7 +11,4 @@
 /* The one table; static storage, valid for the life of the process. */
 const rpchost_api *host_api(void);
 
-/* Text for an enum rpchost_rc value; never NULL. */
-const char *host_strerror(int rc);
-
 #endif

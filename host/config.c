@@ -52,7 +52,7 @@ config_defaults(struct config *c)
     memset(c, 0, sizeof(*c));
     c->listen_port = 5000;
     c->threads = 0;
-    c->log_level = LOG_INFO;
+    c->log_level = LEVEL_INFO;
     c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
     c->max_header_size = CONFIG_DEFAULT_MAX_HEADER;
     c->max_response_size = CONFIG_DEFAULT_MAX_RESPONSE;

@@ -43,7 +43,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
+#include "rcode.h"
 #include "auth.h"
 #include "buf.h"
 #include "generation.h"
@@ -879,7 +879,7 @@ run_call(struct call *c, const struct rpc_req *r)
                           c->method);
             else
                 log_error("method %s failed: %s (%d)", c->method,
-                          host_strerror(rc), rc);
+                          rcode_text(rc), rc);
             host_answered = host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
         }
     }

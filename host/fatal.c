@@ -15,6 +15,7 @@
 #include "activity.h"
 #include "log.h"
 #include "stats.h"
+#include "util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FATAL_ASAN 1
@@ -143,15 +144,12 @@ static void
 on_fatal(int sig)
 {
     struct line l = {.len = 0};
-    struct timespec ts;
-    unsigned long long now_us = 0;
+    unsigned long long now_us;
     size_t n = stats_loop_count();
     int expected = 0;
 
     if (atomic_compare_exchange_strong(&reported, &expected, 1)) {
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
-            now_us = (unsigned long long)ts.tv_sec * 1000000u +
-                     (unsigned long long)ts.tv_nsec / 1000u;
+        now_us = util_mono_us(); /* clock_gettime: async-signal-safe */
         put(&l, log_to_journal() ? "<2>" : "FATAL ");
         put(&l, "killed by signal ");
         put_num(&l, (unsigned long long)sig);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "auth.h"
 #include "discover.h"
 #include "log.h"
@@ -31,7 +32,7 @@ void
 generation_destroy(struct generation *g)
 {
     if (g->built)
-        log_msg(LOG_INFO, "generation %lu finalised (%zu plugin(s) unloaded)",
+        log_msg(LEVEL_INFO, "generation %lu finalised (%zu plugin(s) unloaded)",
                 g->id, g->nloaded);
     /* Finalise in reverse load order, like destructors. */
     while (g->nloaded > 0)
@@ -75,8 +76,8 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
     for (size_t i = 0; i < cfg->nplugins; i++) {
         struct plugin *p = &g->plugins[i];
 
-        if (plugin_load(p, cfg->file, &cfg->plugins[i], g->reg, err, errlen) !=
-            0)
+        if (plugin_load(p, cfg->file, &cfg->plugins[i], g->reg, host_api(), err,
+                        errlen) != 0)
             goto fail;
         g->nloaded++;
         log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,

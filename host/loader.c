@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "rcode.h"
 #include "config.h"
 #include "elfcheck.h"
 #include "log.h"
@@ -252,8 +252,8 @@ plugin_initialising(char *buf, size_t len)
 
 int
 plugin_load(struct plugin *p, const char *cfg_file,
-            const struct plugin_conf *pc, struct registry *reg, char *err,
-            size_t errlen)
+            const struct plugin_conf *pc, struct registry *reg,
+            const rpchost_api *api, char *err, size_t errlen)
 {
     const rpchost_plugin_def *def;
     struct stat st;
@@ -325,21 +325,21 @@ plugin_load(struct plugin *p, const char *cfg_file,
     p->def = def;
     p->in_init = 1;
     set_initialising(p->name);
-    rc = def->init((rpchost_plugin *)p, host_api(), &p->state);
+    rc = def->init(plugin_handle(p), api, &p->state);
     set_initialising(NULL);
     p->in_init = 0;
     if (rc != RPCHOST_OK) {
         if (p->host_error[0] != '\0' && p->error[0] != '\0')
             load_error(err, errlen, cfg_file, pc,
                        "init failed: %s (plugin says: %s; %s)", p->host_error,
-                       p->error, host_strerror(rc));
+                       p->error, rcode_text(rc));
         else if (p->host_error[0] != '\0')
             load_error(err, errlen, cfg_file, pc, "init failed: %s",
                        p->host_error);
         else
             load_error(err, errlen, cfg_file, pc, "init failed: %s (%s)",
                        p->error[0] ? p->error : "no reason given",
-                       host_strerror(rc));
+                       rcode_text(rc));
         goto fail;
     }
     if (p->reg_failed) {

@@ -46,15 +46,30 @@ struct plugin {
     char host_error[512]; /* what the host found wrong during init */
 };
 
+/* The plugin behind the opaque handle plugins get (rpchost_plugin * in
+ * plugin.h is a struct plugin *), and back: the only casts between them. */
+static inline struct plugin *
+plugin_of(rpchost_plugin *h)
+{
+    return (struct plugin *)(void *)h;
+}
+
+static inline rpchost_plugin *
+plugin_handle(struct plugin *p)
+{
+    return (rpchost_plugin *)(void *)p;
+}
+
 /* Load and initialise `p` from `pc`, registering into `reg`.  On failure
  * returns -1, writes "FILE:LINE: [name] path = PATH: reason" to err, and
  * leaves nothing loaded (init failing means init cleaned up after itself).
+ * `api` is the table init gets (api.h's; a test may hand it another).
  * Logs one warning when the file (once opened, whether it then loads or
  * not) is writable by group or others, or its folder by others without the
  * sticky bit. */
 int plugin_load(struct plugin *p, const char *cfg_file,
-                const struct plugin_conf *pc, struct registry *reg, char *err,
-                size_t errlen);
+                const struct plugin_conf *pc, struct registry *reg,
+                const rpchost_api *api, char *err, size_t errlen);
 
 /* Run fini (if init had succeeded) and dlclose.  Idempotent. */
 void plugin_unload(struct plugin *p);

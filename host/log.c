@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int log_level = LOG_INFO;
+static atomic_int log_level = LEVEL_INFO;
 
 /* The error log is always fd 2 (a file is dup2()ed over it), and the
  * access log one fd that reopening dup2()s over: writers never see a
@@ -25,7 +25,7 @@ static int retired_fd = -1; /* a turned-off access log, now /dev/null */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
-/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LEVEL_INFO, LEVEL_DEBUG. */
 static const int level_prios[] = {3, 4, 6, 7};
 
 /* Whether fd 2 is the journal's stream: lines are then "<N>text", the
@@ -70,10 +70,10 @@ log_detect_journal(void)
 void
 log_set_level(int level)
 {
-    if (level < LOG_ERROR)
-        level = LOG_ERROR;
-    if (level > LOG_DEBUG)
-        level = LOG_DEBUG;
+    if (level < LEVEL_ERROR)
+        level = LEVEL_ERROR;
+    if (level > LEVEL_DEBUG)
+        level = LEVEL_DEBUG;
     atomic_store(&log_level, level);
 }
 
@@ -86,7 +86,7 @@ log_get_level(void)
 int
 log_level_parse(const char *s)
 {
-    for (int i = 0; i <= LOG_DEBUG; i++)
+    for (int i = 0; i <= LEVEL_DEBUG; i++)
         if (strcmp(s, level_names[i]) == 0)
             return i;
     return -1;
@@ -95,7 +95,7 @@ log_level_parse(const char *s)
 const char *
 log_level_name(int level)
 {
-    if (level < LOG_ERROR || level > LOG_DEBUG)
+    if (level < LEVEL_ERROR || level > LEVEL_DEBUG)
         return "?";
     return level_names[level];
 }
@@ -265,10 +265,10 @@ log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
     size_t n;
     int r;
 
-    if (level > LOG_DEBUG)
-        level = LOG_DEBUG;
-    if (level < LOG_ERROR)
-        level = LOG_ERROR;
+    if (level > LEVEL_DEBUG)
+        level = LEVEL_DEBUG;
+    if (level < LEVEL_ERROR)
+        level = LEVEL_ERROR;
     if (level > atomic_load(&log_level))
         return;
     if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {

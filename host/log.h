@@ -14,13 +14,13 @@
 #include <stdarg.h>
 
 enum log_level {
-    LOG_ERROR = 0,
-    LOG_WARN = 1,
-    LOG_INFO = 2,
-    LOG_DEBUG = 3,
+    LEVEL_ERROR = 0,
+    LEVEL_WARN = 1,
+    LEVEL_INFO = 2,
+    LEVEL_DEBUG = 3,
 };
 
-/* Set the most verbose level that is written (default LOG_INFO). */
+/* Set the most verbose level that is written (default LEVEL_INFO). */
 void log_set_level(int level);
 int log_get_level(void);
 /* Parse "error", "warn", "info", "debug"; -1 if none of them. */
@@ -59,9 +59,9 @@ int log_reopen(void);
 /* Close the files (at exit). */
 void log_close(void);
 
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_error(...) log_msg(LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LEVEL_DEBUG, __VA_ARGS__)
 
 #endif

@@ -252,7 +252,7 @@ main(int argc, char **argv)
         config_free(cfg);
         return 2;
     }
-    log_set_level(verbose ? LOG_DEBUG : cfg->log_level);
+    log_set_level(verbose ? LEVEL_DEBUG : cfg->log_level);
     ropts.config_file = file;
     ropts.listen = listen;
     ropts.threads = threads;

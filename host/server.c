@@ -103,8 +103,6 @@ begin_stop(struct server *s, const char *why, int linger)
     event_base_loopbreak(s->base);
 }
 
-static double ms_since(const struct timespec *t0);
-
 /* A shutdown whose loops did not all end: `stuck[i]` is 1 for each loop
  * still running (in plugin code that does not return).  Log one line
  * naming what each runs, remove the pidfile, and end the process with
@@ -219,28 +217,17 @@ set_reap_base(struct event_base *base)
 static int
 wait_for_plugins(struct server *s, long expected_refs, int timeout_ms)
 {
-    struct timespec t0;
+    long long t0 = util_mono_ms();
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         event_base_loop(s->base, EVLOOP_NONBLOCK);
         if (generation_live() == 1 &&
             atomic_load(&s->gen->refs) <= expected_refs)
             return 1;
-        if (ms_since(&t0) >= timeout_ms)
+        if (util_mono_ms() - t0 >= timeout_ms)
             return 0;
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
-}
-
-static double
-ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-           (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static int

@@ -34,7 +34,7 @@ init_once(void)
 
     if (fd >= 0)
         return;
-    log_set_level(LOG_ERROR);
+    log_set_level(LEVEL_ERROR);
     if (tmp == NULL || tmp[0] == '\0' ||
         (size_t)snprintf(path, sizeof(path), "%s/rpchost-fuzz-config-XXXXXX",
                          tmp) >= sizeof(path))

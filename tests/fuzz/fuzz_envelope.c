@@ -76,7 +76,7 @@ init_once(void)
         return;
     if (plugins == NULL || plugins[0] == '\0')
         plugins = RPCHOST_FUZZ_PLUGINS;
-    log_set_level(LOG_ERROR);
+    log_set_level(LEVEL_ERROR);
     fd = mkstemp(path);
     if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
         perror("fuzz_envelope: temporary config");

@@ -97,7 +97,7 @@ test_defaults(void **state)
     config_defaults(&c);
     assert_int_equal(c.listen_port, 5000);
     assert_int_equal(c.threads, 0);
-    assert_int_equal(c.log_level, LOG_INFO);
+    assert_int_equal(c.log_level, LEVEL_INFO);
     assert_int_equal(c.max_body_size, 1024 * 1024);
     assert_int_equal(c.max_header_size, 8192);
     assert_int_equal(c.max_batch, 1000);
@@ -119,7 +119,7 @@ test_empty_file_defaults(void **state)
     assert_int_equal(c->listen_port, 5000);
     assert_string_equal(c->endpoint, "/");
     assert_int_equal(c->threads, 0);
-    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->log_level, LEVEL_INFO);
     assert_int_equal(c->max_body_size, CONFIG_DEFAULT_MAX_BODY);
     assert_int_equal(c->max_header_size, CONFIG_DEFAULT_MAX_HEADER);
     assert_int_equal(c->max_batch, CONFIG_DEFAULT_MAX_BATCH);
@@ -153,7 +153,7 @@ test_full_server(void **state)
     assert_int_equal(c->listen_port, 8080);
     assert_string_equal(c->endpoint, "/rpc/v1");
     assert_int_equal(c->threads, 8);
-    assert_int_equal(c->log_level, LOG_DEBUG);
+    assert_int_equal(c->log_level, LEVEL_DEBUG);
     assert_int_equal(c->max_body_size, 2 * 1024 * 1024);
     assert_int_equal(c->max_header_size, 16 * 1024);
     assert_int_equal(c->max_batch, 50);
@@ -301,10 +301,10 @@ test_log_levels(void **state)
     static const struct {
         const char *name;
         int level;
-    } levels[] = {{"error", LOG_ERROR},
-                  {"warn", LOG_WARN},
-                  {"info", LOG_INFO},
-                  {"debug", LOG_DEBUG}};
+    } levels[] = {{"error", LEVEL_ERROR},
+                  {"warn", LEVEL_WARN},
+                  {"info", LEVEL_INFO},
+                  {"debug", LEVEL_DEBUG}};
     char text[64];
 
     (void)state;
@@ -742,6 +742,6 @@ main(void)
         cmocka_unit_test(test_error_buffer_small),
     };
 
-    log_set_level(LOG_ERROR);
+    log_set_level(LEVEL_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

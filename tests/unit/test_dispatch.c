@@ -581,6 +581,6 @@ main(void)
         cmocka_unit_test(test_positional_reads_linear),
     };
 
-    log_set_level(LOG_WARN);
+    log_set_level(LEVEL_WARN);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

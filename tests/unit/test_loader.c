@@ -63,7 +63,7 @@ inst_init(struct inst *in, const char *name, const char *dir, const char *file,
 static int
 inst_load(struct inst *in, struct registry *reg)
 {
-    return plugin_load(&in->p, CFG_FILE, &in->pc, reg, in->err,
+    return plugin_load(&in->p, CFG_FILE, &in->pc, reg, host_api(), in->err,
                        sizeof(in->err));
 }
 
@@ -392,9 +392,9 @@ test_error_truncated(void **state)
 
     inst_init(in, "db", fixtures, "initfail.so", NULL);
     memset(small, 'X', sizeof(small));
-    assert_int_equal(
-        plugin_load(&in->p, CFG_FILE, &in->pc, fx->reg, small, sizeof(small)),
-        -1);
+    assert_int_equal(plugin_load(&in->p, CFG_FILE, &in->pc, fx->reg, host_api(),
+                                 small, sizeof(small)),
+                     -1);
     assert_int_equal(strlen(small), sizeof(small) - 1);
     assert_memory_equal(small, "test.ini:7: [db]", 16);
 }
