@@ -77,6 +77,7 @@ test_cpu_grows(void **state)
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
              50000000L);
+    (void)x;
     procstat_read(&b);
     assert_true(b.cpu_seconds > a.cpu_seconds);
     assert_true(b.cpu_seconds - a.cpu_seconds < 60.0);
