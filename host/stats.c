@@ -131,10 +131,19 @@ static struct interned *interned_head;
 static char *arena; /* stats_intern_arena's, or NULL */
 static size_t arena_size, arena_used;
 
+static int in_arena(const void *p);
+
 void
 stats_intern_arena(char *mem, size_t size)
 {
     pthread_mutex_lock(&intern_lock);
+    /* Names in the arena it had are forgotten (it may go away). */
+    for (struct interned **pp = &interned_head; *pp != NULL;) {
+        if (in_arena(*pp))
+            *pp = (*pp)->next;
+        else
+            pp = &(*pp)->next;
+    }
     arena = mem;
     arena_size = size;
     arena_used = 0;

@@ -93,7 +93,9 @@ void stats_call(struct stats *s, const char *name, uint64_t us, int code);
 const char *stats_intern(const char *name);
 void stats_intern_free_all(void);
 /* Intern into mem[0..size) from now on (the heap once it is full): a
- * mapping shared with a supervisor (shared.h).  Before any thread. */
+ * mapping shared with a supervisor (shared.h); names interned in the
+ * arena set before are forgotten (NULL: back to the heap alone).  Before
+ * any thread. */
 void stats_intern_arena(char *mem, size_t size);
 
 /* Reader side: Prometheus text exposition of all loops, and of the
