@@ -189,8 +189,10 @@ main(int argc, char **argv)
     const char *file = DEFAULT_CONFIG, *listen = NULL, *threads = NULL;
     int test = 0, verbose = 0, opt, rc;
     struct config *cfg;
+    struct config *c;
     struct generation *g;
     char err[1024], exe[4096];
+    int bad_option;
 
     evmem_install(); /* before anything of libevent's allocates */
     log_detect_journal();
@@ -239,24 +241,31 @@ main(int argc, char **argv)
     }
     /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
     notify_init();
-    if (config_load(file, &cfg, err, sizeof(err)) != 0) {
-        log_error("%s", err);
-        /* A binary re-executed by SIGUSR2 serves on what served. */
-        cfg = test ? NULL : upgrade_config(file);
-        if (cfg == NULL)
-            return 1;
-    }
-    if (config_apply_overrides(cfg, listen, threads, err, sizeof(err)) != 0) {
-        /* A bad -l or -j value: the command line's fault (exit 2). */
-        log_error("%s", err);
-        config_free(cfg);
-        return 2;
-    }
-    log_set_level(verbose ? LEVEL_DEBUG : cfg->log_level);
     ropts.config_file = file;
     ropts.listen = listen;
     ropts.threads = threads;
     ropts.verbose = verbose;
+    cfg = reload_config(&ropts, NULL, 0, err, sizeof(err), &bad_option);
+    if (cfg == NULL && bad_option) {
+        /* A bad -l or -j value: the command line's fault (exit 2). */
+        log_error("%s", err);
+        return 2;
+    }
+    if (cfg == NULL) {
+        log_error("%s", err);
+        /* A binary re-executed by SIGUSR2 serves on what served. */
+        c = test ? NULL : upgrade_config(file);
+        if (c == NULL)
+            return 1;
+        cfg =
+            reload_config(&ropts, c->text, c->text_len, err, sizeof(err), NULL);
+        config_free(c);
+        if (cfg == NULL) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
+    log_set_level(verbose ? LEVEL_DEBUG : cfg->log_level);
     if (!test) {
         rc = supervisor_run(cfg, &ropts, own_path(exe, sizeof(exe), argv[0]),
                             argv, serve);

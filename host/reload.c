@@ -46,6 +46,28 @@ keep_listen(struct config *next, const struct config *cur)
     }
 }
 
+struct config *
+reload_config(const struct reload_opts *o, const char *text, size_t len,
+              char *err, size_t errlen, int *bad_option)
+{
+    struct config *cfg = NULL;
+    int rc = text != NULL
+                 ? config_parse(o->config_file, text, len, &cfg, err, errlen)
+                 : config_load(o->config_file, &cfg, err, errlen);
+
+    if (bad_option != NULL)
+        *bad_option = 0;
+    if (rc != 0)
+        return NULL;
+    if (config_apply_overrides(cfg, o->listen, o->threads, err, errlen) != 0) {
+        if (bad_option != NULL)
+            *bad_option = 1;
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 struct generation *
 reload_build(const struct reload_opts *o, const struct generation *cur,
              unsigned long id)
@@ -54,16 +76,10 @@ reload_build(const struct reload_opts *o, const struct generation *cur,
     struct generation *g;
     char err[1024];
 
-    if (config_load(o->config_file, &cfg, err, sizeof(err)) != 0) {
+    cfg = reload_config(o, NULL, 0, err, sizeof(err), NULL);
+    if (cfg == NULL) {
         log_error("reload failed: %s; generation %lu keeps serving", err,
                   cur->id);
-        return NULL;
-    }
-    if (config_apply_overrides(cfg, o->listen, o->threads, err, sizeof(err)) !=
-        0) {
-        log_error("reload failed: %s; generation %lu keeps serving", err,
-                  cur->id);
-        config_free(cfg);
         return NULL;
     }
     keep_listen(cfg, cur->cfg);

@@ -11,6 +11,8 @@
 #ifndef HOST_RELOAD_H
 #define HOST_RELOAD_H
 
+#include <stddef.h>
+
 struct config;
 struct generation;
 
@@ -21,6 +23,15 @@ struct reload_opts {
     const char *threads; /* -j, or NULL */
     int verbose;         /* -v: log level stays debug */
 };
+
+/* The config as the command line makes it: opts->config_file read (or
+ * `text`, len bytes, parsed as if read from it), then -l and -j applied.
+ * The one way every config is made: startup and -t, each reload, and the
+ * supervisor's.  NULL with err on failure; *bad_option (may be NULL) 1
+ * when -l or -j was what failed (exit status 2 at startup). */
+struct config *reload_config(const struct reload_opts *o, const char *text,
+                             size_t len, char *err, size_t errlen,
+                             int *bad_option);
 
 /* Build generation `id` from the config file, keeping `cur`'s listen,
  * threads and pidfile (`cur` is only read, and must not change or go

@@ -248,10 +248,8 @@ take_config(struct sup *s, const struct shared *sh)
 
     if (text == NULL)
         return;
-    if (config_parse(s->opts->config_file, text, len, &c, err, sizeof(err)) !=
-            0 ||
-        config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
-                               sizeof(err)) != 0) {
+    c = reload_config(s->opts, text, len, err, sizeof(err), NULL);
+    if (c == NULL) {
         log_warn("supervisor: the worker's last config does not parse here "
                  "(%s); keeping the one it was started with",
                  err);
@@ -574,10 +572,8 @@ on_hup(struct sup *s)
     char err[1024];
     int fd;
 
-    if (config_load(s->opts->config_file, &c, err, sizeof(err)) != 0 ||
-        config_apply_overrides(c, s->opts->listen, s->opts->threads, err,
-                               sizeof(err)) != 0) {
-        config_free(c);
+    c = reload_config(s->opts, NULL, 0, err, sizeof(err), NULL);
+    if (c == NULL) {
         if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0)
             log_error("SIGHUP: %s", err); /* no worker to say it */
         forward(s, SIGHUP); /* the worker reports the error as ever */
