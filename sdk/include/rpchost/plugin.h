@@ -169,7 +169,13 @@ typedef struct rpchost_method {
  * `size` is sizeof(struct rpchost_api) in the host; a function exists in
  * this host when its offset is below `size`.
  */
+/* Every member is tagged with the ABI that added it, as sqlite3ext.h
+ * does: all of the table below is ABI 1.  Members added later go at the
+ * end, under a "---- Added in ABI N ----" line; a plugin that uses one
+ * checks api->abi_version >= N first (or requires N at load time by
+ * being built with RPCHOST_ABI_VERSION >= N). */
 struct rpchost_api {
+    /* ---- Added in ABI 1 ---- */
     uint32_t abi_version;
     uint32_t size;
 
@@ -295,6 +301,9 @@ struct rpchost_api {
      * returns NULL and records "missing required key 'KEY'" as the
      * startup error; return RPCHOST_ENOENT from init then. */
     const char *(*config_require)(rpchost_plugin *plugin, const char *key);
+
+    /* (Members added in later ABIs go here, each group under its
+     * "---- Added in ABI N ----" line.) */
 };
 
 /* Position argument of the param getters meaning "by name only". */
