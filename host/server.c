@@ -140,11 +140,14 @@ exit_stuck(struct server *s, const unsigned char *stuck)
         first = 0;
     }
     buf_printf(&b,
-               " after shutdown_timeout (%.1f s) and %.1f s more; exiting "
-               "with status 1 without finalising plugins",
-               s->stop_timeout_ms / 1e3, STUCK_GRACE_MS / 1e3);
+               " after shutdown_timeout (%.1f s) and %.1f s more; %s without "
+               "finalising plugins",
+               s->stop_timeout_ms / 1e3, STUCK_GRACE_MS / 1e3,
+               s->replacing ? "ending with SIGABRT (a core of the stuck stack)"
+                            : "exiting with status 1");
     log_error("%s", buf_ok(&b) ? buf_cstr(&b) : fallback);
-    notify_status("a loop stuck in plugin code: exiting with status 1");
+    if (!s->replacing) /* else another worker serves: not the service's */
+        notify_status("a loop stuck in plugin code: exiting with status 1");
     if (s->replacing) {
         /* Replaced for this stall: a core shows the stuck stack. */
         signal(SIGABRT, SIG_DFL);
@@ -356,8 +359,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
         break;
     case SIGQUIT:
         /* From the supervisor: a new worker serves in this one's place. */
-        begin_stop(s, s->replacing ? "replaced (a loop stalled)" : "replaced",
-                   1);
+        begin_stop(
+            s, s->replacing ? "SIGQUIT (replaced: a loop stalled)" : "SIGQUIT",
+            1);
         break;
     case SIGHUP:
         if (s->stopping)
@@ -384,7 +388,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* The supervisor forked this process with its signals blocked: those
  * sent meanwhile (a SIGHUP during the startup) are handled now that their
- * events exist.  SIGUSR2 and SIGCHLD get their default actions back. */
+ * events exist.  SIGCHLD and SIGABRT get their default actions back (a
+ * SIGABRT from the supervisor, or systemd's watchdog through it, dumps
+ * this process's core); SIGUSR2 is ignored. */
 static void
 unblock_signals(const int *sigs, int n)
 {
@@ -395,6 +401,10 @@ unblock_signals(const int *sigs, int n)
         sigaddset(&set, sigs[i]);
     sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGABRT);
+    /* SIGUSR2 is the supervisor's (an upgrade); `systemctl kill` without
+     * --kill-whom=main sends it here too. */
+    signal(SIGUSR2, SIG_IGN);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 

@@ -334,6 +334,7 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     enum kid_state was = k->state;
     long long started = k->started_ms;
+    long pid = (long)k->pid; /* remove_kid() moves another entry here */
     int reason = k->reason;
     int others_serving;
 
@@ -345,17 +346,16 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
             s->exit_code =
                 crashed ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
         if (!clean)
-            log_error("supervisor: worker %ld %s%s%s", (long)k->pid, how,
+            log_error("supervisor: worker %ld %s%s%s", pid, how,
                       crashed && what[0] ? "; " : "", crashed ? what : "");
         remove_kid(s, k);
         return;
     }
     if (was == KID_DRAINING) {
         if (clean)
-            log_info("supervisor: old worker %ld finished draining",
-                     (long)k->pid);
+            log_info("supervisor: old worker %ld finished draining", pid);
         else
-            log_warn("supervisor: old worker %ld %s%s%s", (long)k->pid, how,
+            log_warn("supervisor: old worker %ld %s%s%s", pid, how,
                      what[0] ? "; " : "", what);
         remove_kid(s, k);
         return;
@@ -378,16 +378,16 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
     if (was == KID_STARTING && others_serving > 0) {
         log_error("supervisor: the new worker %ld %s before it served%s%s; "
                   "the running worker keeps serving",
-                  (long)k->pid, how, crashed && what[0] ? "; " : "",
+                  pid, how, crashed && what[0] ? "; " : "",
                   crashed ? what : "");
         return;
     }
-    log_error("supervisor: worker %ld %s%s%s; %s", (long)k->pid, how,
+    log_error("supervisor: worker %ld %s%s%s; %s", pid, how,
               what[0] ? "; " : "", what,
               others_serving || count_state(s, KID_STARTING)
                   ? "another worker serves"
                   : "starting another");
-    notify_status("worker %ld %s; restarting", (long)k->pid, how);
+    notify_status("worker %ld %s; restarting", pid, how);
     if (others_serving == 0 && count_state(s, KID_STARTING) == 0)
         schedule_restart(s, started,
                          was == KID_STARTING && reason >= 0 ? reason
@@ -607,6 +607,8 @@ on_hup(struct sup *s)
     }
     log_info("SIGHUP: listen %s:%d, threads %d: starting a new worker",
              c->listen_host, c->listen_port, c->threads);
+    /* READY=1 comes from the new worker once it serves. */
+    notify_reloading("reloading: a new worker for listen/threads");
     k = start_worker(s, c, fd, RESTART_RELOAD);
     if (k == NULL) {
         if (fd != s->listen_fd)
@@ -629,6 +631,8 @@ reexec(struct sup *s)
         log_warn("SIGUSR2: a worker is starting; try again once it serves");
         return;
     }
+    if (upgrade_check(s->exe) != 0)
+        return; /* logged: the running binary goes on */
     memset(&u, 0, sizeof(u));
     u.listen_fd = s->listen_fd;
     u.listen_systemd = s->listen_systemd;
@@ -664,6 +668,20 @@ on_signal(struct sup *s, int sig)
         break;
     case SIGCHLD:
         reap(s);
+        break;
+    case SIGABRT:
+        /* From outside (systemd's watchdog sends it to the main pid): the
+         * core worth having is the worker's, whose loop is stuck. */
+        log_error("SIGABRT: aborting the worker(s) for a core dump, then "
+                  "exiting");
+        for (int i = 0; i < s->nkids; i++)
+            kill(s->kids[i].pid, SIGABRT);
+        if (!s->stopping) {
+            s->stopping = 1;
+            s->stop_ms = now_ms();
+            s->restart_at_ms = 0;
+        }
+        s->exit_code = 128 + SIGABRT;
         break;
     default:
         break;
@@ -787,7 +805,7 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
                const char *exe, char *const *argv, supervisor_worker_fn *fn)
 {
     static const int sigs[] = {SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
-                               SIGUSR1, SIGUSR2, SIGCHLD};
+                               SIGUSR1, SIGUSR2, SIGCHLD, SIGABRT};
     struct sup s;
 
     memset(&s, 0, sizeof(s));

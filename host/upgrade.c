@@ -9,14 +9,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "util.h"
 
 #define UPGRADE_ENV "RPCHOST_UPGRADE"
+
+int
+upgrade_check(const char *exe)
+{
+    long long deadline = util_mono_ms() + UPGRADE_CHECK_MS;
+    int status = 0, devnull;
+    pid_t pid, done;
+
+    pid = fork();
+    if (pid == 0) {
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        execl(exe, exe, "--version", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        log_error("SIGUSR2: fork: %s; not upgrading", strerror(errno));
+        return -1;
+    }
+    while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+           util_mono_ms() < deadline)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        log_error("SIGUSR2: %s --version did not finish within %d ms; not "
+                  "upgrading",
+                  exe, UPGRADE_CHECK_MS);
+        return -1;
+    }
+    if (done < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        log_error("SIGUSR2: %s --version failed (%s %d); not upgrading: the "
+                  "running binary goes on",
+                  exe,
+                  done < 0            ? "error"
+                  : WIFEXITED(status) ? "exit status"
+                                      : "signal",
+                  done < 0            ? errno
+                  : WIFEXITED(status) ? WEXITSTATUS(status)
+                                      : WTERMSIG(status));
+        return -1;
+    }
+    return 0;
+}
 
 void
 upgrade_exec(const struct upgrade *u, const char *text, size_t len,

@@ -29,6 +29,15 @@ struct upgrade {
     int draining[UPGRADE_MAX_WORKERS];
 };
 
+/* How long the new binary's `--version` may take (upgrade_check). */
+#define UPGRADE_CHECK_MS 5000
+
+/* Before re-executing: run `exe --version` in a child and check that it
+ * exits 0 within UPGRADE_CHECK_MS, so that a binary that cannot start
+ * (a missing library, another architecture, a crash at startup) is found
+ * while the running one still serves.  0, or -1 logged. */
+int upgrade_check(const char *exe);
+
 /* Execute `exe` with `argv` in this process, handing `u` and the config
  * text[0..len) over.  Returns only if that failed (logged), with nothing
  * changed. */

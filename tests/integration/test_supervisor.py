@@ -133,6 +133,35 @@ class UpgradeTest(unittest.TestCase):
                           body.decode())
 
 
+    def test_sigusr2_with_a_binary_that_cannot_start(self):
+        """A new file that execs but fails (here a script exiting 3) is
+        found by its --version before the supervisor re-executes it: the
+        running binary and worker go on."""
+        tmp = tempfile.TemporaryDirectory(prefix="rpchost-upgrade-")
+        self.addCleanup(tmp.cleanup)
+        exe = os.path.join(tmp.name, "rpchost")
+        shutil.copy2(harness.BIN, exe)
+        real_bin = harness.BIN
+        harness.BIN = exe
+        self.addCleanup(setattr, harness, "BIN", real_bin)
+        with Server(plugins={"ping": plugin(PING_SO)}) as srv:
+            first = srv.worker_pid()
+            with open(exe + ".new", "w") as f:
+                f.write("#!/bin/sh\nexit 3\n")
+            os.chmod(exe + ".new", 0o755)
+            os.rename(exe + ".new", exe)
+            srv.signal(signal.SIGUSR2)
+            wait_log(self, srv, r"--version failed \(exit status 3\); not "
+                     r"upgrading")
+            self.assertEqual(srv.worker_pid(), first)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+            # systemctl kill without --kill-whom=main: the worker ignores it.
+            os.kill(first, signal.SIGUSR2)
+            time.sleep(0.3)
+            self.assertEqual(srv.worker_pid(), first)
+            self.assertNotIn("killed by signal", srv.stderr)
+
+
 class ReplaceTest(unittest.TestCase):
     def rewrite(self, srv, server):
         with open(srv.ini_path, "w") as f:
@@ -344,6 +373,24 @@ class StallRestartTest(unittest.TestCase):
             status, _, body = srv.call(None, path="/metrics", method="GET")
             self.assertIn('rpchost_worker_restarts_total{reason="stall"} 1',
                           body.decode())
+
+
+@unittest.skipIf(harness.VALGRIND or harness.ASAN,
+                 "the sanitizers report the abort themselves")
+class WatchdogAbortTest(unittest.TestCase):
+    def test_sigabrt_to_the_supervisor_aborts_the_worker(self):
+        """systemd's watchdog sends SIGABRT to the main pid: the core worth
+        having is the worker's (its stuck loop), so the supervisor passes
+        it on, then exits 134."""
+        srv = Server(plugins={"ping": plugin(PING_SO)}).start()
+        try:
+            worker = srv.worker_pid()
+            srv.signal(signal.SIGABRT)
+            self.assertEqual(srv.wait(20), 134, srv.stderr)
+            self.assertIn("supervisor: worker %d killed by signal 6" % worker,
+                          srv.stderr)
+        finally:
+            srv._kill()
 
 
 class SocketActivationTest(unittest.TestCase):
