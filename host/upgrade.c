@@ -175,7 +175,7 @@ upgrade_take(struct upgrade *u)
         return 0;
     u->listen_fd = fd_field(env, "listen");
     v = field(env, "systemd");
-    u->listen_systemd = v != NULL && atoi(v) == 1;
+    u->listen_systemd = v != NULL && v[0] == '1';
     if ((fd = fd_field(env, "config")) >= 0)
         close(fd);
     v = field(env, "restarts");
