@@ -23,8 +23,6 @@
 
 /* ---- generations ---- */
 
-/* A loop's share of max_connections (0: no limit), the process's cap
- * (0: none) applied first. */
 /* One loop's share of n (0: none), rounded up. */
 static long
 per_loop(long n, int threads)
@@ -32,6 +30,8 @@ per_loop(long n, int threads)
     return n > 0 ? (n + threads - 1) / threads : 0;
 }
 
+/* A loop's share of max_connections (0: no limit), the process's cap
+ * (0: none) applied first. */
 static long
 conn_share(const struct config *cfg, long cap)
 {

@@ -41,8 +41,8 @@ struct server {
     struct reload_opts opts;
     struct generation *gen; /* current (the server's own reference) */
     unsigned long next_id;
-    struct lane **workers;
-    int nworkers;
+    struct lane **lanes;
+    int nlanes;
     int listen_fd;
     int stopping;
     struct event *sigev[5];    /* SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 */
@@ -67,8 +67,8 @@ notify_serving(const struct server *s, const char *note)
 
     snprintf(status, sizeof(status),
              "generation %lu serving on %d loop(s); %lu worker restart(s)%s%s",
-             s->gen->id, s->nworkers, s->ends->restarts,
-             note != NULL ? "; " : "", note != NULL ? note : "");
+             s->gen->id, s->nlanes, s->ends->restarts, note != NULL ? "; " : "",
+             note != NULL ? note : "");
     notify_ready(status);
 }
 
@@ -88,13 +88,13 @@ begin_stop(struct server *s, const char *why, int linger)
     stats_set_global(s->gen->id, 0, 1);
     log_info("%s: shutting down (in-flight requests get up to %.1f s)", why,
              s->gen->cfg->shutdown_timeout_ms / 1000.0);
-    for (int i = 0; i < s->nworkers; i++)
-        lane_stop(s->workers[i], s->gen->cfg->shutdown_timeout_ms, linger);
+    for (int i = 0; i < s->nlanes; i++)
+        lane_stop(s->lanes[i], s->gen->cfg->shutdown_timeout_ms, linger);
     /* The loops stop accepting (a draining loop's listener is off); the
      * listening socket is the supervisor's, which another worker may be
      * serving from, and which the supervisor shuts when the service
      * stops. */
-    /* The workers exit by themselves; leave the control loop so main can
+    /* The lanes exit by themselves; leave the control loop so main can
      * join them.  Removing the signal events restores the default action,
      * so a second SIGINT/SIGTERM/SIGQUIT ends the process at once. */
     for (int i = 0; i < 3; i++)
@@ -130,13 +130,13 @@ exit_stuck(struct server *s, const unsigned char *stuck)
     int first = 1;
 
     buf_printf(&b, "shutdown: ");
-    for (int i = 0; i < s->nworkers; i++) {
+    for (int i = 0; i < s->nlanes; i++) {
         if (!stuck[i])
             continue;
         stall_describe(&s->stats[i].now, what, sizeof(what));
         buf_printf(&b, "%sloop %d stuck for %.1f s %s", first ? "" : "; ",
-                   lane_index(s->workers[i]),
-                   (double)lane_beat_age_ms(s->workers[i]) / 1e3, what);
+                   lane_index(s->lanes[i]),
+                   (double)lane_beat_age_ms(s->lanes[i]) / 1e3, what);
         first = 0;
     }
     buf_printf(&b,
@@ -167,8 +167,8 @@ join_loops(struct server *s)
     unsigned char stuck[CONFIG_MAX_THREADS] = {0};
     int nstuck = 0;
 
-    for (int i = 0; i < s->nworkers && i < CONFIG_MAX_THREADS; i++) {
-        if (lane_join_until(s->workers[i], deadline) != 0) {
+    for (int i = 0; i < s->nlanes && i < CONFIG_MAX_THREADS; i++) {
+        if (lane_join_until(s->lanes[i], deadline) != 0) {
             stuck[i] = 1;
             nstuck++;
         }
@@ -324,8 +324,8 @@ on_built(struct generation *next, double ms, void *arg)
         if (!s->opts.verbose)
             log_set_level(next->cfg->log_level);
         apply_log_files(old->cfg, next->cfg);
-        for (int i = 0; i < s->nworkers; i++)
-            lane_set_generation(s->workers[i], next);
+        for (int i = 0; i < s->nlanes; i++)
+            lane_set_generation(s->lanes[i], next);
         s->gen = next;
         stall_set_timeout(s->stall, next->cfg->stall_timeout_ms);
         stall_set_restart(s->stall, next->cfg->stall_restart_ms,
@@ -505,9 +505,9 @@ server_run(struct generation *gen, const struct reload_opts *opts,
         shared_restarts(ends->shared, restarts);
         stats_set_restarts(restarts);
     }
-    s.workers = calloc((size_t)gen->cfg->threads, sizeof(*s.workers));
+    s.lanes = calloc((size_t)gen->cfg->threads, sizeof(*s.lanes));
     s.stats = shared_stats(ends->shared, 0);
-    if (s.workers == NULL) {
+    if (s.lanes == NULL) {
         log_error("out of memory");
         goto out;
     }
@@ -517,15 +517,15 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     /* All loops exist before any starts: each knows the others (accept
      * balancing). */
     for (int i = 0; i < gen->cfg->threads; i++) {
-        s.workers[i] = lane_new(i, s.listen_fd, gen, &s.stats[i], s.workers,
-                                gen->cfg->threads, conn_cap);
-        if (s.workers[i] == NULL)
+        s.lanes[i] = lane_new(i, s.listen_fd, gen, &s.stats[i], s.lanes,
+                              gen->cfg->threads, conn_cap);
+        if (s.lanes[i] == NULL)
             break;
         stats_register(&s.stats[i]);
-        s.nworkers++;
+        s.nlanes++;
     }
-    for (int i = 0; s.nworkers == gen->cfg->threads && i < s.nworkers; i++) {
-        if (lane_start(s.workers[i]) != 0)
+    for (int i = 0; s.nlanes == gen->cfg->threads && i < s.nlanes; i++) {
+        if (lane_start(s.lanes[i]) != 0)
             break;
         started++;
     }
@@ -539,16 +539,16 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     shared_save_config(ends->shared, gen->cfg->text, gen->cfg->text_len);
     tell_supervisor(&s, SHARED_MSG_READY);
     notify_serving(&s, NULL);
-    s.watchdog = watchdog_start(s.base, s.workers, s.nworkers,
-                                gen->cfg->stall_timeout_ms);
-    s.stall = stall_start(s.base, s.workers, s.stats, s.nworkers,
+    s.watchdog =
+        watchdog_start(s.base, s.lanes, s.nlanes, gen->cfg->stall_timeout_ms);
+    s.stall = stall_start(s.base, s.lanes, s.stats, s.nlanes,
                           gen->cfg->stall_timeout_ms);
     stall_set_restart(s.stall, gen->cfg->stall_restart_ms, on_stall_restart,
                       &s);
     event_base_dispatch(s.base);
     rc = 0;
 out:
-    if (!s.stopping && s.nworkers > 0)
+    if (!s.stopping && s.nlanes > 0)
         begin_stop(&s, "exit", 0);
     /* All loops end before any is freed: a loop rendering /metrics reads
      * the others' counters.  One kept by plugin code past the drain never
@@ -560,7 +560,7 @@ out:
      * better than freeing what a plugin thread may still touch). */
     if (s.base != NULL && s.gen != NULL) {
         /* The server's reference and each loop's. */
-        if (wait_for_plugins(&s, 1 + s.nworkers,
+        if (wait_for_plugins(&s, 1 + s.nlanes,
                              s.gen->cfg->shutdown_timeout_ms)) {
             generation_set_reaper(NULL); /* no one else drops references */
         } else {
@@ -577,10 +577,10 @@ out:
         finalise = 0; /* its thread reads s.gen, which the loops hold */
     }
     stats_unregister_all();
-    for (int i = 0; finalise && i < s.nworkers; i++)
-        lane_free(s.workers[i]);
+    for (int i = 0; finalise && i < s.nlanes; i++)
+        lane_free(s.lanes[i]);
     set_reap_base(NULL);
-    free(s.workers);
+    free(s.lanes);
     for (int i = 0; i < 5; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);

@@ -17,7 +17,7 @@
 
 struct stall {
     struct event *ev; /* EV_PERSIST timer on the main base */
-    struct lane *const *workers;
+    struct lane *const *lanes;
     struct stats *stats;
     int n;
     long long timeout_ms;
@@ -63,13 +63,13 @@ report(struct stall *st, int i, long long beat, long long age)
     atomic_store_explicit(&st->stats[i].stalled, 1, memory_order_relaxed);
     log_warn("loop %d stalled for %.1f s %s: no new connections for it, "
              "/healthz 503 until it comes round",
-             lane_index(st->workers[i]), (double)age / 1e3, what);
+             lane_index(st->lanes[i]), (double)age / 1e3, what);
 }
 
 static void
 recovered(struct stall *st, int i, long long beat)
 {
-    log_info("loop %d recovered after %.1f s", lane_index(st->workers[i]),
+    log_info("loop %d recovered after %.1f s", lane_index(st->lanes[i]),
              (double)(beat - st->since[i]) / 1e3);
     st->since[i] = -1;
     atomic_store_explicit(&st->stats[i].stalled, 0, memory_order_relaxed);
@@ -84,7 +84,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     for (int i = 0; i < st->n; i++) {
-        long long beat = lane_beat_ms(st->workers[i]); /* last sweep */
+        long long beat = lane_beat_ms(st->lanes[i]); /* last sweep */
         long long age = now - beat;
 
         if (st->since[i] >= 0 && beat > st->since[i])
@@ -94,13 +94,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
         if (st->since[i] >= 0 && st->restart_ms > 0 && !st->restart_asked &&
             age > st->restart_ms && st->restart_fn != NULL) {
             st->restart_asked = 1;
-            st->restart_fn(st->restart_arg, lane_index(st->workers[i]), age);
+            st->restart_fn(st->restart_arg, lane_index(st->lanes[i]), age);
         }
     }
 }
 
 struct stall *
-stall_start(struct event_base *base, struct lane *const *workers,
+stall_start(struct event_base *base, struct lane *const *lanes,
             struct stats *stats, int n, int timeout_ms)
 {
     struct stall *st = calloc(1, sizeof(*st));
@@ -113,7 +113,7 @@ stall_start(struct event_base *base, struct lane *const *workers,
                   "unreported");
         return NULL;
     }
-    st->workers = workers;
+    st->lanes = lanes;
     st->stats = stats;
     st->n = n;
     st->timeout_ms = timeout_ms;

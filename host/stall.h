@@ -36,10 +36,10 @@ struct lane;
  * long after stall_timeout. */
 #define STALL_TICK_MS 250
 
-/* Start watching the `n` workers in `workers`, whose stats are stats[0..n)
+/* Start watching the `n` lanes in `lanes`, whose stats are stats[0..n)
  * (both must outlive the watchdog; neither is copied), with a stall_timeout
  * of `timeout_ms`.  NULL on failure (logged: the server runs unwatched). */
-struct stall *stall_start(struct event_base *base, struct lane *const *workers,
+struct stall *stall_start(struct event_base *base, struct lane *const *lanes,
                           struct stats *stats, int n, int timeout_ms);
 
 /* A new stall_timeout (a reload); a stall already reported stays reported

@@ -14,7 +14,7 @@
 
 struct watchdog {
     struct event *ev; /* EV_PERSIST timer on the main base */
-    struct lane *const *workers;
+    struct lane *const *lanes;
     int n;
     long long half_ms;  /* WATCHDOG_USEC/2 */
     long long stall_ms; /* a loop whose sweep is this late is stuck:
@@ -32,14 +32,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     for (int i = 0; i < wd->n && stuck < 0; i++) {
-        age = lane_beat_age_ms(wd->workers[i]);
+        age = lane_beat_age_ms(wd->lanes[i]);
         if (age > wd->stall_ms)
             stuck = i;
     }
     if (stuck < 0) {
         if (wd->stuck >= 0) {
             log_info("loop %d runs again: watchdog pings resume",
-                     lane_index(wd->workers[wd->stuck]));
+                     lane_index(wd->lanes[wd->stuck]));
             notify_status_again(); /* the serving status, not "stuck" */
         }
         wd->stuck = -1;
@@ -48,15 +48,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (wd->stuck >= 0 && wd->stuck != stuck)
         log_info("loop %d runs again (loop %d does not)",
-                 lane_index(wd->workers[wd->stuck]),
-                 lane_index(wd->workers[stuck]));
+                 lane_index(wd->lanes[wd->stuck]),
+                 lane_index(wd->lanes[stuck]));
     if (wd->stuck != stuck) {
         /* Once per stall, not at every tick. */
         log_warn("loop %d has not come round for %lld ms (a plugin call "
                  "blocking it?): watchdog pings withheld until it does",
-                 lane_index(wd->workers[stuck]), age);
+                 lane_index(wd->lanes[stuck]), age);
         notify_status("loop %d stuck for %lld ms: watchdog pings withheld",
-                      lane_index(wd->workers[stuck]), age);
+                      lane_index(wd->lanes[stuck]), age);
     }
     wd->stuck = stuck;
 }
@@ -70,7 +70,7 @@ watchdog_set_stall(struct watchdog *wd, int stall_ms)
 }
 
 struct watchdog *
-watchdog_start(struct event_base *base, struct lane *const *workers, int n,
+watchdog_start(struct event_base *base, struct lane *const *lanes, int n,
                int stall_ms)
 {
     uint64_t usec = notify_watchdog_usec();
@@ -84,7 +84,7 @@ watchdog_start(struct event_base *base, struct lane *const *workers, int n,
         log_error("watchdog: out of memory; no WATCHDOG=1 pings");
         return NULL;
     }
-    wd->workers = workers;
+    wd->lanes = lanes;
     wd->n = n;
     wd->stuck = -1;
     wd->half_ms = (long long)(usec / 2000);

@@ -23,15 +23,14 @@ struct watchdog;
 struct lane;
 
 /* Start pinging on `base` when systemd asked for a watchdog
- * (notify_watchdog_usec() > 0) for the `n` workers in `workers`, which
+ * (notify_watchdog_usec() > 0) for the `n` lanes in `lanes`, which
  * must outlive the watchdog (the array is not copied), with a
  * stall_timeout of `stall_ms`.  NULL when no
  * watchdog was asked for, or on failure (logged; the service then runs
  * without pings, and systemd restarts it after WatchdogSec, which is
  * what a watchdog that cannot ping means). */
 struct watchdog *watchdog_start(struct event_base *base,
-                                struct lane *const *workers, int n,
-                                int stall_ms);
+                                struct lane *const *lanes, int n, int stall_ms);
 
 /* A new stall_timeout (a reload).  NULL: nothing. */
 void watchdog_set_stall(struct watchdog *wd, int stall_ms);
