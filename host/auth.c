@@ -5,12 +5,11 @@
  */
 #include "auth.h"
 #include "crypto.h"
+#include "iniread.h"
 #include "log.h"
 #include "util.h"
 
 #include <errno.h>
-#include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +49,7 @@ struct auth {
 
 struct load_state {
     struct auth *a;
-    FILE *fp;
-    int line;
-    int err_line;
-    char err[256];
+    struct iniread rd; /* the line inih is at, and the first error */
 };
 
 /* n bytes as 2n lower-case hex digits and a NUL into out. */
@@ -99,30 +95,23 @@ static int
 parse_methods(const char *v, char ***out)
 {
     char **list = NULL;
-    size_t n = 0;
-    const char *p = v;
+    size_t n = 0, len;
+    const char *item, *p = v;
 
     if (strcmp(v, "*") == 0) {
         *out = NULL;
         return 0;
     }
-    while (*p != '\0') {
-        size_t len;
-        char **nl;
+    while ((item = util_list_next(&p, &len)) != NULL) {
+        char **nl = realloc(list, (n + 2) * sizeof(*nl));
 
-        p += strspn(p, " \t,");
-        len = strcspn(p, " \t,");
-        if (len == 0)
-            break;
-        nl = realloc(list, (n + 2) * sizeof(*nl));
         if (nl == NULL)
             goto fail;
         list = nl;
-        list[n] = strndup(p, len);
+        list[n] = strndup(item, len);
         if (list[n] == NULL)
             goto fail;
         list[++n] = NULL;
-        p += len;
     }
     if (n == 0) {
         /* An empty list: no method at all. */
@@ -149,24 +138,6 @@ free_methods(char **m)
     free(m);
 }
 
-static int fail_at(struct load_state *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Record the first error with its line; 0 for inih ("stop"). */
-static int
-fail_at(struct load_state *st, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (st->err[0] == '\0') {
-        st->err_line = st->line;
-        va_start(ap, fmt);
-        vsnprintf(st->err, sizeof(st->err), fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
 static struct cred *
 find_or_add(struct load_state *st, const char *section)
 {
@@ -183,7 +154,7 @@ find_or_add(struct load_state *st, const char *section)
     nc = &a->creds[a->n];
     memset(nc, 0, sizeof(*nc));
     nc->user.name = strdup(section);
-    nc->line = st->line;
+    nc->line = st->rd.line;
     if (nc->user.name == NULL)
         return NULL;
     a->n++;
@@ -196,47 +167,39 @@ on_key(void *user, const char *section, const char *name, const char *value)
     struct load_state *st = user;
     struct cred *c;
 
-    if (st->err[0] != '\0')
+    if (st->rd.err[0] != '\0')
         return 1;
     if (section[0] == '\0')
-        return fail_at(st, "key '%s' before any [user] section", name);
+        return iniread_fail(&st->rd, "key '%s' before any [user] section",
+                            name);
     if (strchr(section, ':') != NULL)
-        return fail_at(st, "user [%s]: a user name cannot contain ':'",
-                       section);
+        return iniread_fail(
+            &st->rd, "user [%s]: a user name cannot contain ':'", section);
     c = find_or_add(st, section);
     if (c == NULL)
-        return fail_at(st, "%s", "out of memory");
+        return iniread_fail(&st->rd, "%s", "out of memory");
     if (strcmp(name, "rpcauth") == 0 || strcmp(name, "token") == 0) {
         struct secret *s = name[0] == 'r' ? &c->basic : &c->token;
         if (s->set)
-            return fail_at(st, "key '%s' set twice", name);
+            return iniread_fail(&st->rd, "key '%s' set twice", name);
         if (parse_secret(value, s) != 0)
-            return fail_at(st,
-                           "%s: expected SALT$HMAC (32 + 64 hex digits; make "
-                           "one with rpchost --rpcauth USER)",
-                           name);
+            return iniread_fail(
+                &st->rd,
+                "%s: expected SALT$HMAC (32 + 64 hex digits; make "
+                "one with rpchost --rpcauth USER)",
+                name);
         return 1;
     }
     if (strcmp(name, "methods") == 0) {
         if (c->methods_set)
-            return fail_at(st, "key '%s' set twice", name);
+            return iniread_fail(&st->rd, "key '%s' set twice", name);
         c->methods_set = 1;
         if (parse_methods(value, &c->user.methods) != 0)
-            return fail_at(st, "%s", "out of memory");
+            return iniread_fail(&st->rd, "%s", "out of memory");
         return 1;
     }
-    return fail_at(st, "unknown key '%s' (rpcauth, token, methods)", name);
-}
-
-static char *
-read_line(char *str, int num, void *stream)
-{
-    struct load_state *st = stream;
-    char *r = fgets(str, num, st->fp);
-
-    if (r != NULL)
-        st->line++;
-    return r;
+    return iniread_fail(&st->rd, "unknown key '%s' (rpcauth, token, methods)",
+                        name);
 }
 
 /* Warn (one line, naming the file and its mode) when group or others may
@@ -290,6 +253,7 @@ auth_load(const char *file, char *err, size_t errlen)
 {
     struct load_state st;
     char why[256];
+    FILE *fp;
     int rc;
 
     if (crypto_load(why, sizeof(why)) != 0) {
@@ -303,22 +267,18 @@ auth_load(const char *file, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", file);
         return NULL;
     }
-    st.fp = fopen(file, "r");
-    if (st.fp == NULL) {
+    fp = fopen(file, "r");
+    if (fp == NULL) {
         snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
         auth_free(st.a);
         return NULL;
     }
-    warn_if_exposed(file, st.fp);
-    rc = ini_parse_stream(read_line, &st, on_key, &st);
-    fclose(st.fp);
-    if (st.err[0] != '\0') {
-        snprintf(err, errlen, "%s:%d: %s", file, st.err_line, st.err);
-        auth_free(st.a);
-        return NULL;
-    }
+    warn_if_exposed(file, fp);
+    iniread_init(&st.rd, fp, NULL, NULL);
+    rc = iniread_parse(&st.rd, on_key, &st);
+    rc = iniread_result(&st.rd, rc, file, "syntax error", err, errlen);
+    fclose(fp);
     if (rc != 0) {
-        snprintf(err, errlen, "%s:%d: syntax error", file, rc);
         auth_free(st.a);
         return NULL;
     }

@@ -1,50 +1,31 @@
 /*
- * config.c - see config.h.  Parsing is libinih's; this file only checks
- * and stores what it hands over.  A custom reader counts lines so every
- * message names the line of the offending key.
+ * config.c - see config.h.  Parsing is libinih's, through iniread.h's
+ * reader, which counts lines so every message names the line of the
+ * offending key; this file only checks and stores what it hands over.
  */
 #define _GNU_SOURCE
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "guard.h"
+#include "iniread.h"
 #include "log.h"
+#include "util.h"
 
 struct parse_state {
     struct config *c;
-    FILE *fp;
-    int line;           /* line currently handed to inih */
-    int err_line;       /* line of the first error we found */
-    char err[512];      /* its message; empty: no error of ours */
+    struct iniread rd;  /* the line inih is at, and the first error */
     char *seen;         /* bitmap of [server] keys already set */
     char empty_sec[64]; /* plugin section header with no key yet */
     int empty_line;
 };
-
-static void set_err(struct parse_state *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_err(struct parse_state *st, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (st->err[0] != '\0')
-        return;
-    st->err_line = st->line;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof(st->err), fmt, ap);
-    va_end(ap);
-}
 
 void
 config_defaults(struct config *c)
@@ -253,7 +234,7 @@ static int
 set_field(struct parse_state *st, char **field, char *v, int clear)
 {
     if (v == NULL && !clear) {
-        set_err(st, "out of memory");
+        iniread_fail(&st->rd, "out of memory");
         return 0;
     }
     free(*field);
@@ -274,11 +255,11 @@ server_key(struct parse_state *st, const char *name, const char *value)
         if (strcmp(server_keys[i].name, name) == 0)
             break;
     if (i == N_SERVER_KEYS) {
-        set_err(st, "unknown key '%s' in [server]", name);
+        iniread_fail(&st->rd, "unknown key '%s' in [server]", name);
         return 0;
     }
     if (st->seen[i]) {
-        set_err(st, "key '%s' set twice in [server]", name);
+        iniread_fail(&st->rd, "key '%s' set twice in [server]", name);
         return 0;
     }
     st->seen[i] = 1;
@@ -286,22 +267,22 @@ server_key(struct parse_state *st, const char *name, const char *value)
     switch (k->kind) {
     case K_LISTEN:
         if (config_set_listen(c, value, msg, sizeof(msg)) != 0) {
-            set_err(st, "%s", msg);
+            iniread_fail(&st->rd, "%s", msg);
             return 0;
         }
         return 1;
     case K_ENDPOINT:
         if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
-            set_err(st,
-                    "endpoint: '%s' must be a path starting with '/' "
-                    "(no spaces, '?' or '#')",
-                    value);
+            iniread_fail(&st->rd,
+                         "endpoint: '%s' must be a path starting with '/' "
+                         "(no spaces, '?' or '#')",
+                         value);
             return 0;
         }
         return set_field(st, &c->endpoint, strdup(value), 0);
     case K_PATH:
         if (value[0] == '\0') {
-            set_err(st, "%s: empty path", name);
+            iniread_fail(&st->rd, "%s: empty path", name);
             return 0;
         }
         return set_field(st, (char **)(cbase + k->off), resolve_path(c, value),
@@ -310,8 +291,9 @@ server_key(struct parse_state *st, const char *name, const char *value)
         if (value[0] == '\0')
             return set_field(st, (char **)(cbase + k->off), NULL, 1); /* off */
         if (value[0] != '/' || strpbrk(value, " ?#\t") != NULL) {
-            set_err(st, "%s: '%s' must be empty or a path starting with '/'",
-                    name, value);
+            iniread_fail(&st->rd,
+                         "%s: '%s' must be empty or a path starting with '/'",
+                         name, value);
             return 0;
         }
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
@@ -319,39 +301,40 @@ server_key(struct parse_state *st, const char *name, const char *value)
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_HOSTS:
         if (!guard_hosts_valid(value)) {
-            set_err(st,
-                    "%s: '%s' is not '*' or a comma-separated list of host "
-                    "names and addresses (without a port: the request's port "
-                    "is not compared)",
-                    name, value);
+            iniread_fail(
+                &st->rd,
+                "%s: '%s' is not '*' or a comma-separated list of host "
+                "names and addresses (without a port: the request's port "
+                "is not compared)",
+                name, value);
             return 0;
         }
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_LEVEL:
         v = log_level_parse(value);
         if (v < 0) {
-            set_err(st,
-                    "log_level: '%s' is not one of error, warn, info, "
-                    "debug",
-                    value);
+            iniread_fail(&st->rd,
+                         "log_level: '%s' is not one of error, warn, info, "
+                         "debug",
+                         value);
             return 0;
         }
         c->log_level = (int)v;
         return 1;
     case K_INT:
         if (parse_int(value, k->min, k->max, &v) != 0) {
-            set_err(st, "%s: '%s' is not an integer in %lld..%lld", name, value,
-                    k->min, k->max);
+            iniread_fail(&st->rd, "%s: '%s' is not an integer in %lld..%lld",
+                         name, value, k->min, k->max);
             return 0;
         }
         *(int *)(cbase + k->off) = (int)v;
         return 1;
     case K_SIZE:
         if (parse_size(value, k->min, k->max, &v) != 0) {
-            set_err(st,
-                    "%s: '%s' is not a size in %lld..%lld bytes "
-                    "(suffix k, m or g allowed)",
-                    name, value, k->min, k->max);
+            iniread_fail(&st->rd,
+                         "%s: '%s' is not a size in %lld..%lld bytes "
+                         "(suffix k, m or g allowed)",
+                         name, value, k->min, k->max);
             return 0;
         }
         *(size_t *)(cbase + k->off) = (size_t)v;
@@ -359,8 +342,9 @@ server_key(struct parse_state *st, const char *name, const char *value)
     case K_SECONDS:
         if (parse_seconds(value, k->min, k->max, (int *)(cbase + k->off)) !=
             0) {
-            set_err(st, "%s: '%s' is not a number of seconds in %g..%g", name,
-                    value, (double)k->min / 1000, (double)k->max / 1000);
+            iniread_fail(&st->rd,
+                         "%s: '%s' is not a number of seconds in %g..%g", name,
+                         value, (double)k->min / 1000, (double)k->max / 1000);
             return 0;
         }
         return 1;
@@ -391,61 +375,61 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
             strspn(section, "abcdefghijklmnopqrstuvwxyz"
                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
                 strlen(section)) {
-            set_err(st,
-                    "section [%s]: a plugin section's name must be 1..49 "
-                    "characters of A-Z a-z 0-9 _ - .",
-                    section);
+            iniread_fail(&st->rd,
+                         "section [%s]: a plugin section's name must be 1..49 "
+                         "characters of A-Z a-z 0-9 _ - .",
+                         section);
             return 0;
         }
         np = realloc(c->plugins, (c->nplugins + 1) * sizeof(*np));
         if (np == NULL) {
-            set_err(st, "out of memory");
+            iniread_fail(&st->rd, "out of memory");
             return 0;
         }
         c->plugins = np;
         p = &c->plugins[c->nplugins];
         memset(p, 0, sizeof(*p));
         p->name = strdup(section);
-        p->line = st->line;
+        p->line = st->rd.line;
         c->nplugins++;
         if (p->name == NULL) {
-            set_err(st, "out of memory");
+            iniread_fail(&st->rd, "out of memory");
             return 0;
         }
     }
     if (strcmp(name, "path") == 0) {
         if (p->path != NULL) {
-            set_err(st, "key 'path' set twice in [%s]", section);
+            iniread_fail(&st->rd, "key 'path' set twice in [%s]", section);
             return 0;
         }
         if (value[0] == '\0') {
-            set_err(st, "[%s] path: empty", section);
+            iniread_fail(&st->rd, "[%s] path: empty", section);
             return 0;
         }
-        p->line = st->line;
+        p->line = st->rd.line;
         p->path = resolve_path(c, value);
         if (p->path == NULL) {
-            set_err(st, "out of memory");
+            iniread_fail(&st->rd, "out of memory");
             return 0;
         }
         return 1;
     }
     if (plugin_conf_get(p, name) != NULL) {
-        set_err(st, "key '%s' set twice in [%s]", name, section);
+        iniread_fail(&st->rd, "key '%s' set twice in [%s]", name, section);
         return 0;
     }
     struct config_kv *nkv = realloc(p->kv, (p->nkv + 1) * sizeof(*nkv));
     if (nkv == NULL) {
-        set_err(st, "out of memory");
+        iniread_fail(&st->rd, "out of memory");
         return 0;
     }
     p->kv = nkv;
     nkv[p->nkv].key = strdup(name);
     nkv[p->nkv].value = strdup(value);
-    nkv[p->nkv].line = st->line;
+    nkv[p->nkv].line = st->rd.line;
     p->nkv++;
     if (nkv[p->nkv - 1].key == NULL || nkv[p->nkv - 1].value == NULL) {
-        set_err(st, "out of memory");
+        iniread_fail(&st->rd, "out of memory");
         return 0;
     }
     return 1;
@@ -458,10 +442,10 @@ on_key(void *user, const char *section, const char *name, const char *value)
 
     st->empty_sec[0] = '\0';
 
-    if (st->err[0] != '\0')
+    if (st->rd.err[0] != '\0')
         return 1; /* report only the first error; inih keeps going */
     if (section[0] == '\0') {
-        set_err(st, "key '%s' before any [section]", name);
+        iniread_fail(&st->rd, "key '%s' before any [section]", name);
         return 0;
     }
     if (strcmp(section, "server") == 0)
@@ -469,12 +453,23 @@ on_key(void *user, const char *section, const char *name, const char *value)
     return plugin_key(st, section, name, value);
 }
 
-/* inih keeps section names in a 50-byte buffer and never reports a
- * section without keys; look at section header lines here so neither
- * passes silently. */
+/* Record that the section header on st->empty_line had no key. */
 static void
-check_section_line(struct parse_state *st, const char *line)
+fail_empty_section(struct parse_state *st)
 {
+    iniread_fail_at(&st->rd, st->empty_line,
+                    "section [%s] is empty (every section but [server] "
+                    "names a plugin with a 'path' key)",
+                    st->empty_sec);
+}
+
+/* inih keeps section names in a 50-byte buffer and never reports a
+ * section without keys; look at section header lines here (the reader's
+ * iniread_line_fn, ctx the parse_state) so neither passes silently. */
+static void
+check_section_line(void *ctx, const char *line)
+{
+    struct parse_state *st = ctx;
     const char *p = line + strspn(line, " \t");
     const char *end;
     size_t n;
@@ -486,45 +481,19 @@ check_section_line(struct parse_state *st, const char *line)
         return; /* inih reports the syntax error */
     n = (size_t)(end - p - 1);
     if (n > CONFIG_MAX_SECTION) {
-        set_err(st, "section name longer than %d characters",
-                CONFIG_MAX_SECTION);
+        iniread_fail(&st->rd, "section name longer than %d characters",
+                     CONFIG_MAX_SECTION);
         return;
     }
-    if (st->empty_sec[0] != '\0' && st->err[0] == '\0') {
-        int keep = st->line;
-        st->line = st->empty_line;
-        set_err(st,
-                "section [%s] is empty (every section but [server] "
-                "names a plugin with a 'path' key)",
-                st->empty_sec);
-        st->line = keep;
+    if (st->empty_sec[0] != '\0' && st->rd.err[0] == '\0') {
+        fail_empty_section(st);
         return;
     }
     memcpy(st->empty_sec, p + 1, n);
     st->empty_sec[n] = '\0';
-    st->empty_line = st->line;
+    st->empty_line = st->rd.line;
     if (strcmp(st->empty_sec, "server") == 0)
         st->empty_sec[0] = '\0';
-}
-
-/* inih reader: one line at a time, counting them. */
-static char *
-read_line(char *str, int num, void *stream)
-{
-    struct parse_state *st = stream;
-    char *r = fgets(str, num, st->fp);
-    size_t n;
-
-    if (r == NULL)
-        return NULL;
-    st->line++;
-    n = strlen(str);
-    if (n > 0 && str[n - 1] != '\n' && !feof(st->fp)) {
-        set_err(st, "line longer than %d characters", num - 2);
-        return NULL;
-    }
-    check_section_line(st, str);
-    return r;
 }
 
 /* Timeouts that work against each other: allowed, but said. */
@@ -621,6 +590,7 @@ config_parse(const char *file, const char *text, size_t len,
     struct config *c;
     char seen[N_SERVER_KEYS] = {0};
     const char *slash;
+    FILE *fp;
     int rc;
 
     *out = NULL;
@@ -656,40 +626,22 @@ config_parse(const char *file, const char *text, size_t len,
     st.seen = seen;
     /* An empty buffer is not fmemopen()'s to read: an empty line is the
      * same config. */
-    st.fp = len > 0 ? fmemopen(c->text, len, "r") : fmemopen("\n", 1, "r");
-    if (st.fp == NULL) {
+    fp = len > 0 ? fmemopen(c->text, len, "r") : fmemopen("\n", 1, "r");
+    if (fp == NULL) {
         snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
         goto fail;
     }
-    rc = ini_parse_stream(read_line, &st, on_key, &st);
-    if (rc == 0 && ferror(st.fp)) {
-        snprintf(errbuf, errlen, "%s: read error", file);
-        fclose(st.fp);
+    iniread_init(&st.rd, fp, check_section_line, &st);
+    rc = iniread_parse(&st.rd, on_key, &st);
+    if (st.empty_sec[0] != '\0')
+        fail_empty_section(&st);
+    rc = iniread_result(&st.rd, rc, file,
+                        "syntax error (expected [section], key = value, or "
+                        "a ';' or '#' comment)",
+                        errbuf, errlen);
+    fclose(fp);
+    if (rc != 0)
         goto fail;
-    }
-    fclose(st.fp);
-    if (st.empty_sec[0] != '\0') {
-        st.line = st.empty_line;
-        set_err(&st,
-                "section [%s] is empty (every section but [server] "
-                "names a plugin with a 'path' key)",
-                st.empty_sec);
-    }
-    if (st.err[0] != '\0' && (rc <= 0 || st.err_line <= rc)) {
-        snprintf(errbuf, errlen, "%s:%d: %s", file, st.err_line, st.err);
-        goto fail;
-    }
-    if (rc > 0) {
-        snprintf(errbuf, errlen,
-                 "%s:%d: syntax error (expected [section], key = value, or "
-                 "a ';' or '#' comment)",
-                 file, rc);
-        goto fail;
-    }
-    if (rc < 0) {
-        snprintf(errbuf, errlen, "%s: cannot parse (error %d)", file, rc);
-        goto fail;
-    }
     if ((c->health_path && strcmp(c->health_path, c->endpoint) == 0) ||
         (c->metrics_path && strcmp(c->metrics_path, c->endpoint) == 0) ||
         (c->health_path && c->metrics_path &&
@@ -760,23 +712,15 @@ config_free(struct config *c)
 int
 config_origin_allowed(const struct config *c, const char *origin)
 {
-    const char *p = c->cors_origins;
-    size_t n = strlen(origin);
+    const char *item, *p = c->cors_origins;
+    size_t len, n = strlen(origin);
 
     if (p == NULL || n == 0)
         return 0;
-    while (*p != '\0') {
-        size_t len;
-
-        p += strspn(p, " \t,");
-        len = strcspn(p, " \t,");
-        if (len == 0)
-            break;
-        if ((len == 1 && p[0] == '*') ||
-            (len == n && strncmp(p, origin, n) == 0))
+    while ((item = util_list_next(&p, &len)) != NULL)
+        if ((len == 1 && item[0] == '*') ||
+            (len == n && strncmp(item, origin, n) == 0))
             return 1;
-        p += len;
-    }
     return 0;
 }
 

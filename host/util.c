@@ -49,6 +49,16 @@ util_utf8_prefix(const char *s, size_t max)
     return n;
 }
 
+const char *
+util_list_next(const char **p, size_t *len)
+{
+    const char *item = *p + strspn(*p, " \t,");
+
+    *len = strcspn(item, " \t,");
+    *p = item + *len;
+    return *len > 0 ? item : NULL;
+}
+
 long long
 util_mono_ms(void)
 {

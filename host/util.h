@@ -18,6 +18,13 @@ int util_hexval(int c);
  * texts: printf("%.*s", (int)util_utf8_prefix(s, 64), s). */
 size_t util_utf8_prefix(const char *s, size_t max);
 
+/* The next item of a list separated by commas, spaces and tabs, read
+ * from *p: a run of other characters.  Any run of separators is one, so
+ * there are no empty items ("a,, b ,c," is a, b and c).  Returns the
+ * item's start, with its length in *len, and moves *p past it; NULL when
+ * only separators are left (*p then at the string's end). */
+const char *util_list_next(const char **p, size_t *len);
+
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t util_mono_us(void);
 

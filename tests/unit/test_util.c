@@ -1,6 +1,6 @@
 /*
  * test_util.c - unit tests for host/util.c: UTF-8 prefixes cut at a
- * character boundary, hex digits.
+ * character boundary, hex digits, list items.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +93,43 @@ test_hexval(void **state)
     assert_int_equal(util_hexval('g'), -1);
 }
 
+/* The items util_list_next() finds in `list`, joined with '|'. */
+static const char *
+items(const char *list)
+{
+    static char out[256];
+    const char *item, *p = list;
+    size_t len, n = 0;
+
+    out[0] = '\0';
+    while ((item = util_list_next(&p, &len)) != NULL) {
+        assert_true(len > 0);
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%.*s",
+                              n > 0 ? "|" : "", (int)len, item);
+    }
+    assert_int_equal(len, 0);
+    assert_int_equal(*p, '\0'); /* at the end once NULL */
+    return out;
+}
+
+static void
+test_list_next(void **state)
+{
+    (void)state;
+    assert_string_equal(items("a,b,c"), "a|b|c");
+    assert_string_equal(items("ping, add"), "ping|add");
+    /* Spaces and tabs separate as commas do. */
+    assert_string_equal(items("a b\tc"), "a|b|c");
+    /* Empty items, leading, trailing and repeated separators: none. */
+    assert_string_equal(items(",a,,b,"), "a|b");
+    assert_string_equal(items(" \t, a ,\t b , "), "a|b");
+    assert_string_equal(items(""), "");
+    assert_string_equal(items(" , ,\t"), "");
+    /* Anything else is part of an item. */
+    assert_string_equal(items("*"), "*");
+    assert_string_equal(items("http://a:8080;x=1\n"), "http://a:8080;x=1\n");
+}
+
 int
 main(void)
 {
@@ -101,6 +138,7 @@ main(void)
         cmocka_unit_test(test_utf8_prefix_every_cut),
         cmocka_unit_test(test_utf8_prefix_invalid),
         cmocka_unit_test(test_hexval),
+        cmocka_unit_test(test_list_next),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
