@@ -63,16 +63,16 @@ count_open(struct lane *w)
 void
 accept_update(struct lane *w)
 {
-    int on = w->lev != NULL && !w->draining && !w->accept_paused &&
+    int on = w->nlev > 0 && !w->draining && !w->accept_paused &&
              !w->balance_paused && !w->accept_backoff;
 
     if (on == atomic_load_explicit(&w->accepting, memory_order_relaxed))
         return;
-    if (w->lev != NULL) {
+    for (int i = 0; i < w->nlev; i++) {
         if (on)
-            evconnlistener_enable(w->lev);
+            evconnlistener_enable(w->lev[i]);
         else
-            evconnlistener_disable(w->lev);
+            evconnlistener_disable(w->lev[i]);
     }
     atomic_store_explicit(&w->accepting, on, memory_order_relaxed);
 }
@@ -236,7 +236,7 @@ at_share(struct lane *w, long open)
         stats_add(&w->stats->conn_closed[CONNS_MADE_ROOM], 1);
         count_open(w);
     }
-    if (w->accept_paused || w->lev == NULL ||
+    if (w->accept_paused || w->nlev == 0 ||
         (!fds_short(w) && conns_can_make_room(w->conns)))
         return;
     w->accept_paused = 1;

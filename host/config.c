@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "guard.h"
 #include "iniread.h"
 #include "log.h"
@@ -25,13 +26,14 @@ struct parse_state {
     char *seen;         /* bitmap of [server] keys already set */
     char empty_sec[64]; /* plugin section header with no key yet */
     int empty_line;
+    int listen_given; /* a `listen` key replaced the default address */
 };
 
 void
 config_defaults(struct config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->listen_port = 5000;
+    c->listen_mode = CONFIG_DEFAULT_LISTEN_MODE;
     c->threads = 0;
     c->log_level = LEVEL_INFO;
     c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
@@ -118,44 +120,36 @@ parse_seconds(const char *s, long long min_ms, long long max_ms, int *out)
     return 0;
 }
 
-int
-config_set_listen(struct config *c, const char *value, char *errbuf,
-                  size_t errlen)
+/* Append the listen address `value` (the first one given replaces the
+ * default).  -1 with errbuf on a bad value, a duplicate, or one too many. */
+static int
+add_listen(struct config *c, const char *value, int *replaced, char *errbuf,
+           size_t errlen)
 {
-    const char *colon, *hs, *he;
-    long long port;
-    char *host;
+    struct address a;
 
-    if (value[0] == '[') {
-        he = strchr(value, ']');
-        if (he == NULL || he[1] != ':')
-            goto bad;
-        hs = value + 1;
-        colon = he + 1;
-    } else {
-        colon = strrchr(value, ':');
-        if (colon == NULL)
-            goto bad;
-        hs = value;
-        he = colon;
+    if (!*replaced) {
+        for (int i = 0; i < c->nlistens; i++)
+            address_free(&c->listens[i]);
+        c->nlistens = 0;
+        *replaced = 1;
     }
-    if (he == hs || parse_int(colon + 1, 0, 65535, &port) != 0)
-        goto bad;
-    host = strndup(hs, (size_t)(he - hs));
-    if (host == NULL) {
-        snprintf(errbuf, errlen, "out of memory");
+    if (address_parse(&a, value, c->dir, errbuf, errlen) != 0)
+        return -1;
+    for (int i = 0; i < c->nlistens; i++) {
+        if (address_equal(&c->listens[i], &a)) {
+            snprintf(errbuf, errlen, "listen: '%s' is given twice", value);
+            address_free(&a);
+            return -1;
+        }
+    }
+    if (c->nlistens == ADDRESS_MAX) {
+        snprintf(errbuf, errlen, "listen: more than %d addresses", ADDRESS_MAX);
+        address_free(&a);
         return -1;
     }
-    free(c->listen_host);
-    c->listen_host = host;
-    c->listen_port = (int)port;
+    c->listens[c->nlistens++] = a;
     return 0;
-bad:
-    snprintf(errbuf, errlen,
-             "listen: '%s' is not HOST:PORT with PORT 0..65535 (e.g. "
-             "127.0.0.1:5000 or [::1]:5000)",
-             value);
-    return -1;
 }
 
 /* Resolve `value` against the config file's folder. */
@@ -173,6 +167,7 @@ resolve_path(const struct config *c, const char *value)
 
 enum key_kind {
     K_LISTEN,
+    K_MODE, /* octal file permissions */
     K_ENDPOINT,
     K_INT,
     K_SIZE,
@@ -195,6 +190,8 @@ struct server_key {
 #define OFF(f) offsetof(struct config, f)
 static const struct server_key server_keys[] = {
     {"listen", K_LISTEN, 0, 0, 0, 0},
+    {"listen_mode", K_MODE, 0, 0777, OFF(listen_mode), 0},
+    {"listen_group", K_STRING, 0, 0, OFF(listen_group), 0},
     {"endpoint", K_ENDPOINT, 0, 0, 0, 0},
     {"threads", K_INT, 0, CONFIG_MAX_THREADS, OFF(threads), 0},
     {"log_level", K_LEVEL, 0, 0, OFF(log_level), 0},
@@ -258,7 +255,7 @@ server_key(struct parse_state *st, const char *name, const char *value)
         iniread_fail(&st->rd, "unknown key '%s' in [server]", name);
         return 0;
     }
-    if (st->seen[i]) {
+    if (st->seen[i] && server_keys[i].kind != K_LISTEN) {
         iniread_fail(&st->rd, "key '%s' set twice in [server]", name);
         return 0;
     }
@@ -266,7 +263,7 @@ server_key(struct parse_state *st, const char *name, const char *value)
     const struct server_key *k = &server_keys[i];
     switch (k->kind) {
     case K_LISTEN:
-        if (config_set_listen(c, value, msg, sizeof(msg)) != 0) {
+        if (add_listen(c, value, &st->listen_given, msg, sizeof(msg)) != 0) {
             iniread_fail(&st->rd, "%s", msg);
             return 0;
         }
@@ -321,6 +318,21 @@ server_key(struct parse_state *st, const char *name, const char *value)
         }
         c->log_level = (int)v;
         return 1;
+    case K_MODE: {
+        char *end;
+        long m = strtol(value, &end, 8);
+
+        if (value[0] == '\0' || *end != '\0' || m < 0 || m > k->max ||
+            value[0] == '-') {
+            iniread_fail(&st->rd,
+                         "%s: '%s' is not an octal file mode in 0..0777 "
+                         "(e.g. 0660)",
+                         name, value);
+            return 0;
+        }
+        *(int *)(cbase + k->off) = (int)m;
+        return 1;
+    }
     case K_INT:
         if (parse_int(value, k->min, k->max, &v) != 0) {
             iniread_fail(&st->rd, "%s: '%s' is not an integer in %lld..%lld",
@@ -610,12 +622,14 @@ config_parse(const char *file, const char *text, size_t len,
     slash = strrchr(file, '/');
     c->dir = slash ? strndup(file, (size_t)(slash - file + (slash == file)))
                    : strdup(".");
-    c->listen_host = strdup("127.0.0.1");
+    c->nlistens = 1;
+    c->listens[0].host = strdup("127.0.0.1");
+    c->listens[0].port = 5000;
     c->endpoint = strdup("/");
     c->health_path = strdup("/healthz");
     c->metrics_path = strdup("/metrics");
     if (c->file == NULL || c->text == NULL || c->dir == NULL ||
-        c->listen_host == NULL || c->endpoint == NULL ||
+        c->listens[0].host == NULL || c->endpoint == NULL ||
         c->health_path == NULL || c->metrics_path == NULL) {
         snprintf(errbuf, errlen, "%s: out of memory", file);
         goto fail;
@@ -696,7 +710,9 @@ config_free(struct config *c)
     free(c->file);
     free(c->text);
     free(c->dir);
-    free(c->listen_host);
+    for (int i = 0; i < c->nlistens; i++)
+        address_free(&c->listens[i]);
+    free(c->listen_group);
     free(c->endpoint);
     free(c->pidfile);
     free(c->auth_file);
@@ -725,10 +741,42 @@ config_origin_allowed(const struct config *c, const char *origin)
 }
 
 int
-config_is_loopback(const char *host)
+config_local_only(const struct config *c)
 {
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-           strcmp(host, "localhost") == 0;
+    for (int i = 0; i < c->nlistens; i++)
+        if (!address_is_local(&c->listens[i]))
+            return 0;
+    return 1;
+}
+
+int
+config_same_listens(const struct config *a, const struct config *b)
+{
+    if (a->nlistens != b->nlistens)
+        return 0;
+    for (int i = 0; i < a->nlistens; i++)
+        if (!address_equal(&a->listens[i], &b->listens[i]))
+            return 0;
+    return 1;
+}
+
+int
+config_copy_listens(struct config *dst, const struct config *src)
+{
+    struct address copy[ADDRESS_MAX];
+
+    for (int i = 0; i < src->nlistens; i++) {
+        if (address_copy(&copy[i], &src->listens[i]) != 0) {
+            while (i-- > 0)
+                address_free(&copy[i]);
+            return -1;
+        }
+    }
+    for (int i = 0; i < dst->nlistens; i++)
+        address_free(&dst->listens[i]);
+    memcpy(dst->listens, copy, sizeof(copy[0]) * (size_t)src->nlistens);
+    dst->nlistens = src->nlistens;
+    return 0;
 }
 
 int
@@ -736,8 +784,10 @@ config_apply_overrides(struct config *c, const char *listen,
                        const char *threads, char *errbuf, size_t errlen)
 {
     char msg[256];
+    int replaced = 0;
 
-    if (listen != NULL && config_set_listen(c, listen, msg, sizeof(msg)) != 0) {
+    if (listen != NULL &&
+        add_listen(c, listen, &replaced, msg, sizeof(msg)) != 0) {
         snprintf(errbuf, errlen, "--listen: %s", msg);
         return -1;
     }

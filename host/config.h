@@ -11,6 +11,8 @@
 #define HOST_CONFIG_H
 
 #include <stddef.h>
+
+#include "address.h"
 #include <stdint.h>
 
 struct config_kv {
@@ -32,12 +34,14 @@ struct config {
     char *text; /* what was parsed (NUL-terminated): a supervisor restarts
                    a crashed worker from the last text that loaded */
     size_t text_len;
-    char *dir; /* its folder, for relative paths */
-    char *listen_host;
-    int listen_port; /* 0: any free port */
-    char *endpoint;  /* URL path accepting POST, starts with '/' */
-    int threads;     /* event loops; 0 in the file means "CPU count" */
-    int log_level;   /* enum log_level */
+    char *dir;                           /* its folder, for relative paths */
+    struct address listens[ADDRESS_MAX]; /* `listen`, in order */
+    int nlistens;
+    int listen_mode;    /* a unix socket's permissions */
+    char *listen_group; /* and group (NULL: the process's) */
+    char *endpoint;     /* URL path accepting POST, starts with '/' */
+    int threads;        /* event loops; 0 in the file means "CPU count" */
+    int log_level;      /* enum log_level */
     size_t max_body_size;
     size_t max_header_size;
     size_t max_response_size;
@@ -82,6 +86,7 @@ struct config {
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
 #define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000  /* why 5 s: README, Health */
 #define CONFIG_DEFAULT_STALL_RESTART_MS 30000 /* README, Supervisor */
+#define CONFIG_DEFAULT_LISTEN_MODE 0660       /* owner and group: README */
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49         /* libinih keeps 49 characters */
@@ -100,11 +105,6 @@ int config_load(const char *file, struct config **out, char *errbuf,
 int config_parse(const char *file, const char *text, size_t len,
                  struct config **out, char *errbuf, size_t errlen);
 
-/* Parse "host:port" / "[v6]:port" into c (used for -l).  -1 + errbuf on a
- * bad value. */
-int config_set_listen(struct config *c, const char *value, char *errbuf,
-                      size_t errlen);
-
 /* Apply the command line's -l and -j (either may be NULL) and resolve
  * threads = 0 to the CPU count.  -1 + errbuf on a bad value. */
 int config_apply_overrides(struct config *c, const char *listen,
@@ -113,8 +113,17 @@ int config_apply_overrides(struct config *c, const char *listen,
 /* Whether `origin` is in cors_origins (or it is "*"). */
 int config_origin_allowed(const struct config *c, const char *origin);
 
-/* Whether host is a loopback address or "localhost". */
-int config_is_loopback(const char *host);
+/* Whether every listen address is reachable from this machine only (a
+ * unix socket, a loopback host): then `allowed_hosts` defaults to the
+ * loopback names. */
+int config_local_only(const struct config *c);
+
+/* Whether the two have the same listen addresses, in the same order. */
+int config_same_listens(const struct config *a, const struct config *b);
+
+/* dst's listen addresses become copies of src's; -1 on ENOMEM (dst's
+ * kept). */
+int config_copy_listens(struct config *dst, const struct config *src);
 
 /* The value of a plugin key, or NULL. */
 const char *plugin_conf_get(const struct plugin_conf *p, const char *key);

@@ -4,8 +4,10 @@
 #define _GNU_SOURCE
 #include "edge.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -108,22 +110,59 @@ method_name(enum evhttp_cmd_type t)
     return "?";
 }
 
+/* Whether the request came over a unix-domain socket: evhttp gives its
+ * peer as "localhost" port 0, a port no TCP peer has. */
+static int
+over_unix(struct evhttp_connection *evcon)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 1;
+
+    if (evcon == NULL)
+        return 0;
+    evhttp_connection_get_peer(evcon, &peer, &port);
+    return port == 0;
+}
+
+/* The access log's peer: "ADDR:PORT", or "unix:uid=N" (SO_PEERCRED). */
+static void
+peer_text(struct evhttp_connection *evcon, char *out, size_t len)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct ucred cred;
+    socklen_t clen = sizeof(cred);
+    struct bufferevent *bev;
+
+    snprintf(out, len, "?");
+    if (evcon == NULL)
+        return;
+    evhttp_connection_get_peer(evcon, &peer, &port);
+    if (port != 0) {
+        snprintf(out, len, "%s:%u", peer ? peer : "?", (unsigned)port);
+        return;
+    }
+    bev = evhttp_connection_get_bufferevent(evcon);
+    if (bev != NULL && getsockopt(bufferevent_getfd(bev), SOL_SOCKET,
+                                  SO_PEERCRED, &cred, &clen) == 0)
+        snprintf(out, len, "unix:uid=%u", (unsigned)cred.uid);
+    else
+        snprintf(out, len, "unix");
+}
+
 /* Count the reply and write its access log line. */
 static void
 account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
 {
-    char *peer = NULL;
-    ev_uint16_t port = 0;
+    char peer[80];
     const char *uri;
 
     stats_http(rc->w->stats, status);
     if (!log_access_enabled())
         return;
-    if (rc->evcon != NULL)
-        evhttp_connection_get_peer(rc->evcon, &peer, &port);
+    peer_text(rc->evcon, peer, sizeof(peer));
     uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
-    log_access("%s:%u \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer ? peer : "?",
-               (unsigned)port,
+    log_access("%s \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer,
                rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
                uri ? uri : "?", status, rc->in_bytes, out_bytes,
                (double)(util_mono_us() - rc->t0_us) / 1000.0,
@@ -577,7 +616,9 @@ edge_request(struct evhttp_request *req, void *arg)
         }
         heads.host = evhttp_request_get_host(req); /* absolute-form */
     }
-    if (!passes(w->host_ok, sizeof(w->host_ok), heads.host, check_host, w)) {
+    /* Over a unix socket nothing can rebind a name to it: no Host check. */
+    if (!passes(w->host_ok, sizeof(w->host_ok), heads.host, check_host, w) &&
+        !over_unix(rc->evcon)) {
         reply_error(rc, 403, "Forbidden",
                     "HTTP 403: this Host is not served; list it in [server] "
                     "allowed_hosts");

@@ -53,7 +53,7 @@ apply_settings(struct lane *w, const struct config *cfg)
     tv.tv_sec = cfg->timeout_ms / 1000;
     tv.tv_usec = (cfg->timeout_ms % 1000) * 1000;
     evhttp_set_timeout_tv(w->http, &tv);
-    w->loopback = config_is_loopback(cfg->listen_host);
+    w->loopback = config_local_only(cfg);
     w->host_ok[0] = w->ctype_ok[0] = '\0';
     w->max_conns = conn_share(cfg, w->conn_cap);
     w->fd_share = per_loop(w->conn_cap, cfg->threads);
@@ -156,30 +156,27 @@ on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->draining)
         return;
     w->draining = 1;
-    if (w->bound != NULL) {
-        evhttp_del_accept_socket(w->http, w->bound);
-        w->bound = NULL;
-        w->lev = NULL;
-    }
+    for (int i = 0; i < w->nlev; i++)
+        evhttp_del_accept_socket(w->http, w->bound[i]);
+    w->nlev = 0;
     accept_update(w);
     w->drain_deadline_ms = util_mono_ms() + w->stop_timeout_ms;
     on_drain_tick(-1, 0, w);
 }
 
 struct lane *
-lane_new(int index, int listen_fd, struct generation *gen, struct stats *stats,
-         struct lane *const *peers, int npeers, long conn_cap)
+lane_new(int index, const int *fds, int nfds, struct generation *gen,
+         struct stats *stats, struct lane *const *peers, int npeers,
+         long conn_cap)
 {
     const struct config *cfg = gen->cfg;
     struct lane *w = calloc(1, sizeof(*w));
-    struct evconnlistener *lev;
 
     if (w == NULL) {
         log_error("loop %d: out of memory", index);
         return NULL;
     }
     w->index = index;
-    w->listen_fd = listen_fd;
     w->peers = peers;
     w->npeers = npeers;
     w->stats = stats;
@@ -195,20 +192,24 @@ lane_new(int index, int listen_fd, struct generation *gen, struct stats *stats,
     w->drain_ev = evtimer_new(w->base, on_drain_tick, w);
     if (w->http == NULL || w->stop_ev == NULL || w->drain_ev == NULL)
         goto fail;
-    /* Not LEV_OPT_CLOSE_ON_FREE: the socket is shared by all loops.
-     * Backlog 0: the socket listens already, with the configured backlog
-     * (any other value would call listen() again, and -1 means 128). */
-    lev = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
-                             listen_fd);
-    if (lev == NULL)
-        goto fail;
-    evconnlistener_set_error_cb(lev, accept_on_error);
-    w->bound = evhttp_bind_listener(w->http, lev);
-    if (w->bound == NULL) {
-        evconnlistener_free(lev);
-        goto fail;
+    /* Not LEV_OPT_CLOSE_ON_FREE: the sockets are shared by all loops.
+     * Backlog 0: each listens already, with the configured backlog (any
+     * other value would call listen() again, and -1 means 128). */
+    for (int i = 0; i < nfds && i < ADDRESS_MAX; i++) {
+        struct evconnlistener *lev = evconnlistener_new(
+            w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, fds[i]);
+
+        if (lev == NULL)
+            goto fail;
+        evconnlistener_set_error_cb(lev, accept_on_error);
+        w->bound[i] = evhttp_bind_listener(w->http, lev);
+        if (w->bound[i] == NULL) {
+            evconnlistener_free(lev);
+            goto fail;
+        }
+        w->lev[i] = lev;
+        w->nlev = i + 1;
     }
-    w->lev = lev;
     atomic_init(&w->accepting, 1);
     /* Live from now: a loop whose thread is still starting is not stuck
      * (the other loops leave it its share of the first connections). */
@@ -351,7 +352,7 @@ lane_free(struct lane *w)
      * the others: run them now, on this thread, as the loop would have. */
     if (!w->finished && w->loop != NULL)
         loop_finish(w->loop);
-    w->lev = NULL; /* evhttp_free frees it before the connections */
+    w->nlev = 0; /* evhttp_free frees them before the connections */
     w->draining = 1;
     if (w->http != NULL)
         evhttp_free(w->http);

@@ -22,16 +22,17 @@ struct generation;
 struct stats;
 struct lane;
 
-/* Create lane `index` accepting on `listen_fd` (not closed by it), with
+/* Create lane `index` accepting on the `nfds` sockets in fds (not closed
+ * by it), with
  * the settings of `gen` (referenced), counting into `stats` (the caller's,
  * zeroed, outliving the lane).  `peers` holds all npeers lanes, this
  * one included, for accept balancing: the caller fills it before starting
  * any, and frees none of them before all are joined.  `conn_cap` caps
  * max_connections of every generation (what the descriptor limit allows;
  * 0: no cap).  NULL on failure (logged). */
-struct lane *lane_new(int index, int listen_fd, struct generation *gen,
-                      struct stats *stats, struct lane *const *peers,
-                      int npeers, long conn_cap);
+struct lane *lane_new(int index, const int *fds, int nfds,
+                      struct generation *gen, struct stats *stats,
+                      struct lane *const *peers, int npeers, long conn_cap);
 
 /* Run the lane's loop on a new thread.  -1 on failure (logged). */
 int lane_start(struct lane *w);

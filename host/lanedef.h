@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "address.h"
+
 struct conns;
 struct event;
 struct event_base;
@@ -26,7 +28,9 @@ struct lane {
     struct loop *loop;       /* its thread's runtime (loop.h) */
     struct event_base *base; /* the loop's */
     struct stats *stats;
-    struct evconnlistener *lev;
+    struct evconnlistener *lev[ADDRESS_MAX]; /* one per listening socket */
+    struct evhttp_bound_socket *bound[ADDRESS_MAX];
+    int nlev;             /* 0 once the drain began */
     long max_conns;       /* this loop's share of max_connections; 0: none */
     int accept_paused;    /* at its share of max_connections */
     int balance_paused;   /* ahead of the other loops (accept balancing) */
@@ -45,12 +49,10 @@ struct lane {
     unsigned long accept_errs; /* failures since the last log line */
     long long accept_log_ms;   /* when the last one was logged */
     int index;
-    int listen_fd;
     int started;
     int finished; /* its loop ran and finished (loop_finish) */
     pthread_t joinable;
     struct evhttp *http;
-    struct evhttp_bound_socket *bound;
     struct generation *gen; /* this loop's current generation (a ref) */
     struct event *stop_ev;
     struct event *drain_ev;

@@ -6,26 +6,28 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 
 #define SD_LISTEN_FDS_START 3
-#define MAX_PASSED 64
 
 /* Sockets handed to the process, not yet taken by a listen entry. */
 static struct {
     int fd;      /* -1 once taken or closed */
     int systemd; /* socket activation's (else a previous image's) */
     char name[64];
-} passed[MAX_PASSED];
+} passed[ADDRESS_MAX];
 static int npassed;
 
 void
@@ -34,8 +36,8 @@ listener_adopt(int fd, const char *name, int systemd)
     int type = 0, acc = 0;
     socklen_t len = sizeof(type), alen = sizeof(acc);
 
-    if (npassed == MAX_PASSED) {
-        log_warn("more than %d sockets passed; closing fd %d", MAX_PASSED, fd);
+    if (npassed == ADDRESS_MAX) {
+        log_warn("more than %d sockets passed; closing fd %d", ADDRESS_MAX, fd);
         close(fd);
         return;
     }
@@ -68,7 +70,7 @@ listener_take_activation(void)
     if (pid != NULL && fds != NULL && strtol(pid, &end, 10) == getpid() &&
         *end == '\0') {
         n = strtol(fds, &end, 10);
-        if (*end != '\0' || n < 0 || n > MAX_PASSED)
+        if (*end != '\0' || n < 0 || n > ADDRESS_MAX)
             n = 0;
         for (long i = 0; i < n; i++) {
             char name[64] = "";
@@ -99,14 +101,20 @@ listener_address(int fd, char *addr, size_t addrlen)
     char host[NI_MAXHOST], serv[NI_MAXSERV];
 
     snprintf(addr, addrlen, "?");
-    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), serv,
-                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
+        return;
+    if (ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const void *)&ss;
+        snprintf(addr, addrlen, "unix:%s", un->sun_path);
+    } else if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host),
+                           serv, sizeof(serv),
+                           NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
         snprintf(addr, addrlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
                  host, serv);
+    }
 }
 
-/* Whether fd is bound to the address `ai` names (port 0: any port, as
+/* Whether fd is bound to the TCP address `ai` names (port 0: any port, as
  * binding it would pick one). */
 static int
 bound_to(int fd, const struct addrinfo *ai)
@@ -132,30 +140,46 @@ bound_to(int fd, const struct addrinfo *ai)
     return 0;
 }
 
-/* The passed socket for cfg's listen (taken), or -1; *systemd whether it
- * is socket activation's. */
+/* Whether fd is the unix socket at `path`. */
 static int
-take_passed(const struct config *cfg, const struct addrinfo *res, int *systemd)
+bound_to_path(int fd, const char *path)
 {
-    char text[NI_MAXHOST + 16];
+    struct sockaddr_un un;
+    socklen_t len = sizeof(un);
+
+    return getsockname(fd, (struct sockaddr *)&un, &len) == 0 &&
+           un.sun_family == AF_UNIX && strcmp(un.sun_path, path) == 0;
+}
+
+/* The passed socket for `a` (taken), or -1; *systemd whether it is socket
+ * activation's.  `res`: a's TCP addresses (NULL for unix); `single`: the
+ * config has this one address. */
+static int
+take_passed(const struct address *a, const struct addrinfo *res, int single,
+            int *systemd)
+{
+    char text[256];
     int found = -1, left = 0, fd;
 
-    snprintf(text, sizeof(text),
-             strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d",
-             cfg->listen_host, cfg->listen_port);
+    address_text(a, text, sizeof(text));
     for (int i = 0; i < npassed && found < 0; i++)
         if (passed[i].fd >= 0 && strcmp(passed[i].name, text) == 0)
             found = i;
-    for (int i = 0; i < npassed && found < 0; i++)
+    for (int i = 0; i < npassed && found < 0; i++) {
+        if (passed[i].fd < 0)
+            continue;
+        if (a->path != NULL && bound_to_path(passed[i].fd, a->path))
+            found = i;
         for (const struct addrinfo *ai = res; ai && found < 0; ai = ai->ai_next)
-            if (passed[i].fd >= 0 && bound_to(passed[i].fd, ai))
+            if (bound_to(passed[i].fd, ai))
                 found = i;
+    }
     /* systemd's only socket serves the only listen entry, whatever
      * address it was given (ListenStream=5000 binds [::]:5000); a socket
      * from the previous image only serves the address it is bound to. */
     for (int i = 0; i < npassed; i++)
         left += passed[i].fd >= 0;
-    if (found < 0 && left == 1)
+    if (found < 0 && left == 1 && single)
         for (int i = 0; i < npassed; i++)
             if (passed[i].fd >= 0 && passed[i].systemd)
                 found = i;
@@ -167,35 +191,13 @@ take_passed(const struct config *cfg, const struct addrinfo *res, int *systemd)
     return fd;
 }
 
-int
-listener_open(const struct config *cfg, char *addr, size_t addrlen,
-              int *systemd)
+static int
+open_tcp(const struct config *cfg, const struct address *a,
+         const struct addrinfo *res)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char port[8];
-    int fd = -1, rc, one = 1, err = 0;
+    int fd = -1, one = 1, err = 0;
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", cfg->listen_port);
-    rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
-    if (rc != 0) {
-        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
-                  gai_strerror(rc));
-        return -1;
-    }
-    *systemd = 0;
-    fd = take_passed(cfg, res, systemd);
-    if (fd >= 0) {
-        freeaddrinfo(res);
-        listener_address(fd, addr, addrlen);
-        log_info("listen %s:%d: using the passed socket bound to %s",
-                 cfg->listen_host, cfg->listen_port, addr);
-        return fd;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         fd = socket(ai->ai_family,
                     ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai->ai_protocol);
@@ -206,19 +208,219 @@ listener_open(const struct config *cfg, char *addr, size_t addrlen,
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
             listen(fd, cfg->backlog) == 0)
-            break;
+            return fd;
         err = errno;
         close(fd);
         fd = -1;
     }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        log_error("listen %s:%d: %s", cfg->listen_host, cfg->listen_port,
-                  strerror(err));
+    log_error("listen %s:%d: %s", a->host, a->port, strerror(err));
+    return -1;
+}
+
+/* A socket file already at `path`: removed if nothing answers on it
+ * (left by a process that died); 0, or -1 logged (in use, not a socket,
+ * not ours to judge). */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+    struct stat st;
+    int probe, rc;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        log_error("listen unix:%s: a file that is not a socket is there; "
+                  "not replacing it",
+                  path);
         return -1;
     }
-    listener_address(fd, addr, addrlen);
+    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return -1;
+    rc = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
+    close(probe);
+    if (rc == 0) {
+        log_error("listen unix:%s: another process answers on it", path);
+        return -1;
+    }
+    if (errno != ECONNREFUSED) {
+        log_error("listen unix:%s: cannot tell whether it is in use: %s", path,
+                  strerror(errno));
+        return -1;
+    }
+    log_info("listen unix:%s: removing a stale socket file", path);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        log_error("listen unix:%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+open_unix(const struct config *cfg, const struct address *a)
+{
+    struct sockaddr_un sa;
+    mode_t old;
+    int fd, rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->path);
+    if (clear_stale(a->path, &sa) != 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("listen unix:%s: socket: %s", a->path, strerror(errno));
+        return -1;
+    }
+    /* Created owner-only, opened up to listen_mode once its group is
+     * set: never more open than asked, even for a moment.  (The
+     * supervisor has one thread: umask is process-wide.) */
+    old = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0) {
+        log_error("listen unix:%s: %s", a->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (cfg->listen_group != NULL) {
+        struct group *g = getgrnam(cfg->listen_group);
+
+        if (g == NULL || chown(a->path, (uid_t)-1, g->gr_gid) != 0) {
+            log_error("listen unix:%s: listen_group %s: %s", a->path,
+                      cfg->listen_group,
+                      g == NULL ? "no such group" : strerror(errno));
+            goto fail;
+        }
+    }
+    if (chmod(a->path, (mode_t)cfg->listen_mode) != 0 ||
+        listen(fd, cfg->backlog) != 0) {
+        log_error("listen unix:%s: %s", a->path, strerror(errno));
+        goto fail;
+    }
     return fd;
+fail:
+    close(fd);
+    unlink(a->path);
+    return -1;
+}
+
+/* Entry i of `out` for address `a`. */
+static int
+open_one(struct listeners *out, int i, const struct config *cfg,
+         const struct address *a, struct listeners *reuse)
+{
+    struct listener *l = &out->s[i];
+    struct addrinfo hints, *res = NULL;
+    char port[8];
+    int rc;
+
+    memset(l, 0, sizeof(*l));
+    l->fd = -1;
+    l->from = -1;
+    if (address_copy(&l->where, a) != 0)
+        return -1;
+    for (int j = 0; reuse != NULL && j < reuse->n; j++) {
+        struct listener *r = &reuse->s[j];
+
+        if (r->fd < 0 || !address_equal(&r->where, a))
+            continue;
+        l->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+        if (l->fd < 0)
+            return -1;
+        l->systemd = r->systemd;
+        l->from = j; /* its unix file changes hands once all opened */
+        snprintf(l->addr, sizeof(l->addr), "%s", r->addr);
+        return 0;
+    }
+    if (a->host != NULL) {
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        snprintf(port, sizeof(port), "%d", a->port);
+        rc = getaddrinfo(a->host, port, &hints, &res);
+        if (rc != 0) {
+            log_error("listen %s:%d: %s", a->host, a->port, gai_strerror(rc));
+            return -1;
+        }
+    }
+    l->fd = take_passed(a, res, cfg->nlistens == 1, &l->systemd);
+    if (l->fd >= 0) {
+        listener_address(l->fd, l->addr, sizeof(l->addr));
+        char text[256];
+
+        address_text(a, text, sizeof(text));
+        log_info("listen %s: using the passed socket bound to %s", text,
+                 l->addr);
+        l->owns_path = a->path != NULL && !l->systemd;
+    } else {
+        l->fd = a->host != NULL ? open_tcp(cfg, a, res) : open_unix(cfg, a);
+        l->owns_path = a->path != NULL;
+        if (l->fd >= 0)
+            listener_address(l->fd, l->addr, sizeof(l->addr));
+    }
+    if (res != NULL)
+        freeaddrinfo(res);
+    return l->fd >= 0 ? 0 : -1;
+}
+
+struct listeners *
+listeners_open(const struct config *cfg, struct listeners *reuse)
+{
+    struct listeners *out = calloc(1, sizeof(*out));
+
+    if (out == NULL) {
+        log_error("listen: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->nlistens; i++) {
+        out->n = i + 1;
+        if (open_one(out, i, cfg, &cfg->listens[i], reuse) != 0) {
+            listeners_free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+void
+listeners_hand_over(struct listeners *older, struct listeners *newer)
+{
+    for (int i = 0; older != NULL && i < newer->n; i++) {
+        int j = newer->s[i].from;
+
+        if (j >= 0 && j < older->n) {
+            newer->s[i].owns_path = older->s[j].owns_path;
+            older->s[j].owns_path = 0;
+        }
+    }
+}
+
+void
+listeners_shutdown(struct listeners *l)
+{
+    for (int i = 0; l != NULL && i < l->n; i++)
+        if (l->s[i].fd >= 0 && !l->s[i].systemd)
+            shutdown(l->s[i].fd, SHUT_RDWR);
+}
+
+void
+listeners_free(struct listeners *l)
+{
+    if (l == NULL)
+        return;
+    for (int i = 0; i < l->n; i++) {
+        struct listener *s = &l->s[i];
+
+        if (s->owns_path && s->where.path != NULL)
+            unlink(s->where.path);
+        if (s->fd >= 0)
+            close(s->fd);
+        address_free(&s->where);
+    }
+    free(l);
 }
 
 void

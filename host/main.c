@@ -67,8 +67,13 @@ report(const struct generation *g)
     const struct config *c = g->cfg;
 
     printf("config %s: ok\n", c->file);
-    printf("listen %s:%d endpoint %s threads %d\n", c->listen_host,
-           c->listen_port, c->endpoint, c->threads);
+    for (int i = 0; i < c->nlistens; i++) {
+        char addr[256];
+
+        address_text(&c->listens[i], addr, sizeof(addr));
+        printf("listen %s\n", addr);
+    }
+    printf("endpoint %s threads %d\n", c->endpoint, c->threads);
     printf("limits max_body_size %zu max_header_size %zu max_batch %d "
            "max_depth %d timeout %.3gs header_timeout %.3gs request_timeout "
            "%.3gs response_timeout %.3gs shutdown_timeout %.3gs "
@@ -79,7 +84,7 @@ report(const struct generation *g)
            c->shutdown_timeout_ms / 1000.0, c->max_connections, c->backlog);
     printf("allowed_hosts %s\n",
            c->allowed_hosts ? c->allowed_hosts
-           : config_is_loopback(c->listen_host)
+           : config_local_only(c)
                ? "(loopback names: localhost, 127.x.x.x, [::1])"
                : "(any)");
     for (size_t i = 0; i < g->nloaded; i++) {

@@ -17,19 +17,13 @@
 static void
 keep_listen(struct config *next, const struct config *cur)
 {
-    if (strcmp(next->listen_host, cur->listen_host) != 0 ||
-        next->listen_port != cur->listen_port) {
-        char *host = strdup(cur->listen_host);
-
-        log_warn("reload: listen %s:%d needs a restart; still listening on "
-                 "%s:%d",
-                 next->listen_host, next->listen_port, cur->listen_host,
-                 cur->listen_port);
-        if (host != NULL) {
-            free(next->listen_host);
-            next->listen_host = host;
-            next->listen_port = cur->listen_port;
-        }
+    /* (The supervisor replaces the worker when listen or threads change;
+     * what reaches here is the same, or a build the supervisor did not
+     * read: the worker's sockets are the ones it was handed.) */
+    if (!config_same_listens(next, cur)) {
+        log_warn("reload: a listen change needs a new worker; still "
+                 "listening where it was");
+        config_copy_listens(next, cur);
     }
     if (next->threads != cur->threads) {
         log_warn("reload: threads = %d needs a restart; still running %d "

@@ -43,7 +43,6 @@ struct server {
     unsigned long next_id;
     struct lane **lanes;
     int nlanes;
-    int listen_fd;
     int stopping;
     struct event *sigev[5];    /* SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 */
     struct reloader *reloader; /* builds the next generation on SIGHUP */
@@ -462,7 +461,6 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     s.gen = gen;
     s.opts = *opts;
     s.next_id = gen->id + 1;
-    s.listen_fd = ends->listen_fd;
     s.ends = ends;
     sigev = s.sigev;
     signal(SIGPIPE, SIG_IGN);
@@ -490,14 +488,20 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     /* Non-blocking, whatever another holder of the socket (systemd, the
      * process that passed it) did to the shared file description: a loop
      * accepts until EAGAIN, and a blocking accept would hold it. */
-    fcntl(s.listen_fd, F_SETFL, fcntl(s.listen_fd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < ends->nlisten; i++)
+        fcntl(ends->listen_fds[i], F_SETFL,
+              fcntl(ends->listen_fds[i], F_GETFL) | O_NONBLOCK);
     set_reap_base(s.base);
     generation_set_reaper(reap);
     apply_log_files(NULL, gen->cfg);
-    if (gen->auth == NULL && !config_is_loopback(gen->cfg->listen_host))
-        log_warn("listening on %s beyond loopback without authentication: "
-                 "set [server] auth_file",
-                 gen->cfg->listen_host);
+    for (int i = 0; gen->auth == NULL && i < gen->cfg->nlistens; i++) {
+        const struct address *a = &gen->cfg->listens[i];
+
+        if (!address_is_local(a))
+            log_warn("listening on %s beyond loopback without "
+                     "authentication: set [server] auth_file",
+                     a->host);
+    }
     stats_set_global(gen->id, 0, 0);
     {
         unsigned long restarts[RESTART_NREASONS];
@@ -517,8 +521,9 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     /* All loops exist before any starts: each knows the others (accept
      * balancing). */
     for (int i = 0; i < gen->cfg->threads; i++) {
-        s.lanes[i] = lane_new(i, s.listen_fd, gen, &s.stats[i], s.lanes,
-                              gen->cfg->threads, conn_cap);
+        s.lanes[i] =
+            lane_new(i, ends->listen_fds, ends->nlisten, gen, &s.stats[i],
+                     s.lanes, gen->cfg->threads, conn_cap);
         if (s.lanes[i] == NULL)
             break;
         stats_register(&s.stats[i]);

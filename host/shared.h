@@ -23,11 +23,14 @@
 
 #include <stddef.h>
 
+#include "address.h"
+
 struct stats;
 
 /* What a worker process is handed by its supervisor. */
 struct worker_ends {
-    int listen_fd;          /* the listening socket (the supervisor's) */
+    int listen_fds[ADDRESS_MAX]; /* the listening sockets (its copies) */
+    int nlisten;
     int ctl_fd;             /* write end: SHARED_MSG_* bytes */
     struct shared *shared;  /* the mapping above */
     unsigned long restarts; /* workers started before this one */

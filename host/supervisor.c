@@ -48,14 +48,13 @@ struct kid {
     struct shared *shared; /* NULL: adopted across a re-execution */
     enum kid_state state;
     long long started_ms;
-    long long kill_ms;  /* DRAINING: when it gets SIGABRT, then SIGKILL */
-    int aborted;        /* SIGABRT sent */
-    int reason;         /* enum restart_reason it was started for; -1 */
-    int listen_fd;      /* the socket it serves */
-    int listen_systemd; /* that socket is systemd's */
-    /* A SIGHUP's new listen/threads: what becomes the supervisor's once
-     * this worker serves (NULL: it runs the current config). */
+    long long kill_ms; /* DRAINING: when it gets SIGABRT, then SIGKILL */
+    int aborted;       /* SIGABRT sent */
+    int reason;        /* enum restart_reason it was started for; -1 */
+    /* A SIGHUP's new listen/threads: the config and sockets that become
+     * the supervisor's once this worker serves (NULL: the current ones). */
     struct config *cfg;
+    struct listeners *ls;
 };
 
 struct sup {
@@ -66,11 +65,7 @@ struct sup {
     char *const *argv;
     sigset_t sigs; /* those the signalfd takes */
     int sigfd;
-    int listen_fd;
-    int listen_systemd; /* socket activation's: never shut down */
-    char addr[128];
-    int old_listen_fd; /* after a listen change, until its workers end */
-    int old_listen_systemd;
+    struct listeners *ls; /* the sockets workers are started on */
     struct kid kids[MAX_KIDS];
     int nkids;
     unsigned long restarts[RESTART_NREASONS];
@@ -117,9 +112,29 @@ describe_status(int status, char *out, size_t len)
 }
 
 /* The worker process, after the fork: never returns. */
+/* Whether fd is one of set's. */
+static int
+in_set(const struct listeners *set, int fd)
+{
+    for (int i = 0; set != NULL && i < set->n; i++)
+        if (set->s[i].fd == fd)
+            return 1;
+    return 0;
+}
+
+/* In the worker: close the sockets of `set` that are not its own. */
 static void
-run_child(struct sup *s, struct config *cfg, int listen_fd, int ctl[2],
-          struct shared *sh, pid_t supervisor)
+close_others(const struct listeners *set, const struct listeners *own)
+{
+    for (int i = 0; set != NULL && set != own && i < set->n; i++)
+        if (!in_set(own, set->s[i].fd))
+            close(set->s[i].fd);
+}
+
+/* The worker process, after the fork: never returns. */
+static void
+run_child(struct sup *s, struct config *cfg, const struct listeners *ls,
+          int ctl[2], struct shared *sh, pid_t supervisor)
 {
     struct worker_ends ends;
 
@@ -130,36 +145,35 @@ run_child(struct sup *s, struct config *cfg, int listen_fd, int ctl[2],
         _exit(1);
     close(s->sigfd);
     close(ctl[0]);
-    /* Nothing of the other workers: their pipes, their records. */
+    /* Nothing of the other workers: their pipes, their records, the
+     * sockets that are not this one's. */
     for (int i = 0; i < s->nkids; i++) {
         if (s->kids[i].ctl >= 0)
             close(s->kids[i].ctl);
         shared_free(s->kids[i].shared);
-        if (s->kids[i].listen_fd >= 0 && s->kids[i].listen_fd != listen_fd &&
-            s->kids[i].listen_fd != s->listen_fd &&
-            s->kids[i].listen_fd != s->old_listen_fd)
-            close(s->kids[i].listen_fd);
+        close_others(s->kids[i].ls, ls);
     }
-    if (s->old_listen_fd >= 0 && s->old_listen_fd != listen_fd)
-        close(s->old_listen_fd);
-    if (s->listen_fd >= 0 && s->listen_fd != listen_fd)
-        close(s->listen_fd);
+    close_others(s->ls, ls);
     /* Its own process group, so that a terminal's ^C reaches the
      * supervisor alone, which forwards it once.  The signals stay blocked
      * until the worker handles them (server_run): one sent while it
      * starts waits instead of killing it. */
     setpgid(0, 0);
-    ends.listen_fd = listen_fd;
+    memset(&ends, 0, sizeof(ends));
+    for (int i = 0; i < ls->n; i++)
+        ends.listen_fds[ends.nlisten++] = ls->s[i].fd;
     ends.ctl_fd = ctl[1];
     ends.shared = sh;
     ends.restarts = s->nrestarts;
     exit(s->fn(cfg, &ends));
 }
 
-/* Fork a worker for `cfg` on listen_fd; `reason` is why (-1: the first).
- * The worker gets its own copy of cfg.  The new entry, or NULL logged. */
+/* Fork a worker for `cfg` on the sockets `ls`; `reason` is why (-1: the
+ * first).  The worker gets its own copy of cfg.  The new entry, or NULL
+ * logged. */
 static struct kid *
-start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
+start_worker(struct sup *s, struct config *cfg, struct listeners *ls,
+             int reason)
 {
     struct kid *k;
     struct shared *sh;
@@ -190,7 +204,7 @@ start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
     self = getpid();
     pid = fork();
     if (pid == 0)
-        run_child(s, cfg, listen_fd, ctl, sh, self);
+        run_child(s, cfg, ls, ctl, sh, self);
     close(ctl[1]);
     if (pid < 0) {
         log_error("supervisor: fork: %s", strerror(errno));
@@ -207,8 +221,6 @@ start_worker(struct sup *s, struct config *cfg, int listen_fd, int reason)
     k->state = KID_STARTING;
     k->started_ms = now_ms();
     k->reason = reason;
-    k->listen_fd = listen_fd;
-    k->listen_systemd = listen_fd == s->listen_fd && s->listen_systemd;
     if (reason >= 0)
         log_info("supervisor: started worker %ld (%s)", (long)pid,
                  stats_restart_reason(reason));
@@ -255,8 +267,7 @@ take_config(struct sup *s, const struct shared *sh)
                  err);
         config_free(c);
     } else if (c->threads != s->cfg->threads ||
-               c->listen_port != s->cfg->listen_port ||
-               strcmp(c->listen_host, s->cfg->listen_host) != 0) {
+               !config_same_listens(c, s->cfg)) {
         config_free(c); /* a socket the supervisor did not open */
     } else {
         config_free(s->cfg);
@@ -287,7 +298,7 @@ schedule_restart(struct sup *s, long long started_ms, int reason)
     }
     s->restart_reason = reason;
     if (delay == 0) {
-        if (start_worker(s, s->cfg, s->listen_fd, reason) == NULL)
+        if (start_worker(s, s->cfg, s->ls, reason) == NULL)
             delay = RESTART_BACKOFF_MAX_MS;
         else
             return;
@@ -307,21 +318,42 @@ remove_kid(struct sup *s, struct kid *k)
         close(k->ctl);
     shared_free(k->shared);
     if (k->cfg != NULL) {
-        /* A SIGHUP's worker that never served: its socket and config go
+        /* A SIGHUP's worker that never served: its sockets and config go
          * with it. */
-        if (k->listen_fd != s->listen_fd)
-            close(k->listen_fd);
+        if (k->ls != s->ls)
+            listeners_free(k->ls);
         config_free(k->cfg);
     }
     *k = s->kids[--s->nkids];
-    /* A socket left from before a listen change goes with its last
-     * worker. */
-    if (s->old_listen_fd >= 0) {
-        for (int i = 0; i < s->nkids; i++)
-            if (s->kids[i].listen_fd == s->old_listen_fd)
-                return;
-        close(s->old_listen_fd);
-        s->old_listen_fd = -1;
+}
+
+/* `ls` (made with the current set as its reuse) is the set in use from
+ * now on; the old one is closed (workers still draining keep their own
+ * copies), with the unix socket files of addresses no longer listened
+ * on. */
+static void
+use_listeners(struct sup *s, struct listeners *ls)
+{
+    if (ls == s->ls)
+        return;
+    listeners_hand_over(s->ls, ls);
+    listeners_free(s->ls);
+    s->ls = ls;
+}
+
+/* "127.0.0.1:5000, unix:/run/rpc.sock" into out. */
+static void
+listen_text(const struct listeners *ls, char *out, size_t len)
+{
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < ls->n && off < len; i++) {
+        int n = snprintf(out + off, len - off, "%s%s", i ? ", " : "",
+                         ls->s[i].addr);
+        if (n < 0)
+            break;
+        off += (size_t)n;
     }
 }
 
@@ -420,24 +452,25 @@ on_ready(struct sup *s, struct kid *k)
     k->state = KID_SERVING;
     if (k->cfg != NULL) {
         /* A SIGHUP's listen/threads change serves: it is the config now. */
-        if (k->listen_fd != s->listen_fd) {
-            if (s->old_listen_fd >= 0)
-                close(s->old_listen_fd); /* no worker left on it */
-            s->old_listen_fd = s->listen_fd;
-            s->old_listen_systemd = s->listen_systemd;
-            s->listen_fd = k->listen_fd;
-            s->listen_systemd = 0;
-            listener_address(s->listen_fd, s->addr, sizeof(s->addr));
-            log_info("listening on %s", s->addr);
+        if (k->ls != s->ls) {
+            char text[1024];
+
+            use_listeners(s, k->ls);
+            listen_text(s->ls, text, sizeof(text));
+            log_info("listening on %s", text);
         }
+        k->ls = NULL;
         config_free(s->cfg);
         s->cfg = k->cfg;
         k->cfg = NULL;
     }
     if (!s->ever_ready) {
+        char text[1024];
+
         s->ever_ready = 1;
         /* Whoever waits for this line finds the server answering. */
-        log_info("listening on %s, endpoint %s, %d loop(s)", s->addr,
+        listen_text(s->ls, text, sizeof(text));
+        log_info("listening on %s, endpoint %s, %d loop(s)", text,
                  s->cfg->endpoint, s->cfg->threads);
         /* Then the error log, as the worker did before serving. */
         if (s->cfg->log_file != NULL && log_open_file(s->cfg->log_file) != 0)
@@ -475,7 +508,7 @@ read_ctl(struct sup *s, struct kid *k)
             log_warn("supervisor: worker %ld has a stalled loop; replacing "
                      "it",
                      (long)k->pid);
-            if (start_worker(s, s->cfg, s->listen_fd, RESTART_STALL) == NULL)
+            if (start_worker(s, s->cfg, s->ls, RESTART_STALL) == NULL)
                 log_error("supervisor: the stalled worker stays");
         }
     }
@@ -505,10 +538,7 @@ begin_stop(struct sup *s, int sig)
     /* New clients are refused at once (a load balancer fails over) rather
      * than queued until the exit; but systemd's socket is left as it is:
      * systemd holds it for the next start, and its clients wait. */
-    if (!s->listen_systemd)
-        shutdown(s->listen_fd, SHUT_RDWR);
-    if (s->old_listen_fd >= 0 && !s->old_listen_systemd)
-        shutdown(s->old_listen_fd, SHUT_RDWR);
+    listeners_shutdown(s->ls);
     for (int i = 0; i < s->nkids; i++)
         if (s->kids[i].state != KID_DRAINING)
             drain(s, &s->kids[i], sig);
@@ -516,22 +546,20 @@ begin_stop(struct sup *s, int sig)
         log_info("%s: no worker runs; stopped", strsignal(sig));
 }
 
-/* The socket for config `c`: the current one if its listen is the same,
- * else a new one (*fd; -1 logged). */
-static void
-socket_for(struct sup *s, const struct config *c, int *fd)
+/* The sockets for config `c`: the current set if its listen addresses
+ * are the same, else a new set (sharing the current one's sockets for
+ * the addresses both have); NULL logged. */
+static struct listeners *
+sockets_for(struct sup *s, const struct config *c)
 {
-    char addr[sizeof(s->addr)];
-    int systemd;
+    struct listeners *ls;
 
-    if (c->listen_port == s->cfg->listen_port &&
-        strcmp(c->listen_host, s->cfg->listen_host) == 0) {
-        *fd = s->listen_fd;
-        return;
-    }
-    *fd = listener_open(c, addr, sizeof(addr), &systemd);
-    if (*fd < 0)
-        log_error("SIGHUP: keeping listen %s", s->addr);
+    if (config_same_listens(c, s->cfg))
+        return s->ls;
+    ls = listeners_open(c, s->ls);
+    if (ls == NULL)
+        log_error("SIGHUP: keeping the listen addresses in use");
+    return ls;
 }
 
 /* SIGHUP while no worker serves (a crash loop's backoff): the new config
@@ -539,26 +567,25 @@ socket_for(struct sup *s, const struct config *c, int *fd)
 static void
 hup_while_down(struct sup *s, struct config *c)
 {
-    int fd;
+    struct listeners *ls = sockets_for(s, c);
 
-    socket_for(s, c, &fd);
-    if (fd < 0) {
+    if (ls == NULL) {
         config_free(c);
         return;
     }
-    if (fd != s->listen_fd) {
-        close(s->listen_fd);
-        s->listen_fd = fd;
-        s->listen_systemd = 0;
-        listener_address(fd, s->addr, sizeof(s->addr));
-        log_info("listening on %s", s->addr);
+    if (ls != s->ls) {
+        char text[1024];
+
+        use_listeners(s, ls);
+        listen_text(s->ls, text, sizeof(text));
+        log_info("listening on %s", text);
     }
     log_info("SIGHUP: no worker serves; starting one on the new config now");
     config_free(s->cfg);
     s->cfg = c;
     s->quick_deaths = 0;
     s->restart_at_ms = 0;
-    if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) == NULL)
+    if (start_worker(s, s->cfg, s->ls, s->restart_reason) == NULL)
         s->restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
 }
 
@@ -568,9 +595,10 @@ static void
 on_hup(struct sup *s)
 {
     struct config *c = NULL;
+    struct listeners *ls;
     struct kid *k;
-    char err[1024];
-    int fd;
+    char err[1024], text[1024] = "";
+    size_t off = 0;
 
     c = reload_config(s->opts, NULL, 0, err, sizeof(err), NULL);
     if (c == NULL) {
@@ -587,9 +615,7 @@ on_hup(struct sup *s)
         hup_while_down(s, c);
         return;
     }
-    if (c->threads == s->cfg->threads &&
-        c->listen_port == s->cfg->listen_port &&
-        strcmp(c->listen_host, s->cfg->listen_host) == 0) {
+    if (c->threads == s->cfg->threads && config_same_listens(c, s->cfg)) {
         config_free(c);
         forward(s, SIGHUP);
         return;
@@ -600,23 +626,34 @@ on_hup(struct sup *s)
         config_free(c);
         return;
     }
-    socket_for(s, c, &fd);
-    if (fd < 0) {
+    ls = sockets_for(s, c);
+    if (ls == NULL) {
         config_free(c);
         return;
     }
-    log_info("SIGHUP: listen %s:%d, threads %d: starting a new worker",
-             c->listen_host, c->listen_port, c->threads);
+    for (int i = 0; i < c->nlistens; i++) {
+        char one[256];
+
+        address_text(&c->listens[i], one, sizeof(one));
+        off +=
+            snprintf(text + off, sizeof(text) - off, "%s%s", i ? " " : "", one);
+        if (off >= sizeof(text))
+            break;
+    }
+    log_info("SIGHUP: listen %s, threads %d: starting a new worker", text,
+             c->threads);
     /* READY=1 comes from the new worker once it serves. */
     notify_reloading("reloading: a new worker for listen/threads");
-    k = start_worker(s, c, fd, RESTART_RELOAD);
+    k = start_worker(s, c, ls, RESTART_RELOAD);
     if (k == NULL) {
-        if (fd != s->listen_fd)
-            close(fd);
+        if (ls != s->ls)
+            listeners_free(ls);
         config_free(c);
         return;
     }
-    k->cfg = c; /* the supervisor's once it serves (on_ready) */
+    /* The supervisor's once it serves (on_ready). */
+    k->cfg = c;
+    k->ls = ls;
 }
 
 /* SIGUSR2: run the binary on disk in this process (same pid), handing it
@@ -634,8 +671,10 @@ reexec(struct sup *s)
     if (upgrade_check(s->exe) != 0)
         return; /* logged: the running binary goes on */
     memset(&u, 0, sizeof(u));
-    u.listen_fd = s->listen_fd;
-    u.listen_systemd = s->listen_systemd;
+    for (int i = 0; i < s->ls->n; i++) {
+        u.listen_fd[u.nlisten] = s->ls->s[i].fd;
+        u.listen_systemd[u.nlisten++] = s->ls->s[i].systemd;
+    }
     memcpy(u.restarts, s->restarts, sizeof(u.restarts));
     for (int i = 0; i < s->nkids && i < UPGRADE_MAX_WORKERS; i++) {
         u.pids[i] = s->kids[i].pid;
@@ -698,8 +737,8 @@ adopt(struct sup *s)
 
     if (!upgrade_take(&u))
         return;
-    if (u.listen_fd >= 0)
-        listener_adopt(u.listen_fd, NULL, u.listen_systemd);
+    for (int i = 0; i < u.nlisten; i++)
+        listener_adopt(u.listen_fd[i], NULL, u.listen_systemd[i]);
     memcpy(s->restarts, u.restarts, sizeof(s->restarts));
     for (int r = 0; r < RESTART_NREASONS; r++)
         s->nrestarts += s->restarts[r];
@@ -715,7 +754,6 @@ adopt(struct sup *s)
         k->kill_ms = now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
         k->started_ms = now_ms() - RESTART_QUICK_MS;
         k->reason = -1;
-        k->listen_fd = -1;
     }
     s->ever_ready = s->nkids > 0;
 }
@@ -730,7 +768,7 @@ run_timers(struct sup *s)
 
     if (s->restart_at_ms != 0 && now >= s->restart_at_ms && !s->stopping) {
         s->restart_at_ms = 0;
-        if (start_worker(s, s->cfg, s->listen_fd, s->restart_reason) == NULL)
+        if (start_worker(s, s->cfg, s->ls, s->restart_reason) == NULL)
             s->restart_at_ms = now + RESTART_BACKOFF_MAX_MS;
     }
     for (int i = 0; i < s->nkids; i++) {
@@ -814,8 +852,6 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
     s.fn = fn;
     s.exe = exe;
     s.argv = argv;
-    s.listen_fd = -1;
-    s.old_listen_fd = -1;
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&s.sigs);
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -829,16 +865,17 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
     }
     adopt(&s);
     listener_take_activation();
-    s.listen_fd = listener_open(cfg, s.addr, sizeof(s.addr), &s.listen_systemd);
+    s.ls = listeners_open(cfg, NULL);
     listener_close_unused();
-    if (cfg->pidfile != NULL && pidfile_write(cfg->pidfile) == 0)
+    if (s.ls != NULL && cfg->pidfile != NULL &&
+        pidfile_write(cfg->pidfile) == 0)
         s.pidfile = strdup(cfg->pidfile);
-    if (s.listen_fd < 0 || (cfg->pidfile != NULL && s.pidfile == NULL)) {
+    if (s.ls == NULL || (cfg->pidfile != NULL && s.pidfile == NULL)) {
         s.exit_code = 1;
         s.stopping = 1;
     } else {
-        if (start_worker(&s, s.cfg, s.listen_fd,
-                         s.nkids > 0 ? RESTART_UPGRADE : -1) == NULL) {
+        if (start_worker(&s, s.cfg, s.ls, s.nkids > 0 ? RESTART_UPGRADE : -1) ==
+            NULL) {
             s.exit_code = 1;
             begin_stop(&s, SIGTERM);
         }
@@ -848,10 +885,8 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
         unlink(s.pidfile);
         free(s.pidfile);
     }
-    if (s.listen_fd >= 0)
-        close(s.listen_fd);
-    if (s.old_listen_fd >= 0)
-        close(s.old_listen_fd);
+    /* The unix socket files go too (systemd's stay). */
+    listeners_free(s.ls);
     close(s.sigfd);
     config_free(s.cfg);
     return s.exit_code;

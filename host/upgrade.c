@@ -84,9 +84,12 @@ upgrade_exec(const struct upgrade *u, const char *text, size_t len,
             close(mfd);
         return;
     }
-    off = snprintf(env, sizeof(env),
-                   "listen=%d,systemd=%d,config=%d,restarts=", u->listen_fd,
-                   u->listen_systemd, mfd);
+    off = snprintf(env, sizeof(env), "config=%d,listen=", mfd);
+    for (int i = 0; i < u->nlisten; i++)
+        off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%d%c",
+                        i ? ":" : "", u->listen_fd[i],
+                        u->listen_systemd[i] ? 's' : 'o');
+    off += snprintf(env + off, sizeof(env) - (size_t)off, ",restarts=");
     for (int r = 0; r < RESTART_NREASONS; r++)
         off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%lu",
                         r ? ":" : "", u->restarts[r]);
@@ -98,12 +101,14 @@ upgrade_exec(const struct upgrade *u, const char *text, size_t len,
                         u->draining[i] ? 'd' : 's');
     setenv(UPGRADE_ENV, env, 1);
     notify_export(1);
-    fcntl(u->listen_fd, F_SETFD, 0);
+    for (int i = 0; i < u->nlisten; i++)
+        fcntl(u->listen_fd[i], F_SETFD, 0);
     log_info("SIGUSR2: re-executing %s", exe);
     execv(exe, argv);
     log_error("SIGUSR2: cannot execute %s: %s; the running binary goes on", exe,
               strerror(errno));
-    fcntl(u->listen_fd, F_SETFD, FD_CLOEXEC);
+    for (int i = 0; i < u->nlisten; i++)
+        fcntl(u->listen_fd[i], F_SETFD, FD_CLOEXEC);
     unsetenv(UPGRADE_ENV);
     notify_export(0);
     close(mfd);
@@ -170,12 +175,21 @@ upgrade_take(struct upgrade *u)
     int fd;
 
     memset(u, 0, sizeof(*u));
-    u->listen_fd = -1;
     if (env == NULL)
         return 0;
-    u->listen_fd = fd_field(env, "listen");
-    v = field(env, "systemd");
-    u->listen_systemd = v != NULL && v[0] == '1';
+    /* "listen=3s:4o": each socket, 's' socket activation's, 'o' ours. */
+    for (v = field(env, "listen"); v != NULL && *v >= '0' && *v <= '9';) {
+        char *end;
+        long n = strtol(v, &end, 10);
+
+        if (n >= 0 && n < 65536 && u->nlisten < ADDRESS_MAX) {
+            u->listen_fd[u->nlisten] = (int)n;
+            u->listen_systemd[u->nlisten] = *end == 's';
+            u->nlisten++;
+        }
+        v = strpbrk(v, ":,");
+        v = v != NULL && *v == ':' ? v + 1 : NULL;
+    }
     if ((fd = fd_field(env, "config")) >= 0)
         close(fd);
     v = field(env, "restarts");

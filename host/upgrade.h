@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "address.h"
 #include "stats.h"
 
 #define UPGRADE_MAX_WORKERS 8
@@ -21,8 +22,9 @@
 struct config;
 
 struct upgrade {
-    int listen_fd;
-    int listen_systemd; /* the socket is socket activation's */
+    int nlisten; /* the listening sockets */
+    int listen_fd[ADDRESS_MAX];
+    int listen_systemd[ADDRESS_MAX]; /* socket activation's */
     unsigned long restarts[RESTART_NREASONS];
     int nworkers;
     pid_t pids[UPGRADE_MAX_WORKERS];

@@ -51,8 +51,12 @@ static void
 check_config(const struct config *c)
 {
     FUZZ_CHECK(c->file != NULL && c->dir != NULL);
-    FUZZ_CHECK(c->listen_host != NULL);
-    FUZZ_CHECK(c->listen_port >= 0 && c->listen_port <= 65535);
+    FUZZ_CHECK(c->nlistens >= 1 && c->nlistens <= ADDRESS_MAX);
+    for (int i = 0; i < c->nlistens; i++) {
+        const struct address *a = &c->listens[i];
+        FUZZ_CHECK((a->host != NULL) != (a->path != NULL));
+        FUZZ_CHECK(a->port >= 0 && a->port <= 65535);
+    }
     FUZZ_CHECK(c->endpoint != NULL && c->endpoint[0] == '/');
     FUZZ_CHECK(c->threads >= 0 && c->threads <= CONFIG_MAX_THREADS);
     FUZZ_CHECK(c->max_batch > 0 && c->max_depth > 0);

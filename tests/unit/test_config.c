@@ -95,7 +95,7 @@ test_defaults(void **state)
 
     (void)state;
     config_defaults(&c);
-    assert_int_equal(c.listen_port, 5000);
+    assert_int_equal(c.nlistens, 0); /* the parser adds 127.0.0.1:5000 */
     assert_int_equal(c.threads, 0);
     assert_int_equal(c.log_level, LEVEL_INFO);
     assert_int_equal(c.max_body_size, 1024 * 1024);
@@ -115,8 +115,8 @@ test_empty_file_defaults(void **state)
 
     (void)state;
     c = load_ok("; nothing but a comment\n\n# and another\n");
-    assert_string_equal(c->listen_host, "127.0.0.1");
-    assert_int_equal(c->listen_port, 5000);
+    assert_string_equal(c->listens[0].host, "127.0.0.1");
+    assert_int_equal(c->listens[0].port, 5000);
     assert_string_equal(c->endpoint, "/");
     assert_int_equal(c->threads, 0);
     assert_int_equal(c->log_level, LEVEL_INFO);
@@ -149,8 +149,8 @@ test_full_server(void **state)
                 "max_depth = 10\n"
                 "timeout = 1.5\n"
                 "shutdown_timeout = 0.25\n");
-    assert_string_equal(c->listen_host, "0.0.0.0");
-    assert_int_equal(c->listen_port, 8080);
+    assert_string_equal(c->listens[0].host, "0.0.0.0");
+    assert_int_equal(c->listens[0].port, 8080);
     assert_string_equal(c->endpoint, "/rpc/v1");
     assert_int_equal(c->threads, 8);
     assert_int_equal(c->log_level, LEVEL_DEBUG);
@@ -346,15 +346,15 @@ test_listen(void **state)
 
     (void)state;
     c = load_ok("[server]\nlisten = [::1]:5001\n");
-    assert_string_equal(c->listen_host, "::1");
-    assert_int_equal(c->listen_port, 5001);
+    assert_string_equal(c->listens[0].host, "::1");
+    assert_int_equal(c->listens[0].port, 5001);
     config_free(c);
     c = load_ok("[server]\nlisten = localhost:0\n");
-    assert_string_equal(c->listen_host, "localhost");
-    assert_int_equal(c->listen_port, 0);
+    assert_string_equal(c->listens[0].host, "localhost");
+    assert_int_equal(c->listens[0].port, 0);
     config_free(c);
     c = load_ok("[server]\nlisten = 127.0.0.1:65535\n");
-    assert_int_equal(c->listen_port, 65535);
+    assert_int_equal(c->listens[0].port, 65535);
     config_free(c);
 }
 
@@ -376,25 +376,88 @@ test_listen_errors(void **state)
 }
 
 static void
-test_set_listen_direct(void **state)
+test_listen_override(void **state)
 {
     struct config *c;
     char err[256] = "";
-    int rc;
 
     (void)state;
-    c = load_ok("");
-    rc = config_set_listen(c, "[2001:db8::1]:443", err, sizeof(err));
-    assert_int_equal(rc, 0);
-    assert_string_equal(c->listen_host, "2001:db8::1");
-    assert_int_equal(c->listen_port, 443);
-    rc = config_set_listen(c, "nope", err, sizeof(err));
-    assert_int_equal(rc, -1);
+    c = load_ok("[server]\nlisten = 127.0.0.1:1\nlisten = unix:/tmp/a.sock\n");
+    assert_int_equal(c->nlistens, 2);
+    /* -l replaces every listen address with its one. */
+    assert_int_equal(
+        config_apply_overrides(c, "[2001:db8::1]:443", NULL, err, sizeof(err)),
+        0);
+    assert_int_equal(c->nlistens, 1);
+    assert_string_equal(c->listens[0].host, "2001:db8::1");
+    assert_int_equal(c->listens[0].port, 443);
+    assert_int_equal(config_apply_overrides(c, "nope", NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "--listen"));
     assert_non_null(strstr(err, "nope"));
-    /* A failed call leaves the old value. */
-    assert_string_equal(c->listen_host, "2001:db8::1");
-    assert_int_equal(c->listen_port, 443);
     config_free(c);
+}
+
+static void
+test_several_listens(void **state)
+{
+    struct config *c, *d;
+
+    (void)state;
+    c = load_ok("[server]\nlisten = 127.0.0.1:0\nlisten = [::1]:5001\n"
+                "listen = unix:rpc.sock\nlisten_mode = 0600\n"
+                "listen_group = daemon\n");
+    assert_int_equal(c->nlistens, 3);
+    assert_string_equal(c->listens[0].host, "127.0.0.1");
+    assert_string_equal(c->listens[1].host, "::1");
+    assert_int_equal(c->listens[1].port, 5001);
+    assert_null(c->listens[2].host);
+    /* A relative unix path starts from the config's folder. */
+    assert_non_null(strstr(c->listens[2].path, "/rpc.sock"));
+    assert_int_equal(c->listen_mode, 0600);
+    assert_string_equal(c->listen_group, "daemon");
+    assert_true(config_local_only(c));
+    d = load_ok("[server]\nlisten = 0.0.0.0:1\nlisten = unix:/x.sock\n");
+    assert_false(config_local_only(d));
+    assert_false(config_same_listens(c, d));
+    assert_int_equal(config_copy_listens(d, c), 0);
+    assert_true(config_same_listens(c, d));
+    config_free(c);
+    config_free(d);
+    /* The default: 127.0.0.1:5000, with the unix socket mode 0660. */
+    c = load_ok("");
+    assert_int_equal(c->nlistens, 1);
+    assert_int_equal(c->listens[0].port, 5000);
+    assert_int_equal(c->listen_mode, 0660);
+    config_free(c);
+}
+
+static void
+test_bad_listens(void **state)
+{
+    static const char *const bad[][2] = {
+        {"listen = 127.0.0.1:1\nlisten = 127.0.0.1:1\n", "given twice"},
+        {"listen = unix:\n", "needs a path"},
+        {"listen = unix:/a/very/long/path/"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock\n",
+         "longer than"},
+        {"listen_mode = 0999\n", "octal file mode"},
+        {"listen_mode = rw\n", "octal file mode"},
+        {"listen_mode = 01777\n", "octal file mode"},
+    };
+    char text[512], err[512];
+    struct config *c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "[server]\n%s", bad[i][0]);
+        assert_int_equal(
+            config_parse("t.ini", text, strlen(text), &c, err, sizeof(err)),
+            -1);
+        assert_non_null(strstr(err, bad[i][1]));
+        assert_non_null(strstr(err, "t.ini:"));
+    }
 }
 
 static void
@@ -722,7 +785,9 @@ main(void)
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_listen_errors),
-        cmocka_unit_test(test_set_listen_direct),
+        cmocka_unit_test(test_listen_override),
+        cmocka_unit_test(test_several_listens),
+        cmocka_unit_test(test_bad_listens),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_int_ranges),
         cmocka_unit_test(test_endpoint_errors),
