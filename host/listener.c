@@ -357,7 +357,9 @@ open_one(struct listeners *out, int i, const struct config *cfg,
         l->owns_path = a->path != NULL && !l->systemd;
     } else {
         l->fd = a->host != NULL ? open_tcp(cfg, a, res) : open_unix(cfg, a);
-        l->owns_path = a->path != NULL;
+        /* Only a file this set created is its to remove: never one it
+         * failed to replace (another server's, or not a socket). */
+        l->owns_path = a->path != NULL && l->fd >= 0;
         if (l->fd >= 0)
             listener_address(l->fd, l->addr, sizeof(l->addr));
     }
