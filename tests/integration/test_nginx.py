@@ -60,12 +60,15 @@ http {{
 
 
 def site_text(port, backends):
-    """conf/nginx-rpchost.conf on the test's ports, with fail_timeout 1 s
-    (instead of 5 s) so that a restarted instance is back sooner."""
+    """conf/nginx-rpchost.conf on the test's ports (or "unix:PATH"
+    upstreams), with fail_timeout 1 s (instead of 5 s) so that a restarted
+    instance is back sooner."""
     with open(SITE, encoding="utf-8") as f:
         text = f.read()
-    for old, new in (("127.0.0.1:5001", "127.0.0.1:%d" % backends[0]),
-                     ("127.0.0.1:5002", "127.0.0.1:%d" % backends[1]),
+    names = [b if isinstance(b, str) else "127.0.0.1:%d" % b
+             for b in backends]
+    for old, new in (("127.0.0.1:5001", names[0]),
+                     ("127.0.0.1:5002", names[1]),
                      ("listen 80;", "listen 127.0.0.1:%d;" % port),
                      ("fail_timeout=5s", "fail_timeout=1s")):
         if old not in text:
@@ -284,6 +287,42 @@ class NginxTest(unittest.TestCase):
         self.assertTrue(lines)
         for a in addrs:
             self.assertTrue(any(a in l[1] for l in lines if len(l) > 1), a)
+        for b in backends:
+            b.stop()
+
+    def test_unix_socket_upstreams(self):
+        """The same site with `server unix:PATH` upstreams (docs/deploy.md):
+        two rpchost listening on unix sockets, every answer right, both
+        serving."""
+        tmp = TempDir()
+        self.addCleanup(tmp.close)
+        os.chmod(tmp.path, 0o755)  # nginx's workers run as nobody
+        socks, backends = [], []
+        for name in ("a", "b"):
+            sock = os.path.join(tmp.path, name + ".sock")
+            ini = tmp.write(name + ".ini", harness.ini_text(
+                {}, {"ping": plugin(harness.PING_SO),
+                     "calc": plugin(os.path.join(harness.PLUGINS,
+                                                 "calc.so"))}).replace(
+                "[server]\n", "[server]\nlisten = 127.0.0.1:0\n"
+                "listen = unix:%s\nlisten_mode = 0666\n" % sock, 1))
+            srv = Server(argv=lambda _, i=ini: ["-c", i]).start()
+            self.addCleanup(srv._kill)
+            backends.append(srv)
+            socks.append("unix:" + sock)
+        nginx = Nginx(free_port(), socks).start()
+        self.addCleanup(nginx.stop)
+        load = Load(nginx.port)
+        load.start()
+        try:
+            self.wait_for(load, CLIENTS * 100, "the end")
+        finally:
+            finished = load.join()
+        self.assertTrue(finished, "load clients did not finish")
+        self.assertEqual(load.failures, [])
+        counts = load.upstream_counts()
+        for sock in socks:
+            self.assertGreater(counts.get(sock, 0), 0, counts)
         for b in backends:
             b.stop()
 
