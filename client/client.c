@@ -13,14 +13,36 @@
  *
  * Blocking calls run the same code on a private event_base and loop it
  * until their pending ends.
+ *
+ * Unix-domain sockets.  libevent 2.1's evhttp only connects by host name
+ * and port: evhttp_connection_connect_() closes whatever socket the
+ * bufferevent holds (a pre-connected AF_UNIX one included) and calls
+ * bufferevent_socket_connect_hostname(), which takes AF_INET/AF_INET6
+ * only.  So a unix connection is an evhttp connection to a placeholder
+ * name on a resolver with no nameservers: the lookup is never answered,
+ * and evhttp waits in its connecting state with no socket.  We then
+ * connect the AF_UNIX socket ourselves and give it to the bufferevent
+ * (bufferevent_setfd() cancels the lookup; bufferevent_socket_connect()
+ * with no address reports it connected), and evhttp carries on as after
+ * any connect.  evhttp connects again by itself (after a reset, for the
+ * next queued request) without telling us, so every place that may have
+ * led to that "kicks" the connection: unix_connect_cb() runs from our own
+ * event and does the above when evhttp is waiting for it.  A cancelled
+ * lookup calls back later, from its resolver's base, to give the
+ * bufferevent back (it holds a reference and suspends its I/O): the
+ * resolver runs on a private base that unix_flush() runs at once.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/util.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -33,9 +55,13 @@
 #define MAX_CONNS 1024
 /* evhttp's own per-connection timeout; our timers do the real work. */
 #define CONN_TIMEOUT_S (24 * 3600)
+/* What evhttp "resolves" for a unix connection (never answered). */
+#define UNIX_PLACEHOLDER_HOST "unix-socket.invalid"
 
 struct conn {
+    rpchost_client *c;
     struct evhttp_connection *evcon;
+    struct event *kick; /* unix socket: runs unix_connect_cb() */
     size_t inflight;
 };
 
@@ -80,6 +106,9 @@ struct rpchost_client {
     int port;
     char *path; /* path and query, as sent */
     char *host_header;
+    char *unix_path; /* connect here instead of host:port; NULL: TCP */
+    struct event_base *dns_loop; /* unix: runs dns (see the file comment) */
+    struct evdns_base *dns;      /* unix: a resolver that never answers */
     struct header *headers;
     size_t nheaders;
     int timeout_ms;
@@ -230,12 +259,41 @@ rpchost_client_new(rpchost_client **out, const char *url,
     return RPCHOST_CLIENT_OK;
 }
 
+/* Is evhttp waiting for the lookup of a unix connection: its event
+ * callback set, no socket?  (Reset: no callbacks; connected: a socket.) */
+static int
+unix_waiting(struct bufferevent *bev)
+{
+    bufferevent_data_cb readcb, writecb;
+    bufferevent_event_cb eventcb;
+    void *cbarg;
+
+    bufferevent_getcb(bev, &readcb, &writecb, &eventcb, &cbarg);
+    return readcb == NULL && eventcb != NULL && bufferevent_getfd(bev) < 0;
+}
+
+/* Run the callbacks of cancelled lookups (see the file comment). */
+static void
+unix_flush(rpchost_client *c)
+{
+    if (c->dns_loop != NULL)
+        event_base_loop(c->dns_loop, EVLOOP_NONBLOCK);
+}
+
 static void
 pool_close(struct pool *p)
 {
+    struct bufferevent *bev;
     size_t i;
 
     for (i = 0; i < p->n; i++) {
+        if (p->conns[i]->kick != NULL) {
+            /* evhttp_connection_free() leaves a lookup running. */
+            bev = evhttp_connection_get_bufferevent(p->conns[i]->evcon);
+            if (unix_waiting(bev))
+                bufferevent_setfd(bev, -1);
+            event_free(p->conns[i]->kick);
+        }
         evhttp_connection_free(p->conns[i]->evcon);
         free(p->conns[i]);
     }
@@ -261,6 +319,11 @@ rpchost_client_free(rpchost_client *c)
     }
     pool_close(&c->async);
     pool_close(&c->sync);
+    unix_flush(c); /* frees the bufferevents of cancelled lookups */
+    if (c->dns != NULL)
+        evdns_base_free(c->dns, 0);
+    if (c->dns_loop != NULL)
+        event_base_free(c->dns_loop);
     while (c->pending != NULL) {
         p = c->pending;
         p->answered = 1;
@@ -280,6 +343,7 @@ rpchost_client_free(rpchost_client *c)
     free(c->host);
     free(c->path);
     free(c->host_header);
+    free(c->unix_path);
     free(c);
 }
 
@@ -335,7 +399,82 @@ rpchost_client_set_trace(rpchost_client *c, rpchost_client_trace_fn fn,
     c->trace_arg = arg;
 }
 
+RPCHOST_CLIENT_API int
+rpchost_client_set_unix_socket(rpchost_client *c, const char *path)
+{
+    struct sockaddr_un sun;
+    char *copy = NULL;
+
+    if (c == NULL || (path != NULL && (path[0] == '\0' ||
+                                       strlen(path) >= sizeof(sun.sun_path))))
+        return RPCHOST_CLIENT_EINVAL;
+    if (c->async.n > 0 || c->sync.n > 0)
+        return RPCHOST_CLIENT_ESTATE;
+    if (path != NULL && (copy = strdup(path)) == NULL)
+        return RPCHOST_CLIENT_ENOMEM;
+    free(c->unix_path);
+    c->unix_path = copy;
+    return RPCHOST_CLIENT_OK;
+}
+
 /* ---- Transport ---- */
+
+static void unix_connect_cb(evutil_socket_t unused, short what, void *arg);
+
+/* A new evhttp connection for conn: to host:port, or for a unix socket
+ * (see the file comment).  NULL when out of memory. */
+static struct evhttp_connection *
+conn_open(rpchost_client *c, struct pool *pool, struct conn *conn)
+{
+    struct evhttp_connection *evcon;
+    const char *host = c->host;
+    struct evdns_base *dns = NULL;
+
+    conn->c = c;
+    if (c->unix_path != NULL) {
+        if (c->dns_loop == NULL)
+            c->dns_loop = event_base_new();
+        if (c->dns == NULL && c->dns_loop != NULL)
+            c->dns = evdns_base_new(c->dns_loop, 0);
+        if (conn->kick == NULL)
+            conn->kick = event_new(pool->base, -1, 0, unix_connect_cb, conn);
+        if (c->dns == NULL || conn->kick == NULL)
+            return NULL;
+        dns = c->dns;
+        host = UNIX_PLACEHOLDER_HOST;
+    }
+    evcon =
+        evhttp_connection_base_new(pool->base, dns, host, (uint16_t)c->port);
+    if (evcon != NULL)
+        evhttp_connection_set_timeout(evcon, CONN_TIMEOUT_S);
+    return evcon;
+}
+
+/* Has the server closed this idle connection (or sent something unasked)?
+ * evhttp would notice only when its loop runs, and a blocking client's
+ * base does not run between calls: the next request would fail, or raise
+ * SIGPIPE on a unix socket. */
+static int
+conn_dropped(const struct conn *conn)
+{
+    evutil_socket_t fd =
+        bufferevent_getfd(evhttp_connection_get_bufferevent(conn->evcon));
+    char byte;
+
+    if (fd < 0)
+        return 0; /* not connected: evhttp connects for the next request */
+    if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)
+        return 1;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* A unix connection may have to be connected (see the file comment). */
+static void
+conn_kick(struct conn *conn)
+{
+    if (conn->kick != NULL)
+        event_active(conn->kick, EV_TIMEOUT, 1);
+}
 
 /* The connection with the fewest calls in flight; a new one when all are
  * busy and the pool may still grow.  NULL when none can be made. */
@@ -348,6 +487,15 @@ pick_conn(rpchost_client *c, struct pool *pool, size_t max)
     for (i = 0; i < pool->n; i++)
         if (best == NULL || pool->conns[i]->inflight < best->inflight)
             best = pool->conns[i];
+    if (best != NULL && best->inflight == 0 && conn_dropped(best)) {
+        /* Idle, so no request to lose: start over on a new connection. */
+        struct evhttp_connection *evcon = conn_open(c, pool, best);
+
+        if (evcon == NULL)
+            return NULL;
+        evhttp_connection_free(best->evcon);
+        best->evcon = evcon;
+    }
     if (best != NULL && (best->inflight == 0 || pool->n >= max))
         return best;
     grown = realloc(pool->conns, (pool->n + 1) * sizeof(*grown));
@@ -357,13 +505,13 @@ pick_conn(rpchost_client *c, struct pool *pool, size_t max)
     nc = calloc(1, sizeof(*nc));
     if (nc == NULL)
         return best;
-    nc->evcon = evhttp_connection_base_new(pool->base, NULL, c->host,
-                                           (uint16_t)c->port);
+    nc->evcon = conn_open(c, pool, nc);
     if (nc->evcon == NULL) {
+        if (nc->kick != NULL)
+            event_free(nc->kick);
         free(nc);
         return best;
     }
-    evhttp_connection_set_timeout(nc->evcon, CONN_TIMEOUT_S);
     pool->conns[pool->n++] = nc;
     return nc;
 }
@@ -452,11 +600,70 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
             p->req = NULL;
             p->conn->inflight--;
             evhttp_cancel_request(req);
+            conn_kick(p->conn); /* evhttp reconnects for queued calls */
         }
         snprintf(text, sizeof(text), "no answer within %d ms", p->timeout_ms);
         set_transport_error(p, RPCHOST_CLIENT_ETIMEOUT, text);
     }
     deliver(p);
+}
+
+/* Connect a unix connection that evhttp waits for (see the file comment).
+ * When the socket cannot be reached, end the calls queued on it. */
+static void
+unix_connect_cb(evutil_socket_t unused, short what, void *arg)
+{
+    struct conn *conn = arg;
+    rpchost_client *c = conn->c;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(conn->evcon);
+    struct sockaddr_un sun;
+    struct pending *p;
+    evutil_socket_t fd;
+    char text[300];
+    int err;
+
+    (void)unused;
+    (void)what;
+    if (!unix_waiting(bev)) {
+        unix_flush(c); /* lookups that evhttp cancelled */
+        return;
+    }
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, c->unix_path, strlen(c->unix_path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || evutil_make_socket_nonblocking(fd) != 0 ||
+        evutil_make_socket_closeonexec(fd) != 0 ||
+        connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+        err = errno;
+        if (fd >= 0)
+            evutil_closesocket(fd);
+    } else if (bufferevent_setfd(bev, fd) != 0) {
+        err = errno;
+        evutil_closesocket(fd);
+    } else {
+        unix_flush(c); /* the cancelled lookup resumes the bufferevent */
+        if (bufferevent_socket_connect(bev, NULL, 0) == 0)
+            return;  /* connected: evhttp's callback runs from the loop */
+        err = errno; /* the bufferevent has fd: evhttp's reset closes it */
+    }
+    snprintf(text, sizeof(text), "cannot connect to unix socket %s: %s",
+             c->unix_path, strerror(err));
+    /* Newest first: the call evhttp works on (the oldest) goes last, so
+     * that evhttp does not connect again for the others. */
+    for (p = c->pending; p != NULL; p = p->next) {
+        struct evhttp_request *req = p->req;
+
+        if (p->conn != conn || req == NULL)
+            continue;
+        p->req = NULL;
+        p->cancelled = 1;
+        conn->inflight--;
+        set_transport_error(p, RPCHOST_CLIENT_ECONNECT, text);
+        evhttp_cancel_request(req);
+        complete(p);
+    }
+    unix_flush(c);
 }
 
 static void
@@ -476,7 +683,7 @@ static void
 failed(struct pending *p)
 {
     rpchost_client *c = p->c;
-    char text[400];
+    char text[400], where[300];
     int rc = RPCHOST_CLIENT_ECONNECT;
     const char *why = NULL;
 
@@ -502,7 +709,14 @@ failed(struct pending *p)
             break;
         }
     }
-    if (why == NULL) {
+    if (c->unix_path != NULL)
+        snprintf(where, sizeof(where), "unix socket %s", c->unix_path);
+    else
+        snprintf(where, sizeof(where), "%s:%d", c->host, c->port);
+    if (why == NULL && c->unix_path != NULL) {
+        /* unix_connect_cb() reports its own failures. */
+        snprintf(text, sizeof(text), "cannot connect to %s", where);
+    } else if (why == NULL) {
         /* evhttp reports no error for a refused connect (nor for a name
          * that does not resolve), and errno is gone by now. */
         struct evutil_addrinfo hints, *ai = NULL;
@@ -523,7 +737,7 @@ failed(struct pending *p)
                      c->host_header[0] == '[' ? c->host_header : c->host,
                      c->port);
     } else
-        snprintf(text, sizeof(text), "%s (%s:%d)%s%s", why, c->host, c->port,
+        snprintf(text, sizeof(text), "%s (%s)%s%s", why, where,
                  p->err_errno && rc == RPCHOST_CLIENT_ECONNECT ? ": " : "",
                  p->err_errno && rc == RPCHOST_CLIENT_ECONNECT
                      ? strerror(p->err_errno)
@@ -558,6 +772,7 @@ http_cb(struct evhttp_request *req, void *arg)
         return;
     p->req = NULL;
     p->conn->inflight--;
+    conn_kick(p->conn); /* evhttp may have reconnected for queued calls */
     if (status == 0) {
         if (!p->have_err)
             p->err_errno = errno;
@@ -669,6 +884,7 @@ start(rpchost_client *c, struct pool *pool, size_t max, struct pending *p,
         }
         return RPCHOST_CLIENT_OK;
     }
+    conn_kick(p->conn); /* a unix connection may have to connect */
     if (!p->answered && p->timeout_ms > 0) {
         struct timeval tv = {p->timeout_ms / 1000,
                              (p->timeout_ms % 1000) * 1000};

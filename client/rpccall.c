@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,11 @@ static const char usage_text[] =
     "                         prints the array of answers to its calls\n"
     "  -t, --timeout SECONDS  give up after SECONDS (default 30)\n"
     "  -H, --header 'Name: value'  extra HTTP header (repeatable)\n"
+    "      --unix-socket PATH\n"
+    "                         connect to the unix-domain socket PATH instead "
+    "of\n"
+    "                         HOST:PORT; the URL still gives the Host header\n"
+    "                         and the path (as with curl's --unix-socket)\n"
     "  -h, --help             this text\n"
     "      --version          version\n"
     "\n"
@@ -64,6 +70,7 @@ struct opts {
     int timeout_ms;
     const char **headers;
     size_t nheaders;
+    const char *unix_socket;
 };
 
 static int usage_error(const char *fmt, ...)
@@ -543,6 +550,14 @@ run(const struct opts *o, const char *url, const char *method, char **args,
     rc = rpchost_client_new(&c, url, NULL);
     if (rc != RPCHOST_CLIENT_OK)
         return usage_error("'%s' is not an http://HOST[:PORT][/PATH] URL", url);
+    if (o->unix_socket != NULL)
+        rc = rpchost_client_set_unix_socket(c, o->unix_socket);
+    if (rc != RPCHOST_CLIENT_OK) {
+        status = usage_error("--unix-socket: '%s' is not a socket path (empty "
+                             "or too long)",
+                             o->unix_socket);
+        goto out;
+    }
     if (o->verbose)
         rpchost_client_set_trace(c, trace, NULL);
     for (i = 0; i < o->nheaders && status == 0; i++)
@@ -594,6 +609,7 @@ main(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'},
         {"header", required_argument, NULL, 'H'},
+        {"unix-socket", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -601,6 +617,10 @@ main(int argc, char **argv)
     struct opts o = {0};
     int ch, status, need;
 
+    /* A server closing the connection as a request goes out is a transport
+     * failure (exit 3), not a kill: on a unix socket the write raises
+     * SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     o.timeout_ms = 30000;
     o.headers = calloc((size_t)argc + 1, sizeof(*o.headers));
     if (o.headers == NULL)
@@ -636,6 +656,9 @@ main(int argc, char **argv)
             break;
         case 'H':
             o.headers[o.nheaders++] = optarg;
+            break;
+        case 'U':
+            o.unix_socket = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);

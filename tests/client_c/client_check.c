@@ -1,15 +1,18 @@
 /*
  * client_check.c - drives the client library against a running server:
  *
- *   client_check URL SCENARIO [N]
+ *   client_check [--unix-socket PATH] URL SCENARIO [N [PAUSE_MS]]
  *
  * Scenarios (against rpchost serving conf/examples.ini's plugins unless
- * noted): sync, async N, timeout, cancel, refused (URL: a closed port),
- * keepalive N (any server answering "ping"; the caller counts the
- * connections).  Exits 0 when every check passed; each failed check prints
- * one line on stderr and the exit status is 1.
+ * noted): sync, async N, timeout, cancel, refused (URL: a closed port, or
+ * PATH: no socket), keepalive N, reconnect N PAUSE_MS and pool N (any
+ * server answering "ping"; the caller counts the connections).  With
+ * --unix-socket the clients connect to PATH (rpchost_client_set_unix_socket).
+ * Exits 0 when every check passed; each failed check prints one line on
+ * stderr and the exit status is 1.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include <rpchost/client.h>
 
 static int failures;
+static const char *unix_socket; /* --unix-socket */
 
 #define CHECK(cond, ...)                                                       \
     do {                                                                       \
@@ -44,6 +48,30 @@ static const char *
 msg(const rpchost_client_result *r)
 {
     return r->message != NULL ? r->message : "(null)";
+}
+
+/* rpchost_client_new(), on --unix-socket's path when given. */
+static int
+new_client(rpchost_client **c, const char *url, struct event_base *base)
+{
+    int rc = rpchost_client_new(c, url, base);
+
+    if (rc == 0 && unix_socket != NULL) {
+        rc = rpchost_client_set_unix_socket(*c, unix_socket);
+        if (rc != 0) {
+            rpchost_client_free(*c);
+            *c = NULL;
+        }
+    }
+    return rc;
+}
+
+static void
+pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
 }
 
 static cJSON *
@@ -215,6 +243,31 @@ check_sync(const char *url)
     CHECK(rpchost_client_notify_async(c, "ping", NULL, NULL, NULL, NULL) ==
               RPCHOST_CLIENT_ESTATE,
           "async without a base");
+    /* A unix socket is set before the first connection only. */
+    CHECK(rpchost_client_set_unix_socket(c, "/run/x.sock") ==
+              RPCHOST_CLIENT_ESTATE,
+          "unix socket after a call");
+    rpchost_client_free(c);
+    rc = rpchost_client_new(&c, url, NULL);
+    CHECK(rc == 0, "new: %d", rc);
+    CHECK(rpchost_client_set_unix_socket(c, "") == RPCHOST_CLIENT_EINVAL,
+          "empty unix socket path");
+    {
+        char path[200];
+
+        memset(path, 'x', sizeof(path) - 1);
+        path[sizeof(path) - 1] = '\0';
+        CHECK(rpchost_client_set_unix_socket(c, path) == RPCHOST_CLIENT_EINVAL,
+              "unix socket path too long");
+    }
+    CHECK(rpchost_client_set_unix_socket(NULL, "/x") == RPCHOST_CLIENT_EINVAL,
+          "NULL client");
+    CHECK(rpchost_client_set_unix_socket(c, "/nonexistent/x.sock") == 0 &&
+              rpchost_client_set_unix_socket(c, NULL) == 0,
+          "set and unset a unix socket");
+    rc = rpchost_client_call(c, "ping", NULL, NULL, &r);
+    CHECK(rc == 0, "TCP again after unsetting: %d %s", rc, msg(&r));
+    rpchost_client_result_clear(&r);
     rpchost_client_free(c);
 }
 
@@ -291,7 +344,7 @@ check_async(const char *url, int n)
     double t0;
     int i, rc, notified = 0;
 
-    rc = rpchost_client_new(&c, url, base);
+    rc = new_client(&c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     if (rc != 0)
         return;
@@ -391,7 +444,7 @@ check_timeout(const char *url)
     double t0;
     int rc;
 
-    rc = rpchost_client_new(&c, url, base);
+    rc = new_client(&c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     if (rc != 0)
         return;
@@ -514,7 +567,7 @@ check_cancel(const char *url)
     double t0 = now();
     int i, rc;
 
-    rc = rpchost_client_new(&c, url, base);
+    rc = new_client(&c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     if (rc != 0)
         return;
@@ -531,7 +584,7 @@ check_cancel(const char *url)
     CHECK(n.cancelled == 7 && n.other == 0, "cancelled %d other %d",
           n.cancelled, n.other);
 
-    rc = rpchost_client_new(&s.c, url, base);
+    rc = new_client(&s.c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     rpchost_client_call_async(s.c, "ping", NULL, NULL, self_free_cb, &s);
     rpchost_client_call_async(s.c, "sleep", cJSON_Parse("[5000]"), NULL,
@@ -551,62 +604,122 @@ check_refused(const char *url)
     struct event_base *base = event_base_new();
     rpchost_client *c = NULL;
     rpchost_client_result r = {0};
-    struct res_wait w = {0};
+    struct res_wait w[5] = {{0}};
+    const char *why =
+        unix_socket != NULL ? "cannot connect to unix socket " : "refused";
     double t0 = now();
-    int rc;
+    int i, rc, done = 0;
 
-    rc = rpchost_client_new(&c, url, base);
+    rc = new_client(&c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     if (rc != 0)
         return;
     rc = rpchost_client_call(c, "ping", NULL, NULL, &r);
     CHECK(rc == RPCHOST_CLIENT_ECONNECT && r.message != NULL &&
-              strstr(r.message, "refused") != NULL,
+              strstr(r.message, why) != NULL,
           "sync refused: %d %s", rc, msg(&r));
+    CHECK(unix_socket == NULL || strstr(msg(&r), unix_socket) != NULL,
+          "the message names the socket: %s", msg(&r));
     rpchost_client_result_clear(&r);
     rc = rpchost_client_notify(c, "ping", NULL, NULL, &r);
     CHECK(rc == RPCHOST_CLIENT_ECONNECT, "notify refused: %d", rc);
     rpchost_client_result_clear(&r);
-    rc = rpchost_client_call_async(c, "ping", NULL, NULL, res_cb, &w);
-    CHECK(rc == 0, "async start: %d", rc);
-    while (!w.done && now() - t0 < 10)
+    /* Calls queued on the pool's connections all end. */
+    rpchost_client_set_max_connections(c, 2);
+    for (i = 0; i < 5; i++) {
+        rc = rpchost_client_call_async(c, "ping", NULL, NULL, res_cb, &w[i]);
+        CHECK(rc == 0, "async start: %d", rc);
+    }
+    while (done < 5 && now() - t0 < 10) {
         event_base_loop(base, EVLOOP_ONCE);
-    CHECK(w.res.rc == RPCHOST_CLIENT_ECONNECT, "async refused: %d %s", w.res.rc,
-          msg(&w.res));
-    rpchost_client_result_clear(&w.res);
+        for (done = 0, i = 0; i < 5; i++)
+            done += w[i].done;
+    }
+    for (i = 0; i < 5; i++) {
+        CHECK(w[i].res.rc == RPCHOST_CLIENT_ECONNECT &&
+                  strstr(msg(&w[i].res), why) != NULL,
+              "async refused %d: %d %s", i, w[i].res.rc, msg(&w[i].res));
+        rpchost_client_result_clear(&w[i].res);
+    }
     rpchost_client_free(c);
     event_base_free(base);
 }
 
-/* ---- keepalive: N blocking and N async calls, one after another ---- */
+/* ---- keepalive: N blocking and N async calls, one after another ----
+ * reconnect: the same, a pause (the loop does not run) in which the server
+ * closes both idle connections, and the same again. */
 
 static void
-check_keepalive(const char *url, int n)
+check_keepalive(const char *url, int n, int rounds, int pause)
 {
     struct event_base *base = event_base_new();
     rpchost_client *c = NULL;
     rpchost_client_result r = {0};
-    int i, rc;
+    int round, i, rc;
 
-    rc = rpchost_client_new(&c, url, base);
+    rc = new_client(&c, url, base);
     CHECK(rc == 0, "new: %d", rc);
     if (rc != 0)
         return;
-    for (i = 0; i < n; i++) {
-        rc = rpchost_client_call(c, "ping", NULL, NULL, &r);
-        CHECK(rc == 0, "sync ping %d: %d %s", i, rc, msg(&r));
-        rpchost_client_result_clear(&r);
-    }
-    for (i = 0; i < n; i++) {
-        struct res_wait w = {0};
-        double t0 = now();
+    for (round = 0; round < rounds; round++) {
+        if (round > 0)
+            pause_ms(pause);
+        for (i = 0; i < n; i++) {
+            rc = rpchost_client_call(c, "ping", NULL, NULL, &r);
+            CHECK(rc == 0, "round %d sync ping %d: %d %s", round, i, rc,
+                  msg(&r));
+            rpchost_client_result_clear(&r);
+        }
+        for (i = 0; i < n; i++) {
+            struct res_wait w = {0};
+            double t0 = now();
 
-        rc = rpchost_client_call_async(c, "ping", NULL, NULL, res_cb, &w);
-        while (rc == 0 && !w.done && now() - t0 < 10)
-            event_base_loop(base, EVLOOP_ONCE);
-        CHECK(w.res.rc == 0, "async ping %d: %d %s", i, w.res.rc, msg(&w.res));
-        rpchost_client_result_clear(&w.res);
+            rc = rpchost_client_call_async(c, "ping", NULL, NULL, res_cb, &w);
+            while (rc == 0 && !w.done && now() - t0 < 10)
+                event_base_loop(base, EVLOOP_ONCE);
+            CHECK(w.res.rc == 0, "round %d async ping %d: %d %s", round, i,
+                  w.res.rc, msg(&w.res));
+            rpchost_client_result_clear(&w.res);
+        }
     }
+    rpchost_client_free(c);
+    event_base_free(base);
+}
+
+/* ---- pool: N async pings at once over 4 connections ---- */
+
+static void
+check_pool(const char *url, int n)
+{
+    struct event_base *base = event_base_new();
+    rpchost_client *c = NULL;
+    struct res_wait *w;
+    double t0 = now();
+    int i, rc, done = 0, ok = 0;
+
+    rc = new_client(&c, url, base);
+    CHECK(rc == 0, "new: %d", rc);
+    if (rc != 0)
+        return;
+    w = calloc((size_t)n, sizeof(*w));
+    for (i = 0; i < n; i++) {
+        rc = rpchost_client_call_async(c, "ping", NULL, NULL, res_cb, &w[i]);
+        CHECK(rc == 0, "start %d: %d", i, rc);
+    }
+    while (done < n && now() - t0 < 30) {
+        event_base_loop(base, EVLOOP_ONCE);
+        for (done = 0, i = 0; i < n; i++)
+            done += w[i].done;
+    }
+    for (i = 0; i < n; i++) {
+        if (w[i].res.rc == 0)
+            ok++;
+        else
+            fprintf(stderr, "call %d: %d %s\n", i, w[i].res.rc, msg(&w[i].res));
+        rpchost_client_result_clear(&w[i].res);
+    }
+    CHECK(done == n && ok == n, "pool: %d done, %d ok of %d", done, ok, n);
+    free(w);
     rpchost_client_free(c);
     event_base_free(base);
 }
@@ -617,12 +730,21 @@ main(int argc, char **argv)
     const char *url, *what;
     int n;
 
+    if (argc > 2 && strcmp(argv[1], "--unix-socket") == 0) {
+        unix_socket = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 3) {
-        fputs("usage: client_check URL sync|async N|timeout|cancel|refused|"
-              "keepalive N\n",
+        fputs("usage: client_check [--unix-socket PATH] URL sync|async N|"
+              "timeout|cancel|refused|keepalive N|reconnect N PAUSE_MS|"
+              "pool N\n",
               stderr);
         return 2;
     }
+    /* As the header asks: a request written on a connection the server
+     * just closed must fail the call, not kill the program. */
+    signal(SIGPIPE, SIG_IGN);
     url = argv[1];
     what = argv[2];
     n = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1000;
@@ -637,7 +759,12 @@ main(int argc, char **argv)
     else if (strcmp(what, "refused") == 0)
         check_refused(url);
     else if (strcmp(what, "keepalive") == 0)
-        check_keepalive(url, n);
+        check_keepalive(url, n, 1, 0);
+    else if (strcmp(what, "reconnect") == 0)
+        check_keepalive(url, n, 2,
+                        argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1000);
+    else if (strcmp(what, "pool") == 0)
+        check_pool(url, n);
     else {
         fprintf(stderr, "client_check: unknown scenario %s\n", what);
         return 2;

@@ -1,7 +1,8 @@
 """The client side: the rpccall command and the C client library
 (tests/client_c/client_check), against the real rpchost serving the
 shipped example plugins (ping, calc, echo, the deliberately slow sleep),
-and against small stdlib servers for transport failures and keep-alive.
+and against small stdlib servers for transport failures, keep-alive and
+unix-domain sockets (rpccall --unix-socket, rpchost_client_set_unix_socket).
 Also the installed client: rpccall beside rpchost, the library through
 find_package(rpchost) -> rpchost::client and pkg-config rpchost-client."""
 
@@ -10,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import socketserver
 import subprocess
 import tempfile
 import threading
@@ -55,20 +57,29 @@ def closed_port():
     return port
 
 
-class StubServer:
-    """A tiny HTTP/1.1 server on 127.0.0.1 for cases rpchost never
-    produces.  handler(method_body_bytes, headers) -> (status, headers,
-    body bytes) or the string "garbage" / "close".  Counts connections and
-    records request headers."""
+class ThreadingUnixHTTPServer(socketserver.ThreadingMixIn,
+                              socketserver.UnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self, handler):
+
+class StubServer:
+    """A tiny HTTP/1.1 server on 127.0.0.1, or on the unix socket
+    unix_path, for cases rpchost never produces.  handler(body_bytes,
+    headers) -> (status, headers, body bytes) or the string "garbage" /
+    "close".  idle_timeout: close a kept-alive connection idle that long
+    (seconds).  Counts connections, records request headers and paths."""
+
+    def __init__(self, handler, unix_path=None, idle_timeout=None):
         outer = self
         self.handler = handler
         self.connections = 0
         self.requests = []
+        self.paths = []
+        self.unix_path = unix_path
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = idle_timeout
 
             def setup(self):
                 super().setup()
@@ -83,6 +94,7 @@ class StubServer:
                 body = self.rfile.read(n)
                 with outer.lock:
                     outer.requests.append((dict(self.headers), body))
+                    outer.paths.append(self.path)
                 answer = outer.handler(body, self.headers)
                 if answer == "garbage":
                     self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
@@ -92,19 +104,26 @@ class StubServer:
                     self.close_connection = True
                     return
                 status, hdrs, data = answer
-                self.send_response(status)
-                for k, v in hdrs.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for k, v in hdrs.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (a timeout test)
+                    self.close_connection = True
 
         self.lock = threading.Lock()
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = "http://127.0.0.1:%d/" % self.port
+        if unix_path is not None:
+            self.httpd = ThreadingUnixHTTPServer(unix_path, Handler)
+            self.url = "http://localhost/"
+        else:
+            self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                         Handler)
+            self.httpd.daemon_threads = True
+            self.port = self.httpd.server_address[1]
+            self.url = "http://127.0.0.1:%d/" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever,
                                        daemon=True)
 
@@ -115,6 +134,8 @@ class StubServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self.unix_path is not None:
+            os.unlink(self.unix_path)
         return False
 
 
@@ -122,6 +143,34 @@ def pong(body, headers):
     req = json.loads(body)
     return 200, {"Content-Type": "application/json"}, json.dumps(
         {"jsonrpc": "2.0", "result": "pong", "id": req.get("id")}).encode()
+
+
+def small_rpc(body, headers):
+    """ping, echo and sleep([ms]), single or in a batch; a notification
+    (or a batch of them) gets 204."""
+    def one(req):
+        method, params = req.get("method"), req.get("params")
+        if method == "sleep":
+            time.sleep(params[0] / 1000.0)
+            answer = {"result": params[0]}
+        elif method in ("ping", "echo"):
+            answer = {"result": "pong" if method == "ping" else params}
+        else:
+            answer = {"error": {"code": -32601,
+                                "message": "Method not found"}}
+        if "id" not in req:
+            return None
+        return dict(answer, jsonrpc="2.0", id=req["id"])
+
+    req = json.loads(body)
+    if isinstance(req, list):
+        answer = [a for a in map(one, req) if a is not None] or None
+    else:
+        answer = one(req)
+    if answer is None:
+        return 204, {}, b""
+    return 200, {"Content-Type": "application/json"}, \
+        json.dumps(answer).encode()
 
 
 class ClientTestBase(unittest.TestCase):
@@ -347,6 +396,111 @@ class LibraryTest(ClientTestBase):
             # ones: 40 requests.
             self.assertEqual(len(stub.requests), 40)
             self.assertEqual(stub.connections, 2)
+
+    def test_calls_after_the_server_closed_idle_connections(self):
+        # The blocking client's loop does not run between calls, so only
+        # the check before reusing a connection sees that it is closed.
+        with StubServer(pong, idle_timeout=IDLE) as stub:
+            self.check("reconnect", 5, int(IDLE * 3000), url=stub.url)
+            self.assertEqual(len(stub.requests), 20)
+            self.assertEqual(stub.connections, 4)
+
+
+IDLE = 0.5 * SCALE  # the stub servers' keep-alive idle timeout
+
+
+class UnixSocketTest(unittest.TestCase):
+    """rpccall --unix-socket and the library on a unix socket, against
+    StubServer on one in a temporary directory (issue #13)."""
+
+    def setUp(self):
+        for path in (RPCCALL, CHECK):
+            if not path or not os.path.isfile(path):
+                raise AssertionError("%s is not built (RPCHOST_BUILD=%r)"
+                                     % (path, BUILD))
+        self.tmp = TempDir()
+        self.addCleanup(self.tmp.close)
+        self.sock = os.path.join(self.tmp.path, "rpc.sock")
+
+    def stub(self, handler=small_rpc, **kw):
+        return StubServer(handler, unix_path=self.sock, **kw)
+
+    def check(self, *args, sock=None):
+        rc, out, err = run([CHECK, "--unix-socket", sock or self.sock,
+                            "http://localhost/"] + [str(a) for a in args])
+        self.assertEqual(rc, 0, "client_check %s:\n%s" % (args, err))
+        self.assertIn("all checks passed", err)
+
+    def test_rpccall_gets_pong(self):
+        with self.stub() as stub:
+            rc, out, err = rpccall("--unix-socket", self.sock,
+                                   "http://localhost/", "ping")
+            self.assertEqual((rc, out, err), (0, "pong\n", ""))
+            rc, out, err = rpccall("--unix-socket", self.sock,
+                                   "http://rpc.example:8080/api?x=1", "echo",
+                                   "a=1")
+            self.assertEqual((rc, json.loads(out)), (0, {"a": 1}), err)
+        # The URL gives the Host header and the path, as with curl.
+        self.assertEqual(stub.requests[0][0].get("Host"), "localhost")
+        self.assertEqual(stub.requests[1][0].get("Host"), "rpc.example:8080")
+        self.assertEqual(stub.paths, ["/", "/api?x=1"])
+
+    def test_rpccall_unreachable_socket(self):
+        missing = os.path.join(self.tmp.path, "missing.sock")
+        rc, out, err = rpccall("--unix-socket", missing, "http://localhost/",
+                               "ping")
+        self.assertEqual((rc, out), (3, ""))
+        self.assertEqual(err, "rpccall: connection failed: cannot connect to "
+                         "unix socket %s: No such file or directory\n"
+                         % missing)
+        # A socket file nobody listens on.
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(self.sock)
+        s.close()
+        rc, out, err = rpccall("--unix-socket", self.sock,
+                               "http://localhost/", "ping")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("unix socket %s: Connection refused" % self.sock, err)
+        for bad in ("", "/" + "x" * 200):
+            rc, out, err = rpccall("--unix-socket", bad, "http://localhost/",
+                                   "ping")
+            self.assertEqual(rc, 2, err)
+            self.assertTrue(err.startswith("rpccall: --unix-socket: "), err)
+        rc, out, err = rpccall("--help")
+        self.assertIn("--unix-socket PATH", out)
+
+    def test_library_keepalive(self):
+        with self.stub() as stub:
+            self.check("keepalive", 20)
+        self.assertEqual(len(stub.requests), 40)
+        self.assertEqual(stub.connections, 2)
+
+    def test_library_calls_after_the_server_closed_connections(self):
+        with self.stub(idle_timeout=IDLE) as stub:
+            self.check("reconnect", 5, int(IDLE * 3000))
+        self.assertEqual(len(stub.requests), 20)
+        self.assertEqual(stub.connections, 4)
+
+    def test_library_pool(self):
+        with self.stub() as stub:
+            self.check("pool", 40)
+        self.assertEqual(len(stub.requests), 40)
+        self.assertEqual(stub.connections, 4)
+        # Connection: close on every answer: evhttp connects again by
+        # itself for the calls queued on each connection.
+        def closing(body, headers):
+            status, hdrs, data = small_rpc(body, headers)
+            return status, dict(hdrs, Connection="close"), data
+        with self.stub(closing) as stub:
+            self.check("pool", 40)
+        self.assertEqual(stub.connections, 40)
+
+    def test_library_timeouts(self):
+        with self.stub():
+            self.check("timeout")
+
+    def test_library_unreachable_socket(self):
+        self.check("refused", sock=os.path.join(self.tmp.path, "no.sock"))
 
 
 @unittest.skipIf(ASAN, "sanitizer builds are not installed")

@@ -3,7 +3,8 @@
  * asynchronous, on libevent (link with -lrpchost_client, or use the CMake
  * target rpchost::client or `pkg-config rpchost-client`).
  *
- * A client talks to one URL (http://HOST[:PORT][/PATH]).  It makes
+ * A client talks to one URL (http://HOST[:PORT][/PATH]), over TCP to HOST:PORT
+ * or over a unix-domain socket (rpchost_client_set_unix_socket()).  It makes
  *  - blocking calls (rpchost_client_call, _notify, _batch_send), run on a
  *    private event_base the client owns, and
  *  - asynchronous calls (rpchost_client_call_async, ...) whose callbacks run
@@ -37,6 +38,12 @@
  * thread at a time; asynchronous calls only from the thread that runs its
  * event_base.  Different clients are independent.  Host names are resolved
  * with the system's (blocking) resolver when a connection opens.
+ *
+ * SIGPIPE: a request written on a connection the server has just closed
+ * raises SIGPIPE, at once on a unix socket (the library checks an idle
+ * connection before reusing it, but cannot close that race).  Programs
+ * should ignore it (signal(SIGPIPE, SIG_IGN)); the call then fails with a
+ * transport error.
  *
  * Return codes (enum rpchost_client_rc) are only ever appended;
  * rpchost_client_strerror() gives their text.
@@ -182,6 +189,20 @@ RPCHOST_CLIENT_API int rpchost_client_set_max_connections(rpchost_client *c,
 RPCHOST_CLIENT_API void rpchost_client_set_trace(rpchost_client *c,
                                                  rpchost_client_trace_fn fn,
                                                  void *arg);
+
+/*
+ * Connect to the unix-domain socket at `path` instead of HOST:PORT, as
+ * curl's --unix-socket does: the URL still gives the Host header and the
+ * request path.  `path` is copied; NULL goes back to HOST:PORT.  Blocking
+ * and asynchronous calls, keep-alive and the connection pool work as over
+ * TCP.  Set it before the first call: RPCHOST_CLIENT_ESTATE once the client
+ * has opened a connection.  RPCHOST_CLIENT_EINVAL for an empty path or one
+ * longer than a struct sockaddr_un holds (107 bytes on Linux).  A socket
+ * that cannot be reached (no such file, nobody listening, no permission)
+ * fails the calls with RPCHOST_CLIENT_ECONNECT naming the path and why.
+ */
+RPCHOST_CLIENT_API int rpchost_client_set_unix_socket(rpchost_client *c,
+                                                      const char *path);
 
 /* ---- Single calls ---- */
 
