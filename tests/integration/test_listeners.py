@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import stat
+import subprocess
 import tempfile
 import time
 import unittest
@@ -118,6 +119,20 @@ class ListenersTest(unittest.TestCase):
             text = f.read()
         self.assertIn("unix:uid=%d " % os.getuid(), text)
         self.assertRegex(text, r"127\.0\.0\.1:\d+ \"POST /\"")
+
+    @unittest.skipUnless(os.environ.get("RPCHOST_BUILD") and os.access(
+        os.path.join(os.environ.get("RPCHOST_BUILD", ""), "rpccall"),
+        os.X_OK), "rpccall is not built")
+    def test_rpccall_over_the_unix_socket(self):
+        """rpccall --unix-socket against rpchost itself, end to end."""
+        srv, _ = self.start(["127.0.0.1:0", "unix:" + self.sock])
+        rpccall = os.path.join(os.environ["RPCHOST_BUILD"], "rpccall")
+        out = subprocess.run([rpccall, "--unix-socket", self.sock,
+                              "http://localhost/", "ping"],
+                             capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.decode().strip(), "pong")
+        srv.stop()
 
     def test_mode_and_group(self):
         group = grp.getgrgid(os.getgid()).gr_name
