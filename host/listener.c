@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -217,14 +218,27 @@ open_tcp(const struct config *cfg, const struct address *a,
     return -1;
 }
 
+/* Remove `path` if it is still the file *st describes (device and
+ * inode): never another process's socket that took the path since. */
+static void
+unlink_if_same(const char *path, const struct stat *st)
+{
+    struct stat now;
+
+    if (st->st_ino != 0 && lstat(path, &now) == 0 && now.st_dev == st->st_dev &&
+        now.st_ino == st->st_ino)
+        unlink(path);
+}
+
 /* A socket file already at `path`: removed if nothing answers on it
  * (left by a process that died); 0, or -1 logged (in use, not a socket,
- * not ours to judge). */
+ * not ours to judge).  The probe never blocks: a server whose backlog is
+ * full is in use, not a reason to hang. */
 static int
 clear_stale(const char *path, const struct sockaddr_un *sa)
 {
     struct stat st;
-    int probe, rc;
+    int probe, rc, err;
 
     if (lstat(path, &st) != 0)
         return errno == ENOENT ? 0 : -1;
@@ -234,18 +248,19 @@ clear_stale(const char *path, const struct sockaddr_un *sa)
                   path);
         return -1;
     }
-    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (probe < 0)
         return -1;
     rc = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
+    err = errno;
     close(probe);
-    if (rc == 0) {
+    if (rc == 0 || err == EAGAIN || err == EINPROGRESS) {
         log_error("listen unix:%s: another process answers on it", path);
         return -1;
     }
-    if (errno != ECONNREFUSED) {
+    if (err != ECONNREFUSED) {
         log_error("listen unix:%s: cannot tell whether it is in use: %s", path,
-                  strerror(errno));
+                  strerror(err));
         return -1;
     }
     log_info("listen unix:%s: removing a stale socket file", path);
@@ -256,22 +271,86 @@ clear_stale(const char *path, const struct sockaddr_un *sa)
     return 0;
 }
 
+/* Give the socket file at `path` (just bound by this process) the
+ * configured group and mode, by the file itself, never through a link
+ * put there meanwhile: opened O_PATH|O_NOFOLLOW, checked to be a socket,
+ * changed through that descriptor.  Its device and inode into *st (for
+ * listeners_free, which removes only that file).  0, or -1 logged. */
 static int
-open_unix(const struct config *cfg, const struct address *a)
+set_owner_mode(const struct config *cfg, const char *path, struct stat *st)
+{
+    char proc[64];
+    int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+
+    if (fd < 0 || fstat(fd, st) != 0 || !S_ISSOCK(st->st_mode)) {
+        log_error("listen unix:%s: the socket file was replaced while it "
+                  "was set up",
+                  path);
+        goto out;
+    }
+    if (cfg->listen_group != NULL) {
+        struct group *g = getgrnam(cfg->listen_group);
+
+        if (g == NULL ||
+            fchownat(fd, "", (uid_t)-1, g->gr_gid, AT_EMPTY_PATH) != 0) {
+            log_error("listen unix:%s: listen_group %s: %s", path,
+                      cfg->listen_group,
+                      g == NULL ? "no such group" : strerror(errno));
+            goto out;
+        }
+    }
+    /* chmod has no "this descriptor" form for an O_PATH one; its /proc
+     * entry names exactly this inode. */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (chmod(proc, (mode_t)cfg->listen_mode) != 0) {
+        log_error("listen unix:%s: listen_mode: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* A lock beside the socket file (PATH.lock) held from the stale check to
+ * listen(): two processes starting on one path at once take turns, and
+ * the second finds the first one's socket answering.  The lock file stays
+ * (empty).  The descriptor, or -1 (logged; then no lock is taken). */
+static int
+lock_path(const char *path)
+{
+    char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+    int fd;
+
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_warn("listen unix:%s: no lock (%s): %s", path, lock,
+                 strerror(errno));
+        return -1;
+    }
+    flock(fd, LOCK_EX);
+    return fd;
+}
+
+static int
+open_unix(const struct config *cfg, const struct address *a, struct stat *st)
 {
     struct sockaddr_un sa;
     mode_t old;
-    int fd, rc;
+    int fd = -1, lock, rc;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->path);
+    lock = lock_path(a->path);
     if (clear_stale(a->path, &sa) != 0)
-        return -1;
+        goto out;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         log_error("listen unix:%s: socket: %s", a->path, strerror(errno));
-        return -1;
+        goto out;
     }
     /* Created owner-only, opened up to listen_mode once its group is
      * set: never more open than asked, even for a moment.  (The
@@ -282,28 +361,24 @@ open_unix(const struct config *cfg, const struct address *a)
     if (rc != 0) {
         log_error("listen unix:%s: %s", a->path, strerror(errno));
         close(fd);
-        return -1;
+        fd = -1;
+        goto out;
     }
-    if (cfg->listen_group != NULL) {
-        struct group *g = getgrnam(cfg->listen_group);
-
-        if (g == NULL || chown(a->path, (uid_t)-1, g->gr_gid) != 0) {
-            log_error("listen unix:%s: listen_group %s: %s", a->path,
-                      cfg->listen_group,
-                      g == NULL ? "no such group" : strerror(errno));
-            goto fail;
-        }
-    }
-    if (chmod(a->path, (mode_t)cfg->listen_mode) != 0 ||
-        listen(fd, cfg->backlog) != 0) {
+    rc = set_owner_mode(cfg, a->path, st); /* logged */
+    if (rc == 0 && listen(fd, cfg->backlog) != 0) {
         log_error("listen unix:%s: %s", a->path, strerror(errno));
-        goto fail;
+        rc = -1;
     }
+    if (rc != 0) {
+        close(fd);
+        fd = -1;
+        /* Only if it is still the file this process bound. */
+        unlink_if_same(a->path, st);
+    }
+out:
+    if (lock >= 0)
+        close(lock); /* releases the flock */
     return fd;
-fail:
-    close(fd);
-    unlink(a->path);
-    return -1;
 }
 
 /* Entry i of `out` for address `a`. */
@@ -330,6 +405,7 @@ open_one(struct listeners *out, int i, const struct config *cfg,
         if (l->fd < 0)
             return -1;
         l->systemd = r->systemd;
+        l->file = r->file;
         l->from = j; /* its unix file changes hands once all opened */
         snprintf(l->addr, sizeof(l->addr), "%s", r->addr);
         return 0;
@@ -354,9 +430,13 @@ open_one(struct listeners *out, int i, const struct config *cfg,
         address_text(a, text, sizeof(text));
         log_info("listen %s: using the passed socket bound to %s", text,
                  l->addr);
-        l->owns_path = a->path != NULL && !l->systemd;
+        /* A previous image's unix socket: its file is this set's to
+         * remove at exit (the one at the path now). */
+        l->owns_path =
+            a->path != NULL && !l->systemd && lstat(a->path, &l->file) == 0;
     } else {
-        l->fd = a->host != NULL ? open_tcp(cfg, a, res) : open_unix(cfg, a);
+        l->fd = a->host != NULL ? open_tcp(cfg, a, res)
+                                : open_unix(cfg, a, &l->file);
         /* Only a file this set created is its to remove: never one it
          * failed to replace (another server's, or not a socket). */
         l->owns_path = a->path != NULL && l->fd >= 0;
@@ -390,13 +470,39 @@ listeners_open(const struct config *cfg, struct listeners *reuse)
 void
 listeners_hand_over(struct listeners *older, struct listeners *newer)
 {
-    for (int i = 0; older != NULL && i < newer->n; i++) {
+    unsigned char kept[ADDRESS_MAX] = {0};
+
+    if (older == NULL)
+        return;
+    for (int i = 0; i < newer->n; i++) {
         int j = newer->s[i].from;
 
         if (j >= 0 && j < older->n) {
             newer->s[i].owns_path = older->s[j].owns_path;
             older->s[j].owns_path = 0;
+            kept[j] = 1;
         }
+    }
+    /* An address no longer listed refuses new connections now: a
+     * draining worker still holds its socket (not accepting), and clients
+     * would otherwise wait in its backlog. */
+    for (int j = 0; j < older->n; j++)
+        if (!kept[j] && older->s[j].fd >= 0 && !older->s[j].systemd)
+            shutdown(older->s[j].fd, SHUT_RDWR);
+}
+
+void
+listeners_apply_mode(struct listeners *l, const struct config *cfg)
+{
+    for (int i = 0; l != NULL && i < l->n; i++) {
+        struct listener *s = &l->s[i];
+        struct stat now;
+
+        if (!s->owns_path || s->where.path == NULL ||
+            lstat(s->where.path, &now) != 0 || now.st_ino != s->file.st_ino ||
+            now.st_dev != s->file.st_dev)
+            continue;
+        set_owner_mode(cfg, s->where.path, &now);
     }
 }
 
@@ -417,7 +523,7 @@ listeners_free(struct listeners *l)
         struct listener *s = &l->s[i];
 
         if (s->owns_path && s->where.path != NULL)
-            unlink(s->where.path);
+            unlink_if_same(s->where.path, &s->file);
         if (s->fd >= 0)
             close(s->fd);
         address_free(&s->where);

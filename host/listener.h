@@ -12,6 +12,7 @@
 #define HOST_LISTENER_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "address.h"
 
@@ -22,8 +23,9 @@ struct listeners {
     int n;
     struct listener {
         int fd;
-        int systemd;   /* socket activation's: never shut, never unlinked */
-        int owns_path; /* a unix socket file to unlink when freed */
+        int systemd;      /* socket activation's: never shut, never unlinked */
+        int owns_path;    /* a unix socket file to unlink when freed */
+        struct stat file; /* that file's device and inode, as bound */
         struct address where;
         char addr[128]; /* the address in use ("127.0.0.1:5000") */
         int from;       /* listeners_open's: the reused entry, or -1 */
@@ -52,8 +54,13 @@ struct listeners *listeners_open(const struct config *cfg,
 
 /* `newer`, made with `older` as its reuse, takes over the unix socket
  * files of the entries it shares with it (once it is the one in use: a
- * set freed removes the files it owns). */
+ * set freed removes the files it owns); the sockets of `older` it does
+ * not share are shut (new connections refused). */
 void listeners_hand_over(struct listeners *older, struct listeners *newer);
+
+/* listen_mode and listen_group of `cfg` given again to the unix socket
+ * files the set created (a reload that changed them). */
+void listeners_apply_mode(struct listeners *l, const struct config *cfg);
 
 /* Refuse new connections on each (shutdown(2)); systemd's are left. */
 void listeners_shutdown(struct listeners *l);

@@ -610,6 +610,18 @@ on_hup(struct sup *s)
     if (c->log_file != NULL &&
         (s->cfg->log_file == NULL || strcmp(c->log_file, s->cfg->log_file)))
         log_open_file(c->log_file);
+    if (c->listen_mode != s->cfg->listen_mode ||
+        (c->listen_group == NULL) != (s->cfg->listen_group == NULL) ||
+        (c->listen_group != NULL &&
+         strcmp(c->listen_group, s->cfg->listen_group) != 0)) {
+        /* On the files in use now (a new set for changed addresses gets
+         * them when it is made). */
+        listeners_apply_mode(s->ls, c);
+        s->cfg->listen_mode = c->listen_mode;
+        free(s->cfg->listen_group);
+        s->cfg->listen_group =
+            c->listen_group != NULL ? strdup(c->listen_group) : NULL;
+    }
     if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0 &&
         s->restart_at_ms != 0) {
         hup_while_down(s, c);

@@ -134,6 +134,100 @@ class ListenersTest(unittest.TestCase):
         self.assertEqual(out.stdout.decode().strip(), "pong")
         srv.stop()
 
+    def test_stop_leaves_a_newer_servers_socket_file(self):
+        """The file at the path is removed at exit only if it is still the
+        one this server bound: not another server's that took the path."""
+        srv, ini = self.start(["127.0.0.1:0", "unix:" + self.sock])
+        os.unlink(self.sock)  # an operator's mistake
+        other = os.path.join(self.tmp.name, "other.ini")
+        with open(ini) as f:
+            text = f.read()
+        with open(other, "w") as f:
+            f.write(text)
+        two = Server(argv=lambda _: ["-c", other]).start()
+        self.addCleanup(two._kill)
+        srv.stop()
+        self.assertTrue(os.path.exists(self.sock))
+        self.assertEqual(ping_unix(self.sock)[1]["result"], "pong")
+        two.stop()
+        self.assertFalse(os.path.exists(self.sock))
+
+    def test_a_full_backlog_is_in_use_not_a_hang(self):
+        """The stale check never blocks: a server whose backlog is full is
+        in use (startup refused at once), not a reason to wait."""
+        busy = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        busy.bind(self.sock)
+        busy.listen(0)
+        queued = []
+        for _ in range(4):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(self.sock)
+            except (BlockingIOError, OSError):
+                pass
+            queued.append(c)
+        try:
+            ini = os.path.join(self.tmp.name, "busy.ini")
+            with open(ini, "w") as f:
+                f.write("[server]\nlisten = unix:%s\n\n[ping]\npath = %s\n"
+                        % (self.sock, PING_SO))
+            t0 = time.monotonic()
+            rc, _, err = harness.run_cli(["-c", ini], timeout=20)
+            self.assertEqual(rc, 1, err)
+            self.assertIn("another process answers on it", err)
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            for c in queued:
+                c.close()
+            busy.close()
+
+    def test_removed_tcp_address_refuses_at_once(self):
+        """A SIGHUP that drops an address: its port refuses new
+        connections while the old worker still drains a slow call."""
+        port2 = free_port()
+        srv, ini = self.start(["127.0.0.1:0", "127.0.0.1:%d" % port2],
+                              shutdown_timeout=5)
+        with open(ini) as f:
+            text = f.read()
+        with open(ini, "a") as f:
+            f.write("[sleep]\npath = %s\n"
+                    % os.path.join(harness.PLUGINS, "sleep.so"))
+        srv.signal(signal.SIGHUP)
+        wait_log(self, srv, r"reload: generation 2")
+        slow = http.client.HTTPConnection("127.0.0.1", port2, timeout=30)
+        slow.request("POST", "/", json.dumps(harness.call("sleep", [3000])),
+                     {"Content-Type": "application/json"})
+        time.sleep(0.3)
+        with open(ini, "w") as f:
+            f.write(text.replace("listen = 127.0.0.1:%d\n" % port2, "")
+                    + "[sleep]\npath = %s\n"
+                    % os.path.join(harness.PLUGINS, "sleep.so"))
+        srv.signal(signal.SIGHUP)
+        wait_log(self, srv, r"supervisor: worker \d+ serves")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port2), 2)
+        # The call in flight on the old worker is still answered.
+        self.assertEqual(json.loads(slow.getresponse().read())["result"],
+                         3000)
+        slow.close()
+        srv.stop()
+
+    def test_sighup_changes_the_mode(self):
+        srv, ini = self.start(["127.0.0.1:0", "unix:" + self.sock])
+        self.assertEqual(stat.S_IMODE(os.stat(self.sock).st_mode), 0o660)
+        with open(ini, "a") as f:
+            f.write("")
+        with open(ini) as f:
+            text = f.read()
+        with open(ini, "w") as f:
+            f.write(text.replace("[server]\n",
+                                 "[server]\nlisten_mode = 0600\n", 1))
+        srv.signal(signal.SIGHUP)
+        wait_log(self, srv, r"reload: generation 2")
+        self.assertEqual(stat.S_IMODE(os.stat(self.sock).st_mode), 0o600)
+        srv.stop()
+
     def test_mode_and_group(self):
         group = grp.getgrgid(os.getgid()).gr_name
         srv, _ = self.start(["127.0.0.1:0", "unix:" + self.sock],

@@ -417,6 +417,14 @@ test_several_listens(void **state)
     assert_int_equal(c->listen_mode, 0600);
     assert_string_equal(c->listen_group, "daemon");
     assert_true(config_local_only(c));
+    /* Loopback however it is written. */
+    d = load_ok("[server]\nlisten = [0:0:0:0:0:0:0:1]:1\n"
+                "listen = [::ffff:127.0.0.1]:2\nlisten = 127.0.0.2:3\n");
+    assert_true(config_local_only(d));
+    config_free(d);
+    d = load_ok("[server]\nlisten = [::ffff:10.0.0.1]:1\n");
+    assert_false(config_local_only(d));
+    config_free(d);
     d = load_ok("[server]\nlisten = 0.0.0.0:1\nlisten = unix:/x.sock\n");
     assert_false(config_local_only(d));
     assert_false(config_same_listens(c, d));
