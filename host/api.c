@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "call.h"
 #include "config.h"
-#include "dispatch.h"
 #include "loader.h"
 #include "rcode.h"
 #include "log.h"

@@ -1,7 +1,7 @@
 /*
  * api.h - the host API table handed to plugins, and the plugin-side half
  * of its functions (logging, registration, config getters).  The call-side
- * half (result, error, ...) is in dispatch.c.
+ * half (result, error, ...) is call.h's.
  */
 #ifndef HOST_API_H
 #define HOST_API_H

@@ -1,5 +1,9 @@
 /*
- * dispatch.c - see dispatch.h.
+ * dispatch.c - see dispatch.h: a request body's batch, running each of
+ * its calls, settling them and joining their answers.  What a plugin does
+ * with its call through the API table (answer it, read its params, defer
+ * it) is call.c's; the state both share, and how a call's handle and
+ * answer are claimed, are calldef.h's.
  *
  * A `struct batch` lives for one request body: it holds the generation
  * reference, the parsed envelope and one `struct call` per call.
@@ -13,39 +17,26 @@
  * per deferred call, dropped when the plugin answers it - possibly late,
  * after the deadline answered for it.
  *
- * Handles.  A plugin never sees a `struct call *`: its rpchost_call * is
- * the call's handle (handle.h), whose slot outlives the call and keeps the
- * call's state flags (CALL_*).  So whatever a plugin does with a handle
- * after the call ended - a second answer, a late one, from any thread,
- * after the batch was freed - is decided from the slot alone and answered
- * RPCHOST_ESTATE, touching no freed memory.
- *
- * Answering.  CALL_ANSWERED is claimed atomically by whoever answers
- * first: the plugin (result/error), the host for a failed handler, or the
- * deadline timer; the loser's answer is dropped.  The plugin's first
- * answer also sets CALL_PLUGIN, after which none of its answers touch the
- * call: for a deferred call that first answer is when its reference goes.
- *
- * Threads.  Everything runs on the batch's loop thread but a deferred
- * call's answer, which the plugin may give from any thread: that thread
- * writes only the call's own answer, under its reference, and posts the
- * rest to the loop.  `running` (per thread) is the handler running on this
- * thread: the functions allowed only inside a handler find their call, its
- * params and the params cursor through it.
+ * Threads.  Everything here runs on the batch's loop thread but
+ * dispatch_batch_unref(): a deferred call's answer may come from any thread
+ * (call.c), which writes the call's own answer, posts its settlement here
+ * (dispatch_deferred_done) and drops the plugin's reference.  While a
+ * handler runs, `dispatch_running` (per thread) names it, its params and
+ * the params cursor, for call.c's functions allowed only inside a
+ * handler.
  */
 #include "dispatch.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rcode.h"
 #include "auth.h"
 #include "buf.h"
+#include "calldef.h"
 #include "generation.h"
 #include "handle.h"
 #include "jsonrpc.h"
@@ -57,78 +48,15 @@
 
 static const char discover_name[] = "rpc.discover";
 
-struct batch;
-
 /* Bytes of a batch's one allocation each call starts its answer in: a
  * small result fits (ping's is 41), a longer one moves to its own. */
 #define CALL_SLAB 128
 #define CALL_SLAB_MAX 4096 /* calls: at most 512 KiB of slab per batch */
 
-/* A call's state, kept in the flags of its handle's slot. */
-enum {
-    CALL_ANSWERED = 0x1, /* answered, by anyone: later answers are dropped */
-    CALL_PLUGIN = 0x2,   /* the plugin answered: it may touch it no more */
-    CALL_DEFERRED = 0x4, /* defer() was called: the plugin holds a reference
-                          * to the batch until CALL_PLUGIN */
-};
+_Thread_local struct running *dispatch_running; /* see calldef.h */
 
-struct call {
-    struct batch *batch;
-    uintptr_t h;              /* the plugin's handle for it */
-    struct handle_slot *slot; /* h's slot: its flags */
-    const struct method *m;
-    const char *method; /* name as requested */
-    const char *id;     /* raw id text, NULL for a notification */
-    size_t id_len;
-    atomic_int post_failed; /* loop_post() failed for its settlement */
-    int code;               /* 0, or the error code it was answered with */
-    struct loop_timer *deadline;
-    char *id_copy;         /* a deferred call's id outlives the request body */
-    const char *stat_name; /* for host-provided methods */
-    struct buf out;        /* the response object; empty for notifications */
-    uint64_t t0_us;        /* when it started, for its latency */
-    char *param_err;       /* set by a failing param getter (malloc) */
-};
-
-struct batch {
-    struct generation *gen;
-    struct loop *loop;
-    struct stats *stats;
-    struct rpc_envelope env;
-    struct call *calls;
-    struct call one;
-    char *slab; /* a batch's calls start their answers here (CALL_SLAB) */
-    size_t n;
-    struct handle_chain slots; /* its calls' handles' slots */
-    size_t pending;            /* loop thread only */
-    uint64_t clock_us;         /* while dispatching: when the last call ended */
-    atomic_long refs;
-    dispatch_done_fn done;
-    void *arg;
-};
-
-/* A plugin timer.  It holds a reference to the batch until it ran. */
-struct call_timer {
-    struct batch *batch;
-    const struct call *call; /* alive while the batch is */
-    rpchost_call *h;
-    void (*fn)(rpchost_call *call, void *arg);
-    void *arg;
-};
-
-/* A handler running: its call and what exists only meanwhile.  On the
- * stack of run_call(). */
-struct running {
-    struct call *c;
-    const cJSON *params;
-    struct params_cursor cursor; /* positional lookups in params */
-};
-
-/* The handler running on this thread, NULL between handlers. */
-static _Thread_local struct running *running;
-
-static void
-batch_unref(struct batch *b)
+void
+dispatch_batch_unref(struct batch *b)
 {
     if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
@@ -165,7 +93,7 @@ batch_finish(struct batch *b)
         out = b->calls[0].out;
         memset(&b->calls[0].out, 0, sizeof(out));
         any = out.len > 0;
-        what = b->calls[0].method; /* lives until batch_unref() */
+        what = b->calls[0].method; /* lives until dispatch_batch_unref() */
     } else {
         size_t total = 2, max = b->gen->cfg->max_response_size;
 
@@ -208,7 +136,7 @@ batch_finish(struct batch *b)
             done(arg, 200, body, len, what);
         }
     }
-    batch_unref(b);
+    dispatch_batch_unref(b);
 }
 
 /* Loop thread: one call is settled (its answer, if any, is written). */
@@ -259,9 +187,10 @@ claim(struct call *c)
                : 0;
 }
 
-/* Loop thread: a deferred call's answer was written by its plugin. */
-static void
-deferred_done(void *arg)
+/* Loop thread: a deferred call's answer was written by its plugin
+ * (posted by call.c). */
+void
+dispatch_deferred_done(void *arg)
 {
     struct call *c = arg;
 
@@ -294,475 +223,6 @@ on_deadline(void *arg)
         rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_CALL_TIMEOUT,
                         "Call timed out", NULL);
     settle_call(c);
-}
-
-/* The handler running on this thread, if it is h's. */
-static struct running *
-handler_of(rpchost_call *h)
-{
-    struct running *r = running;
-
-    return r != NULL && r->c->h == (uintptr_t)h ? r : NULL;
-}
-
-/* The call whose handler runs on this thread, if h is its handle. */
-static struct call *
-in_handler(rpchost_call *h)
-{
-    struct running *r = handler_of(h);
-
-    return r ? r->c : NULL;
-}
-
-/* The plugin answers h (result or error): any thread.  Returns the call,
- * claimed (write the answer into it, then call plugin_answered() with
- * *old), or NULL with *rc set: RPCHOST_ESTATE when the call is gone, was
- * answered by the plugin before, or was answered by the host (a deferred
- * call's reference then goes here) - nothing of the call was touched but
- * that reference - or RPCHOST_EINVAL for no handle. */
-static inline struct call *
-plugin_claim(rpchost_call *h, uint32_t *old, int *rc)
-{
-    const uint32_t bits = CALL_ANSWERED | CALL_PLUGIN;
-    struct call *c = in_handler(h);
-
-    *rc = RPCHOST_ESTATE;
-    if (h == NULL) {
-        *rc = RPCHOST_EINVAL;
-        return NULL;
-    }
-    if (c != NULL)
-        *old = handle_slot_set(c->slot, bits, CALL_PLUGIN);
-    else
-        c = handle_set((uintptr_t)h, bits, CALL_PLUGIN, old);
-    if (c == NULL || (*old & CALL_PLUGIN))
-        return NULL; /* gone, or answered by the plugin before */
-    if (*old & CALL_ANSWERED) {
-        /* The host answered first (the deadline): only the reference of
-         * a deferred call is left to drop.  An answer to a call that is
-         * not deferred cannot come after its handler (the host answered
-         * when it returned), so that call is left alone. */
-        if (*old & CALL_DEFERRED)
-            batch_unref(c->batch);
-        return NULL;
-    }
-    *rc = RPCHOST_OK;
-    return c;
-}
-
-/* After the plugin's answer was claimed and written (old: the flags
- * before): a deferred call is settled on its loop, and the plugin's
- * reference goes.  Otherwise the dispatcher settles it when the handler
- * returns. */
-static void
-plugin_answered(struct call *c, uint32_t old)
-{
-    struct batch *b = c->batch;
-
-    if (!(old & CALL_DEFERRED))
-        return;
-    if (loop_post(b->loop, deferred_done, c) != 0) {
-        log_error("method %s: out of memory queueing an answer", c->method);
-        atomic_store(&c->post_failed, 1);
-    }
-    batch_unref(b);
-}
-
-/* Whether h is a call not deferred whose handler runs on this thread. */
-static int
-in_plain_handler(rpchost_call *h)
-{
-    struct call *c = in_handler(h);
-
-    return c != NULL && !(handle_flags(c->slot) & CALL_DEFERRED);
-}
-
-int
-call_result(rpchost_call *h, cJSON *result)
-{
-    struct call *c;
-    uint32_t old;
-    char *text;
-    int rc;
-
-    if (result == NULL && in_plain_handler(h))
-        return RPCHOST_ENOMEM; /* the handler's return makes it -32603 */
-    c = plugin_claim(h, &old, &rc);
-    if (c == NULL) {
-        cJSON_Delete(result);
-        return rc;
-    }
-    if (result == NULL) {
-        log_error("method %s: answered with NULL (out of memory?)", c->method);
-        if (c->id != NULL)
-            rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
-                            NULL, NULL);
-        plugin_answered(c, old);
-        return RPCHOST_ENOMEM;
-    }
-    if (c->id != NULL && cJSON_IsString(result) &&
-        result->valuestring != NULL) {
-        /* The common case of a string result: no printing round trip. */
-        rpc_write_result_string(&c->out, c->id, c->id_len, result->valuestring);
-    } else if (c->id != NULL) {
-        text = cJSON_PrintUnformatted(result);
-        if (text == NULL) {
-            log_error("method %s: out of memory printing the result",
-                      c->method);
-            c->code = RPCHOST_INTERNAL_ERROR;
-            rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_INTERNAL_ERROR,
-                            NULL, NULL);
-            rc = RPCHOST_ENOMEM;
-        } else {
-            rpc_write_result(&c->out, c->id, c->id_len, text, strlen(text));
-            cJSON_free(text);
-        }
-    }
-    cJSON_Delete(result);
-    plugin_answered(c, old);
-    return rc;
-}
-
-int
-call_error(rpchost_call *h, int code, const char *message, cJSON *data)
-{
-    struct call *c;
-    char *text = NULL;
-    uint32_t old;
-    int rc, reserved = 0;
-
-    if (code >= RPCHOST_RESERVED_MIN && code <= RPCHOST_RESERVED_MAX &&
-        code != RPCHOST_INVALID_PARAMS && code != RPCHOST_INTERNAL_ERROR) {
-        reserved = code;
-        code = RPCHOST_INTERNAL_ERROR;
-        message = NULL;
-        cJSON_Delete(data);
-        data = NULL;
-    }
-    c = plugin_claim(h, &old, &rc);
-    if (c == NULL) {
-        cJSON_Delete(data);
-        return rc;
-    }
-    if (reserved != 0) {
-        log_error("method %s: error code %d is reserved for the host; "
-                  "answering -32603",
-                  c->method, reserved);
-        rc = RPCHOST_ERESERVED;
-    }
-    c->code = code;
-    if (c->id != NULL) {
-        if (data != NULL) {
-            text = cJSON_PrintUnformatted(data);
-            if (text == NULL) {
-                log_error("method %s: out of memory printing error data",
-                          c->method);
-                code = RPCHOST_INTERNAL_ERROR;
-                c->code = code;
-                message = NULL;
-                rc = RPCHOST_ENOMEM;
-            }
-        }
-        if (message == NULL || message[0] == '\0')
-            message = rpc_error_message(code);
-        rpc_write_error(&c->out, c->id, c->id_len, code,
-                        message ? message : "Server error", text);
-        cJSON_free(text);
-    }
-    cJSON_Delete(data);
-    plugin_answered(c, old);
-    return rc;
-}
-
-/* The call h names if its memory may be read here: inside its handler,
- * or deferred and not yet answered by the plugin (whose reference keeps
- * it); *flags receives its flags.  Else NULL. */
-static struct call *
-open_call(rpchost_call *h, uint32_t *flags)
-{
-    struct call *c = in_handler(h);
-
-    if (c != NULL) {
-        *flags = handle_flags(c->slot);
-        return c;
-    }
-    c = handle_get((uintptr_t)h, flags);
-    return c != NULL &&
-                   (*flags & (CALL_DEFERRED | CALL_PLUGIN)) == CALL_DEFERRED
-               ? c
-               : NULL;
-}
-
-const char *
-call_method(rpchost_call *h)
-{
-    uint32_t f;
-    struct call *c = open_call(h, &f);
-
-    return c ? c->method : NULL;
-}
-
-int
-call_is_notification(rpchost_call *h)
-{
-    uint32_t f;
-    struct call *c = open_call(h, &f);
-
-    return c ? c->id == NULL : 0;
-}
-
-void *
-call_udata(rpchost_call *h)
-{
-    uint32_t f;
-    struct call *c = open_call(h, &f);
-
-    return c && c->m ? c->m->udata : NULL;
-}
-
-/* ---- params ---- */
-
-static void
-param_fail(struct call *c, size_t pos, const char *name, const char *what)
-{
-    char text[160]; /* room for a 64-byte name and any `what` here */
-    int nlen;
-
-    if (c->param_err != NULL)
-        return;
-    /* The name is the plugin's, of any length: cut as a client's is. */
-    nlen = name ? (int)util_utf8_prefix(name, 64) : 0;
-    if (name != NULL && pos != RPCHOST_NOPOS)
-        snprintf(text, sizeof(text), "param '%.*s' (%zu): %s", nlen, name, pos,
-                 what);
-    else if (name != NULL)
-        snprintf(text, sizeof(text), "param '%.*s': %s", nlen, name, what);
-    else
-        snprintf(text, sizeof(text), "param %zu: %s", pos, what);
-    c->param_err = strdup(text); /* NULL: the answer is then -32603 */
-}
-
-/* Find a param for a getter (only inside the handler); RPCHOST_OK with
- * *v set, or an error noted.  *cp receives the call, for more notes. */
-static int
-param_get(rpchost_call *h, size_t pos, const char *name, int type,
-          const cJSON **v, struct call **cp)
-{
-    struct running *r = handler_of(h);
-    struct call *c;
-
-    if (h == NULL || v == NULL)
-        return RPCHOST_EINVAL;
-    if (r == NULL)
-        return RPCHOST_ESTATE;
-    *cp = c = r->c;
-    *v = params_find(r->params, &r->cursor, pos, name);
-    if (*v == NULL) {
-        param_fail(c, pos, name, "missing");
-        return RPCHOST_ENOENT;
-    }
-    if (!params_type_ok(type, *v)) {
-        char what[48];
-        snprintf(what, sizeof(what), "expected %s %s",
-                 type == RPCHOST_TYPE_INTEGER || type == RPCHOST_TYPE_OBJECT
-                     ? "an"
-                     : "a",
-                 params_type_name(type));
-        param_fail(c, pos, name, what);
-        return RPCHOST_ETYPE;
-    }
-    return RPCHOST_OK;
-}
-
-const cJSON *
-call_param(rpchost_call *h, size_t pos, const char *name)
-{
-    struct running *r = handler_of(h);
-
-    return r ? params_find(r->params, &r->cursor, pos, name) : NULL;
-}
-
-int
-call_param_string(rpchost_call *h, size_t pos, const char *name,
-                  const char **out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_STRING, &v, &c);
-
-    if (rc == RPCHOST_OK && out != NULL)
-        *out = v->valuestring;
-    return rc;
-}
-
-int
-call_param_int(rpchost_call *h, size_t pos, const char *name, int64_t min,
-               int64_t max, int64_t *out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_NUMBER, &v, &c);
-
-    if (rc != RPCHOST_OK)
-        return rc;
-    if (floor(v->valuedouble) != v->valuedouble) {
-        param_fail(c, pos, name, "expected an integer");
-        return RPCHOST_ETYPE;
-    }
-    if (fabs(v->valuedouble) > 9007199254740991.0 ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max) {
-        char what[96];
-        snprintf(what, sizeof(what), "out of range %lld..%lld", (long long)min,
-                 (long long)max);
-        param_fail(c, pos, name, what);
-        return RPCHOST_ERANGE;
-    }
-    if (out != NULL)
-        *out = (int64_t)v->valuedouble;
-    return RPCHOST_OK;
-}
-
-int
-call_param_double(rpchost_call *h, size_t pos, const char *name, double *out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_NUMBER, &v, &c);
-
-    if (rc != RPCHOST_OK)
-        return rc;
-    if (!isfinite(v->valuedouble)) {
-        param_fail(c, pos, name, "number out of range");
-        return RPCHOST_ERANGE;
-    }
-    if (out != NULL)
-        *out = v->valuedouble;
-    return RPCHOST_OK;
-}
-
-int
-call_param_bool(rpchost_call *h, size_t pos, const char *name, int *out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_BOOLEAN, &v, &c);
-
-    if (rc == RPCHOST_OK && out != NULL)
-        *out = cJSON_IsTrue(v);
-    return rc;
-}
-
-int
-call_param_object(rpchost_call *h, size_t pos, const char *name,
-                  const cJSON **out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_OBJECT, &v, &c);
-
-    if (rc == RPCHOST_OK && out != NULL)
-        *out = v;
-    return rc;
-}
-
-int
-call_param_array(rpchost_call *h, size_t pos, const char *name,
-                 const cJSON **out)
-{
-    const cJSON *v;
-    struct call *c;
-    int rc = param_get(h, pos, name, RPCHOST_TYPE_ARRAY, &v, &c);
-
-    if (rc == RPCHOST_OK && out != NULL)
-        *out = v;
-    return rc;
-}
-
-/* ---- deferred calls ---- */
-
-int
-call_defer(rpchost_call *h)
-{
-    struct call *c = in_handler(h);
-    uint32_t old;
-
-    if (h == NULL)
-        return RPCHOST_EINVAL;
-    if (c == NULL || c->batch->loop == NULL || c->m->lock != NULL ||
-        (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED)))
-        return RPCHOST_ESTATE;
-    if (c->id != NULL && c->id_copy == NULL) {
-        /* The request body may be gone (client closed) when the plugin
-         * answers: keep the id. */
-        c->id_copy = malloc(c->id_len);
-        if (c->id_copy == NULL)
-            return RPCHOST_ENOMEM;
-        memcpy(c->id_copy, c->id, c->id_len);
-        c->id = c->id_copy;
-    }
-    /* The plugin's reference, taken before the flag tells an answering
-     * thread that there is one to drop. */
-    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    old =
-        handle_slot_set(c->slot, CALL_DEFERRED, CALL_ANSWERED | CALL_DEFERRED);
-    if (old & (CALL_ANSWERED | CALL_DEFERRED)) {
-        /* Answered meanwhile, from another thread. */
-        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
-        return RPCHOST_ESTATE;
-    }
-    return RPCHOST_OK;
-}
-
-static void
-call_timer_fire(void *arg)
-{
-    struct call_timer *t = arg;
-    struct batch *b = t->batch;
-    const struct call *c = t->call;
-
-    if (b->stats != NULL)
-        activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
-                       b->gen->id, util_mono_us());
-    t->fn(t->h, t->arg);
-    if (b->stats != NULL)
-        activity_leave(&b->stats->now);
-    free(t);
-    batch_unref(b); /* the timer's reference */
-}
-
-int
-call_timer(rpchost_call *h, unsigned ms,
-           void (*fn)(rpchost_call *call, void *arg), void *arg)
-{
-    struct call_timer *t;
-    struct call *c;
-    uint32_t f;
-
-    if (h == NULL || fn == NULL)
-        return RPCHOST_EINVAL;
-    /* Only for a deferred call the plugin has not answered, and not once
-     * its deadline answered: a timer re-arming itself could otherwise run
-     * for ever. */
-    c = open_call(h, &f);
-    if (c == NULL || (f & (CALL_DEFERRED | CALL_ANSWERED)) != CALL_DEFERRED ||
-        !loop_is_current(c->batch->loop))
-        return RPCHOST_ESTATE;
-    t = malloc(sizeof(*t));
-    if (t == NULL)
-        return RPCHOST_ENOMEM;
-    t->batch = c->batch;
-    t->call = c;
-    t->h = h;
-    t->fn = fn;
-    t->arg = arg;
-    /* The timer keeps the batch (and so the call) alive until it ran. */
-    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {
-        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
-        free(t);
-        return RPCHOST_ENOMEM;
-    }
-    return RPCHOST_OK;
 }
 
 /* ---- running calls ---- */
@@ -835,14 +295,14 @@ run_call(struct call *c, const struct rpc_req *r)
     }
     if (c->m->lock != NULL)
         pthread_mutex_lock(c->m->lock);
-    running = &run;
+    dispatch_running = &run;
     if (b->stats != NULL)
         activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
                        b->gen->id, c->t0_us);
     rc = c->m->handler((rpchost_call *)c->h, r->params, c->m->plugin->state);
     if (b->stats != NULL)
         activity_leave(&b->stats->now);
-    running = NULL;
+    dispatch_running = NULL;
     if (run.cursor.index != NULL)
         params_cursor_free(&run.cursor);
     if (c->m->lock != NULL)
@@ -850,9 +310,9 @@ run_call(struct call *c, const struct rpc_req *r)
 
     flags = handle_flags(c->slot); /* CALL_DEFERRED stays as it is now */
     if ((flags & CALL_DEFERRED) && rc == RPCHOST_OK) {
-        /* Settled by deferred_done() or on_deadline(); if the plugin
-         * already answered, deferred_done() is queued.  The next call
-         * starts now. */
+        /* Settled by dispatch_deferred_done() or on_deadline(); if the
+         * plugin already answered, dispatch_deferred_done() is queued.
+         * The next call starts now. */
         if (b->stats != NULL)
             b->clock_us = util_mono_us();
         if (!(flags & CALL_ANSWERED)) {
@@ -885,10 +345,11 @@ run_call(struct call *c, const struct rpc_req *r)
     }
     if (flags & CALL_DEFERRED) {
         /* Deferred, then failed.  If the plugin answered first (maybe
-         * still writing it, on its thread), its deferred_done() settles
-         * the call.  Otherwise the host answered, and settles it: the
-         * plugin may not answer any more (CALL_PLUGIN), and its reference
-         * is dropped here, unless a late answer of its own dropped it. */
+         * still writing it, on its thread), its dispatch_deferred_done()
+         * settles the call.  Otherwise the host answered, and settles it:
+         * the plugin may not answer any more (CALL_PLUGIN), and its
+         * reference is dropped here, unless a late answer of its own
+         * dropped it. */
         if (!host_answered)
             return;
         if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) & CALL_PLUGIN))
@@ -952,7 +413,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     atomic_init(&b->refs, 1);
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
         answer_whole(&b->env, b->stats, done, arg);
-        batch_unref(b);
+        dispatch_batch_unref(b);
         return;
     }
     if (env != NULL && env->user != NULL && env->user->methods != NULL) {
@@ -962,7 +423,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
             const struct rpc_req *r = &b->env.reqs[i];
             if (r->invalid == NULL && !auth_allows(env->user, r->method)) {
                 forbid(env, r->method, done, arg);
-                batch_unref(b);
+                dispatch_batch_unref(b);
                 return;
             }
         }
@@ -974,7 +435,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         b->n = 0;
         snprintf(e.detail, sizeof(e.detail), "out of memory");
         answer_whole(&e, b->stats, done, arg);
-        batch_unref(b);
+        dispatch_batch_unref(b);
         return;
     }
     /* One extra count while the handlers run, so the batch cannot finish

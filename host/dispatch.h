@@ -5,15 +5,13 @@
  * No libevent here: deferred calls reach their event loop through loop.h.
  * Everything of a batch happens on its loop's thread, except a deferred
  * call's answer, which a plugin may give from any thread; that thread only
- * writes the call's own answer and posts the rest to the loop.  Also the
- * call-side half of the plugin API (result, error, params, defer, timer).
+ * writes the call's own answer and posts the rest to the loop.  What a
+ * plugin does with its call through the API table is call.h's.
  */
 #ifndef HOST_DISPATCH_H
 #define HOST_DISPATCH_H
 
 #include <stddef.h>
-
-#include "rpchost/plugin.h"
 
 struct auth_user;
 struct generation;
@@ -44,27 +42,5 @@ typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len,
 void dispatch_body(struct generation *gen, const struct dispatch_env *env,
                    const char *body, size_t len, dispatch_done_fn done,
                    void *arg);
-
-/* The plugin API's call-side functions (see plugin.h). */
-int call_result(rpchost_call *call, cJSON *result);
-int call_error(rpchost_call *call, int code, const char *message, cJSON *data);
-const char *call_method(rpchost_call *call);
-int call_is_notification(rpchost_call *call);
-void *call_udata(rpchost_call *call);
-const cJSON *call_param(rpchost_call *call, size_t pos, const char *name);
-int call_param_string(rpchost_call *call, size_t pos, const char *name,
-                      const char **out);
-int call_param_int(rpchost_call *call, size_t pos, const char *name,
-                   int64_t min, int64_t max, int64_t *out);
-int call_param_double(rpchost_call *call, size_t pos, const char *name,
-                      double *out);
-int call_param_bool(rpchost_call *call, size_t pos, const char *name, int *out);
-int call_param_object(rpchost_call *call, size_t pos, const char *name,
-                      const cJSON **out);
-int call_param_array(rpchost_call *call, size_t pos, const char *name,
-                     const cJSON **out);
-int call_defer(rpchost_call *call);
-int call_timer(rpchost_call *call, unsigned ms,
-               void (*fn)(rpchost_call *call, void *arg), void *arg);
 
 #endif

@@ -9,7 +9,7 @@
  * answering a call a second time, late, or from a thread racing another -
  * is recognised as stale and refused without touching the object's
  * memory.  Next to the sequence number each slot keeps 32 bits of flags
- * for the object's owner (dispatch.c: who answered the call), in one
+ * for the object's owner (calldef.h: who answered the call), in one
  * atomic word, so that such decisions need no other memory either.
  *
  * A handle is the slot's number (index + 1, never 0) in its low

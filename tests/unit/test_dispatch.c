@@ -1,7 +1,7 @@
 /*
- * test_dispatch.c - unit tests for host/dispatch.c: whole request bodies
- * answered by a generation built from a real config with ping.so, spec.so,
- * cfg.so and walk.so, checked byte for byte.
+ * test_dispatch.c - unit tests for host/dispatch.c and host/call.c: whole
+ * request bodies answered by a generation built from a real config with
+ * ping.so, spec.so, cfg.so and walk.so, checked byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>

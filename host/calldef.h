@@ -1,0 +1,116 @@
+/*
+ * calldef.h - the state of a request body being answered (dispatch.h),
+ * shared by the two files that make it up: dispatch.c (the batch: running
+ * each call, settling and joining the answers) and call.c (what a plugin
+ * does with its call through the API table: answer it, read it and its
+ * params, defer it, set timers; call.h).  Nothing else looks inside.
+ *
+ * Handles.  A plugin never sees a `struct call *`: its rpchost_call * is
+ * the call's handle (handle.h), whose slot outlives the call and keeps the
+ * call's state flags (CALL_*).  So whatever a plugin does with a handle
+ * after the call ended - a second answer, a late one, from any thread,
+ * after the batch was freed - is decided from the slot alone and answered
+ * RPCHOST_ESTATE, touching no freed memory.
+ *
+ * Answering.  CALL_ANSWERED is claimed atomically by whoever answers
+ * first: the plugin (result/error, call.c), the host for a failed handler,
+ * or the deadline timer (dispatch.c); the loser's answer is dropped.  The
+ * plugin's first answer also sets CALL_PLUGIN, after which none of its
+ * answers touch the call: for a deferred call that first answer is when
+ * its reference goes.
+ */
+#ifndef HOST_CALLDEF_H
+#define HOST_CALLDEF_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "dispatch.h"
+#include "handle.h"
+#include "jsonrpc.h"
+#include "params.h"
+
+struct batch;
+struct generation;
+struct loop;
+struct loop_timer;
+struct method;
+struct stats;
+
+/* A call's state, kept in the flags of its handle's slot. */
+enum {
+    CALL_ANSWERED = 0x1, /* answered, by anyone: later answers are dropped */
+    CALL_PLUGIN = 0x2,   /* the plugin answered: it may touch it no more */
+    CALL_DEFERRED = 0x4, /* defer() was called: the plugin holds a reference
+                          * to the batch until CALL_PLUGIN */
+};
+
+/* One call of a batch.  Loop thread only, but for its answer (`out`,
+ * `code`), which the plugin of a deferred call writes from its own thread
+ * once it claimed the call (CALL_PLUGIN), under its reference. */
+struct call {
+    struct batch *batch;
+    uintptr_t h;              /* the plugin's handle for it */
+    struct handle_slot *slot; /* h's slot: its flags */
+    const struct method *m;
+    const char *method; /* name as requested */
+    const char *id;     /* raw id text, NULL for a notification */
+    size_t id_len;
+    atomic_int post_failed; /* loop_post() failed for its settlement */
+    int code;               /* 0, or the error code it was answered with */
+    struct loop_timer *deadline;
+    char *id_copy;         /* a deferred call's id outlives the request body */
+    const char *stat_name; /* for host-provided methods */
+    struct buf out;        /* the response object; empty for notifications */
+    uint64_t t0_us;        /* when it started, for its latency */
+    char *param_err;       /* set by a failing param getter (malloc) */
+};
+
+/* One request body being answered: its memory lives while `refs` is
+ * above 0 (dispatch_batch_unref()). */
+struct batch {
+    struct generation *gen;
+    struct loop *loop;
+    struct stats *stats;
+    struct rpc_envelope env;
+    struct call *calls;
+    struct call one;
+    char *slab; /* its calls start their answers here (dispatch.c) */
+    size_t n;
+    struct handle_chain slots; /* its calls' handles' slots */
+    size_t pending;            /* loop thread only */
+    uint64_t clock_us;         /* while dispatching: when the last call ended */
+    atomic_long refs;
+    dispatch_done_fn done;
+    void *arg;
+};
+
+/* A handler running: its call and what exists only meanwhile.  On the
+ * stack of dispatch.c's run_call(). */
+struct running {
+    struct call *c;
+    const cJSON *params;
+    struct params_cursor cursor; /* positional lookups in params */
+};
+
+/* The handler running on this thread, NULL between handlers: set by
+ * dispatch.c around each handler, read by call.c's functions allowed only
+ * inside one (each API call).  Local-exec, as it was while one file held
+ * it static (rpchost_core is only ever linked into executables): call.c
+ * reads it in the one instruction dispatch.c uses. */
+extern _Thread_local struct running *dispatch_running
+    __attribute__((tls_model("local-exec")));
+
+/* Drop a reference to b (any thread); the last one frees it: its calls,
+ * their handles' slots (retired: later use of a handle is refused), the
+ * envelope and its generation reference. */
+void dispatch_batch_unref(struct batch *b);
+
+/* Loop thread, posted by call.c (loop_post(), arg: the struct call *): a
+ * deferred call's answer was written by its plugin; cancel its deadline
+ * and settle it. */
+void dispatch_deferred_done(void *arg);
+
+#endif
