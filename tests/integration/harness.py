@@ -77,6 +77,26 @@ def worker_pids(pid):
         return []
 
 
+def wait_log(testcase, server, pattern, count=1, timeout=None):
+    """Wait until regex `pattern` occurs `count` times in server.stderr
+    (10 s, scaled, unless `timeout`); fail the test otherwise."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + (timeout or 10 * SCALE)
+    while time.monotonic() < deadline:
+        if len(rx.findall(server.stderr)) >= count:
+            return
+        time.sleep(0.02)
+    testcase.fail("no %d x %r in stderr:\n%s" % (count, pattern,
+                                                 server.stderr))
+
+
+def free_port():
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 LISTEN_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 PING_SO = os.path.join(PLUGINS, "ping.so")

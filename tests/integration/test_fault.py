@@ -11,7 +11,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, fixture, plugin, PING_SO
+from harness import Server, fixture, plugin, PING_SO, wait_log
 
 
 def wait_for(testcase, what, pred, timeout):
@@ -22,13 +22,6 @@ def wait_for(testcase, what, pred, timeout):
             return value
         time.sleep(0.02)
     testcase.fail("timed out waiting for " + what)
-
-
-def wait_log(testcase, srv, pattern, count=1, timeout=None):
-    rx = re.compile(pattern)
-    wait_for(testcase, "%d x %r" % (count, pattern),
-             lambda: len(rx.findall(srv.stderr)) >= count,
-             timeout or 10 * harness.SCALE)
 
 
 def metric(srv, name):

@@ -19,7 +19,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, plugin, PING_SO
+from harness import Server, plugin, PING_SO, wait_log, free_port
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -45,24 +45,6 @@ def ping_unix(path, host="localhost", conn=None):
     finally:
         if own:
             conn.close()
-
-
-def wait_log(testcase, srv, pattern, timeout=None):
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
-    while time.monotonic() < deadline:
-        if rx.search(srv.stderr):
-            return
-        time.sleep(0.02)
-    testcase.fail("no %r in stderr:\n%s" % (pattern, srv.stderr))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class ListenersTest(unittest.TestCase):

@@ -19,20 +19,14 @@ import time
 import unittest
 
 import harness
-from harness import IO_TIMEOUT, SCALE, STARTUP_TIMEOUT, Server, TempDir, plugin
+from harness import (IO_TIMEOUT, SCALE, STARTUP_TIMEOUT, Server, TempDir,
+                     free_port, plugin)
 
 NGINX = "/usr/sbin/nginx"
 
 CLIENTS = 4
 PER_CLIENT = 500  # requests per client before the restarts begin
 MAX_PER_CLIENT = 20000  # hard bound on each client
-
-
-def free_port():
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 SITE = os.path.join(harness.SRC or os.path.join(os.path.dirname(

@@ -16,7 +16,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, fixture, ini_text, plugin, run_cli
+from harness import Server, fixture, ini_text, plugin, run_cli, wait_log
 
 SDK_INCLUDE = os.path.join(harness.SRC, "sdk", "include")
 CALC_SO = os.path.join(harness.PLUGINS, "calc.so")
@@ -58,18 +58,6 @@ def build_version_plugin(path, version):
                     "-I" + SDK_INCLUDE, src, "-lcjson", "-o", tmp],
                    check=True, timeout=60)
     os.replace(tmp, path)
-
-
-def wait_log(testcase, server, pattern, count=1, timeout=None):
-    """Wait until `pattern` occurs `count` times in stderr."""
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
-    while time.monotonic() < deadline:
-        if len(rx.findall(server.stderr)) >= count:
-            return
-        time.sleep(0.02)
-    testcase.fail("no %d x %r in stderr:\n%s" % (count, pattern,
-                                                 server.stderr))
 
 
 def wait_builds_done(testcase, server, timeout=None):

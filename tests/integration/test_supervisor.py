@@ -24,17 +24,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, plugin, PING_SO
-
-
-def wait_log(testcase, srv, pattern, count=1, timeout=None):
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
-    while time.monotonic() < deadline:
-        if len(rx.findall(srv.stderr)) >= count:
-            return
-        time.sleep(0.02)
-    testcase.fail("no %d x %r in stderr:\n%s" % (count, pattern, srv.stderr))
+from harness import Server, plugin, PING_SO, wait_log, free_port
 
 
 class Load:
@@ -199,10 +189,7 @@ class ReplaceTest(unittest.TestCase):
         with Server(plugins={"ping": plugin(PING_SO)}, server=server,
                     argv=lambda ini: ["-c", ini]) as srv:
             old_port = srv.port
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            new_port = s.getsockname()[1]
-            s.close()
+            new_port = free_port()
             server["listen"] = "127.0.0.1:%d" % new_port
             self.rewrite(srv, server)
             srv.signal(signal.SIGHUP)
@@ -318,10 +305,7 @@ class FailedReplacementTest(unittest.TestCase):
         with Server(plugins={"ping": plugin(PING_SO)}, server=server,
                     argv=lambda ini: ["-c", ini]) as srv:
             first = srv.worker_pid()
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            new_port = s.getsockname()[1]
-            s.close()
+            new_port = free_port()
             with open(srv.ini_path, "w") as f:
                 f.write(harness.ini_text(
                     dict(server, listen="127.0.0.1:%d" % new_port),
