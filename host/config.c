@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -167,7 +168,8 @@ resolve_path(const struct config *c, const char *value)
 
 enum key_kind {
     K_LISTEN,
-    K_MODE, /* octal file permissions */
+    K_MODE,  /* octal file permissions */
+    K_GROUP, /* a group that exists, by name or number */
     K_ENDPOINT,
     K_INT,
     K_SIZE,
@@ -191,7 +193,7 @@ struct server_key {
 static const struct server_key server_keys[] = {
     {"listen", K_LISTEN, 0, 0, 0, 0},
     {"listen_mode", K_MODE, 0, 0777, OFF(listen_mode), 0},
-    {"listen_group", K_STRING, 0, 0, OFF(listen_group), 0},
+    {"listen_group", K_GROUP, 0, 0, OFF(listen_group), 0},
     {"endpoint", K_ENDPOINT, 0, 0, 0, 0},
     {"threads", K_INT, 0, CONFIG_MAX_THREADS, OFF(threads), 0},
     {"log_level", K_LEVEL, 0, 0, OFF(log_level), 0},
@@ -318,6 +320,13 @@ server_key(struct parse_state *st, const char *name, const char *value)
         }
         c->log_level = (int)v;
         return 1;
+    case K_GROUP:
+        if (config_group_id(value, NULL) != 0) {
+            iniread_fail(&st->rd, "%s: no group '%s' on this system", name,
+                         value);
+            return 0;
+        }
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_MODE: {
         char *end;
         long m = strtol(value, &end, 8);
@@ -737,6 +746,25 @@ config_origin_allowed(const struct config *c, const char *origin)
         if ((len == 1 && item[0] == '*') ||
             (len == n && strncmp(item, origin, n) == 0))
             return 1;
+    return 0;
+}
+
+int
+config_group_id(const char *name, gid_t *gid)
+{
+    struct group *g = getgrnam(name);
+    char *end;
+    unsigned long n;
+
+    if (g == NULL && name[0] >= '0' && name[0] <= '9') {
+        n = strtoul(name, &end, 10);
+        if (*end == '\0' && n < (unsigned long)(gid_t)-1)
+            g = getgrgid((gid_t)n);
+    }
+    if (g == NULL)
+        return -1;
+    if (gid != NULL)
+        *gid = g->gr_gid;
     return 0;
 }
 

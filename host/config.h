@@ -11,6 +11,7 @@
 #define HOST_CONFIG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "address.h"
 #include <stdint.h>
@@ -112,6 +113,10 @@ int config_apply_overrides(struct config *c, const char *listen,
 
 /* Whether `origin` is in cors_origins (or it is "*"). */
 int config_origin_allowed(const struct config *c, const char *origin);
+
+/* The id of group `name` (a name, or a number that is a group's) into
+ * *gid (may be NULL).  -1 when the system has no such group. */
+int config_group_id(const char *name, gid_t *gid);
 
 /* Whether every listen address is reachable from this machine only (a
  * unix socket, a loopback host): then `allowed_hosts` defaults to the

@@ -139,7 +139,8 @@ peer_text(struct evhttp_connection *evcon, char *out, size_t len)
         return;
     evhttp_connection_get_peer(evcon, &peer, &port);
     if (port != 0) {
-        snprintf(out, len, "%s:%u", peer ? peer : "?", (unsigned)port);
+        snprintf(out, len, peer && strchr(peer, ':') ? "[%s]:%u" : "%s:%u",
+                 peer ? peer : "?", (unsigned)port);
         return;
     }
     bev = evhttp_connection_get_bufferevent(evcon);

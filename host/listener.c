@@ -289,13 +289,13 @@ set_owner_mode(const struct config *cfg, const char *path, struct stat *st)
         goto out;
     }
     if (cfg->listen_group != NULL) {
-        struct group *g = getgrnam(cfg->listen_group);
+        gid_t gid;
+        int known = config_group_id(cfg->listen_group, &gid) == 0;
 
-        if (g == NULL ||
-            fchownat(fd, "", (uid_t)-1, g->gr_gid, AT_EMPTY_PATH) != 0) {
+        if (!known || fchownat(fd, "", (uid_t)-1, gid, AT_EMPTY_PATH) != 0) {
             log_error("listen unix:%s: listen_group %s: %s", path,
                       cfg->listen_group,
-                      g == NULL ? "no such group" : strerror(errno));
+                      !known ? "no such group" : strerror(errno));
             goto out;
         }
     }
@@ -376,8 +376,14 @@ open_unix(const struct config *cfg, const struct address *a, struct stat *st)
         unlink_if_same(a->path, st);
     }
 out:
-    if (lock >= 0)
+    if (lock >= 0) {
+        /* Not needed once the socket listens (or failed): gone again. */
+        char name[sizeof(sa.sun_path) + 8];
+
+        snprintf(name, sizeof(name), "%s.lock", a->path);
+        unlink(name);
         close(lock); /* releases the flock */
+    }
     return fd;
 }
 

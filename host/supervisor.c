@@ -457,7 +457,8 @@ on_ready(struct sup *s, struct kid *k)
 
             use_listeners(s, k->ls);
             listen_text(s->ls, text, sizeof(text));
-            log_info("listening on %s", text);
+            log_info("listening on %s, endpoint %s, %d loop(s)", text,
+                     k->cfg->endpoint, k->cfg->threads);
         }
         k->ls = NULL;
         config_free(s->cfg);

@@ -406,7 +406,7 @@ test_several_listens(void **state)
     (void)state;
     c = load_ok("[server]\nlisten = 127.0.0.1:0\nlisten = [::1]:5001\n"
                 "listen = unix:rpc.sock\nlisten_mode = 0600\n"
-                "listen_group = daemon\n");
+                "listen_group = 0\n");
     assert_int_equal(c->nlistens, 3);
     assert_string_equal(c->listens[0].host, "127.0.0.1");
     assert_string_equal(c->listens[1].host, "::1");
@@ -415,7 +415,7 @@ test_several_listens(void **state)
     /* A relative unix path starts from the config's folder. */
     assert_non_null(strstr(c->listens[2].path, "/rpc.sock"));
     assert_int_equal(c->listen_mode, 0600);
-    assert_string_equal(c->listen_group, "daemon");
+    assert_string_equal(c->listen_group, "0"); /* by number: root */
     assert_true(config_local_only(c));
     /* Loopback however it is written. */
     d = load_ok("[server]\nlisten = [0:0:0:0:0:0:0:1]:1\n"
@@ -453,6 +453,7 @@ test_bad_listens(void **state)
         {"listen_mode = 0999\n", "octal file mode"},
         {"listen_mode = rw\n", "octal file mode"},
         {"listen_mode = 01777\n", "octal file mode"},
+        {"listen_group = no-such-group-here\n", "no group"},
     };
     char text[512], err[512];
     struct config *c;
