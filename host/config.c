@@ -555,13 +555,16 @@ read_text(const char *file, size_t *len, char *errbuf, size_t errlen)
         char *more;
         size_t got;
 
-        if (cap - n < 4096) {
-            if (cap >= CONFIG_MAX_TEXT) {
+        if (n == cap) {
+            /* Room for one byte past the limit: reading it means over. */
+            if (cap > CONFIG_MAX_TEXT) {
                 snprintf(errbuf, errlen, "%s: larger than %d bytes", file,
                          CONFIG_MAX_TEXT);
                 break;
             }
             cap = cap ? cap * 2 : 8192;
+            if (cap > (size_t)CONFIG_MAX_TEXT + 1)
+                cap = (size_t)CONFIG_MAX_TEXT + 1;
             more = realloc(text, cap + 1);
             if (more == NULL) {
                 snprintf(errbuf, errlen, "%s: out of memory", file);

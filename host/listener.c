@@ -71,8 +71,16 @@ listener_take_activation(void)
     if (pid != NULL && fds != NULL && strtol(pid, &end, 10) == getpid() &&
         *end == '\0') {
         n = strtol(fds, &end, 10);
-        if (*end != '\0' || n < 0 || n > ADDRESS_MAX)
+        if (*end != '\0' || n < 0)
             n = 0;
+        if (n > ADDRESS_MAX) {
+            log_warn("socket activation: %ld sockets passed; taking the "
+                     "first %d, closing the rest",
+                     n, ADDRESS_MAX);
+            for (long i = ADDRESS_MAX; i < n && i < 1024; i++)
+                close(SD_LISTEN_FDS_START + (int)i);
+            n = ADDRESS_MAX;
+        }
         for (long i = 0; i < n; i++) {
             char name[64] = "";
             const char *p = names;
@@ -240,8 +248,12 @@ clear_stale(const char *path, const struct sockaddr_un *sa)
     struct stat st;
     int probe, rc, err;
 
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        log_error("listen unix:%s: %s", path, strerror(errno));
+        return -1;
+    }
     if (!S_ISSOCK(st.st_mode)) {
         log_error("listen unix:%s: a file that is not a socket is there; "
                   "not replacing it",
@@ -249,8 +261,10 @@ clear_stale(const char *path, const struct sockaddr_un *sa)
         return -1;
     }
     probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (probe < 0)
+    if (probe < 0) {
+        log_error("listen unix:%s: socket: %s", path, strerror(errno));
         return -1;
+    }
     rc = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
     err = errno;
     close(probe);
@@ -286,6 +300,7 @@ set_owner_mode(const struct config *cfg, const char *path, struct stat *st)
         log_error("listen unix:%s: the socket file was replaced while it "
                   "was set up",
                   path);
+        st->st_ino = 0; /* not ours: never removed */
         goto out;
     }
     if (cfg->listen_group != NULL) {
@@ -400,16 +415,20 @@ open_one(struct listeners *out, int i, const struct config *cfg,
     memset(l, 0, sizeof(*l));
     l->fd = -1;
     l->from = -1;
-    if (address_copy(&l->where, a) != 0)
+    if (address_copy(&l->where, a) != 0) {
+        log_error("listen: out of memory");
         return -1;
+    }
     for (int j = 0; reuse != NULL && j < reuse->n; j++) {
         struct listener *r = &reuse->s[j];
 
         if (r->fd < 0 || !address_equal(&r->where, a))
             continue;
         l->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
-        if (l->fd < 0)
+        if (l->fd < 0) {
+            log_error("listen %s: dup: %s", r->addr, strerror(errno));
             return -1;
+        }
         l->systemd = r->systemd;
         l->file = r->file;
         l->from = j; /* its unix file changes hands once all opened */

@@ -141,6 +141,7 @@ serve(struct config *cfg, const struct worker_ends *ends)
     char err[1024];
     int rc;
 
+    server_hold_signals(); /* first: the supervisor forked it blocked */
     shared_use_arena(ends->shared); /* names the supervisor can read */
     /* Before plugin code runs: a fault in it is reported (fatal.h). */
     fatal_install();

@@ -385,26 +385,53 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-/* The supervisor forked this process with its signals blocked: those
- * sent meanwhile (a SIGHUP during the startup) are handled now that their
- * events exist.  SIGCHLD and SIGABRT get their default actions back (a
- * SIGABRT from the supervisor, or systemd's watchdog through it, dumps
- * this process's core); SIGUSR2 is ignored. */
+/* The signals the worker handles, and those held while it starts. */
+static const int handled[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
+#define NHANDLED (sizeof(handled) / sizeof(handled[0]))
+static volatile sig_atomic_t held[NHANDLED];
+
 static void
-unblock_signals(const int *sigs, int n)
+hold(int sig)
 {
+    for (size_t i = 0; i < NHANDLED; i++)
+        if (handled[i] == sig)
+            held[i] = 1;
+}
+
+void
+server_hold_signals(void)
+{
+    struct sigaction sa;
     sigset_t set;
 
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = hold;
+    sigemptyset(&sa.sa_mask);
     sigemptyset(&set);
-    for (int i = 0; i < n; i++)
-        sigaddset(&set, sigs[i]);
-    sigaddset(&set, SIGUSR2);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGABRT);
+    for (size_t i = 0; i < NHANDLED; i++) {
+        sigaction(handled[i], &sa, NULL);
+        sigaddset(&set, handled[i]);
+    }
     /* SIGUSR2 is the supervisor's (an upgrade); `systemctl kill` without
      * --kill-whom=main sends it here too. */
     signal(SIGUSR2, SIG_IGN);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGABRT);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Now that the signal events exist: act on those held while the worker
+ * started (raise() reaches libevent's handler now). */
+static void
+replay_held_signals(void)
+{
+    for (size_t i = 0; i < NHANDLED; i++) {
+        if (held[i]) {
+            held[i] = 0;
+            raise(handled[i]);
+        }
+    }
 }
 
 /* Descriptors kept for everything but connections: the listening socket,
@@ -483,7 +510,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
             goto out;
         }
     }
-    unblock_signals(sigs, 5);
+    replay_held_signals();
     conn_cap = fd_connection_cap(gen->cfg);
     /* Non-blocking, whatever another holder of the socket (systemd, the
      * process that passed it) did to the shared file description: a loop

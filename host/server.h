@@ -12,6 +12,14 @@ struct generation;
 struct reload_opts;
 struct worker_ends;
 
+/* First thing in a worker process (the supervisor forks it with its
+ * signals blocked): SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR1 are held
+ * (recorded, acted on once server_run handles them) rather than blocked,
+ * so that processes plugins start while they load inherit no blocked
+ * signals; SIGUSR2 is ignored; SIGCHLD and SIGABRT get their default
+ * actions.  Main thread, before any other thread. */
+void server_hold_signals(void);
+
 /* Serve `gen` (its reference is taken) until SIGINT/SIGTERM, rebuilding
  * it from opts->config_file on SIGHUP; returns the process exit code (0
  * after a clean shutdown).  SIGHUPs during a build coalesce into one more

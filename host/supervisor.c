@@ -70,7 +70,8 @@ struct sup {
     int nkids;
     unsigned long restarts[RESTART_NREASONS];
     unsigned long nrestarts;
-    int quick_deaths;        /* in a row, each soon after its start */
+    int quick_deaths;  /* in a row, each soon after its start */
+    int stall_pending; /* a stall replacement waits for a starting worker */
     long long restart_at_ms; /* a restart waiting out its backoff; 0 */
     int restart_reason;
     int ever_ready;
@@ -196,7 +197,7 @@ start_worker(struct sup *s, struct config *cfg, struct listeners *ls,
         shared_free(sh);
         return NULL;
     }
-    if (reason >= 0) {
+    if (reason >= 0) { /* counted in the child's copy; undone below */
         s->restarts[reason]++;
         s->nrestarts++;
     }
@@ -207,6 +208,10 @@ start_worker(struct sup *s, struct config *cfg, struct listeners *ls,
         run_child(s, cfg, ls, ctl, sh, self);
     close(ctl[1]);
     if (pid < 0) {
+        if (reason >= 0) {
+            s->restarts[reason]--;
+            s->nrestarts--;
+        }
         log_error("supervisor: fork: %s", strerror(errno));
         close(ctl[0]);
         shared_free(sh);
@@ -412,6 +417,13 @@ on_worker_exit(struct sup *s, struct kid *k, int status)
                   "the running worker keeps serving",
                   pid, how, crashed && what[0] ? "; " : "",
                   crashed ? what : "");
+        notify_ready("the last replacement failed");
+        if (s->stall_pending) {
+            /* A stalled worker asked meanwhile: its turn now. */
+            s->stall_pending = 0;
+            if (start_worker(s, s->cfg, s->ls, RESTART_STALL) == NULL)
+                log_error("supervisor: the stalled worker stays");
+        }
         return;
     }
     log_error("supervisor: worker %ld %s%s%s; %s", pid, how,
@@ -505,7 +517,15 @@ read_ctl(struct sup *s, struct kid *k)
         if (buf[i] == SHARED_MSG_READY) {
             on_ready(s, k);
         } else if (buf[i] == SHARED_MSG_STALL && k->state == KID_SERVING &&
-                   !s->stopping && count_state(s, KID_STARTING) == 0) {
+                   !s->stopping && count_state(s, KID_STARTING) > 0) {
+            /* The worker starting now replaces it once it serves; should
+             * it fail, a replacement for the stall starts then. */
+            log_warn("supervisor: worker %ld has a stalled loop; a worker "
+                     "is starting, which will replace it",
+                     (long)k->pid);
+            s->stall_pending = 1;
+        } else if (buf[i] == SHARED_MSG_STALL && k->state == KID_SERVING &&
+                   !s->stopping) {
             log_warn("supervisor: worker %ld has a stalled loop; replacing "
                      "it",
                      (long)k->pid);
@@ -619,9 +639,12 @@ on_hup(struct sup *s)
          * them when it is made). */
         listeners_apply_mode(s->ls, c);
         s->cfg->listen_mode = c->listen_mode;
-        free(s->cfg->listen_group);
-        s->cfg->listen_group =
-            c->listen_group != NULL ? strdup(c->listen_group) : NULL;
+        char *group = c->listen_group != NULL ? strdup(c->listen_group) : NULL;
+
+        if (c->listen_group == NULL || group != NULL) {
+            free(s->cfg->listen_group);
+            s->cfg->listen_group = group;
+        }
     }
     if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0 &&
         s->restart_at_ms != 0) {
@@ -662,6 +685,7 @@ on_hup(struct sup *s)
         if (ls != s->ls)
             listeners_free(ls);
         config_free(c);
+        notify_ready("the last reload failed"); /* RELOADING=1 ends */
         return;
     }
     /* The supervisor's once it serves (on_ready). */
@@ -726,8 +750,14 @@ on_signal(struct sup *s, int sig)
          * core worth having is the worker's, whose loop is stuck. */
         log_error("SIGABRT: aborting the worker(s) for a core dump, then "
                   "exiting");
-        for (int i = 0; i < s->nkids; i++)
+        for (int i = 0; i < s->nkids; i++) {
             kill(s->kids[i].pid, SIGABRT);
+            /* SIGKILL if it has not ended in KILL_GRACE_MS (one still
+             * starting has SIGABRT blocked). */
+            s->kids[i].state = KID_DRAINING;
+            s->kids[i].aborted = 1;
+            s->kids[i].kill_ms = now_ms() + KILL_GRACE_MS;
+        }
         if (!s->stopping) {
             s->stopping = 1;
             s->stop_ms = now_ms();
@@ -885,7 +915,8 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
         s.pidfile = strdup(cfg->pidfile);
     if (s.ls == NULL || (cfg->pidfile != NULL && s.pidfile == NULL)) {
         s.exit_code = 1;
-        s.stopping = 1;
+        /* After a SIGUSR2, the workers it adopted stop too. */
+        begin_stop(&s, SIGTERM);
     } else {
         if (start_worker(&s, s.cfg, s.ls, s.nkids > 0 ? RESTART_UPGRADE : -1) ==
             NULL) {

@@ -99,7 +99,11 @@ upgrade_exec(const struct upgrade *u, const char *text, size_t len,
         off += snprintf(env + off, sizeof(env) - (size_t)off, "%s%ld%c",
                         i ? ":" : "", (long)u->pids[i],
                         u->draining[i] ? 'd' : 's');
-    setenv(UPGRADE_ENV, env, 1);
+    if (setenv(UPGRADE_ENV, env, 1) != 0) {
+        log_error("SIGUSR2: %s; not upgrading", strerror(errno));
+        close(mfd);
+        return;
+    }
     notify_export(1);
     for (int i = 0; i < u->nlisten; i++)
         fcntl(u->listen_fd[i], F_SETFD, 0);

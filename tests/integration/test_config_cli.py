@@ -290,5 +290,23 @@ class CliTest(unittest.TestCase):
             self.assertEqual(srv.rpc("ping")["result"], "pong")
 
 
+
+class ConfigSizeTest(unittest.TestCase):
+    def test_one_mib_loads_one_byte_more_does_not(self):
+        head = GOOD_SERVER
+        for size, rc in ((1024 * 1024, 0), (1024 * 1024 + 1, 1)):
+            body = head
+            while len(body) < size - 100:
+                body += ";" + "x" * 97 + "\n"
+            body += ";" + "x" * (size - len(body) - 2) + "\n"
+            self.assertEqual(len(body), size)
+            with TempDir() as d:
+                path = d.write("big.ini", body)
+                got, out, err = run_cli(["-t", "-c", path])
+            self.assertEqual(got, rc, err)
+            if rc:
+                self.assertIn("larger than 1048576 bytes", err)
+
+
 if __name__ == "__main__":
     unittest.main()

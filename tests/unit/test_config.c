@@ -454,8 +454,16 @@ test_bad_listens(void **state)
         {"listen_mode = rw\n", "octal file mode"},
         {"listen_mode = 01777\n", "octal file mode"},
         {"listen_group = no-such-group-here\n", "no group"},
+        {"listen = 127.0.0.1:1\nlisten = 127.0.0.1:2\nlisten = 127.0.0.1:3\n"
+         "listen = 127.0.0.1:4\nlisten = 127.0.0.1:5\nlisten = 127.0.0.1:6\n"
+         "listen = 127.0.0.1:7\nlisten = 127.0.0.1:8\nlisten = 127.0.0.1:9\n"
+         "listen = 127.0.0.1:10\nlisten = 127.0.0.1:11\n"
+         "listen = 127.0.0.1:12\nlisten = 127.0.0.1:13\n"
+         "listen = 127.0.0.1:14\nlisten = 127.0.0.1:15\n"
+         "listen = 127.0.0.1:16\nlisten = 127.0.0.1:17\n",
+         "more than 16"},
     };
-    char text[512], err[512];
+    char text[1024], err[512];
     struct config *c;
 
     (void)state;
