@@ -421,10 +421,25 @@ server_hold_signals(void)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-/* Now that the signal events exist: act on those held while the worker
- * started (raise() reaches libevent's handler now). */
+/* Before the signal events are made: the handled signals blocked and
+ * back to their default actions, which is what libevent restores when an
+ * event is removed (a second SIGTERM during the drain then ends the
+ * process at once, as it should). */
 static void
-replay_held_signals(void)
+release_held_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < NHANDLED; i++)
+        sigaddset(set, handled[i]);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    for (size_t i = 0; i < NHANDLED; i++)
+        signal(handled[i], SIG_DFL);
+}
+
+/* Once the signal events exist: act on those held while the worker
+ * started (raise() reaches libevent's handler now), and let the rest in. */
+static void
+replay_held_signals(const sigset_t *set)
 {
     for (size_t i = 0; i < NHANDLED; i++) {
         if (held[i]) {
@@ -432,6 +447,7 @@ replay_held_signals(void)
             raise(handled[i]);
         }
     }
+    pthread_sigmask(SIG_UNBLOCK, set, NULL);
 }
 
 /* Descriptors kept for everything but connections: the listening socket,
@@ -480,7 +496,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
     struct event **sigev;
     struct server s;
-    sigset_t all, old;
+    sigset_t all, old, blocked;
     int rc = 1, started = 0, finalise = 1, abandoned = 0;
     long conn_cap;
 
@@ -503,6 +519,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     s.reloader = reloader_new(s.base, &s.opts, on_built, &s);
     if (s.reloader == NULL)
         goto out;
+    release_held_signals(&blocked);
     for (int i = 0; i < 5; i++) {
         sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
         if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
@@ -510,7 +527,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
             goto out;
         }
     }
-    replay_held_signals();
+    replay_held_signals(&blocked);
     conn_cap = fd_connection_cap(gen->cfg);
     /* Non-blocking, whatever another holder of the socket (systemd, the
      * process that passed it) did to the shared file description: a loop

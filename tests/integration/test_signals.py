@@ -2,6 +2,7 @@
 
 import json
 import re
+import os
 import signal
 import socket
 import threading
@@ -163,6 +164,30 @@ class SignalTest(unittest.TestCase):
             self.assertEqual(rc, 0, srv.stderr)
         finally:
             srv.stop()
+
+    def test_second_sigterm_ends_the_drain_at_once(self):
+        """A second SIGTERM (half a second or more after the first) ends
+        the worker at once, however long its drain would take."""
+        plugins = harness.default_plugins()
+        plugins["sleep"] = plugin(os.path.join(harness.PLUGINS, "sleep.so"))
+        srv = Server(plugins=plugins,
+                     server={"shutdown_timeout": 20}).start()
+        try:
+            conn = srv.connection(timeout=30)
+            conn.request("POST", "/", json.dumps(harness.call("sleep",
+                                                              [8000])),
+                         {"Content-Type": "application/json"})
+            time.sleep(0.3)
+            srv.signal(signal.SIGTERM)
+            time.sleep(0.8)
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            rc = srv.wait(timeout=10)
+            self.assertEqual(rc, 128 + signal.SIGTERM, srv.stderr)
+            self.assertLess(time.monotonic() - t0, 5)
+            conn.close()
+        finally:
+            srv._kill()
 
     def test_double_sigterm(self):
         srv = Server().start()
