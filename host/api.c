@@ -88,9 +88,13 @@ find_kv(struct plugin *p, const char *key)
 
     if (pc == NULL || key == NULL)
         return NULL;
-    for (size_t i = 0; i < pc->nkv; i++)
-        if (strcmp(pc->kv[i].key, key) == 0)
+    for (size_t i = 0; i < pc->nkv; i++) {
+        if (strcmp(pc->kv[i].key, key) == 0) {
+            if (p->kv_read != NULL)
+                p->kv_read[i] = 1;
             return &pc->kv[i];
+        }
+    }
     return NULL;
 }
 

@@ -250,6 +250,21 @@ plugin_initialising(char *buf, size_t len)
     pthread_mutex_unlock(&initialising_lock);
 }
 
+/* Keys of the plugin's section its init never read: most likely a
+ * misspelt one, which would otherwise be ignored without a word. */
+static void
+warn_unread(struct plugin *p, const char *cfg_file,
+            const struct plugin_conf *pc)
+{
+    for (size_t i = 0; p->kv_read != NULL && i < pc->nkv; i++)
+        if (!p->kv_read[i])
+            log_warn("%s:%d: [%s] %s: the plugin's init never read this "
+                     "key (misspelt?); it has no effect",
+                     cfg_file, pc->kv[i].line, p->name, pc->kv[i].key);
+    free(p->kv_read);
+    p->kv_read = NULL;
+}
+
 int
 plugin_load(struct plugin *p, const char *cfg_file,
             const struct plugin_conf *pc, struct registry *reg,
@@ -323,6 +338,8 @@ plugin_load(struct plugin *p, const char *cfg_file,
         goto fail;
     }
     p->def = def;
+    free(p->kv_read);
+    p->kv_read = pc->nkv > 0 ? calloc(pc->nkv, 1) : NULL;
     p->in_init = 1;
     set_initialising(p->name);
     rc = def->init(plugin_handle(p), api, &p->state);
@@ -350,6 +367,7 @@ plugin_load(struct plugin *p, const char *cfg_file,
         load_error(err, errlen, cfg_file, pc, "%s", p->host_error);
         goto fail;
     }
+    warn_unread(p, cfg_file, pc);
     p->initialised = 1;
     return 0;
 fail:
@@ -376,4 +394,6 @@ plugin_unload(struct plugin *p)
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;
+    free(p->kv_read);
+    p->kv_read = NULL;
 }

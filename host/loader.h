@@ -37,9 +37,12 @@ struct plugin {
     void *state;          /* set by init, passed to handlers/fini */
     struct registry *reg; /* where init registers methods */
     int in_init;          /* register_method allowed */
-    int initialised;      /* init succeeded: fini is due */
-    int reg_failed;       /* a register_method() call failed */
-    int serial;           /* set_serial(): methods share serial_lock */
+    /* Per key of its section (conf->kv): read by init through the config
+     * getters (api.c), for the warning about keys init never read. */
+    unsigned char *kv_read;
+    int initialised; /* init succeeded: fini is due */
+    int reg_failed;  /* a register_method() call failed */
+    int serial;      /* set_serial(): methods share serial_lock */
     pthread_mutex_t serial_lock;
     size_t nmethods;
     char error[512];      /* the plugin's set_error() text */

@@ -291,6 +291,22 @@ class CliTest(unittest.TestCase):
 
 
 
+class UnreadKeyTest(unittest.TestCase):
+    def test_a_key_init_never_read_is_named(self):
+        """A misspelt plugin key would otherwise be ignored silently: a
+        warning names file, line, section and key; keys init read are not
+        named (#14's conveniences)."""
+        sleep_so = os.path.join(os.path.dirname(PING_SO), "sleep.so")
+        with TempDir() as d:
+            path = d.write("rpc.ini", GOOD_SERVER + "\n[sleep]\npath = %s\n"
+                           "max_ms = 100\nmaxms = 5\n" % sleep_so)
+            rc, out, err = run_cli(["-t", "-c", path])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"rpc\.ini:8: \[sleep\] maxms: the plugin's "
+                         r"init never read this key \(misspelt\?\)")
+        self.assertNotIn("max_ms:", err)
+
+
 class ConfigSizeTest(unittest.TestCase):
     def test_one_mib_loads_one_byte_more_does_not(self):
         head = GOOD_SERVER
