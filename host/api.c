@@ -256,6 +256,7 @@ static const rpchost_api the_api = {
     .timer = call_timer,
     .set_serial = api_set_serial,
     .config_require = api_config_require,
+    .invalid_params = call_invalid_params,
 };
 
 const rpchost_api *

@@ -18,6 +18,7 @@
 #include "call.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,4 +510,18 @@ call_timer(rpchost_call *h, unsigned ms,
         return RPCHOST_ENOMEM;
     }
     return RPCHOST_OK;
+}
+
+int
+call_invalid_params(rpchost_call *h, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt != NULL ? fmt : "", ap);
+    va_end(ap);
+    /* The host's own shape for this error: message, text as data. */
+    return call_error(h, RPCHOST_INVALID_PARAMS, NULL,
+                      cJSON_CreateString(text));
 }

@@ -53,4 +53,8 @@ int call_defer(rpchost_call *call);
 int call_timer(rpchost_call *call, unsigned ms,
                void (*fn)(rpchost_call *call, void *arg), void *arg);
 
+/* ABI 2: -32602 with the formatted text as data (plugin.h). */
+int call_invalid_params(rpchost_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -21,8 +21,7 @@ static int
 answer_number(rpchost_call *call, double v)
 {
     if (!isfinite(v))
-        return api->error(call, RPCHOST_INVALID_PARAMS, "Invalid params",
-                          cJSON_CreateString("result is not a finite number"));
+        return api->invalid_params(call, "result is not a finite number");
     return api->result(call, cJSON_CreateNumber(v));
 }
 
@@ -87,9 +86,7 @@ sum(rpchost_call *call, const cJSON *params, void *state)
 
     (void)state;
     if (params != NULL && !cJSON_IsArray(params))
-        return api->error(call, RPCHOST_INVALID_PARAMS, "Invalid params",
-                          cJSON_CreateString("sum takes its numbers by "
-                                             "position"));
+        return api->invalid_params(call, "sum takes its numbers by position");
     cJSON_ArrayForEach (item, params) {
         if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) {
             double v;

@@ -44,10 +44,26 @@ class LoaderFailureTest(unittest.TestCase):
         err = self.run_both({"newabi": plugin(fixture("newabi"))})
         self.assertIn("newabi", err)
         self.assertIn("abi", err.lower())
-        # Names both versions (the plugin's 2 and the host's 1).
-        self.assertRegex(err, r"\b2\b")
-        self.assertRegex(err, r"\b1\b")
+        # Names both versions (the plugin's 3 and the host's 2).
+        self.assertRegex(err, r"ABI 3\b")
+        self.assertRegex(err, r"ABI 2\b")
         self.assertNotIn("init ran", err)
+
+    def test_abi_1_plugin_still_works(self):
+        """A plugin built for ABI 1 (before ABI 2 appended invalid_params)
+        loads and serves on this host, and the shipped calc (ABI 2) answers
+        with the shorthand exactly as it answered with api->error."""
+        plugins = {"abi1": plugin(fixture("abi1")),
+                   "calc": plugin(os.path.join(harness.PLUGINS, "calc.so"))}
+        with Server(plugins=plugins) as srv:
+            self.assertEqual(srv.rpc("abi1_ping")["result"], "pong from ABI 1")
+            bad = srv.rpc("abi1_bad")["error"]
+            self.assertEqual((bad["code"], bad["data"]),
+                             (-32602, "the ABI 1 way"))
+            err = srv.rpc("sum", {"a": 1})["error"]
+            self.assertEqual(err, {"code": -32602, "message": "Invalid params",
+                                   "data": "sum takes its numbers by "
+                                           "position"})
 
     def test_init_fails(self):
         err = self.run_both({"initfail": plugin(fixture("initfail"))})

@@ -219,7 +219,7 @@ test_newabi(void **state)
 
     /* Its init aborts the program if the host ever runs it. */
     inst_init(in, "na", fixtures, "newabi.so", NULL);
-    expect_fail(in, fx->reg, "ABI 2", "ABI 1", NULL);
+    expect_fail(in, fx->reg, "ABI 3", "ABI 2", NULL);
     assert_int_equal(registry_count(fx->reg), 0);
 }
 

@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 /* The ABI this header describes.  Appending to struct rpchost_api bumps it. */
-#define RPCHOST_ABI_VERSION 1
+#define RPCHOST_ABI_VERSION 2
 
 /* Marks the one symbol a plugin exports. */
 #if defined(__GNUC__)
@@ -170,7 +170,7 @@ typedef struct rpchost_method {
  * this host when its offset is below `size`.
  */
 /* Every member is tagged with the ABI that added it, as sqlite3ext.h
- * does: all of the table below is ABI 1.  Members added later go at the
+ * does.  Members added later go at the
  * end, under a "---- Added in ABI N ----" line; a plugin that uses one
  * checks api->abi_version >= N first (or requires N at load time by
  * being built with RPCHOST_ABI_VERSION >= N). */
@@ -301,6 +301,20 @@ struct rpchost_api {
      * returns NULL and records "missing required key 'KEY'" as the
      * startup error; return RPCHOST_ENOENT from init then. */
     const char *(*config_require)(rpchost_plugin *plugin, const char *key);
+
+    /* ---- Added in ABI 2 ---- */
+
+    /* invalid_params: answer the call -32602 "Invalid params", with the
+     * printf-formatted text (cut at 255 bytes) as the error's data, and
+     * return what api->error returns: the shorthand for the commonest
+     * refusal, `return api->invalid_params(call, "need %d numbers", 2);`.
+     * Only with api->abi_version >= 2 (a plugin built with this header
+     * requires it: the host refuses it on an older one). */
+    int (*invalid_params)(rpchost_call *call, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
 
     /* (Members added in later ABIs go here, each group under its
      * "---- Added in ABI N ----" line.) */
