@@ -286,6 +286,14 @@ run_call(struct call *c, const struct rpc_req *r)
         settle_call(c);
         return;
     }
+    if ((c->m->flags & RPCHOST_METHOD_NOTIFICATION) && c->id != NULL) {
+        snprintf(why, sizeof(why),
+                 "method %.128s takes notifications only (no \"id\")",
+                 c->method);
+        host_error(c, RPCHOST_INVALID_REQUEST, why);
+        settle_call(c);
+        return;
+    }
     if (c->m->params != NULL &&
         params_validate(c->m->params, c->m->nparams, r->params, why,
                         sizeof(why)) != 0) {
@@ -334,15 +342,24 @@ run_call(struct call *c, const struct rpc_req *r)
                 host_error(c, RPCHOST_INVALID_PARAMS, c->param_err) == 0;
         } else {
             /* Say nothing of the plugin's internals to the client. */
+            if (rc == RPCHOST_OK &&
+                (c->m->flags & RPCHOST_METHOD_NOTIFICATION)) {
+                /* A notification-only method need not answer: settled as
+                 * answered, without an error to count. */
+                host_answered = claim(c) == 0;
+                goto settled;
+            }
             if (rc == RPCHOST_OK)
-                log_error("method %s returned without answering the call",
-                          c->method);
+                log_error("method %s (plugin [%s]) returned without "
+                          "answering the call",
+                          c->method, c->m->plugin->name);
             else
-                log_error("method %s failed: %s (%d)", c->method,
-                          rcode_text(rc), rc);
+                log_error("method %s (plugin [%s]) failed: %s (%d)", c->method,
+                          c->m->plugin->name, rcode_text(rc), rc);
             host_answered = host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
         }
     }
+settled:
     if (flags & CALL_DEFERRED) {
         /* Deferred, then failed.  If the plugin answered first (maybe
          * still writing it, on its thread), its dispatch_deferred_done()

@@ -65,6 +65,24 @@ class LoaderFailureTest(unittest.TestCase):
                                    "data": "sum takes its numbers by "
                                            "position"})
 
+    def test_notification_only_method(self):
+        """RPCHOST_METHOD_NOTIFICATION (ABI 2): notifications run it and
+        need no answer (no error logged, none counted); a request with an
+        id is refused -32600 before the handler runs."""
+        with Server(plugins={"n": plugin(fixture("notifyonly"))}) as srv:
+            for _ in range(3):
+                status, _, body = srv.call({"jsonrpc": "2.0",
+                                            "method": "note"})
+                self.assertEqual(status, 204, body)
+            err = srv.rpc("note", id=5)["error"]
+            self.assertEqual(err["code"], -32600)
+            self.assertIn("notifications only", err["data"])
+            self.assertEqual(srv.rpc("count")["result"], 3)
+            self.assertNotIn("without answering", srv.stderr)
+            status, _, body = srv.call(None, path="/metrics", method="GET")
+            self.assertNotIn('rpchost_rpc_errors_total{code="-32603"}',
+                             body.decode())
+
     def test_init_fails(self):
         err = self.run_both({"initfail": plugin(fixture("initfail"))})
         self.assertIn("cannot reach database at db:5432", err)

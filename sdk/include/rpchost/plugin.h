@@ -128,6 +128,11 @@ typedef int (*rpchost_handler)(rpchost_call *call, const cJSON *params,
 
 /* Method flags (rpchost_method.flags). */
 #define RPCHOST_METHOD_SERIAL 0x1u /* never run two calls of it at once */
+/* ABI 2: called as a notification only.  Its handler need not answer
+ * (returning RPCHOST_OK is enough); a request with an id is refused by the
+ * host with -32600 before the handler runs.  (An ABI 1 host ignores the
+ * flag: such a plugin then answers with api->result(call, NULL)'s null.) */
+#define RPCHOST_METHOD_NOTIFICATION 0x2u
 
 /* JSON types for rpchost_param.type. */
 enum rpchost_type {
