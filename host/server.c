@@ -33,6 +33,11 @@
 #include "util.h"
 #include "watchdog.h"
 
+/* The signals the worker handles (the first three stop it), and those
+ * held while it starts. */
+static const int handled[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
+#define NHANDLED (sizeof(handled) / sizeof(handled[0]))
+
 struct server {
     struct event_base *base;        /* main thread: signals */
     struct stats *stats;            /* one per worker, in the shared mapping */
@@ -44,13 +49,13 @@ struct server {
     struct lane **lanes;
     int nlanes;
     int stopping;
-    struct event *sigev[5];    /* SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1 */
-    struct reloader *reloader; /* builds the next generation on SIGHUP */
-    int reload_again;          /* a SIGHUP came during the running build */
-    struct watchdog *watchdog; /* WATCHDOG=1 pings, when systemd asks */
-    struct stall *stall;       /* reports loops kept by plugin code */
-    long long stop_ms;         /* when the shutdown began (util_mono_ms) */
-    int stop_timeout_ms;       /* its shutdown_timeout */
+    struct event *sigev[NHANDLED]; /* one per handled[] signal */
+    struct reloader *reloader;     /* builds the next generation on SIGHUP */
+    int reload_again;              /* a SIGHUP came during the running build */
+    struct watchdog *watchdog;     /* WATCHDOG=1 pings, when systemd asks */
+    struct stall *stall;           /* reports loops kept by plugin code */
+    long long stop_ms;             /* when the shutdown began (util_mono_ms) */
+    int stop_timeout_ms;           /* its shutdown_timeout */
 };
 
 /* After the drain's shutdown_timeout, how long the loops have to end
@@ -385,9 +390,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-/* The signals the worker handles, and those held while it starts. */
-static const int handled[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
-#define NHANDLED (sizeof(handled) / sizeof(handled[0]))
 static volatile sig_atomic_t held[NHANDLED];
 
 static void
@@ -493,7 +495,6 @@ int
 server_run(struct generation *gen, const struct reload_opts *opts,
            const struct worker_ends *ends)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
     struct event **sigev;
     struct server s;
     sigset_t all, old, blocked;
@@ -520,10 +521,10 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     if (s.reloader == NULL)
         goto out;
     release_held_signals(&blocked);
-    for (int i = 0; i < 5; i++) {
-        sigev[i] = evsignal_new(s.base, sigs[i], on_signal, &s);
+    for (size_t i = 0; i < NHANDLED; i++) {
+        sigev[i] = evsignal_new(s.base, handled[i], on_signal, &s);
         if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0) {
-            log_error("cannot handle signal %d", sigs[i]);
+            log_error("cannot handle signal %d", handled[i]);
             goto out;
         }
     }
@@ -630,7 +631,7 @@ out:
         lane_free(s.lanes[i]);
     set_reap_base(NULL);
     free(s.lanes);
-    for (int i = 0; i < 5; i++)
+    for (size_t i = 0; i < NHANDLED; i++)
         if (sigev[i] != NULL)
             event_free(sigev[i]);
     reloader_free(s.reloader); /* left alone while its build runs */

@@ -77,17 +77,25 @@ def worker_pids(pid):
         return []
 
 
-def wait_log(testcase, server, pattern, count=1, timeout=None):
+def wait_stderr(server, pattern, timeout=None, count=1):
     """Wait until regex `pattern` occurs `count` times in server.stderr
-    (10 s, scaled, unless `timeout`); fail the test otherwise."""
-    rx = re.compile(pattern)
+    (10 s, scaled, unless `timeout`); AssertionError otherwise."""
+    rx = re.compile(pattern, re.M)
     deadline = time.monotonic() + (timeout or 10 * SCALE)
     while time.monotonic() < deadline:
         if len(rx.findall(server.stderr)) >= count:
             return
         time.sleep(0.02)
-    testcase.fail("no %d x %r in stderr:\n%s" % (count, pattern,
-                                                 server.stderr))
+    raise AssertionError("no %d x %r in stderr:\n%s" % (count, pattern,
+                                                        server.stderr))
+
+
+def wait_log(testcase, server, pattern, count=1, timeout=None):
+    """wait_stderr, failing `testcase` (not an error) when it times out."""
+    try:
+        wait_stderr(server, pattern, timeout, count)
+    except AssertionError as e:
+        testcase.fail(str(e))
 
 
 def free_port():

@@ -9,7 +9,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, TempDir, ini_text, plugin
+from harness import Server, TempDir, ini_text, plugin, wait_stderr
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
                      r"(ERROR|WARN |INFO |DEBUG) ")
@@ -26,16 +26,6 @@ def journal_is_stderr():
 def journal_is_elsewhere():
     st = os.fstat(2)
     os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino + 1)
-
-
-def wait_stderr(srv, pattern, timeout=None):
-    rx = re.compile(pattern, re.M)
-    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
-    while time.monotonic() < deadline:
-        if rx.search(srv.stderr):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no %r in stderr:\n%s" % (pattern, srv.stderr))
 
 
 class JournalTest(unittest.TestCase):

@@ -10,18 +10,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, fixture, ini_text, plugin
-
-
-def wait_stderr(srv, pattern, timeout=None):
-    """Wait until regex `pattern` occurs in srv.stderr."""
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + (timeout or 10 * harness.SCALE)
-    while time.monotonic() < deadline:
-        if rx.search(srv.stderr):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no %r in stderr:\n%s" % (pattern, srv.stderr))
+from harness import Server, fixture, ini_text, plugin, wait_stderr
 
 
 def reload_to_slow_init(srv, server_keys, init_ms):
