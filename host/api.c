@@ -12,10 +12,13 @@
 
 #include "call.h"
 #include "config.h"
+#include "context.h"
+#include "hooks.h"
 #include "loader.h"
 #include "rcode.h"
 #include "log.h"
 #include "registry.h"
+#include "stats.h"
 #include "util.h"
 
 static void api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
@@ -229,6 +232,29 @@ api_config_require(rpchost_plugin *plugin, const char *key)
     return NULL;
 }
 
+static int
+api_add_hooks(rpchost_plugin *plugin,
+              int (*on_call)(rpchost_call *call, const cJSON *params,
+                             void *state),
+              void (*on_done)(rpchost_call *call, int code,
+                              uint64_t duration_us, void *state))
+{
+    struct plugin *p = plugin_of(plugin);
+
+    if (p == NULL || (on_call == NULL && on_done == NULL))
+        return RPCHOST_EINVAL;
+    if (!p->in_init)
+        return RPCHOST_ESTATE;
+    if (p->on_call != NULL || p->on_done != NULL)
+        return RPCHOST_EEXIST;
+    p->hook_stat = stats_intern("(hook)");
+    if (p->hook_stat == NULL)
+        return RPCHOST_ENOMEM;
+    p->on_call = on_call;
+    p->on_done = on_done;
+    return RPCHOST_OK;
+}
+
 static const rpchost_api the_api = {
     .abi_version = RPCHOST_ABI_VERSION,
     .size = sizeof(rpchost_api),
@@ -257,6 +283,16 @@ static const rpchost_api the_api = {
     .set_serial = api_set_serial,
     .config_require = api_config_require,
     .invalid_params = call_invalid_params,
+    .call_peer = context_peer,
+    .call_transport = context_transport,
+    .call_credential = context_credential,
+    .call_header = context_header,
+    .call_batch = context_batch,
+    .call_trace_id = context_trace_id_of,
+    .call_traceparent = context_traceparent,
+    .add_hooks = api_add_hooks,
+    .call_suspend = hooks_suspend,
+    .call_resume = hooks_resume,
 };
 
 const rpchost_api *

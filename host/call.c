@@ -28,6 +28,7 @@
 #include "generation.h"
 #include "handle.h"
 #include "jsonrpc.h"
+#include "loader.h"
 #include "log.h"
 #include "loop.h"
 #include "params.h"
@@ -37,26 +38,25 @@
 /* A plugin timer.  It holds a reference to the batch until it ran. */
 struct call_timer {
     struct batch *batch;
-    const struct call *call; /* alive while the batch is */
     rpchost_call *h;
     void (*fn)(rpchost_call *call, void *arg);
     void *arg;
+    const char *stat_name, *plugin_stat_name; /* for the activity record */
 };
 
-/* The handler running on this thread, if it is h's. */
+/* The handler (or hook) running on this thread, if it is h's. */
 static struct running *
 handler_of(rpchost_call *h)
 {
-    struct running *r = dispatch_running;
-
-    return r != NULL && r->c->h == (uintptr_t)h ? r : NULL;
+    return running_of(h);
 }
 
-/* The call whose handler runs on this thread, if h is its handle. */
+/* The call whose handler (or hook) runs on this thread, if h is its
+ * handle. */
 static struct call *
 in_handler(rpchost_call *h)
 {
-    struct running *r = handler_of(h);
+    struct running *r = running_of(h);
 
     return r ? r->c : NULL;
 }
@@ -219,25 +219,6 @@ call_error(rpchost_call *h, int code, const char *message, cJSON *data)
     cJSON_Delete(data);
     plugin_answered(c, old);
     return rc;
-}
-
-/* The call h names if its memory may be read here: inside its handler,
- * or deferred and not yet answered by the plugin (whose reference keeps
- * it); *flags receives its flags.  Else NULL. */
-static struct call *
-open_call(rpchost_call *h, uint32_t *flags)
-{
-    struct call *c = in_handler(h);
-
-    if (c != NULL) {
-        *flags = handle_flags(c->slot);
-        return c;
-    }
-    c = handle_get((uintptr_t)h, flags);
-    return c != NULL &&
-                   (*flags & (CALL_DEFERRED | CALL_PLUGIN)) == CALL_DEFERRED
-               ? c
-               : NULL;
 }
 
 const char *
@@ -430,7 +411,8 @@ call_param_array(rpchost_call *h, size_t pos, const char *name,
 int
 call_defer(rpchost_call *h)
 {
-    struct call *c = in_handler(h);
+    struct running *r = running_of(h);
+    struct call *c = r && r->what == RUN_HANDLER ? r->c : NULL;
     uint32_t old;
 
     if (h == NULL)
@@ -447,6 +429,7 @@ call_defer(rpchost_call *h)
         memcpy(c->id_copy, c->id, c->id_len);
         c->id = c->id_copy;
     }
+    context_fill(c->batch); /* read from other threads from now on */
     /* The plugin's reference, taken before the flag tells an answering
      * thread that there is one to drop. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
@@ -465,10 +448,9 @@ call_timer_fire(void *arg)
 {
     struct call_timer *t = arg;
     struct batch *b = t->batch;
-    const struct call *c = t->call;
 
     if (b->stats != NULL)
-        activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
+        activity_enter(&b->stats->now, t->stat_name, t->plugin_stat_name,
                        b->gen->id, util_mono_us());
     t->fn(t->h, t->arg);
     if (b->stats != NULL)
@@ -498,10 +480,13 @@ call_timer(rpchost_call *h, unsigned ms,
     if (t == NULL)
         return RPCHOST_ENOMEM;
     t->batch = c->batch;
-    t->call = c;
     t->h = h;
     t->fn = fn;
     t->arg = arg;
+    /* A suspended call's hook may set timers too: its method is not
+     * known yet, only the plugin running. */
+    t->stat_name = c->m ? c->m->stat_name : c->hook->hook_stat;
+    t->plugin_stat_name = c->m ? c->m->plugin->stat_name : c->hook->stat_name;
     /* The timer keeps the batch (and so the call) alive until it ran. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
     if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {

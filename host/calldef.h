@@ -37,14 +37,18 @@ struct generation;
 struct loop;
 struct loop_timer;
 struct method;
+struct plugin;
 struct stats;
 
 /* A call's state, kept in the flags of its handle's slot. */
 enum {
-    CALL_ANSWERED = 0x1, /* answered, by anyone: later answers are dropped */
-    CALL_PLUGIN = 0x2,   /* the plugin answered: it may touch it no more */
-    CALL_DEFERRED = 0x4, /* defer() was called: the plugin holds a reference
-                          * to the batch until CALL_PLUGIN */
+    CALL_ANSWERED = 0x1,  /* answered, by anyone: later answers are dropped */
+    CALL_PLUGIN = 0x2,    /* the plugin answered: it may touch it no more */
+    CALL_DEFERRED = 0x4,  /* defer() was called: the plugin holds a reference
+                           * to the batch until CALL_PLUGIN */
+    CALL_SUSPENDED = 0x8, /* an on_call hook suspended it (with
+                           * CALL_DEFERRED: its reference) until it resumes
+                           * it (setting CALL_PLUGIN) or answers */
 };
 
 /* One call of a batch.  Loop thread only, but for its answer (`out`,
@@ -66,6 +70,31 @@ struct call {
     struct buf out;        /* the response object; empty for notifications */
     uint64_t t0_us;        /* when it started, for its latency */
     char *param_err;       /* set by a failing param getter (malloc) */
+    const struct rpc_req *req; /* its request, in the batch's envelope */
+    size_t hook_next;          /* the on_call hook it resumes at */
+    struct plugin *hook;       /* the plugin whose on_call ran last */
+};
+
+/* What a batch knows of its request beyond the body (dispatch.h's
+ * dispatch_env), asked of the edge (`src`) only when someone needs it, on
+ * the loop thread while the batch has not finished.  A call that leaves
+ * the loop (deferred or suspended) first fills everything (context.c), so
+ * other threads, and the times after the request is gone, read only
+ * these, never the edge's. */
+enum {
+    CTX_PEER = 0x1,  /* peer[] is filled */
+    CTX_TRACE = 0x2, /* trace[] is filled */
+};
+
+struct call_ctx {
+    const struct dispatch_source *src; /* NULL: none */
+    void *src_arg;
+    const struct auth_user *user;
+    int transport;
+    unsigned have; /* CTX_* */
+    char peer[64];
+    char trace[56];    /* TRACE_LEN + 1: this host's traceparent */
+    char trace_id[33]; /* its trace id alone */
 };
 
 /* One request body being answered: its memory lives while `refs` is
@@ -85,14 +114,24 @@ struct batch {
     atomic_long refs;
     dispatch_done_fn done;
     void *arg;
+    int want_trace; /* the answer's callback gets the trace */
+    struct call_ctx ctx;
 };
 
-/* A handler running: its call and what exists only meanwhile.  On the
- * stack of dispatch.c's run_call(). */
+/* What runs for a call: its handler, or one of its hooks (hooks.c). */
+enum {
+    RUN_HANDLER = 0,
+    RUN_ON_CALL = 1,
+    RUN_ON_DONE = 2,
+};
+
+/* A handler (or hook) running: its call and what exists only meanwhile.
+ * On the stack of dispatch.c's run_call() (hooks.c's functions). */
 struct running {
     struct call *c;
     const cJSON *params;
     struct params_cursor cursor; /* positional lookups in params */
+    int what;                    /* RUN_* */
 };
 
 /* The handler running on this thread, NULL between handlers: set by
@@ -103,6 +142,36 @@ struct running {
 extern _Thread_local struct running *dispatch_running
     __attribute__((tls_model("local-exec")));
 
+/* The handler (or hook) running on this thread, if it is h's. */
+static inline struct running *
+running_of(rpchost_call *h)
+{
+    struct running *r = dispatch_running;
+
+    return r != NULL && r->c->h == (uintptr_t)h ? r : NULL;
+}
+
+/* The call h names if its memory may be read here: while a handler or
+ * hook of it runs on this thread, or when it is deferred (or suspended)
+ * and not yet answered by the plugin (whose reference keeps it); *flags
+ * receives its flags.  Else NULL. */
+static inline struct call *
+open_call(rpchost_call *h, uint32_t *flags)
+{
+    struct running *r = running_of(h);
+    struct call *c;
+
+    if (r != NULL) {
+        *flags = handle_flags(r->c->slot);
+        return r->c;
+    }
+    c = handle_get((uintptr_t)h, flags);
+    return c != NULL &&
+                   (*flags & (CALL_DEFERRED | CALL_PLUGIN)) == CALL_DEFERRED
+               ? c
+               : NULL;
+}
+
 /* Drop a reference to b (any thread); the last one frees it: its calls,
  * their handles' slots (retired: later use of a handle is refused), the
  * envelope and its generation reference. */
@@ -112,5 +181,23 @@ void dispatch_batch_unref(struct batch *b);
  * deferred call's answer was written by its plugin; cancel its deadline
  * and settle it. */
 void dispatch_deferred_done(void *arg);
+
+/* Loop thread, for hooks.c: a call is answered (its text written, its
+ * handle claimed): count it, run its on_done hooks, settle it. */
+void dispatch_settle_call(struct call *c);
+/* Answer c with an error unless someone already did: 0 when this was the
+ * answer (then settle it). */
+int dispatch_host_error(struct call *c, int code, const char *detail);
+/* Arm a call's deadline: it left the loop (deferred or suspended). */
+void dispatch_arm_deadline(struct call *c);
+/* Run the call's method: what follows its on_call hooks. */
+void dispatch_method(struct call *c);
+
+/* context.c, loop thread: fill the batch's context, before a call leaves
+ * the loop (defer, suspend) or for the answer's callback. */
+void context_fill(struct batch *b);
+/* The call's trace id (32 hex digits, made on first use), for log lines
+ * about it; loop thread, or a call that left the loop. */
+const char *context_trace_id(struct batch *b);
 
 #endif

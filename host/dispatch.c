@@ -39,6 +39,7 @@
 #include "calldef.h"
 #include "generation.h"
 #include "handle.h"
+#include "hooks.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
@@ -84,7 +85,7 @@ batch_finish(struct batch *b)
     dispatch_done_fn done = b->done;
     void *arg = b->arg;
     char batch_what[32];
-    const char *what;
+    const char *what, *trace;
     char *body;
     size_t len = 0;
     int any = 0;
@@ -124,16 +125,19 @@ batch_finish(struct batch *b)
             buf_putc(&out, ']');
         }
     }
+    if (b->want_trace)
+        context_fill(b);
+    trace = b->ctx.have & CTX_TRACE ? b->ctx.trace : NULL;
     if (!any) {
         buf_free(&out);
-        done(arg, 204, NULL, 0, what);
+        done(arg, 204, NULL, 0, what, trace);
     } else {
         body = buf_take(&out, &len);
         if (body == NULL) {
             log_error("out of memory building a response");
-            done(arg, 500, NULL, 0, what);
+            done(arg, 500, NULL, 0, what, trace);
         } else {
-            done(arg, 200, body, len, what);
+            done(arg, 200, body, len, what, trace);
         }
     }
     dispatch_batch_unref(b);
@@ -148,9 +152,9 @@ settle(struct batch *b)
 }
 
 /* Loop thread: call c is answered (its text written): enforce the
- * response size limit, count it, and settle it. */
-static void
-settle_call(struct call *c)
+ * response size limit, count it, run its on_done hooks and settle it. */
+void
+dispatch_settle_call(struct call *c)
 {
     struct batch *b = c->batch;
     size_t max = b->gen->cfg->max_response_size;
@@ -160,19 +164,24 @@ settle_call(struct call *c)
         snprintf(detail, sizeof(detail),
                  "the answer has %zu bytes, more than max_response_size %zu",
                  c->out.len, max);
-        log_warn("method %s: %s", c->method, detail);
+        log_warn("method %s: %s [trace %s]", c->method, detail,
+                 context_trace_id(b));
         buf_reset(&c->out);
         c->code = RPCHOST_RESPONSE_TOO_LARGE;
         rpc_write_error(&c->out, c->id, c->id_len, c->code,
                         "Response too large", NULL);
     }
-    if (b->stats != NULL) {
+    if (b->stats != NULL || b->gen->nhooked != 0) {
         /* The end of this call is the start of the next one the
          * dispatcher runs: one clock reading per call. */
         b->clock_us = util_mono_us();
-        stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
-                   b->clock_us - c->t0_us, c->code);
-        stats_add_gauge(&b->stats->in_flight, -1);
+        if (b->stats != NULL) {
+            stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
+                       b->clock_us - c->t0_us, c->code);
+            stats_add_gauge(&b->stats->in_flight, -1);
+        }
+        if (b->gen->nhooked != 0 && c->req != NULL)
+            hooks_done(c, c->code, b->clock_us - c->t0_us);
     }
     settle(b);
 }
@@ -198,7 +207,7 @@ dispatch_deferred_done(void *arg)
         loop_timer_cancel(c->deadline);
         c->deadline = NULL;
     }
-    settle_call(c);
+    dispatch_settle_call(c);
 }
 
 /* Loop thread: a deferred call's deadline passed. */
@@ -212,25 +221,29 @@ on_deadline(void *arg)
         /* The plugin answered; its settlement is on its way, unless
          * posting it failed. */
         if (atomic_load(&c->post_failed))
-            settle_call(c);
+            dispatch_settle_call(c);
         return;
     }
+    if (atomic_load(&c->post_failed))
+        /* A hook resumed it but its post failed (hooks.c): the
+         * reference that went with it. */
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
     log_warn("method %s: no answer within call_timeout (or by shutdown); "
-             "answering %d",
-             c->method, RPCHOST_CALL_TIMEOUT);
+             "answering %d [trace %s]",
+             c->method, RPCHOST_CALL_TIMEOUT, context_trace_id(c->batch));
     c->code = RPCHOST_CALL_TIMEOUT;
     if (c->id != NULL)
         rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_CALL_TIMEOUT,
                         "Call timed out", NULL);
-    settle_call(c);
+    dispatch_settle_call(c);
 }
 
 /* ---- running calls ---- */
 
 /* Answer `c` with an error unless someone already did (loop thread).
  * 0 when this was the answer. */
-static int
-host_error(struct call *c, int code, const char *detail)
+int
+dispatch_host_error(struct call *c, int code, const char *detail)
 {
     if (claim(c) != 0)
         return -1;
@@ -246,11 +259,12 @@ run_discover(struct call *c, const struct rpc_req *r)
     const struct generation *g = c->batch->gen;
 
     if (r->params != NULL && r->params->child != NULL) {
-        host_error(c, RPCHOST_INVALID_PARAMS, "rpc.discover takes no params");
+        dispatch_host_error(c, RPCHOST_INVALID_PARAMS,
+                            "rpc.discover takes no params");
         return;
     }
     if (g->discover == NULL) {
-        host_error(c, RPCHOST_INTERNAL_ERROR, NULL);
+        dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, NULL);
         return;
     }
     claim(c);
@@ -259,46 +273,76 @@ run_discover(struct call *c, const struct rpc_req *r)
                          g->discover_len);
 }
 
-/* Run one valid call; returns once the call is settled or deferred. */
+void
+dispatch_arm_deadline(struct call *c)
+{
+    struct batch *b = c->batch;
+
+    c->deadline = loop_timer_add(
+        b->loop, (unsigned)b->gen->cfg->call_timeout_ms, on_deadline, c);
+    if (c->deadline == NULL)
+        log_error("method %s: cannot set its deadline", c->method);
+    else
+        loop_timer_first(c->deadline);
+}
+
+/* Run one valid call: its hooks, then its method (dispatch_method). */
 static void
 run_call(struct call *c, const struct rpc_req *r)
 {
     struct batch *b = c->batch;
-    struct running run = {c, r->params, PARAMS_CURSOR_INIT};
+
+    c->req = r;
+    if (b->stats != NULL) {
+        c->t0_us = b->clock_us;
+        stats_add_gauge(&b->stats->in_flight, 1);
+    }
+    if (b->gen->nhooked != 0) {
+        if (b->stats == NULL)
+            c->t0_us = b->clock_us;
+        hooks_call(c);
+    } else {
+        dispatch_method(c);
+    }
+}
+
+/* Run a call's method; returns once the call is settled or deferred. */
+void
+dispatch_method(struct call *c)
+{
+    const struct rpc_req *r = c->req;
+    struct batch *b = c->batch;
+    struct running run = {c, r->params, PARAMS_CURSOR_INIT, RUN_HANDLER};
     int host_answered = 0;
     char why[200];
     uint32_t flags;
     int rc;
 
-    if (b->stats != NULL) {
-        c->t0_us = b->clock_us;
-        stats_add_gauge(&b->stats->in_flight, 1);
-    }
     if (strcmp(r->method, "rpc.discover") == 0) {
         c->stat_name = discover_name;
         run_discover(c, r);
-        settle_call(c);
+        dispatch_settle_call(c);
         return;
     }
     c->m = registry_find(b->gen->reg, r->method, strlen(r->method));
     if (c->m == NULL) {
-        host_error(c, RPCHOST_METHOD_NOT_FOUND, NULL);
-        settle_call(c);
+        dispatch_host_error(c, RPCHOST_METHOD_NOT_FOUND, NULL);
+        dispatch_settle_call(c);
         return;
     }
     if ((c->m->flags & RPCHOST_METHOD_NOTIFICATION) && c->id != NULL) {
         snprintf(why, sizeof(why),
                  "method %.128s takes notifications only (no \"id\")",
                  c->method);
-        host_error(c, RPCHOST_INVALID_REQUEST, why);
-        settle_call(c);
+        dispatch_host_error(c, RPCHOST_INVALID_REQUEST, why);
+        dispatch_settle_call(c);
         return;
     }
     if (c->m->params != NULL &&
         params_validate(c->m->params, c->m->nparams, r->params, why,
                         sizeof(why)) != 0) {
-        host_error(c, RPCHOST_INVALID_PARAMS, why);
-        settle_call(c);
+        dispatch_host_error(c, RPCHOST_INVALID_PARAMS, why);
+        dispatch_settle_call(c);
         return;
     }
     if (c->m->lock != NULL)
@@ -323,23 +367,16 @@ run_call(struct call *c, const struct rpc_req *r)
          * The next call starts now. */
         if (b->stats != NULL)
             b->clock_us = util_mono_us();
-        if (!(flags & CALL_ANSWERED)) {
-            c->deadline =
-                loop_timer_add(b->loop, (unsigned)b->gen->cfg->call_timeout_ms,
-                               on_deadline, c);
-            if (c->deadline == NULL)
-                log_error("method %s: cannot set its deadline", c->method);
-            else
-                loop_timer_first(c->deadline);
-        }
+        if (!(flags & CALL_ANSWERED))
+            dispatch_arm_deadline(c);
         return;
     }
     if (!(flags & CALL_ANSWERED)) {
         if (c->param_err != NULL &&
             (rc == RPCHOST_ENOENT || rc == RPCHOST_ETYPE ||
              rc == RPCHOST_ERANGE)) {
-            host_answered =
-                host_error(c, RPCHOST_INVALID_PARAMS, c->param_err) == 0;
+            host_answered = dispatch_host_error(c, RPCHOST_INVALID_PARAMS,
+                                                c->param_err) == 0;
         } else {
             /* Say nothing of the plugin's internals to the client. */
             if (rc == RPCHOST_OK &&
@@ -351,12 +388,15 @@ run_call(struct call *c, const struct rpc_req *r)
             }
             if (rc == RPCHOST_OK)
                 log_error("method %s (plugin [%s]) returned without "
-                          "answering the call",
-                          c->method, c->m->plugin->name);
+                          "answering the call [trace %s]",
+                          c->method, c->m->plugin->name, context_trace_id(b));
             else
-                log_error("method %s (plugin [%s]) failed: %s (%d)", c->method,
-                          c->m->plugin->name, rcode_text(rc), rc);
-            host_answered = host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
+                log_error("method %s (plugin [%s]) failed: %s (%d) "
+                          "[trace %s]",
+                          c->method, c->m->plugin->name, rcode_text(rc), rc,
+                          context_trace_id(b));
+            host_answered =
+                dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
         }
     }
 settled:
@@ -372,7 +412,7 @@ settled:
         if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) & CALL_PLUGIN))
             atomic_fetch_sub_explicit(&b->refs, 1, memory_order_relaxed);
     }
-    settle_call(c);
+    dispatch_settle_call(c);
 }
 
 static void
@@ -387,7 +427,7 @@ answer_whole(const struct rpc_envelope *env, struct stats *st,
         stats_call(st, NULL, 0, env->err);
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
-    done(arg, body ? 200 : 500, body, body ? len : 0, "-");
+    done(arg, body ? 200 : 500, body, body ? len : 0, "-", NULL);
 }
 
 static void
@@ -407,7 +447,7 @@ forbid(const struct dispatch_env *env, const char *method,
         stats_call(env->stats, NULL, 0, RPCHOST_INVALID_REQUEST);
     rpc_write_error_detail(&out, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
     body = buf_take(&out, &len);
-    done(arg, body ? 403 : 500, body, body ? len : 0, "-");
+    done(arg, body ? 403 : 500, body, body ? len : 0, "-", NULL);
 }
 
 void
@@ -418,7 +458,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
 
     if (b == NULL) {
         log_error("out of memory answering a request");
-        done(arg, 500, NULL, 0, "-");
+        done(arg, 500, NULL, 0, "-", NULL);
         return;
     }
     generation_ref(gen);
@@ -428,6 +468,13 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     b->done = done;
     b->arg = arg;
     atomic_init(&b->refs, 1);
+    if (env != NULL) {
+        b->want_trace = env->want_trace;
+        b->ctx.src = env->src;
+        b->ctx.src_arg = env->src_arg;
+        b->ctx.user = env->user;
+        b->ctx.transport = env->transport;
+    }
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
         answer_whole(&b->env, b->stats, done, arg);
         dispatch_batch_unref(b);
@@ -458,7 +505,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     /* One extra count while the handlers run, so the batch cannot finish
      * under this loop. */
     b->pending = b->n + 1;
-    b->clock_us = b->stats ? util_mono_us() : 0;
+    b->clock_us = b->stats || gen->nhooked ? util_mono_us() : 0;
     /* One slab for batches up to CALL_SLAB_MAX calls; beyond that, or
      * when it cannot be had, each call allocates its own. */
     if (b->n > 1 && b->n <= CALL_SLAB_MAX)
@@ -484,7 +531,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
             rpc_write_error_detail(&c->out, c->id ? c->id : "null",
                                    c->id ? c->id_len : 4,
                                    RPCHOST_INVALID_REQUEST, r->invalid);
-            settle_call(c);
+            dispatch_settle_call(c);
         } else {
             run_call(c, r);
         }

@@ -18,22 +18,39 @@ struct generation;
 struct loop;
 struct stats;
 
+/* What the edge tells of a request, when asked (loop thread, while the
+ * body's answer is not yet handed back): its peer as text ("ADDR:PORT",
+ * "unix:uid=N") and its headers by name (NULL: absent, or the request is
+ * gone).  `arg` is dispatch_env.src_arg. */
+struct dispatch_source {
+    void (*peer)(void *arg, char *out, size_t len);
+    const char *(*header)(void *arg, const char *name);
+};
+
 /* Where a body is answered: its event loop (NULL: no deferred calls), the
- * loop's counters (NULL: none) and the authenticated caller (NULL: none). */
+ * loop's counters (NULL: none), the authenticated caller (NULL: none), how
+ * it came (enum rpchost_transport) and what else the edge can tell of it
+ * (src NULL: nothing).  With want_trace the answer's callback gets the
+ * request's trace. */
 struct dispatch_env {
     struct loop *loop;
     struct stats *stats;
     const struct auth_user *user;
+    int transport;
+    const struct dispatch_source *src;
+    void *src_arg;
+    int want_trace;
 };
 
 /* The answer to one body: `status` is the HTTP status to send (200; 204
  * when there is nothing to send, only notifications; 403 when the caller
  * may not call one of the methods; 500 when out of memory).  `body` is
  * malloc()ed and now the callee's, or NULL.  `what` names the call for the
- * access log ("ping", "batch[3]", "-"), valid during the callback.  Runs on
- * the loop's thread. */
+ * access log ("ping", "batch[3]", "-"), `trace` is the request's
+ * traceparent (trace.h) when it was made (always with want_trace), or
+ * NULL; both valid during the callback.  Runs on the loop's thread. */
 typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len,
-                                 const char *what);
+                                 const char *what, const char *trace);
 
 /* Answer `body` (len bytes, valid until `done` runs) with the methods of
  * `gen` (referenced for as long as any of its calls runs), in `env` (may

@@ -38,6 +38,7 @@ struct req_ctx {
     int closed;        /* the connection went away first */
     uint64_t t0_us;    /* arrival */
     size_t in_bytes;
+    const char *trace; /* its traceparent, while its reply is made */
 };
 
 static void
@@ -163,11 +164,11 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
         return;
     peer_text(rc->evcon, peer, sizeof(peer));
     uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
-    log_access("%s \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer,
+    log_access("%s \"%s %.200s\" %d %zu %zu %.3fms %.64s %.32s", peer,
                rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
                uri ? uri : "?", status, rc->in_bytes, out_bytes,
-               (double)(util_mono_us() - rc->t0_us) / 1000.0,
-               what ? what : "-");
+               (double)(util_mono_us() - rc->t0_us) / 1000.0, what ? what : "-",
+               rc->trace ? rc->trace + 3 : "-");
 }
 
 /* The Date header value, formatted once a second per loop. */
@@ -270,11 +271,34 @@ reply_error(struct req_ctx *rc, int status, const char *reason,
     reply(rc, status, reason, "application/json", body, body ? len : 0, "-");
 }
 
+/* What dispatch.c may ask of a request (dispatch_source). */
 static void
-on_dispatched(void *arg, int status, char *body, size_t len, const char *what)
+source_peer(void *arg, char *out, size_t len)
 {
     struct req_ctx *rc = arg;
 
+    peer_text(rc->evcon, out, len);
+}
+
+static const char *
+source_header(void *arg, const char *name)
+{
+    struct req_ctx *rc = arg;
+
+    return rc->req ? evhttp_find_header(
+                         evhttp_request_get_input_headers(rc->req), name)
+                   : NULL;
+}
+
+static const struct dispatch_source edge_source = {source_peer, source_header};
+
+static void
+on_dispatched(void *arg, int status, char *body, size_t len, const char *what,
+              const char *trace)
+{
+    struct req_ctx *rc = arg;
+
+    rc->trace = trace;
     if (rc->closed) { /* nobody to answer */
         free(body);
         req_ctx_end(rc);
@@ -696,5 +720,10 @@ edge_request(struct evhttp_request *req, void *arg)
     env.loop = w->loop;
     env.stats = w->stats;
     env.user = user;
+    env.transport =
+        over_unix(rc->evcon) ? RPCHOST_TRANSPORT_UNIX : RPCHOST_TRANSPORT_TCP;
+    env.src = &edge_source;
+    env.src_arg = rc;
+    env.want_trace = log_access_enabled();
     dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
 }

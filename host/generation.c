@@ -40,6 +40,7 @@ generation_destroy(struct generation *g)
     if (g->built)
         atomic_fetch_sub(&live, 1);
     registry_free(g->reg);
+    free(g->hooked);
     cJSON_free(g->discover);
     auth_free(g->auth);
     free(g->plugins);
@@ -82,6 +83,20 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
         g->nloaded++;
         log_debug("generation %lu: plugin [%s] loaded from %s", id, p->name,
                   cfg->plugins[i].path);
+    }
+    for (size_t i = 0; i < g->nloaded; i++)
+        if (g->plugins[i].on_call != NULL || g->plugins[i].on_done != NULL)
+            g->nhooked++;
+    if (g->nhooked != 0) {
+        size_t k = 0;
+        g->hooked = calloc(g->nhooked, sizeof(*g->hooked));
+        if (g->hooked == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < g->nloaded; i++)
+            if (g->plugins[i].on_call != NULL || g->plugins[i].on_done != NULL)
+                g->hooked[k++] = &g->plugins[i];
     }
     g->built = 1;
     atomic_fetch_add(&live, 1);

@@ -28,6 +28,9 @@ struct generation {
     struct rpc_limits limits;
     char *discover;    /* the rpc.discover answer (OpenRPC JSON text) */
     struct auth *auth; /* credentials; NULL: no authentication */
+    /* The plugins with call hooks (hooks.h), in config order. */
+    struct plugin **hooked;
+    size_t nhooked;
     size_t discover_len;
     atomic_long refs;
     int built; /* completely built (else destroy says nothing) */

@@ -191,3 +191,15 @@ handle_set(uintptr_t h, uint32_t bits, uint32_t unless, uint32_t *old)
         return NULL;
     return bound_obj(s, h);
 }
+
+void *
+handle_change(uintptr_t h, uint32_t need, uint32_t unless, uint32_t set,
+              uint32_t clear, uint32_t *old)
+{
+    struct handle_slot *s = lookup(h);
+
+    if (s == NULL ||
+        handle_change_bits_(s, SEQ_OF_HANDLE(h), need, unless, set, clear, old))
+        return NULL;
+    return bound_obj(s, h);
+}

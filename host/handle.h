@@ -79,6 +79,12 @@ void *handle_get(uintptr_t h, uint32_t *flags);
  * or NULL when h is stale (then nothing changed). */
 void *handle_set(uintptr_t h, uint32_t bits, uint32_t unless, uint32_t *old);
 
+/* The general form: when the flags hold all of `need` and none of
+ * `unless`, set `set` and clear `clear`.  Returns the object (whether or
+ * not the condition held: see *old), or NULL when h is stale. */
+void *handle_change(uintptr_t h, uint32_t need, uint32_t unless, uint32_t set,
+                    uint32_t clear, uint32_t *old);
+
 /* Bind the next slot of ch (one is left) to obj, with no flags set.
  * Returns its handle; *slot receives the slot, for the owner's functions
  * below.  The links stay: handle_give_back() returns the chain as it was
@@ -107,26 +113,37 @@ handle_flags(struct handle_slot *s)
     return (uint32_t)atomic_load_explicit(&s->word, memory_order_acquire);
 }
 
-/* Not for owners: set `bits` in s's flags unless one of `unless` is set,
- * and only while its sequence number is `seq` (any when seq is
- * HANDLE_ANY_SEQ); *old receives the flags before.  0, or -1 for another
- * sequence number. */
+/* Not for owners: when s's flags hold every bit of `need` and none of
+ * `unless`, set `set` and then clear `clear` in them, atomically, and only
+ * while its sequence number is `seq` (any when seq is HANDLE_ANY_SEQ);
+ * *old receives the flags before.  0, or -1 for another sequence number
+ * (a condition not met is 0 with nothing changed: see *old). */
 #define HANDLE_ANY_SEQ ((uint64_t)1 << 32)
 static inline int
-handle_set_bits_(struct handle_slot *s, uint64_t seq, uint32_t bits,
-                 uint32_t unless, uint32_t *old)
+handle_change_bits_(struct handle_slot *s, uint64_t seq, uint32_t need,
+                    uint32_t unless, uint32_t set, uint32_t clear,
+                    uint32_t *old)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+    uint64_t nw;
 
     do {
         if (seq != HANDLE_ANY_SEQ && ((w >> 32) & HANDLE_SEQ_MASK) != seq)
             return -1;
         *old = (uint32_t)w;
-        if (*old & unless)
+        if ((*old & unless) || (*old & need) != need)
             return 0;
+        nw = (w | set) & ~(uint64_t)clear;
     } while (!atomic_compare_exchange_weak_explicit(
-        &s->word, &w, w | bits, memory_order_acq_rel, memory_order_acquire));
+        &s->word, &w, nw, memory_order_acq_rel, memory_order_acquire));
     return 0;
+}
+
+static inline int
+handle_set_bits_(struct handle_slot *s, uint64_t seq, uint32_t bits,
+                 uint32_t unless, uint32_t *old)
+{
+    return handle_change_bits_(s, seq, 0, unless, bits, 0, old);
 }
 
 static inline uint32_t
@@ -135,6 +152,17 @@ handle_slot_set(struct handle_slot *s, uint32_t bits, uint32_t unless)
     uint32_t old;
 
     handle_set_bits_(s, HANDLE_ANY_SEQ, bits, unless, &old);
+    return old;
+}
+
+/* The owner's handle_change(): returns the flags before. */
+static inline uint32_t
+handle_slot_change(struct handle_slot *s, uint32_t need, uint32_t unless,
+                   uint32_t set, uint32_t clear)
+{
+    uint32_t old;
+
+    handle_change_bits_(s, HANDLE_ANY_SEQ, need, unless, set, clear, &old);
     return old;
 }
 

@@ -43,6 +43,11 @@ struct plugin {
     int initialised; /* init succeeded: fini is due */
     int reg_failed;  /* a register_method() call failed */
     int serial;      /* set_serial(): methods share serial_lock */
+    /* add_hooks() (hooks.h): NULL when not registered. */
+    int (*on_call)(rpchost_call *call, const cJSON *params, void *state);
+    void (*on_done)(rpchost_call *call, int code, uint64_t duration_us,
+                    void *state);
+    const char *hook_stat; /* "hook", interned, for activity records */
     pthread_mutex_t serial_lock;
     size_t nmethods;
     char error[512];      /* the plugin's set_error() text */

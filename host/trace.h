@@ -14,8 +14,8 @@
 #ifndef HOST_TRACE_H
 #define HOST_TRACE_H
 
-#define TRACE_LEN 55      /* "00-" 32 "-" 16 "-" 2 */
-#define TRACE_ID_OFF 3    /* where the trace id starts in it */
+#define TRACE_LEN 55   /* "00-" 32 "-" 16 "-" 2 */
+#define TRACE_ID_OFF 3 /* where the trace id starts in it */
 #define TRACE_ID_LEN 32
 
 /* Whether `header` (NUL-terminated) is a traceparent this host accepts. */

@@ -42,8 +42,10 @@ struct answer {
 };
 
 static void
-on_done(void *arg, int status, char *body, size_t len, const char *what)
+on_done(void *arg, int status, char *body, size_t len, const char *what,
+        const char *trace)
 {
+    (void)trace;
     struct answer *a = arg;
 
     FUZZ_CHECK(what != NULL);

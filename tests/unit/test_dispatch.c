@@ -32,8 +32,10 @@ struct capture {
 };
 
 static void
-capture_done(void *arg, int status, char *body, size_t len, const char *what)
+capture_done(void *arg, int status, char *body, size_t len, const char *what,
+             const char *trace)
 {
+    (void)trace;
     struct capture *c = arg;
 
     assert_non_null(what);

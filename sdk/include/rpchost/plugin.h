@@ -134,6 +134,14 @@ typedef int (*rpchost_handler)(rpchost_call *call, const cJSON *params,
  * flag: such a plugin then answers with api->result(call, NULL)'s null.) */
 #define RPCHOST_METHOD_NOTIFICATION 0x2u
 
+/* How a call arrived (rpchost_api.call_transport; ABI 2). */
+enum rpchost_transport {
+    RPCHOST_TRANSPORT_NONE = 0,   /* not known (or not a call) */
+    RPCHOST_TRANSPORT_TCP = 1,    /* HTTP over TCP */
+    RPCHOST_TRANSPORT_UNIX = 2,   /* HTTP over a unix-domain socket */
+    RPCHOST_TRANSPORT_PLUGIN = 3, /* another plugin's call_method_async */
+};
+
 /* JSON types for rpchost_param.type. */
 enum rpchost_type {
     RPCHOST_TYPE_ANY = 0,
@@ -320,6 +328,72 @@ struct rpchost_api {
         __attribute__((format(printf, 2, 3)))
 #endif
         ;
+
+    /* ABI 2: the call's context.  Each is valid inside the handler or a
+     * hook, and for a deferred or suspended call until it is answered
+     * (as call_method); NULL (or 0) otherwise.  Strings are host-owned.
+     *
+     * call_peer: who sent it: "ADDR:PORT" ("[ADDR]:PORT" for IPv6),
+     * "unix:uid=N" over a unix socket, "plugin:NAME" for a call another
+     * plugin made (call_method_async); with [server] trusted_proxies, the
+     * client address the proxy reported (no port).
+     * call_transport: enum rpchost_transport.
+     * call_credential: the name that authenticated the request (an
+     * auth_file user), or NULL when none did.
+     * call_header: a request header by name (case-insensitive; the first
+     * of several), or NULL.  Only inside the handler or on_call, on their
+     * thread: the request may be gone later.
+     * call_batch: the call's 0-based position in its batch and the
+     * batch's size (a single call is 0 of 1).  RPCHOST_OK or
+     * RPCHOST_ESTATE.
+     * call_trace_id: the W3C trace id, 32 lowercase hex digits: the
+     * request's `traceparent` header's, or one made for it.
+     * call_traceparent: "00-TRACEID-SPANID-FLAGS", the request's span as
+     * this host's (its own span id, the caller's trace id and flags): the
+     * value to send on to services the call calls. */
+    const char *(*call_peer)(rpchost_call *call);
+    int (*call_transport)(rpchost_call *call);
+    const char *(*call_credential)(rpchost_call *call);
+    const char *(*call_header)(rpchost_call *call, const char *name);
+    int (*call_batch)(rpchost_call *call, size_t *index, size_t *count);
+    const char *(*call_trace_id)(rpchost_call *call);
+    const char *(*call_traceparent)(rpchost_call *call);
+
+    /* ABI 2: call hooks.  During init, a plugin may register one pair;
+     * they belong to its generation and run, in config order with every
+     * other plugin's, for every call, batch member and notification with
+     * a method name (not for an invalid request's -32600).  Either may be
+     * NULL.  `state` is the plugin's.  RPCHOST_EEXIST for a second pair,
+     * RPCHOST_ESTATE outside init.
+     *
+     * on_call runs on the call's loop before the method is looked up;
+     * params as for a handler (read them with api->param()).  It returns
+     * RPCHOST_OK having done one of:
+     *  - nothing: the next hook runs, then the method;
+     *  - answered with api->error() (or api->result()): the call is
+     *    answered so, nothing after runs but the on_done hooks;
+     *  - api->call_suspend(call): the call waits (no loop is blocked)
+     *    until api->call_resume(call), which continues with the next hook,
+     *    or an answer (api->error()), each from any thread; past
+     *    call_timeout the host answers -32001 as for a deferred call.
+     * A negative return without an answer is -32603 (logged).
+     *
+     * on_done runs on the call's loop after the call is answered (by
+     * anyone) and counted: `code` is 0 for a result, the error code
+     * otherwise; `duration_us` is from arrival to the answer.  The
+     * context getters work; params and headers are gone. */
+    int (*add_hooks)(rpchost_plugin *plugin,
+                     int (*on_call)(rpchost_call *call, const cJSON *params,
+                                    void *state),
+                     void (*on_done)(rpchost_call *call, int code,
+                                     uint64_t duration_us, void *state));
+    /* Only inside on_call: RPCHOST_OK, or RPCHOST_ESTATE (answered,
+     * suspended already, or not in on_call). */
+    int (*call_suspend)(rpchost_call *call);
+    /* Any thread, once per suspension: RPCHOST_OK, or RPCHOST_ESTATE when
+     * the call is not suspended (answered meanwhile: by its deadline, or
+     * at a shutdown's end). */
+    int (*call_resume)(rpchost_call *call);
 
     /* (Members added in later ABIs go here, each group under its
      * "---- Added in ABI N ----" line.) */
