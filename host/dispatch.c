@@ -295,8 +295,8 @@ run_call(struct call *c, const struct rpc_req *r)
         return;
     }
     if (c->m->params != NULL &&
-        params_validate(c->m->params, c->m->nparams, r->params, why,
-                        sizeof(why)) != 0) {
+        params_validate(c->m->params, c->m->nparams, c->m->structure, r->params,
+                        why, sizeof(why)) != 0) {
         host_error(c, RPCHOST_INVALID_PARAMS, why);
         settle_call(c);
         return;

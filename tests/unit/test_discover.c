@@ -48,7 +48,7 @@ test_document(void **state)
     assert_non_null(r);
     assert_int_equal(registry_add(r, &m1, NULL, NULL, NULL, NULL), 0);
     assert_int_equal(registry_add(r, &m2, NULL, NULL, NULL, NULL), 0);
-    text = discover_build(r, "9.9.9", &len);
+    text = discover_build(r, "9.9.9", NULL, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
     doc = cJSON_Parse(text);
@@ -80,10 +80,15 @@ test_document(void **state)
             cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "schema"), "type")
             ->valuestring,
         "integer");
-    /* ANY: an empty schema. */
+    /* ANY: no type, only its title. */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
                          cJSON_GetArrayItem(p, 1), "schema")),
-                     0);
+                     1);
+    assert_string_equal(
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "schema"), "title")
+            ->valuestring,
+        "addParamB");
     res = cJSON_GetObjectItem(m, "result");
     assert_string_equal(cJSON_GetObjectItem(res, "name")->valuestring, "sum");
     assert_non_null(cJSON_GetObjectItem(res, "schema"));

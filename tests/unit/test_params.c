@@ -35,7 +35,7 @@ check(const char *json, char *why, size_t len)
     assert_non_null(d);
     assert_int_equal(n, 3);
     why[0] = '\0';
-    rc = params_validate(d, n, p, why, len);
+    rc = params_validate(d, n, RPCHOST_PARAMS_EITHER, p, why, len);
     params_free(d, n);
     cJSON_Delete(p);
     return rc;
@@ -133,11 +133,17 @@ test_empty_description(void **state)
     d = params_copy(none, &n);
     assert_non_null(d);
     assert_int_equal(n, 0);
-    assert_int_equal(params_validate(d, n, NULL, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a1, why, sizeof(why)), -1);
-    assert_int_equal(params_validate(d, n, o1, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, NULL, why, sizeof(why)),
+        0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a1, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o1, why, sizeof(why)), -1);
     params_free(d, n);
     cJSON_Delete(a);
     cJSON_Delete(o);
@@ -276,11 +282,14 @@ test_validate_many(void **state)
     for (int i = 0; i < 100000; i++)
         assert_non_null(cJSON_AddNumberToObject(o, "minuend", i));
     assert_non_null(cJSON_AddNumberToObject(o, "subtrahend", 1));
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), -1);
     assert_string_equal(why, "param 'minuend' (0): expected a number");
     cJSON_DeleteItemFromObjectCaseSensitive(o, "minuend");
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a, why, sizeof(why)), -1);
     assert_string_equal(why, "too many params: 100000 given, at most 3");
     params_free(d, n);
     cJSON_Delete(o);
