@@ -252,8 +252,11 @@ server_object(const struct address *a, const char *endpoint)
     } else {
         vhost = wildcard_host(a->host);
         vport = a->port == 0;
-        snprintf(host, sizeof(host), strchr(a->host, ':') ? "[%s]" : "%s",
-                 vhost ? "{host}" : a->host);
+        if (vhost)
+            snprintf(host, sizeof(host), "{host}");
+        else
+            snprintf(host, sizeof(host), strchr(a->host, ':') ? "[%s]" : "%s",
+                     a->host);
         snprintf(port, sizeof(port), "%d", a->port);
         snprintf(url, sizeof(url), "http://%s:%s%s", host,
                  vport ? "{port}" : port, endpoint);
