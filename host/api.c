@@ -84,6 +84,30 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
     return rc;
 }
 
+/* ABI 2: method descriptions */
+static int
+api_describe_method(rpchost_plugin *plugin, const char *method,
+                    const rpchost_method_doc *doc)
+{
+    struct plugin *p = plugin_of(plugin);
+    const char *why = NULL;
+    const char *name = method ? method : "(null)";
+    int rc;
+
+    if (p == NULL || !p->in_init)
+        return RPCHOST_ESTATE;
+    rc = registry_describe(p->reg, method, p, doc, &why);
+    if (rc == RPCHOST_OK)
+        return rc;
+    p->reg_failed = 1;
+    if (p->host_error[0] == '\0')
+        snprintf(p->host_error, sizeof(p->host_error),
+                 "cannot describe method \"%.*s\": %s",
+                 (int)util_utf8_prefix(name, 140), name,
+                 why ? why : rcode_text(rc));
+    return rc;
+}
+
 static const struct config_kv *
 find_kv(struct plugin *p, const char *key)
 {
@@ -283,6 +307,8 @@ static const rpchost_api the_api = {
     .set_serial = api_set_serial,
     .config_require = api_config_require,
     .invalid_params = call_invalid_params,
+    /* ABI 2: method descriptions */
+    .describe_method = api_describe_method,
     .call_peer = context_peer,
     .call_transport = context_transport,
     .call_credential = context_credential,

@@ -339,8 +339,8 @@ dispatch_method(struct call *c)
         return;
     }
     if (c->m->params != NULL &&
-        params_validate(c->m->params, c->m->nparams, r->params, why,
-                        sizeof(why)) != 0) {
+        params_validate(c->m->params, c->m->nparams, c->m->structure, r->params,
+                        why, sizeof(why)) != 0) {
         dispatch_host_error(c, RPCHOST_INVALID_PARAMS, why);
         dispatch_settle_call(c);
         return;

@@ -52,6 +52,7 @@ struct generation *
 generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
 {
     struct generation *g = calloc(1, sizeof(*g));
+    struct discover_site site;
 
     if (g == NULL) {
         config_free(cfg);
@@ -100,7 +101,11 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
     }
     g->built = 1;
     atomic_fetch_add(&live, 1);
-    g->discover = discover_build(g->reg, RPCHOST_VERSION, &g->discover_len);
+    site.endpoint = cfg->endpoint;
+    site.listens = cfg->listens;
+    site.nlistens = (size_t)cfg->nlistens;
+    g->discover =
+        discover_build(g->reg, RPCHOST_VERSION, &site, &g->discover_len);
     if (g->discover == NULL) {
         snprintf(err, errlen, "out of memory building rpc.discover");
         goto fail;

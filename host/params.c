@@ -72,8 +72,50 @@ name_ok(const char *s)
                      "0123456789_") == n;
 }
 
+static int
+type_ok(int type)
+{
+    return type >= RPCHOST_TYPE_ANY && type <= RPCHOST_TYPE_NULL;
+}
+
+/* The doc form of an rpchost_param array, in out[0..PARAMS_MAX + 2): at
+ * most PARAMS_MAX + 1 entries are taken, so a longer one stays too long. */
+static void
+from_v1(const rpchost_param *p, rpchost_param_doc *out)
+{
+    size_t i;
+
+    for (i = 0; p[i].name != NULL && i <= PARAMS_MAX; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].name = p[i].name;
+        out[i].type = p[i].type;
+        out[i].required = p[i].required;
+        out[i].description = p[i].description;
+    }
+    memset(&out[i], 0, sizeof(out[i]));
+}
+
+/* What is wrong with p[n] alone, or NULL. */
+static const char *
+entry_problem(const rpchost_param_doc *p, size_t n)
+{
+    if (!name_ok(p[n].name))
+        return "a param name must be 1..64 characters of A-Z a-z 0-9 _";
+    if (!type_ok(p[n].type) || !type_ok(p[n].item_type))
+        return "a param has an unknown type";
+    if (p[n].item_type != RPCHOST_TYPE_ANY && p[n].type != RPCHOST_TYPE_ARRAY)
+        return "a param has an item type but is not an array";
+    if (p[n].title != NULL && !name_ok(p[n].title))
+        return "a schema title must be 1..64 characters of A-Z a-z 0-9 _";
+    if (p[n].flags & ~RPCHOST_PARAM_VARIADIC)
+        return "a param has unknown flags";
+    if ((p[n].flags & RPCHOST_PARAM_VARIADIC) && p[n + 1].name != NULL)
+        return "only the last param may be variadic";
+    return NULL;
+}
+
 int
-params_check_desc(const rpchost_param *p, const char **why)
+params_check_doc(const rpchost_param_doc *p, const char **why)
 {
     size_t n = 0;
     int optional_seen = 0;
@@ -83,14 +125,9 @@ params_check_desc(const rpchost_param *p, const char **why)
             *why = "more than 64 params described";
             return -1;
         }
-        if (!name_ok(p[n].name)) {
-            *why = "a param name must be 1..64 characters of A-Z a-z 0-9 _";
+        *why = entry_problem(p, n);
+        if (*why != NULL)
             return -1;
-        }
-        if (p[n].type < RPCHOST_TYPE_ANY || p[n].type > RPCHOST_TYPE_NULL) {
-            *why = "a param has an unknown type";
-            return -1;
-        }
         if (p[n].required && optional_seen) {
             *why = "a required param follows an optional one (positional "
                    "calls could not supply it)";
@@ -108,6 +145,15 @@ params_check_desc(const rpchost_param *p, const char **why)
     return 0;
 }
 
+int
+params_check_desc(const rpchost_param *p, const char **why)
+{
+    rpchost_param_doc doc[PARAMS_MAX + 2];
+
+    from_v1(p, doc);
+    return params_check_doc(doc, why);
+}
+
 void
 params_free(struct param_desc *d, size_t n)
 {
@@ -116,15 +162,28 @@ params_free(struct param_desc *d, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(d[i].name);
         free(d[i].description);
+        free(d[i].title);
     }
     free(d);
 }
 
+/* strdup(s), or NULL for NULL; *failed set when memory ran out. */
+static char *
+dup_or_null(const char *s, int *failed)
+{
+    char *d = s ? strdup(s) : NULL;
+
+    if (s != NULL && d == NULL)
+        *failed = 1;
+    return d;
+}
+
 struct param_desc *
-params_copy(const rpchost_param *p, size_t *n)
+params_copy_doc(const rpchost_param_doc *p, size_t *n)
 {
     struct param_desc *d;
     size_t count = 0;
+    int failed = 0;
 
     while (p[count].name != NULL)
         count++;
@@ -133,17 +192,34 @@ params_copy(const rpchost_param *p, size_t *n)
     if (d == NULL)
         return NULL;
     for (size_t i = 0; i < count; i++) {
-        d[i].name = strdup(p[i].name);
+        d[i].name = dup_or_null(p[i].name, &failed);
         d[i].type = p[i].type;
         d[i].required = p[i].required != 0;
-        d[i].description = p[i].description ? strdup(p[i].description) : NULL;
-        if (d[i].name == NULL ||
-            (p[i].description != NULL && d[i].description == NULL)) {
-            params_free(d, i + 1);
-            return NULL;
-        }
+        d[i].description = dup_or_null(p[i].description, &failed);
+        d[i].item_type = p[i].item_type;
+        d[i].flags = p[i].flags;
+        d[i].title = dup_or_null(p[i].title, &failed);
+    }
+    if (failed) {
+        params_free(d, count);
+        return NULL;
     }
     return d;
+}
+
+struct param_desc *
+params_copy(const rpchost_param *p, size_t *n)
+{
+    rpchost_param_doc doc[PARAMS_MAX + 2];
+
+    from_v1(p, doc);
+    return params_copy_doc(doc, n);
+}
+
+int
+params_variadic(const struct param_desc *d, size_t n)
+{
+    return n > 0 && (d[n - 1].flags & RPCHOST_PARAM_VARIADIC) != 0;
 }
 
 /* Index every item of `params` by position; 0, or -1 without memory. */
@@ -220,10 +296,20 @@ params_cursor_free(struct params_cursor *cur)
     memset(cur, 0, sizeof(*cur));
 }
 
+/* "a number", "an integer", ... */
+static const char *
+article(int type)
+{
+    return type == RPCHOST_TYPE_INTEGER ? "an " : "a ";
+}
+
 static int
 check_one(const struct param_desc *d, size_t i, const cJSON *v, char *why,
           size_t len)
 {
+    const cJSON *item;
+    size_t k = 0;
+
     if (v == NULL) {
         if (!d->required)
             return 0;
@@ -232,36 +318,62 @@ check_one(const struct param_desc *d, size_t i, const cJSON *v, char *why,
     }
     if (!params_type_ok(d->type, v)) {
         snprintf(why, len, "param '%s' (%zu): expected %s%s", d->name, i,
-                 d->type == RPCHOST_TYPE_INTEGER ? "an " : "a ",
-                 params_type_name(d->type));
+                 article(d->type), params_type_name(d->type));
         return -1;
+    }
+    if (d->type != RPCHOST_TYPE_ARRAY || d->item_type == RPCHOST_TYPE_ANY)
+        return 0;
+    cJSON_ArrayForEach (item, v) {
+        if (!params_type_ok(d->item_type, item)) {
+            snprintf(why, len, "param '%s' (%zu): item %zu: expected %s%s",
+                     d->name, i, k, article(d->item_type),
+                     params_type_name(d->item_type));
+            return -1;
+        }
+        k++;
+    }
+    return 0;
+}
+
+/* By position: d[i] for the i-th value; a variadic last param for every
+ * value past it too.  Too many values is said before a wrong one. */
+static int
+validate_array(const struct param_desc *d, size_t n, const cJSON *params,
+               char *why, size_t len)
+{
+    const cJSON *item = params ? params->child : NULL;
+    size_t count = params ? (size_t)cJSON_GetArraySize(params) : 0;
+    size_t i;
+
+    if (count > n && !params_variadic(d, n)) {
+        snprintf(why, len, "too many params: %zu given, at most %zu", count, n);
+        return -1;
+    }
+    for (i = 0; i < n || item != NULL; i++) {
+        if (check_one(&d[i < n ? i : n - 1], i, item, why, len) != 0)
+            return -1;
+        if (item != NULL)
+            item = item->next;
     }
     return 0;
 }
 
 int
-params_validate(const struct param_desc *d, size_t n, const cJSON *params,
-                char *why, size_t len)
+params_validate(const struct param_desc *d, size_t n, int structure,
+                const cJSON *params, char *why, size_t len)
 {
     const cJSON *item, *found[PARAMS_MAX];
 
-    if (params == NULL || cJSON_IsArray(params)) {
-        size_t count = params ? (size_t)cJSON_GetArraySize(params) : 0;
-
-        if (count > n) {
-            snprintf(why, len, "too many params: %zu given, at most %zu", count,
-                     n);
-            return -1;
-        }
-        item = params ? params->child : NULL;
-        for (size_t i = 0; i < n; i++) {
-            if (check_one(&d[i], i, item, why, len) != 0)
-                return -1;
-            if (item != NULL)
-                item = item->next;
-        }
-        return 0;
+    if (structure == RPCHOST_PARAMS_BY_NAME && cJSON_IsArray(params)) {
+        snprintf(why, len, "params must be given by name (an object)");
+        return -1;
     }
+    if (structure == RPCHOST_PARAMS_BY_POSITION && cJSON_IsObject(params)) {
+        snprintf(why, len, "params must be given by position (an array)");
+        return -1;
+    }
+    if (params == NULL || cJSON_IsArray(params))
+        return validate_array(d, n, params, why, len);
     /* One pass over the members (a name may come many times: the first
      * counts, as with cJSON's lookup); at most n compares each. */
     memset(found, 0, n * sizeof(found[0]));

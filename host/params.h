@@ -21,29 +21,44 @@
 #define PARAMS_MAX 64     /* params one method may describe */
 #define PARAM_NAME_MAX 64 /* bytes in a param name */
 
-/* The host's copy of one rpchost_param. */
+/* The host's copy of one rpchost_param or rpchost_param_doc. */
 struct param_desc {
     char *name;
     int type; /* enum rpchost_type */
     int required;
     char *description; /* may be NULL */
+    int item_type;     /* an ARRAY's items (RPCHOST_TYPE_ANY: unchecked) */
+    unsigned flags;    /* RPCHOST_PARAM_* */
+    char *title;       /* its schema's title; NULL: discover makes one */
 };
 
 /* Check a plugin's description (an array ending with name NULL): names
  * 1..64 characters of [A-Za-z0-9_], unique, known types, required params
- * before optional ones, at most PARAMS_MAX.  0, or -1 with *why set. */
+ * before optional ones, at most PARAMS_MAX; for the doc form also: an
+ * item_type only for an ARRAY, titles like names, known flags, and
+ * RPCHOST_PARAM_VARIADIC only on the last param.  0, or -1 with *why
+ * set. */
 int params_check_desc(const rpchost_param *p, const char **why);
+int params_check_doc(const rpchost_param_doc *p, const char **why);
 
 /* Copy a checked description; *n receives the count.  NULL on ENOMEM
  * (or for an empty description, with *n = 0). */
 struct param_desc *params_copy(const rpchost_param *p, size_t *n);
+struct param_desc *params_copy_doc(const rpchost_param_doc *p, size_t *n);
 void params_free(struct param_desc *d, size_t n);
 
+/* Whether d[0..n) ends with a variadic param. */
+int params_variadic(const struct param_desc *d, size_t n);
+
 /* Validate `params` (array, object or NULL) against d[0..n), a checked
- * description (so n <= PARAMS_MAX).  0, or -1 with a message naming the
- * offending param in why.  One pass over params. */
-int params_validate(const struct param_desc *d, size_t n, const cJSON *params,
-                    char *why, size_t len);
+ * description (so n <= PARAMS_MAX), given as `structure` (enum
+ * rpchost_param_structure; RPCHOST_PARAMS_ANY is not checked here: the
+ * caller skips the call).  A variadic last param takes every positional
+ * value past n - 1; an ARRAY with an item_type has each item checked.
+ * 0, or -1 with a message naming the offending param in why.  One pass
+ * over params (and over an array param's items). */
+int params_validate(const struct param_desc *d, size_t n, int structure,
+                    const cJSON *params, char *why, size_t len);
 
 /* Where the positional lookups of one call's params stand.  Start it
  * zeroed (PARAMS_CURSOR_INIT) for each params tree; free it with

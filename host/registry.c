@@ -5,6 +5,7 @@
  */
 #include "registry.h"
 
+#include "methoddoc.h"
 #include "stats.h"
 
 #include <stdint.h>
@@ -41,6 +42,8 @@ method_free(struct method *m)
     params_free(m->result, m->result ? 1 : 0);
     free(m->name);
     free(m->summary);
+    free(m->description);
+    methoddoc_free_errors(m->errors, m->nerrors);
     free(m);
 }
 
@@ -231,6 +234,28 @@ registry_add(struct registry *r, const rpchost_method *m, struct plugin *owner,
     r->list[r->count++] = nm;
     *slot = nm;
     return RPCHOST_OK;
+}
+
+int
+registry_describe(struct registry *r, const char *name,
+                  const struct plugin *owner, const rpchost_method_doc *doc,
+                  const char **why)
+{
+    struct method *m;
+    int rc;
+
+    m = name ? *slot_for(r, name, strlen(name)) : NULL;
+    if (m == NULL || m->plugin != owner) {
+        *why = "this plugin registered no such method";
+        return RPCHOST_ENOENT;
+    }
+    rc = methoddoc_check(doc, why);
+    if (rc != RPCHOST_OK)
+        return rc;
+    rc = methoddoc_apply(m, doc);
+    if (rc != RPCHOST_OK)
+        *why = "out of memory";
+    return rc;
 }
 
 const struct method *

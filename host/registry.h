@@ -26,7 +26,12 @@ struct method {
     struct param_desc *params; /* NULL: params not described */
     size_t nparams;
     struct param_desc *result; /* NULL: result not described */
-    pthread_mutex_t *lock;     /* serialised methods: held while running */
+    /* From api->describe_method (methoddoc.h); else NULL, 0, EITHER. */
+    char *description;
+    int structure; /* enum rpchost_param_structure */
+    struct error_desc *errors;
+    size_t nerrors;
+    pthread_mutex_t *lock; /* serialised methods: held while running */
     pthread_mutex_t own_lock;
 };
 
@@ -47,6 +52,14 @@ int registry_check_name(const char *name, const char **why);
 int registry_add(struct registry *r, const rpchost_method *m,
                  struct plugin *owner, pthread_mutex_t *shared_lock,
                  struct plugin **holder, const char **why);
+
+/* Describe the method `name` that `owner` registered (methoddoc.h):
+ * RPCHOST_OK, RPCHOST_ENOENT (no such method of owner's), RPCHOST_EINVAL
+ * or RPCHOST_ERESERVED (a bad doc), RPCHOST_ENOMEM; *why says which.
+ * Only while the registry is being filled. */
+int registry_describe(struct registry *r, const char *name,
+                      const struct plugin *owner, const rpchost_method_doc *doc,
+                      const char **why);
 
 /* The method called `name` (len bytes), or NULL. */
 const struct method *registry_find(const struct registry *r, const char *name,

@@ -3,11 +3,13 @@
  *
  *   add(a, b)                    a + b
  *   subtract(minuend, subtrahend) by position or by name
- *   sum(x...)                    the sum of any count of numbers
+ *   sum(n...)                    the sum of any count of numbers
  *   divide(dividend, divisor)    error 1 "Division by zero" when divisor is 0
  *
- * Params are described, so the host checks them (and answers -32602 naming
- * the offending param) before a handler runs, and rpc.discover lists them.
+ * Params are described (api->describe_method: sum's n is variadic, by
+ * position), so the host checks them (and answers -32602 naming the
+ * offending param) before a handler runs, and rpc.discover lists them
+ * with divide's error 1.
  */
 #include <math.h>
 
@@ -99,34 +101,56 @@ sum(rpchost_call *call, const cJSON *params, void *state)
     return answer_number(call, total);
 }
 
-static const rpchost_param add_params[] = {
-    {"a", RPCHOST_TYPE_NUMBER, 1, "first addend"},
-    {"b", RPCHOST_TYPE_NUMBER, 1, "second addend"},
-    {NULL, 0, 0, NULL},
+/* Params, results and errors for describe_method (ABI 2): titles are the
+ * host's ("addParamA", "sumResult"), so generated clients get readable
+ * type names. */
+static const rpchost_param_doc add_params[] = {
+    {"a", RPCHOST_TYPE_NUMBER, 1, "first addend", 0, 0, NULL},
+    {"b", RPCHOST_TYPE_NUMBER, 1, "second addend", 0, 0, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
 };
-static const rpchost_param subtract_params[] = {
-    {"minuend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted from"},
-    {"subtrahend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted"},
-    {NULL, 0, 0, NULL},
+static const rpchost_param_doc subtract_params[] = {
+    {"minuend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted from", 0, 0,
+     NULL},
+    {"subtrahend", RPCHOST_TYPE_NUMBER, 1, "the number subtracted", 0, 0, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
 };
-static const rpchost_param divide_params[] = {
-    {"dividend", RPCHOST_TYPE_NUMBER, 1, "the number divided"},
-    {"divisor", RPCHOST_TYPE_NUMBER, 1, "the number it is divided by; not 0"},
-    {NULL, 0, 0, NULL},
+static const rpchost_param_doc divide_params[] = {
+    {"dividend", RPCHOST_TYPE_NUMBER, 1, "the number divided", 0, 0, NULL},
+    {"divisor", RPCHOST_TYPE_NUMBER, 1, "the number it is divided by; not 0", 0,
+     0, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
 };
-static const rpchost_param number_result[] = {
-    {"result", RPCHOST_TYPE_NUMBER, 1, NULL},
-    {NULL, 0, 0, NULL},
+static const rpchost_param_doc sum_params[] = {
+    {"n", RPCHOST_TYPE_NUMBER, 0, "a number to add (any count of them)", 0,
+     RPCHOST_PARAM_VARIADIC, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
+};
+static const rpchost_param_doc number_result[] = {
+    {"result", RPCHOST_TYPE_NUMBER, 1, NULL, 0, 0, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL},
+};
+static const rpchost_error_doc divide_errors[] = {
+    {CALC_DIVISION_BY_ZERO, "Division by zero", "when divisor is 0"},
+    {0, NULL, NULL},
 };
 
-static const rpchost_method methods[] = {
-    {"add", add, NULL, 0, "Adds two numbers.", add_params, number_result},
-    {"subtract", subtract, NULL, 0, "Subtracts subtrahend from minuend.",
-     subtract_params, number_result},
-    {"divide", divide, NULL, 0, "Divides; error 1 on division by zero.",
-     divide_params, number_result},
-    {"sum", sum, NULL, 0, "Sums any count of numbers given by position.", NULL,
-     number_result},
+static const struct {
+    rpchost_method method;
+    rpchost_method_doc doc;
+} methods[] = {
+    {{"add", add, NULL, 0, "Adds two numbers.", NULL, NULL},
+     {NULL, RPCHOST_PARAMS_EITHER, add_params, number_result, NULL}},
+    {{"subtract", subtract, NULL, 0, "Subtracts subtrahend from minuend.", NULL,
+      NULL},
+     {NULL, RPCHOST_PARAMS_EITHER, subtract_params, number_result, NULL}},
+    {{"divide", divide, NULL, 0, "Divides; error 1 on division by zero.", NULL,
+      NULL},
+     {NULL, RPCHOST_PARAMS_EITHER, divide_params, number_result,
+      divide_errors}},
+    {{"sum", sum, NULL, 0, "Sums any count of numbers given by position.", NULL,
+      NULL},
+     {NULL, RPCHOST_PARAMS_BY_POSITION, sum_params, number_result, NULL}},
 };
 
 static int
@@ -135,7 +159,10 @@ calc_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
     (void)state;
     api = host;
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        int rc = api->register_method(plugin, &methods[i]);
+        const char *name = methods[i].method.name;
+        int rc = api->register_method(plugin, &methods[i].method);
+        if (rc == RPCHOST_OK)
+            rc = api->describe_method(plugin, name, &methods[i].doc);
         if (rc != RPCHOST_OK)
             return rc;
     }

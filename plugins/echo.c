@@ -23,9 +23,24 @@ echo_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
         .summary = "Answers with its params (an array or an object).",
     };
 
+    /* Any params at all: the host checks none, rpc.discover says so. */
+    static const rpchost_param_doc value[] = {
+        {"value", RPCHOST_TYPE_ANY, 0, "the params, as given (null without)", 0,
+         0, "echoResult"},
+        {NULL, 0, 0, NULL, 0, 0, NULL},
+    };
+    static const rpchost_method_doc doc = {
+        .description = "Answers with its params, unchanged: an array, an "
+                       "object, or null when there are none.",
+        .param_structure = RPCHOST_PARAMS_ANY,
+        .result = value,
+    };
+    int rc;
+
     (void)state;
     api = host;
-    return api->register_method(plugin, &m);
+    rc = api->register_method(plugin, &m);
+    return rc ? rc : api->describe_method(plugin, "echo", &doc);
 }
 
 RPCHOST_PLUGIN_DEFINE("echo", "1.0.0", echo_init, NULL);

@@ -10,7 +10,10 @@ import configparser
 import contextlib
 import json
 import os
+import shutil
 import socket
+import subprocess
+import threading
 import time
 from unittest import mock
 
@@ -20,6 +23,46 @@ from harness import (IO_TIMEOUT, PLUGINS, SCALE, SRC, TempDir, ini_text,
 
 BUILD = os.environ.get("RPCHOST_BUILD", "")
 SDK_FIXTURES = os.path.join(BUILD, "tests", "plugins_sdk") if BUILD else ""
+
+
+NPM_TIMEOUT = 300
+NODE_MISSING = shutil.which("node") is None or shutil.which("npm") is None
+_npm_lock = threading.Lock()
+
+
+def npm_dir(name, packages):
+    """A directory with node_modules holding `packages` (npm specs such as
+    "jayson@4"), installed once per build tree under BUILD/name (or
+    $RPCHOST_NPM_CACHE/name) with npm install --prefix, bounded by
+    NPM_TIMEOUT.  A failing install raises AssertionError: the caller's
+    test fails (skip only when NODE_MISSING)."""
+    root = os.environ.get("RPCHOST_NPM_CACHE")
+    base = os.path.join(root, name) if root else os.path.join(
+        BUILD or os.getcwd(), name)
+    marker = os.path.join(base, ".installed")
+    wanted = " ".join(packages)
+    with _npm_lock:
+        if os.path.isfile(marker):
+            with open(marker) as f:
+                if f.read() == wanted:
+                    return base
+        os.makedirs(base, exist_ok=True)
+        try:
+            p = subprocess.run(
+                ["npm", "install", "--prefix", base, "--no-audit", "--no-fund",
+                 "--no-save", "--loglevel=error"] + list(packages),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, timeout=NPM_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("npm install %s timed out after %d s"
+                                 % (wanted, NPM_TIMEOUT))
+        if p.returncode != 0:
+            raise AssertionError("npm install %s failed:\n%s"
+                                 % (wanted, p.stdout.decode("utf-8",
+                                                            "replace")))
+        with open(marker, "w") as f:
+            f.write(wanted)
+    return base
 
 
 def sdk_fixture(name):

@@ -14,49 +14,23 @@ absent; a failing `npm install` is a test failure.
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import threading
 import unittest
 
 from harness import SCALE, Server, TempDir, check_sanitizers
-from sdkutil import BUILD, examples_plugins
+from sdkutil import BUILD, NODE_MISSING, examples_plugins, npm_dir
 
 RPCCALL = os.path.join(BUILD, "rpccall") if BUILD else ""
-NPM_TIMEOUT = 300
 NODE_TIMEOUT = 60 * SCALE
 JAYSON = "jayson@4"
 
-_npm_lock = threading.Lock()
-
 
 def jayson_dir():
-    """A directory with node_modules/jayson, installed once per build tree
-    (npm install --prefix DIR jayson@4, bounded by NPM_TIMEOUT)."""
-    base = os.environ.get("RPCHOST_NPM_CACHE") or os.path.join(
-        BUILD or os.getcwd(), "npm-interop")
-    marker = os.path.join(base, "node_modules", "jayson", "package.json")
-    with _npm_lock:
-        if os.path.isfile(marker):
-            return base
-        os.makedirs(base, exist_ok=True)
-        try:
-            p = subprocess.run(
-                ["npm", "install", "--prefix", base, "--no-audit", "--no-fund",
-                 "--no-save", "--loglevel=error", JAYSON],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, timeout=NPM_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("npm install %s timed out after %d s"
-                                 % (JAYSON, NPM_TIMEOUT))
-        if p.returncode != 0 or not os.path.isfile(marker):
-            raise AssertionError("npm install %s failed:\n%s"
-                                 % (JAYSON, p.stdout.decode("utf-8",
-                                                            "replace")))
-    return base
+    """A directory with node_modules/jayson (sdkutil.npm_dir)."""
+    return npm_dir("npm-interop", [JAYSON])
 
 
-NODE_MISSING = shutil.which("node") is None or shutil.which("npm") is None
 SKIP_REASON = ("node and npm are needed for the jayson interop tests "
                "(Debian: apt-get install nodejs npm)")
 

@@ -116,9 +116,13 @@ class ExamplesTest(unittest.TestCase):
         self.assertEqual(self.ok("sum", [0.5] * 4), 2)
         self.assertEqual(self.ok("sum", []), 0)
         self.assertEqual(self.ok("sum"), 0)
-        # sum has no params description: its getter names the position.
-        self.bad_params("sum", [1, "2", 3], "param 1", "number")
-        self.bad_params("sum", {"a": 1}, "position")
+        # sum's n is variadic: the host checks every number, by position.
+        self.bad_params("sum", [1, "2", 3],
+                        "param 'n' (1): expected a number")
+        self.bad_params("sum", [1, 2, 3, 4, 5, 6, 7, 8, 9, None],
+                        "param 'n' (9): expected a number")
+        self.bad_params("sum", {"a": 1}, "by position")
+        self.bad_params("sum", {"n": 1}, "by position")
 
     def test_non_finite_result(self):
         self.bad_params("add", [1.7e308, 1.7e308], "finite")
@@ -240,10 +244,26 @@ class ExamplesTest(unittest.TestCase):
         self.assertNotIn("x-params", methods["ping"])
         self.assertEqual(methods["ping"]["result"]["schema"].get("type"),
                          "string")
-        # Methods without a params description say so.
-        for name in ("echo", "sum"):
-            self.assertEqual(methods[name]["params"], [], methods[name])
-            self.assertEqual(methods[name].get("x-params"), "not described")
+        # sum: one variadic number, by position; divide: its error 1.
+        (n,) = methods["sum"]["params"]
+        self.assertEqual((n["name"], n["schema"], n.get("x-variadic")),
+                         ("n", {"type": "number", "title": "sumParamN"}, True))
+        self.assertEqual(methods["sum"]["paramStructure"], "by-position")
+        self.assertEqual(methods["sum"]["result"]["schema"]["title"],
+                         "sumResult")
+        self.assertEqual(methods["subtract"]["paramStructure"], "either")
+        self.assertEqual(methods["divide"]["errors"],
+                         [{"code": 1, "message": "Division by zero"}])
+        self.assertIn("when divisor is 0", methods["divide"]["description"])
+        # echo takes any params: described so, not checked.
+        self.assertEqual(methods["echo"]["params"], [])
+        self.assertEqual(methods["echo"].get("x-params"), "any")
+        self.assertEqual(methods["echo"]["result"]["schema"]["title"],
+                         "echoResult")
+        # Every schema has a title; none is repeated.
+        titles = [cd["schema"]["title"] for m in methods.values()
+                  for cd in m["params"] + [m["result"]]]
+        self.assertEqual(len(titles), len(set(titles)), titles)
 
     def test_discover_params(self):
         self.assertEqual(self.ok("rpc.discover", []), self.discover())

@@ -35,7 +35,7 @@ check(const char *json, char *why, size_t len)
     assert_non_null(d);
     assert_int_equal(n, 3);
     why[0] = '\0';
-    rc = params_validate(d, n, p, why, len);
+    rc = params_validate(d, n, RPCHOST_PARAMS_EITHER, p, why, len);
     params_free(d, n);
     cJSON_Delete(p);
     return rc;
@@ -133,11 +133,17 @@ test_empty_description(void **state)
     d = params_copy(none, &n);
     assert_non_null(d);
     assert_int_equal(n, 0);
-    assert_int_equal(params_validate(d, n, NULL, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a1, why, sizeof(why)), -1);
-    assert_int_equal(params_validate(d, n, o1, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, NULL, why, sizeof(why)),
+        0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a1, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o1, why, sizeof(why)), -1);
     params_free(d, n);
     cJSON_Delete(a);
     cJSON_Delete(o);
@@ -276,15 +282,141 @@ test_validate_many(void **state)
     for (int i = 0; i < 100000; i++)
         assert_non_null(cJSON_AddNumberToObject(o, "minuend", i));
     assert_non_null(cJSON_AddNumberToObject(o, "subtrahend", 1));
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), -1);
     assert_string_equal(why, "param 'minuend' (0): expected a number");
     cJSON_DeleteItemFromObjectCaseSensitive(o, "minuend");
-    assert_int_equal(params_validate(d, n, o, why, sizeof(why)), 0);
-    assert_int_equal(params_validate(d, n, a, why, sizeof(why)), -1);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, o, why, sizeof(why)), 0);
+    assert_int_equal(
+        params_validate(d, n, RPCHOST_PARAMS_EITHER, a, why, sizeof(why)), -1);
     assert_string_equal(why, "too many params: 100000 given, at most 3");
     params_free(d, n);
     cJSON_Delete(o);
     cJSON_Delete(a);
+}
+
+/* Validate JSON text against a doc-form description. */
+static int
+check_doc(const rpchost_param_doc *doc, int structure, const char *json,
+          char *why, size_t len)
+{
+    const char *bad = NULL;
+    struct param_desc *d;
+    size_t n;
+    cJSON *p = json ? cJSON_Parse(json) : NULL;
+    int rc;
+
+    assert_int_equal(params_check_doc(doc, &bad), 0);
+    if (json != NULL)
+        assert_non_null(p);
+    d = params_copy_doc(doc, &n);
+    assert_non_null(d);
+    why[0] = '\0';
+    rc = params_validate(d, n, structure, p, why, len);
+    params_free(d, n);
+    cJSON_Delete(p);
+    return rc;
+}
+
+static void
+test_variadic(void **state)
+{
+    static const rpchost_param_doc sum[] = {
+        {"n", RPCHOST_TYPE_NUMBER, 0, NULL, 0, RPCHOST_PARAM_VARIADIC, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL},
+    };
+    static const rpchost_param_doc tagged[] = {
+        {"label", RPCHOST_TYPE_STRING, 1, NULL, 0, 0, NULL},
+        {"n", RPCHOST_TYPE_INTEGER, 1, NULL, 0, RPCHOST_PARAM_VARIADIC, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL},
+    };
+    const int pos = RPCHOST_PARAMS_BY_POSITION;
+    char why[128];
+
+    (void)state;
+    assert_int_equal(check_doc(sum, pos, NULL, why, sizeof(why)), 0);
+    assert_int_equal(check_doc(sum, pos, "[]", why, sizeof(why)), 0);
+    assert_int_equal(check_doc(sum, pos, "[1, 2.5, 3, 4, 5, 6, 7, 8, 9, 10]",
+                               why, sizeof(why)),
+                     0);
+    assert_int_equal(check_doc(sum, pos, "[1, \"2\"]", why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'n' (1): expected a number");
+    assert_int_equal(check_doc(sum, pos, "{\"n\": 1}", why, sizeof(why)), -1);
+    assert_string_equal(why, "params must be given by position (an array)");
+
+    assert_int_equal(
+        check_doc(tagged, pos, "[\"x\", 1, 2, 3]", why, sizeof(why)), 0);
+    /* required variadic: at least one */
+    assert_int_equal(check_doc(tagged, pos, "[\"x\"]", why, sizeof(why)), -1);
+    assert_string_equal(why, "missing required param 'n' (1)");
+    assert_int_equal(
+        check_doc(tagged, pos, "[\"x\", 1, 2, 2.5]", why, sizeof(why)), -1);
+    assert_string_equal(why, "param 'n' (3): expected an integer");
+}
+
+static void
+test_items_and_structure(void **state)
+{
+    static const rpchost_param_doc xs[] = {
+        {"xs", RPCHOST_TYPE_ARRAY, 1, NULL, RPCHOST_TYPE_NUMBER, 0, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL},
+    };
+    char why[128];
+
+    (void)state;
+    assert_int_equal(
+        check_doc(xs, RPCHOST_PARAMS_EITHER, "[[1, 2]]", why, sizeof(why)), 0);
+    assert_int_equal(
+        check_doc(xs, RPCHOST_PARAMS_EITHER, "{\"xs\": []}", why, sizeof(why)),
+        0);
+    assert_int_equal(check_doc(xs, RPCHOST_PARAMS_EITHER,
+                               "{\"xs\": [1, \"a\"]}", why, sizeof(why)),
+                     -1);
+    assert_string_equal(why, "param 'xs' (0): item 1: expected a number");
+    assert_int_equal(
+        check_doc(xs, RPCHOST_PARAMS_BY_NAME, "[[1]]", why, sizeof(why)), -1);
+    assert_string_equal(why, "params must be given by name (an object)");
+    assert_int_equal(check_doc(xs, RPCHOST_PARAMS_BY_NAME, "{\"xs\": [1]}", why,
+                               sizeof(why)),
+                     0);
+}
+
+static void
+test_doc_rules(void **state)
+{
+    const char *why = NULL;
+    rpchost_param_doc not_last[] = {
+        {"a", 0, 0, NULL, 0, RPCHOST_PARAM_VARIADIC, NULL},
+        {"b", 0, 0, NULL, 0, 0, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL}};
+    rpchost_param_doc item_not_array[] = {
+        {"a", RPCHOST_TYPE_STRING, 0, NULL, RPCHOST_TYPE_STRING, 0, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL}};
+    rpchost_param_doc bad_item[] = {
+        {"a", RPCHOST_TYPE_ARRAY, 0, NULL, 42, 0, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL}};
+    rpchost_param_doc bad_title[] = {{"a", 0, 0, NULL, 0, 0, "a title"},
+                                     {NULL, 0, 0, NULL, 0, 0, NULL}};
+    rpchost_param_doc bad_flags[] = {{"a", 0, 0, NULL, 0, 0x80, NULL},
+                                     {NULL, 0, 0, NULL, 0, 0, NULL}};
+    rpchost_param_doc ok[] = {
+        {"a", RPCHOST_TYPE_ARRAY, 1, "d", RPCHOST_TYPE_OBJECT, 0, "Things"},
+        {"b", 0, 0, NULL, 0, RPCHOST_PARAM_VARIADIC, NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL}};
+
+    (void)state;
+    assert_int_equal(params_check_doc(not_last, &why), -1);
+    assert_string_equal(why, "only the last param may be variadic");
+    assert_int_equal(params_check_doc(item_not_array, &why), -1);
+    assert_string_equal(why, "a param has an item type but is not an array");
+    assert_int_equal(params_check_doc(bad_item, &why), -1);
+    assert_string_equal(why, "a param has an unknown type");
+    assert_int_equal(params_check_doc(bad_title, &why), -1);
+    assert_non_null(strstr(why, "title"));
+    assert_int_equal(params_check_doc(bad_flags, &why), -1);
+    assert_string_equal(why, "a param has unknown flags");
+    assert_int_equal(params_check_doc(ok, &why), 0);
 }
 
 int
@@ -298,6 +430,9 @@ main(void)
         cmocka_unit_test(test_find_and_types),
         cmocka_unit_test(test_cursor_steps),
         cmocka_unit_test(test_validate_many),
+        cmocka_unit_test(test_variadic),
+        cmocka_unit_test(test_items_and_structure),
+        cmocka_unit_test(test_doc_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

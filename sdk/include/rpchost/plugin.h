@@ -176,6 +176,56 @@ typedef struct rpchost_method {
     const rpchost_param *result; /* one entry describing the result, or NULL */
 } rpchost_method;
 
+/* ---- ABI 2: method descriptions (api->describe_method) ----
+ * What rpchost_method and rpchost_param cannot say, for rpc.discover and
+ * the host's params checks: variadic params, array item types, schema
+ * titles, the params structure and a method's own error codes. */
+
+/* rpchost_param_doc.flags. */
+#define RPCHOST_PARAM_VARIADIC                                                 \
+    0x1u /* the last positional param repeats:                                 \
+            sum(n...) takes 0..any numbers */
+
+/* One parameter (or a result): rpchost_param plus more.  An array of them
+ * ends with an entry whose name is NULL. */
+typedef struct rpchost_param_doc {
+    const char *name;        /* as rpchost_param.name */
+    int type;                /* enum rpchost_type */
+    int required;            /* variadic: at least one */
+    const char *description; /* one line, may be NULL */
+    int item_type;           /* an ARRAY's items: enum rpchost_type */
+    unsigned flags;          /* RPCHOST_PARAM_* */
+    const char *title;       /* its schema's title (NULL: the host makes
+                                one, e.g. "sumParamN"); 1..64 characters
+                                of A-Z a-z 0-9 _ */
+} rpchost_param_doc;
+
+/* One error code a method answers with.  An array of them ends with an
+ * entry whose message is NULL. */
+typedef struct rpchost_error_doc {
+    int code;                /* outside -32768..-32000, or -32602/-32603 */
+    const char *message;     /* the error's message */
+    const char *description; /* when it happens, may be NULL */
+} rpchost_error_doc;
+
+/* rpchost_method_doc.param_structure: how params may be given. */
+enum rpchost_param_structure {
+    RPCHOST_PARAMS_EITHER = 0,  /* an array or an object */
+    RPCHOST_PARAMS_BY_POSITION, /* an array only (an object: -32602) */
+    RPCHOST_PARAMS_BY_NAME,     /* an object only (an array: -32602) */
+    RPCHOST_PARAMS_ANY,         /* anything: not checked, nor described */
+};
+
+/* A method's description.  Every member may be 0/NULL: a NULL params or
+ * result keeps what register_method() gave. */
+typedef struct rpchost_method_doc {
+    const char *description;         /* longer than the summary; Markdown */
+    int param_structure;             /* enum rpchost_param_structure */
+    const rpchost_param_doc *params; /* ends with name NULL */
+    const rpchost_param_doc *result; /* one entry, or NULL */
+    const rpchost_error_doc *errors; /* ends with message NULL, or NULL */
+} rpchost_method_doc;
+
 /*
  * The host API table, passed to init.  Keep the pointer: it stays valid
  * until fini returns.  `abi_version` is the ABI the host provides and
@@ -328,6 +378,24 @@ struct rpchost_api {
         __attribute__((format(printf, 2, 3)))
 #endif
         ;
+
+    /* ABI 2: method descriptions */
+    /* describe_method: describe `method`, registered by this plugin
+     * earlier in the same init; the host copies everything (doc may be
+     * freed afterwards) and checks it as register_method() checks params,
+     * and more: RPCHOST_PARAM_VARIADIC only on the last param, which is
+     * then positional (param_structure RPCHOST_PARAMS_BY_POSITION), and
+     * an item_type only for an ARRAY.  Then the host checks calls against
+     * it before the handler runs (a variadic param takes any count of
+     * extra positional values of its type; RPCHOST_PARAMS_ANY: nothing is
+     * checked) and rpc.discover lists it.  Returns RPCHOST_EINVAL for a
+     * bad description, RPCHOST_ERESERVED for an error code the host owns,
+     * RPCHOST_ENOENT when this plugin registered no such method,
+     * RPCHOST_ESTATE outside init; like register_method(), a failure
+     * refuses the plugin even if init ignores it.  Only with
+     * api->abi_version >= 2. */
+    int (*describe_method)(rpchost_plugin *plugin, const char *method,
+                           const rpchost_method_doc *doc);
 
     /* ABI 2: the call's context.  Each is valid inside the handler or a
      * hook, and for a deferred or suspended call until it is answered
