@@ -240,5 +240,60 @@ class CredentialTest(unittest.TestCase):
                 self.assertEqual(c["peer"], "unix:uid=%d" % os.getuid())
 
 
+class AuditTest(unittest.TestCase):
+    """plugins/audit.c: one JSON line per call to its file."""
+
+    def test_lines_and_rotation(self):
+        with TempDir() as d:
+            path = os.path.join(d.path, "audit.log")
+            plugins = {"ping": plugin(harness.PING_SO),
+                       "audit": plugin(os.path.join(harness.PLUGINS,
+                                                    "audit.so"), file=path)}
+            with Server(plugins=plugins) as srv:
+                status, _, _ = srv.call(body("ping"),
+                                        headers={"traceparent": TRACEPARENT})
+                self.assertEqual(status, 200)
+                srv.rpc("no.such")
+                srv.call([body("ping", id=1), body("ping", id=2)])
+                srv.call({"jsonrpc": "2.0", "method": "ping"})
+
+                def lines(p):
+                    if not os.path.exists(p):
+                        return []
+                    with open(p) as f:
+                        return [json.loads(x) for x in f.read().splitlines()]
+                self.assertTrue(wait_for(lambda: len(lines(path)) == 5, 10),
+                                lines(path))
+                got = lines(path)
+                first = got[0]
+                self.assertEqual(first["method"], "ping")
+                self.assertEqual(first["code"], 0)
+                self.assertRegex(first["peer"], r"^127\.0\.0\.1:\d+$")
+                self.assertIsNone(first["credential"])
+                self.assertEqual(first["trace_id"],
+                                 "4bf92f3577b34da6a3ce929d0e0e4736")
+                self.assertIsInstance(first["duration_us"], (int, float))
+                self.assertRegex(first["time"],
+                                 r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+                self.assertEqual(got[1]["code"], -32601)
+                self.assertEqual(got[1]["method"], "no.such")
+                # A batch's members share the request's trace.
+                self.assertEqual(got[2]["trace_id"], got[3]["trace_id"])
+                self.assertNotEqual(got[2]["trace_id"], got[1]["trace_id"])
+                # Rotation: the file moved away, a new one follows.
+                os.rename(path, path + ".1")
+                time.sleep(1.1)
+                srv.rpc("ping")
+                self.assertTrue(wait_for(lambda: len(lines(path)) == 1, 10))
+                self.assertEqual(len(lines(path + ".1")), 5)
+
+    def test_file_is_required(self):
+        plugins = {"audit": plugin(os.path.join(harness.PLUGINS, "audit.so"))}
+        rc, _, err, _ = harness.run_config(harness.ini_text(None, plugins),
+                                          ["-t"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("missing required key 'file'", err)
+
+
 if __name__ == "__main__":
     unittest.main()
