@@ -156,18 +156,26 @@ static void
 account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
 {
     char peer[80];
-    const char *uri;
+    struct access_fields f;
 
     stats_http(rc->w->stats, status);
     if (!log_access_enabled())
         return;
     peer_text(rc->evcon, peer, sizeof(peer));
-    uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
-    log_access("%s \"%s %.200s\" %d %zu %zu %.3fms %.64s", peer,
-               rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
-               uri ? uri : "?", status, rc->in_bytes, out_bytes,
-               (double)(util_mono_us() - rc->t0_us) / 1000.0,
-               what ? what : "-");
+    f.peer = peer;
+    f.method = rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?";
+    f.uri = rc->req ? evhttp_request_get_uri(rc->req) : NULL;
+    if (f.uri == NULL)
+        f.uri = "?";
+    f.status = status;
+    f.in = rc->in_bytes;
+    f.out = out_bytes;
+    f.ms = (double)(util_mono_us() - rc->t0_us) / 1000.0;
+    f.what = what;
+    /* The request's W3C trace-id (#14's trace context) goes here; none
+     * is read yet. */
+    f.trace_id = NULL;
+    log_access(&f);
 }
 
 /* The Date header value, formatted once a second per loop. */
