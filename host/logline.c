@@ -223,13 +223,23 @@ put_json(struct lw *w, const char *s, size_t len, size_t keep)
     lw_put(w, "\"", 1);
 }
 
+/* The length of s kept under a cap of `cap` bytes: all of a shorter
+ * string, else the longest prefix ending at a character boundary. */
+static size_t
+capped_len(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap + 1);
+
+    return n <= cap ? n : util_utf8_prefix(s, cap);
+}
+
 /* A capped text field, as it is; NULL: "-". */
 static void
 put_raw(struct lw *w, const char *s, size_t cap)
 {
     if (s == NULL)
         s = "-";
-    lw_put(w, s, util_utf8_prefix(s, cap));
+    lw_put(w, s, capped_len(s, cap));
 }
 
 /* A capped string member value; NULL: null. */
@@ -239,7 +249,7 @@ put_json_capped(struct lw *w, const char *s, size_t cap)
     if (s == NULL)
         lw_puts(w, "null");
     else
-        put_json(w, s, util_utf8_prefix(s, cap), 0);
+        put_json(w, s, capped_len(s, cap), 0);
 }
 
 int
@@ -285,7 +295,7 @@ logline_msg(char *out, int format, int journal, const struct timespec *ts,
     }
     if (prefix != NULL) {
         lw_puts(&w, "[");
-        lw_put(&w, prefix, util_utf8_prefix(prefix, PREFIX_CAP));
+        lw_put(&w, prefix, capped_len(prefix, PREFIX_CAP));
         lw_puts(&w, "] ");
     }
     put_text(&w, msg, strlen(msg));
