@@ -171,7 +171,7 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
     f.in = rc->in_bytes;
     f.out = out_bytes;
     f.ms = (double)(util_mono_us() - rc->t0_us) / 1000.0;
-    f.what = what;
+    f.what = what != NULL && strcmp(what, "-") != 0 ? what : NULL;
     /* The request's W3C trace-id (#14's trace context) goes here; none
      * is read yet. */
     f.trace_id = NULL;
