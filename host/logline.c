@@ -24,9 +24,13 @@
 #define WHAT_CAP 64
 #define TRACE_CAP 64
 
-static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
-/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
-static const int level_prios[] = {3, 4, 6, 7};
+/* By enum log_level, then LOGLINE_FATAL: text tag, JSON name, syslog(3)
+ * priority (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_CRIT). */
+static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG",
+                                         "FATAL"};
+static const char *const level_names[] = {"error", "warn", "info", "debug",
+                                          "fatal"};
+static const int level_prios[] = {3, 4, 6, 7, 2};
 
 /* A line under construction: p[0 .. n) written, at most `end` bytes (the
  * final '\n' comes on top, always room for it). */
@@ -85,18 +89,59 @@ lw_finish(struct lw *w)
     return w->n;
 }
 
-/* "2026-11-29T18:40:01.123Z" (UTC, milliseconds). */
+/* v in decimal, at least `width` digits (zero-padded). */
+static void
+put_num(struct lw *w, unsigned long long v, int width)
+{
+    char digits[24];
+    int n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || n < width);
+    while (n > 0)
+        lw_put(w, &digits[--n], 1);
+}
+
+/* "2026-11-29T18:40:01.123Z" (UTC, milliseconds), computed here rather
+ * than by gmtime_r/strftime so that fatal.c's signal handler may call
+ * logline_msg: the civil date of a day number is Howard Hinnant's
+ * days_from_civil inverse (proleptic Gregorian, exact for any day). */
 static void
 put_time(struct lw *w, const struct timespec *ts)
 {
-    char tmp[40];
-    struct tm tm;
-    size_t n;
+    long long secs = ts->tv_sec, days = secs / 86400, sod = secs % 86400;
+    long long z, era, doe, yoe, y, doy, mp, d, m;
 
-    gmtime_r(&ts->tv_sec, &tm);
-    n = strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
-    lw_put(w, tmp, n);
-    lw_printf(w, ".%03ldZ", (long)(ts->tv_nsec / 1000000));
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    put_num(w, y > 0 ? (unsigned long long)y : 0, 4);
+    lw_puts(w, "-");
+    put_num(w, (unsigned long long)m, 2);
+    lw_puts(w, "-");
+    put_num(w, (unsigned long long)d, 2);
+    lw_puts(w, "T");
+    put_num(w, (unsigned long long)(sod / 3600), 2);
+    lw_puts(w, ":");
+    put_num(w, (unsigned long long)(sod / 60 % 60), 2);
+    lw_puts(w, ":");
+    put_num(w, (unsigned long long)(sod % 60), 2);
+    lw_puts(w, ".");
+    put_num(w, (unsigned long long)(ts->tv_nsec / 1000000), 3);
+    lw_puts(w, "Z");
 }
 
 /* Append text s[0 .. len) raw; when it does not fit, its longest prefix
@@ -270,15 +315,20 @@ logline_msg(char *out, int format, int journal, const struct timespec *ts,
 
     if (level < LEVEL_ERROR)
         level = LEVEL_ERROR;
-    if (level > LEVEL_DEBUG)
-        level = LEVEL_DEBUG;
+    if (level > LOGLINE_FATAL)
+        level = LOGLINE_FATAL;
     lw_init(&w, out);
-    if (journal)
-        lw_printf(&w, "<%d>", level_prios[level]);
+    if (journal) {
+        lw_puts(&w, "<");
+        put_num(&w, (unsigned long long)level_prios[level], 1);
+        lw_puts(&w, ">");
+    }
     if (format == LOG_FORMAT_JSON) {
         lw_puts(&w, "{\"time\":\"");
         put_time(&w, ts);
-        lw_printf(&w, "\",\"level\":\"%s\",", log_level_name(level));
+        lw_puts(&w, "\",\"level\":\"");
+        lw_puts(&w, level_names[level]);
+        lw_puts(&w, "\",");
         if (prefix != NULL) {
             lw_puts(&w, "\"plugin\":");
             put_json_capped(&w, prefix, PREFIX_CAP);
@@ -289,9 +339,13 @@ logline_msg(char *out, int format, int journal, const struct timespec *ts,
         lw_puts(&w, "}");
         return lw_finish(&w);
     }
-    if (!journal) {
+    if (!journal && level == LOGLINE_FATAL) {
+        lw_puts(&w, "FATAL "); /* no time: as it always was */
+    } else if (!journal) {
         put_time(&w, ts);
-        lw_printf(&w, " %s ", level_tags[level]);
+        lw_puts(&w, " ");
+        lw_puts(&w, level_tags[level]);
+        lw_puts(&w, " ");
     }
     if (prefix != NULL) {
         lw_puts(&w, "[");

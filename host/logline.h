@@ -27,7 +27,12 @@ enum log_format {
 /* Parse "text" or "json"; -1 if neither. */
 int logline_format_parse(const char *s);
 
-/* One line of the error log at `level` (enum log_level), at time `ts`.
+/* The level of fatal.c's line on a fault (after LEVEL_DEBUG): "FATAL "
+ * and no time in text, "fatal" in JSON, journal priority 2 (LOG_CRIT). */
+#define LOGLINE_FATAL 4
+
+/* One line of the error log at `level` (enum log_level or LOGLINE_FATAL),
+ * at time `ts`.  Async-signal-safe (fatal.c calls it in its handler).
  * `prefix` (NULL: none) names the plugin the line comes from: "[prefix] "
  * before the text, or a "plugin" member.  `journal`: for systemd's
  * journal, the line starts with "<N>" (N the syslog priority); a text

@@ -161,6 +161,26 @@ class LogFormatTest(unittest.TestCase):
                          ("POST", "/", 200, "ping"))
         self.assertRegex(access_lines[2], text_line)
 
+    @unittest.skipIf(harness.ASAN, "AddressSanitizer reports faults itself")
+    @unittest.skipIf(harness.VALGRIND, "valgrind reports faults itself")
+    def test_fault_line_is_json(self):
+        """The line fatal.c writes from its signal handler too."""
+        plugins = {"ping": plugin(harness.PING_SO),
+                   "fault": plugin(harness.fixture("fault"))}
+        with Server(plugins=plugins, server={"log_format": "json"}) as srv:
+            try:
+                srv.call(harness.call("segfault"))
+            except OSError:
+                pass  # the connection died with the worker
+            wait_log(self, srv, r'"level":"fatal","msg":"killed by signal 11')
+            wait_log(self, srv, r"supervisor: worker \d+ killed")
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+        objs = json_lines(self, srv.stderr.encode("utf-8"), "stderr")
+        fatal = [o for o in objs if o["level"] == "fatal"]
+        self.assertEqual(len(fatal), 1, objs)
+        self.assertRegex(fatal[0]["msg"], r"loop \d: method segfault "
+                         r"\(plugin \[fault\], generation 1\)")
+
     def _wait_file(self, path, text):
         deadline = harness.time.monotonic() + 10 * harness.SCALE
         while harness.time.monotonic() < deadline:

@@ -108,6 +108,55 @@ test_text_msg(void **state)
     assert_string_equal(one_line(out, n), "<7>[calc] x\n");
 }
 
+/* The date computed without gmtime_r agrees with it, around leap days,
+ * centuries and the epoch, and at every hour of several years. */
+static void
+test_time(void **state)
+{
+    static const time_t days[] = {0,     59,    60,    68 * 365 + 17, 11016,
+                                  11017, 19782, 20000, 47541,         2932896};
+    char out[LOGLINE_MAX], want[64];
+    struct timespec ts = {0, 7000000};
+    struct tm tm;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(days) / sizeof(days[0]) + 40000; i++) {
+        ts.tv_sec = i < sizeof(days) / sizeof(days[0]) ? days[i] * 86400 + 86399
+                                                       : (time_t)(i * 3607 * 3);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S.007Z", &tm);
+        logline_msg(out, LOG_FORMAT_TEXT, 0, &ts, LEVEL_INFO, NULL, "x");
+        if (strncmp(out, want, strlen(want)) != 0)
+            print_error("%lld: %.24s, want %s\n", (long long)ts.tv_sec, out,
+                        want);
+        assert_memory_equal(out, want, strlen(want));
+    }
+}
+
+/* fatal.c's line: "FATAL text" (no time) or "<2>text", or an object. */
+static void
+test_fatal(void **state)
+{
+    char out[LOGLINE_MAX];
+    cJSON *o;
+    size_t n;
+
+    (void)state;
+    n = logline_msg(out, LOG_FORMAT_TEXT, 0, &when, LOGLINE_FATAL, NULL,
+                    "killed by signal 11 (SIGSEGV) in loop 0");
+    assert_string_equal(one_line(out, n),
+                        "FATAL killed by signal 11 (SIGSEGV) in loop 0\n");
+    n = logline_msg(out, LOG_FORMAT_TEXT, 1, &when, LOGLINE_FATAL, NULL, "k");
+    assert_string_equal(one_line(out, n), "<2>k\n");
+    n = logline_msg(out, LOG_FORMAT_JSON, 1, &when, LOGLINE_FATAL, NULL,
+                    "method \"x\"");
+    assert_memory_equal(out, "<2>{", 4);
+    o = json_line(out, n, 3);
+    assert_string_equal(member(o, "level"), "fatal");
+    assert_string_equal(member(o, "msg"), "method \"x\"");
+    cJSON_Delete(o);
+}
+
 static void
 test_json_msg(void **state)
 {
@@ -288,6 +337,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_parse),
         cmocka_unit_test(test_text_msg),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_fatal),
         cmocka_unit_test(test_json_msg),
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_json_truncation),
