@@ -24,8 +24,6 @@ static char *access_path;
 static atomic_int access_fd = -1;
 static int retired_fd = -1; /* a turned-off access log, now /dev/null */
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
 /* Whether fd 2 is the journal's stream: lines are then "<N>text", the
  * journal adding time and priority itself.  Written by the main thread
  * only (log_detect_journal, log_open_file), read by every writer. */
@@ -98,7 +96,7 @@ int
 log_level_parse(const char *s)
 {
     for (int i = 0; i <= LEVEL_DEBUG; i++)
-        if (strcmp(s, level_names[i]) == 0)
+        if (strcmp(s, logline_level_name(i)) == 0)
             return i;
     return -1;
 }
@@ -108,7 +106,7 @@ log_level_name(int level)
 {
     if (level < LEVEL_ERROR || level > LEVEL_DEBUG)
         return "?";
-    return level_names[level];
+    return logline_level_name(level);
 }
 
 /* Best effort: a logger has nowhere to report its own failure. */

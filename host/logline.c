@@ -297,6 +297,14 @@ put_json_capped(struct lw *w, const char *s, size_t cap)
         put_json(w, s, capped_len(s, cap), 0);
 }
 
+const char *
+logline_level_name(int level)
+{
+    if (level < LEVEL_ERROR || level > LOGLINE_FATAL)
+        return "?";
+    return level_names[level];
+}
+
 int
 logline_format_parse(const char *s)
 {

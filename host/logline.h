@@ -31,6 +31,9 @@ int logline_format_parse(const char *s);
  * and no time in text, "fatal" in JSON, journal priority 2 (LOG_CRIT). */
 #define LOGLINE_FATAL 4
 
+/* "error", "warn", "info", "debug", "fatal"; "?" for another number. */
+const char *logline_level_name(int level);
+
 /* One line of the error log at `level` (enum log_level or LOGLINE_FATAL),
  * at time `ts`.  Async-signal-safe (fatal.c calls it in its handler).
  * `prefix` (NULL: none) names the plugin the line comes from: "[prefix] "
