@@ -37,6 +37,7 @@ config_defaults(struct config *c)
     c->listen_mode = CONFIG_DEFAULT_LISTEN_MODE;
     c->threads = 0;
     c->log_level = LEVEL_INFO;
+    c->log_format = LOG_FORMAT_TEXT;
     c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
     c->max_header_size = CONFIG_DEFAULT_MAX_HEADER;
     c->max_response_size = CONFIG_DEFAULT_MAX_RESPONSE;
@@ -175,6 +176,7 @@ enum key_kind {
     K_SIZE,
     K_SECONDS,
     K_LEVEL,
+    K_LOGFMT,
     K_PATH,
     K_URLPATH,
     K_STRING,
@@ -197,6 +199,7 @@ static const struct server_key server_keys[] = {
     {"endpoint", K_ENDPOINT, 0, 0, 0, 0},
     {"threads", K_INT, 0, CONFIG_MAX_THREADS, OFF(threads), 0},
     {"log_level", K_LEVEL, 0, 0, OFF(log_level), 0},
+    {"log_format", K_LOGFMT, 0, 0, OFF(log_format), 0},
     {"max_body_size", K_SIZE, 1, 1LL << 32, OFF(max_body_size), 1},
     {"max_header_size", K_SIZE, 256, 1 << 20, OFF(max_header_size), 1},
     {"max_response_size", K_SIZE, 64, 1LL << 32, OFF(max_response_size), 1},
@@ -319,6 +322,15 @@ server_key(struct parse_state *st, const char *name, const char *value)
             return 0;
         }
         c->log_level = (int)v;
+        return 1;
+    case K_LOGFMT:
+        v = logline_format_parse(value);
+        if (v < 0) {
+            iniread_fail(&st->rd, "log_format: '%s' is not one of text, json",
+                         value);
+            return 0;
+        }
+        c->log_format = (int)v;
         return 1;
     case K_GROUP:
         if (config_group_id(value, NULL) != 0) {

@@ -43,6 +43,7 @@ struct config {
     char *endpoint;     /* URL path accepting POST, starts with '/' */
     int threads;        /* event loops; 0 in the file means "CPU count" */
     int log_level;      /* enum log_level */
+    int log_format;     /* enum log_format (log.h) */
     size_t max_body_size;
     size_t max_header_size;
     size_t max_response_size;

@@ -416,9 +416,11 @@ settled:
 }
 
 static void
-answer_whole(const struct rpc_envelope *env, struct stats *st,
+answer_whole(const struct rpc_envelope *env, struct batch *b,
              dispatch_done_fn done, void *arg)
 {
+    struct stats *st = b->stats;
+    const char *trace = NULL;
     struct buf out = BUF_INIT;
     char *body;
     size_t len = 0;
@@ -427,7 +429,11 @@ answer_whole(const struct rpc_envelope *env, struct stats *st,
         stats_call(st, NULL, 0, env->err);
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
-    done(arg, body ? 200 : 500, body, body ? len : 0, "-", NULL);
+    if (b->want_trace) {
+        context_fill(b);
+        trace = b->ctx.trace;
+    }
+    done(arg, body ? 200 : 500, body, body ? len : 0, "-", trace);
 }
 
 static void
@@ -476,7 +482,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         b->ctx.transport = env->transport;
     }
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
-        answer_whole(&b->env, b->stats, done, arg);
+        answer_whole(&b->env, b, done, arg);
         dispatch_batch_unref(b);
         return;
     }
@@ -498,7 +504,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         struct rpc_envelope e = {.err = RPCHOST_INTERNAL_ERROR};
         b->n = 0;
         snprintf(e.detail, sizeof(e.detail), "out of memory");
-        answer_whole(&e, b->stats, done, arg);
+        answer_whole(&e, b, done, arg);
         dispatch_batch_unref(b);
         return;
     }

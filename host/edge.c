@@ -22,6 +22,7 @@
 #include "log.h"
 #include "auth.h"
 #include "stats.h"
+#include "trace.h"
 #include "util.h"
 
 #include "lanedef.h"
@@ -156,19 +157,38 @@ peer_text(struct evhttp_connection *evcon, char *out, size_t len)
 static void
 account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
 {
-    char peer[80];
-    const char *uri;
+    char peer[80], trace_id[TRACE_ID_LEN + 1], made[TRACE_LEN + 1];
+    struct access_fields f;
 
     stats_http(rc->w->stats, status);
     if (!log_access_enabled())
         return;
     peer_text(rc->evcon, peer, sizeof(peer));
-    uri = rc->req ? evhttp_request_get_uri(rc->req) : "?";
-    log_access("%s \"%s %.200s\" %d %zu %zu %.3fms %.64s %.32s", peer,
-               rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?",
-               uri ? uri : "?", status, rc->in_bytes, out_bytes,
-               (double)(util_mono_us() - rc->t0_us) / 1000.0, what ? what : "-",
-               rc->trace ? rc->trace + 3 : "-");
+    f.peer = peer;
+    f.method = rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?";
+    f.uri = rc->req ? evhttp_request_get_uri(rc->req) : NULL;
+    if (f.uri == NULL)
+        f.uri = "?";
+    f.status = status;
+    f.in = rc->in_bytes;
+    f.out = out_bytes;
+    f.ms = (double)(util_mono_us() - rc->t0_us) / 1000.0;
+    f.what = what != NULL && strcmp(what, "-") != 0 ? what : NULL;
+    if (rc->trace == NULL) {
+        /* Refused before its body was answered: its trace is made here,
+         * so that every line has one. */
+        trace_make(rc->req ? evhttp_find_header(
+                                 evhttp_request_get_input_headers(rc->req),
+                                 "traceparent")
+                           : NULL,
+                   made);
+        rc->trace = made;
+    }
+    /* "00-TRACEID-...": the id alone. */
+    memcpy(trace_id, rc->trace + TRACE_ID_OFF, TRACE_ID_LEN);
+    trace_id[TRACE_ID_LEN] = '\0';
+    f.trace_id = trace_id;
+    log_access(&f);
 }
 
 /* The Date header value, formatted once a second per loop. */

@@ -144,13 +144,15 @@ static void
 on_fatal(int sig)
 {
     struct line l = {.len = 0};
+    char out[LOGLINE_MAX];
+    struct timespec ts;
+    size_t len;
     unsigned long long now_us;
     size_t n = stats_loop_count();
     int expected = 0;
 
     if (atomic_compare_exchange_strong(&reported, &expected, 1)) {
         now_us = util_mono_us(); /* clock_gettime: async-signal-safe */
-        put(&l, log_to_journal() ? "<2>" : "FATAL ");
         put(&l, "killed by signal ");
         put_num(&l, (unsigned long long)sig);
         put(&l, " (");
@@ -168,9 +170,13 @@ on_fatal(int sig)
             put(&l, "; ");
             put_activity(&l, i, now_us);
         }
-        l.text[l.len++] = '\n';
-        for (size_t off = 0; off < l.len;) {
-            ssize_t w = write(STDERR_FILENO, l.text + off, l.len - off);
+        l.text[l.len] = '\0';
+        /* "FATAL text", "<2>text" or a JSON object, as the log's lines. */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        len = logline_msg(out, log_get_format(), log_to_journal(), &ts,
+                          LOGLINE_FATAL, NULL, l.text);
+        for (size_t off = 0; off < len;) {
+            ssize_t w = write(STDERR_FILENO, out + off, len - off);
             if (w <= 0)
                 break;
             off += (size_t)w;

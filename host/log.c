@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static atomic_int log_level = LEVEL_INFO;
+static atomic_int log_format = LOG_FORMAT_TEXT;
 
 /* The error log is always fd 2 (a file is dup2()ed over it), and the
  * access log one fd that reopening dup2()s over: writers never see a
@@ -22,11 +23,6 @@ static char *log_path;
 static char *access_path;
 static atomic_int access_fd = -1;
 static int retired_fd = -1; /* a turned-off access log, now /dev/null */
-
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
-/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LEVEL_INFO, LEVEL_DEBUG. */
-static const int level_prios[] = {3, 4, 6, 7};
 
 /* Whether fd 2 is the journal's stream: lines are then "<N>text", the
  * journal adding time and priority itself.  Written by the main thread
@@ -83,11 +79,24 @@ log_get_level(void)
     return atomic_load(&log_level);
 }
 
+void
+log_set_format(int format)
+{
+    atomic_store(&log_format,
+                 format == LOG_FORMAT_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+}
+
+int
+log_get_format(void)
+{
+    return atomic_load(&log_format);
+}
+
 int
 log_level_parse(const char *s)
 {
     for (int i = 0; i <= LEVEL_DEBUG; i++)
-        if (strcmp(s, level_names[i]) == 0)
+        if (strcmp(s, logline_level_name(i)) == 0)
             return i;
     return -1;
 }
@@ -97,7 +106,7 @@ log_level_name(int level)
 {
     if (level < LEVEL_ERROR || level > LEVEL_DEBUG)
         return "?";
-    return level_names[level];
+    return logline_level_name(level);
 }
 
 /* Best effort: a logger has nowhere to report its own failure. */
@@ -191,31 +200,18 @@ log_access_enabled(void)
 }
 
 void
-log_access(const char *fmt, ...)
+log_access(const struct access_fields *f)
 {
-    char line[1024];
+    char line[LOGLINE_MAX];
     struct timespec ts;
-    struct tm tm;
-    va_list ap;
     size_t n;
-    int r, fd = atomic_load_explicit(&access_fd, memory_order_relaxed);
+    int fd = atomic_load_explicit(&access_fd, memory_order_relaxed);
 
     if (fd < 0)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    r = snprintf(line + n, sizeof(line) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
-    if (r > 0)
-        n += (size_t)r;
-    va_start(ap, fmt);
-    r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-    va_end(ap);
-    if (r > 0)
-        n += (size_t)r;
-    if (n > sizeof(line) - 1)
-        n = sizeof(line) - 1;
-    line[n++] = '\n';
+    n = logline_access(
+        line, atomic_load_explicit(&log_format, memory_order_relaxed), &ts, f);
     write_all(fd, line, n);
 }
 
@@ -259,11 +255,8 @@ log_close(void)
 void
 log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
 {
-    char line[2048];
+    char msg[LOGLINE_MAX], line[LOGLINE_MAX];
     struct timespec ts;
-    struct tm tm;
-    size_t n;
-    int r;
 
     if (level > LEVEL_DEBUG)
         level = LEVEL_DEBUG;
@@ -271,35 +264,16 @@ log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
         level = LEVEL_ERROR;
     if (level > atomic_load(&log_level))
         return;
-    if (atomic_load_explicit(&to_journal, memory_order_relaxed)) {
-        r = snprintf(line, sizeof(line), "<%d>", level_prios[level]);
-        n = r > 0 ? (size_t)r : 0;
-    } else {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-        r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ",
-                     ts.tv_nsec / 1000000, level_tags[level]);
-        if (r > 0)
-            n += (size_t)r;
-    }
-    if (prefix != NULL) {
-        r = snprintf(line + n, sizeof(line) - n, "[%s] ", prefix);
-        if (r > 0)
-            n += (size_t)r;
-    }
-    if (n < sizeof(line)) {
-        r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-        if (r > 0)
-            n += (size_t)r;
-    }
-    if (n > sizeof(line) - 2) {
-        n = sizeof(line) - 5;
-        memcpy(line + n, "...", 3);
-        n += 3;
-    }
-    line[n++] = '\n';
-    write_all(STDERR_FILENO, line, n);
+    /* A message longer than msg is cut here, and then again (with "...")
+     * by logline_msg, since no line holds LOGLINE_MAX bytes of message. */
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+        msg[0] = '\0';
+    clock_gettime(CLOCK_REALTIME, &ts);
+    write_all(STDERR_FILENO, line,
+              logline_msg(
+                  line, atomic_load_explicit(&log_format, memory_order_relaxed),
+                  atomic_load_explicit(&to_journal, memory_order_relaxed), &ts,
+                  level, prefix, msg));
 }
 
 void

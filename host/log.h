@@ -7,11 +7,18 @@
  * "<N>text" instead, N its syslog priority (error 3, warn 4, info 6,
  * debug 7), without time or level: the journal records both, and
  * `journalctl -p err` then finds the errors.
+ *
+ * With log_set_format(LOG_FORMAT_JSON) every line of the log and of the
+ * access log is one JSON object instead (logline.h says which members);
+ * for the journal still after "<N>".  Lines are at most LOGLINE_MAX
+ * bytes, longer messages cut with "...".
  */
 #ifndef HOST_LOG_H
 #define HOST_LOG_H
 
 #include <stdarg.h>
+
+#include "logline.h"
 
 enum log_level {
     LEVEL_ERROR = 0,
@@ -26,6 +33,10 @@ int log_get_level(void);
 /* Parse "error", "warn", "info", "debug"; -1 if none of them. */
 int log_level_parse(const char *s);
 const char *log_level_name(int level);
+/* Set the format of both logs' lines (enum log_format; default text),
+ * for every thread from its next line. */
+void log_set_format(int format);
+int log_get_format(void);
 
 void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -50,7 +61,8 @@ int log_open_file(const char *path);
  * turns it off.  Main thread. */
 int log_access_open(const char *path);
 int log_access_enabled(void);
-void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write the line of one request (`f` is borrowed).  Any thread. */
+void log_access(const struct access_fields *f);
 
 /* SIGUSR1: reopen both files at their paths (after rotation), atomically
  * for every thread.  Main thread.  0 or -1 (logged). */

@@ -142,7 +142,8 @@ serve(struct config *cfg, const struct worker_ends *ends)
     int rc;
 
     server_hold_signals(); /* first: the supervisor forked it blocked */
-    shared_use_arena(ends->shared); /* names the supervisor can read */
+    log_set_format(cfg->log_format); /* a restart's config may be newer */
+    shared_use_arena(ends->shared);  /* names the supervisor can read */
     /* Before plugin code runs: a fault in it is reported (fatal.h). */
     fatal_install();
     g = generation_build(cfg, 1, err, sizeof(err));
@@ -272,6 +273,7 @@ main(int argc, char **argv)
         }
     }
     log_set_level(verbose ? LEVEL_DEBUG : cfg->log_level);
+    log_set_format(cfg->log_format);
     if (!test) {
         rc = supervisor_run(cfg, &ropts, own_path(exe, sizeof(exe), argv[0]),
                             argv, serve);

@@ -327,6 +327,7 @@ on_built(struct generation *next, double ms, void *arg)
         s->next_id = next->id + 1;
         if (!s->opts.verbose)
             log_set_level(next->cfg->log_level);
+        log_set_format(next->cfg->log_format);
         apply_log_files(old->cfg, next->cfg);
         for (int i = 0; i < s->nlanes; i++)
             lane_set_generation(s->lanes[i], next);

@@ -628,6 +628,8 @@ on_hup(struct sup *s)
         forward(s, SIGHUP); /* the worker reports the error as ever */
         return;
     }
+    /* The worker switches when its new generation serves. */
+    log_set_format(c->log_format);
     if (c->log_file != NULL &&
         (s->cfg->log_file == NULL || strcmp(c->log_file, s->cfg->log_file)))
         log_open_file(c->log_file);

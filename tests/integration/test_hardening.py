@@ -869,7 +869,7 @@ class HealthMetricsTest(unittest.TestCase):
 
 ACCESS_RE = re.compile(
     r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) 127\.0\.0\.1:(\d+) '
-    r'"([A-Z]+) (\S+)" (\d{3}) (\d+) (\d+) (\d+\.\d{3})ms (\S+)$')
+    r'"([A-Z]+) (\S+)" (\d{3}) (\d+) (\d+) (\d+\.\d{3})ms (\S+) (\S+)$')
 
 
 def read_lines(path):
@@ -915,6 +915,9 @@ class AccessLogTest(unittest.TestCase):
                         self.assertEqual(int(m.group(7)), len(out))
                         self.assertLess(float(m.group(8)), 2000 * S)
                         self.assertEqual(m.group(9), what)
+                        # Each request's W3C trace id (none was sent:
+                        # made, a new one each time).
+                        self.assertRegex(m.group(10), r"^[0-9a-f]{32}$")
                         self.assertNotEqual(int(m.group(2)), srv.port)
                 # Nothing of the access log on stderr.
                 self.assertNotIn('"POST /"', srv.stderr)

@@ -321,6 +321,28 @@ test_log_levels(void **state)
 }
 
 static void
+test_log_format(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("[server]\nlog_level = warn\n");
+    assert_int_equal(c->log_format, LOG_FORMAT_TEXT);
+    config_free(c);
+    c = load_ok("[server]\nlog_format = json\n");
+    assert_int_equal(c->log_format, LOG_FORMAT_JSON);
+    config_free(c);
+    c = load_ok("[server]\nlog_format = text\n");
+    assert_int_equal(c->log_format, LOG_FORMAT_TEXT);
+    config_free(c);
+    load_fail("[server]\n\nlog_format = yaml\n", 3, "log_format", "yaml",
+              "text, json", NULL);
+    load_fail("[server]\nlog_format = JSON\n", 2, "log_format", NULL);
+    load_fail("[server]\nlog_format = json\nlog_format = text\n", 3,
+              "log_format", "twice", NULL);
+}
+
+static void
 test_unknown_server_key(void **state)
 {
     (void)state;
@@ -798,6 +820,7 @@ main(void)
         cmocka_unit_test(test_edge_keys),
         cmocka_unit_test(test_seconds_rounding),
         cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_format),
         cmocka_unit_test(test_unknown_server_key),
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_listen),
