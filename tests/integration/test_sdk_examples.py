@@ -34,7 +34,10 @@ def abi2_members():
         text = f.read()
     start = text.index("---- Added in ABI 2 ----")
     end = text.index("};", start)
-    return re.findall(r"\(\*(\w+)\)\s*\(", text[start:end])
+    # Members start at the struct's indent; the hooks' own function
+    # pointer params, deeper, are not members.
+    return re.findall(r"^    [^ /*].*?\(\*(\w+)\)\s*\(", text[start:end],
+                      re.M)
 
 
 class SdkExamplesTest(unittest.TestCase):
