@@ -1,10 +1,13 @@
 /*
  * myplugin.c - a starter rpchost plugin.  It registers one method,
- * `greet(name, [times])`, reads one config key, keeps state, and logs.
+ * `greet(name, [times])`, reads its config keys, keeps state, logs, reads
+ * the call's context (who called, the trace id) and registers a call hook
+ * (on_done) that logs every call of any plugin slower than `slow_ms`.
  *
  *   [myplugin]
  *   path = /path/to/myplugin.so
  *   greeting = hello          ; optional, default "hello"
+ *   slow_ms = 1000            ; optional: log calls slower than this
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,8 @@ static const rpchost_api *api;
  * after init, so concurrent handlers need no lock. */
 struct state {
     char greeting[64];
+    int64_t slow_ms;
+    rpchost_plugin *plugin; /* for api->log from the hook */
 };
 
 /* greet(name, times = 1) -> "hello, name" repeated `times` times, joined
@@ -38,6 +43,10 @@ greet(rpchost_call *call, const cJSON *params, void *state)
     int rc;
 
     (void)params;
+    /* The call's context: who sent it, and its W3C trace id (also in the
+     * access log), to find this call again in other services' logs. */
+    api->log(st->plugin, RPCHOST_LOG_DEBUG, "greet from %s, trace %s",
+             api->call_peer(call), api->call_trace_id(call));
     rc = api->param_string(call, 0, "name", &name);
     if (rc != RPCHOST_OK)
         return rc;
@@ -52,6 +61,23 @@ greet(rpchost_call *call, const cJSON *params, void *state)
         off += (size_t)n;
     }
     return api->result(call, cJSON_CreateString(out));
+}
+
+/* A call hook: runs after every call of every plugin is answered, on
+ * the call's event loop (keep it short).  code: 0 for a result, else the
+ * error code. */
+static void
+on_done(rpchost_call *call, int code, uint64_t duration_us, void *state)
+{
+    struct state *st = state;
+
+    if (duration_us / 1000 < (uint64_t)st->slow_ms)
+        return;
+    api->log(st->plugin, RPCHOST_LOG_WARN,
+             "slow call: %s from %s took %llu ms (code %d, trace %s)",
+             api->call_method(call), api->call_peer(call),
+             (unsigned long long)(duration_us / 1000), code,
+             api->call_trace_id(call));
 }
 
 static int
@@ -88,7 +114,12 @@ plugin_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
     if (st == NULL)
         return RPCHOST_ENOMEM;
     snprintf(st->greeting, sizeof(st->greeting), "%s", greeting);
-    rc = api->register_method(plugin, &m);
+    st->plugin = plugin;
+    rc = api->config_int(plugin, "slow_ms", 1000, 0, 3600000, &st->slow_ms);
+    if (rc == RPCHOST_OK)
+        rc = api->add_hooks(plugin, NULL, on_done);
+    if (rc == RPCHOST_OK)
+        rc = api->register_method(plugin, &m);
     if (rc != RPCHOST_OK) {
         free(st);
         return rc;

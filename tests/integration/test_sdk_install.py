@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import unittest
 
+import harness
+
 from harness import (ASAN, CLI_TIMEOUT, Server, TempDir, error_of, ini_text,
                      run_cli, std_error)
 from sdkutil import BUILD, methods_of_t_output, plugin, using_binary
@@ -174,6 +176,18 @@ class InstalledSdkTest(unittest.TestCase):
                                  "hello, Ada")
                 self.assertEqual(srv.rpc("greet", {"name": "Ada"})["result"],
                                  "hello, Ada")
+            # Its hook: with slow_ms = 0 every call is "slow", logged with
+            # the call's peer and trace id; calls of other plugins too.
+            keys = {"myplugin": plugin(so, slow_ms=0),
+                    "ping": plugin(harness.PING_SO)}
+            with Server(plugins=keys, threads=1) as srv:
+                self.assertEqual(srv.rpc("greet", ["Ada"])["result"],
+                                 "hello, Ada")
+                self.assertEqual(srv.rpc("ping")["result"], "pong")
+                harness.wait_stderr(srv, r"\[myplugin\] slow call: greet from "
+                                    r"127\.0\.0\.1:\d+ took \d+ ms \(code 0, "
+                                    r"trace [0-9a-f]{32}\)")
+                harness.wait_stderr(srv, r"\[myplugin\] slow call: ping from ")
             keys = {"myplugin": plugin(so, greeting="hi")}
             with Server(plugins=keys, threads=1) as srv:
                 self.assertEqual(srv.rpc("greet", ["Ada"])["result"],
