@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "call.h"
+#include "calldef.h"
 #include "config.h"
 #include "context.h"
 #include "hooks.h"
@@ -28,10 +29,20 @@ static void
 api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
 {
     struct plugin *p = plugin_of(plugin);
+    struct running *r = dispatch_running;
+    char msg[2048];
     va_list ap;
 
     va_start(ap, fmt);
-    log_vmsgp(level, p ? p->name : "plugin", fmt, ap);
+    if (r == NULL || level > log_get_level()) {
+        log_vmsgp(level, p ? p->name : "plugin", fmt, ap);
+    } else {
+        /* Inside a handler or hook: a line about its call, which then
+         * names the call's trace, as the host's own lines do. */
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        log_msgp(level, p ? p->name : "plugin", "%s [trace %s]", msg,
+                 context_trace_id(r->c->batch));
+    }
     va_end(ap);
 }
 

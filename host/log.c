@@ -277,6 +277,16 @@ log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
 }
 
 void
+log_msgp(int level, const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsgp(level, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void
 log_msg(int level, const char *fmt, ...)
 {
     va_list ap;

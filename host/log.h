@@ -44,6 +44,10 @@ void log_msg(int level, const char *fmt, ...)
 void log_vmsgp(int level, const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* log_vmsgp's variadic form. */
+void log_msgp(int level, const char *prefix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Whether stderr is the journal: $JOURNAL_STREAM (DEV:INODE, read at the
  * first call) names the device and inode fstat(2) gives for fd 2.  Main
  * thread: at startup, before other threads log; log_open_file() checks

@@ -43,10 +43,11 @@ greet(rpchost_call *call, const cJSON *params, void *state)
     int rc;
 
     (void)params;
-    /* The call's context: who sent it, and its W3C trace id (also in the
-     * access log), to find this call again in other services' logs. */
-    api->log(st->plugin, RPCHOST_LOG_DEBUG, "greet from %s, trace %s",
-             api->call_peer(call), api->call_trace_id(call));
+    /* The call's context: who sent it.  A line logged inside a handler
+     * or hook ends with the call's W3C trace id (" [trace ...]"), as
+     * the access log's line does: api->call_trace_id(call) gives it. */
+    api->log(st->plugin, RPCHOST_LOG_DEBUG, "greet from %s",
+             api->call_peer(call));
     rc = api->param_string(call, 0, "name", &name);
     if (rc != RPCHOST_OK)
         return rc;
@@ -74,10 +75,9 @@ on_done(rpchost_call *call, int code, uint64_t duration_us, void *state)
     if (duration_us / 1000 < (uint64_t)st->slow_ms)
         return;
     api->log(st->plugin, RPCHOST_LOG_WARN,
-             "slow call: %s from %s took %llu ms (code %d, trace %s)",
+             "slow call: %s from %s took %llu ms (code %d)",
              api->call_method(call), api->call_peer(call),
-             (unsigned long long)(duration_us / 1000), code,
-             api->call_trace_id(call));
+             (unsigned long long)(duration_us / 1000), code);
 }
 
 static int

@@ -185,8 +185,8 @@ class InstalledSdkTest(unittest.TestCase):
                                  "hello, Ada")
                 self.assertEqual(srv.rpc("ping")["result"], "pong")
                 harness.wait_stderr(srv, r"\[myplugin\] slow call: greet from "
-                                    r"127\.0\.0\.1:\d+ took \d+ ms \(code 0, "
-                                    r"trace [0-9a-f]{32}\)")
+                                    r"127\.0\.0\.1:\d+ took \d+ ms \(code 0\) "
+                                    r"\[trace [0-9a-f]{32}\]")
                 harness.wait_stderr(srv, r"\[myplugin\] slow call: ping from ")
             keys = {"myplugin": plugin(so, greeting="hi")}
             with Server(plugins=keys, threads=1) as srv:
