@@ -126,7 +126,7 @@ batch_finish(struct batch *b)
         }
     }
     if (b->want_trace)
-        context_fill(b);
+        context_trace_id(b); /* made now if nobody asked before */
     trace = b->ctx.have & CTX_TRACE ? b->ctx.trace : NULL;
     if (!any) {
         buf_free(&out);
@@ -430,7 +430,7 @@ answer_whole(const struct rpc_envelope *env, struct batch *b,
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
     if (b->want_trace) {
-        context_fill(b);
+        context_trace_id(b);
         trace = b->ctx.trace;
     }
     done(arg, body ? 200 : 500, body, body ? len : 0, "-", trace);
