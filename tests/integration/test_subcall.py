@@ -1,0 +1,144 @@
+"""Calls between plugins (api->call_method_async, #14): tests/plugins_sdk's
+relay.so calling the shipped ping and sleep, unknown methods, itself
+(bounded by [server] max_call_depth) and the context an inner call sees."""
+
+import time
+import unittest
+
+from harness import SCALE, Server, error_of
+from sdkutil import plugin, rpc_on, sdk_fixture, shipped
+
+ESTATE = -4
+EINVAL = -2
+CALL_TOO_DEEP = -32010
+TRANSPORT_PLUGIN = 3
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = "00-%s-00f067aa0ba902b7-01" % TRACE_ID
+
+
+def relay_plugins():
+    return {"ping": plugin(shipped("ping")),
+            "sleep": plugin(shipped("sleep")),
+            "relay": plugin(sdk_fixture("relay"))}
+
+
+class SubcallTest(unittest.TestCase):
+    """One event loop, a short call_timeout, max_call_depth 5."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(plugins=relay_plugins(), threads=1,
+                         server={"call_timeout": 1 * SCALE,
+                                 "max_call_depth": 5}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def rpc(self, method, params=None, id=1):
+        return rpc_on(self.srv.port, method, params, id)
+
+    def result(self, method, params=None, id=1):
+        ans = self.rpc(method, params, id)
+        self.assertNotIn("error", ans, ans)
+        self.assertEqual(ans.get("id"), id, ans)
+        return ans["result"]
+
+    def last(self):
+        return self.result("last")
+
+    def test_relay_to_ping(self):
+        self.assertEqual(self.result("relay", ["ping"]), "pong")
+        self.assertEqual(self.result("relay", {"method": "ping"}), "pong")
+
+    def test_relay_params_and_nesting(self):
+        self.assertEqual(self.result("relay", ["sleep", [20]]), 20)
+        self.assertEqual(
+            self.result("relay", ["relay", ["relay", ["ping"]]]), "pong")
+
+    def test_relay_errors(self):
+        err = error_of(self, self.rpc("relay", ["nosuch"]), 4000,
+                       "Method not found")
+        self.assertEqual(err["data"], {"code": -32601})
+        # The inner call's params are checked as any call's.
+        err = error_of(self, self.rpc("relay", ["sleep", ["x"]]), 4000,
+                       "Invalid params")
+        self.assertEqual(err["data"]["code"], -32602)
+        self.assertIn("'ms'", err["data"]["data"])
+
+    def test_recursion_is_bounded(self):
+        ans = self.result("recurse", [0])
+        self.assertEqual(ans, {"stopped_at": 5, "code": CALL_TOO_DEEP,
+                               "data": "max_call_depth is 5"})
+        self.assertIn("nest deeper than max_call_depth 5", self.srv.stderr)
+
+    def test_mutual_recursion_is_bounded(self):
+        ans = self.result("bounce.a", [0])
+        self.assertEqual(ans["stopped_at"], 5)
+        self.assertEqual(ans["code"], CALL_TOO_DEEP)
+        # Started deeper, it stops as deep.
+        self.assertEqual(self.result("bounce.b", [100])["stopped_at"], 105)
+
+    def test_context_of_inner_call(self):
+        status, _, body = self.srv.call(
+            {"jsonrpc": "2.0", "method": "relay", "params": ["whoami"],
+             "id": 1}, headers={"traceparent": TRACEPARENT})
+        self.assertEqual(status, 200, body)
+        import json
+        who = json.loads(body)["result"]
+        self.assertEqual(who["peer"], "plugin:relay")
+        self.assertEqual(who["transport"], TRANSPORT_PLUGIN)
+        self.assertIsNone(who["credential"])
+        self.assertEqual(who["trace_id"], TRACE_ID)
+        # Its own span, the caller's trace id and flags.
+        self.assertRegex(who["traceparent"],
+                         "^00-%s-[0-9a-f]{16}-01$" % TRACE_ID)
+        self.assertNotIn("00f067aa0ba902b7", who["traceparent"])
+        # Asked directly, the peer is the client.
+        who = self.result("whoami")
+        self.assertTrue(who["peer"].startswith("127.0.0.1:"), who)
+        self.assertEqual(who["transport"], 1)
+
+    def test_hooks_see_inner_calls(self):
+        before = self.last()["hooked"]
+        self.assertEqual(self.result("relay", ["relay", ["ping"]]), "pong")
+        self.assertEqual(self.last()["hooked"], before + 2)
+
+    def test_refused_outside_its_contexts(self):
+        self.assertEqual(self.result("probe"),
+                         {"null_method": EINVAL, "bad_params": EINVAL,
+                          "from_thread": ESTATE})
+
+    def wait_dones(self, n):
+        deadline = time.monotonic() + 5 * SCALE
+        while time.monotonic() < deadline:
+            last = self.last()
+            if last["dones"] >= n:
+                return last
+            time.sleep(0.02)
+        self.fail("no answer reached the plugin: %r" % (last,))
+
+    def test_answer_after_the_call_was_answered(self):
+        before = self.last()["dones"]
+        self.assertEqual(self.result("relay_now", ["sleep", [100]]), "sent")
+        last = self.wait_dones(before + 1)
+        self.assertEqual(last["rc"], ESTATE)
+
+    def test_answer_after_the_caller_timed_out(self):
+        before = self.last()["dones"]
+        # The relay waits 0.6 s (a timer) before calling sleep(0.7 s): its
+        # own deadline (1 s) answers first; the inner answer comes later.
+        ans = self.rpc("relay", {"method": "sleep", "params": [700 * SCALE],
+                                 "wait": 600 * SCALE})
+        error_of(self, ans, -32001, "Call timed out")
+        last = self.wait_dones(before + 1)
+        self.assertEqual(last["rc"], ESTATE)
+        self.assertEqual(self.result("relay", ["ping"]), "pong")
+
+    def test_notification(self):
+        self.assertEqual(self.result("notify", ["sleep", [10]]), "sent")
+        self.assertEqual(self.result("relay", ["ping"]), "pong")
+
+
+if __name__ == "__main__":
+    unittest.main()
