@@ -2,11 +2,15 @@
 relay.so calling the shipped ping and sleep, unknown methods, itself
 (bounded by [server] max_call_depth) and the context an inner call sees."""
 
+import json
+import signal
 import time
 import unittest
 
-from harness import SCALE, Server, error_of
-from sdkutil import plugin, rpc_on, sdk_fixture, shipped
+from harness import (SCALE, Server, check_sanitizers, error_of,
+                     post_request, wait_log)
+from sdkutil import (Stopwatch, plugin, raw_connect, read_answer, request,
+                     rpc_on, sdk_fixture, shipped)
 
 ESTATE = -4
 EINVAL = -2
@@ -84,7 +88,6 @@ class SubcallTest(unittest.TestCase):
             {"jsonrpc": "2.0", "method": "relay", "params": ["whoami"],
              "id": 1}, headers={"traceparent": TRACEPARENT})
         self.assertEqual(status, 200, body)
-        import json
         who = json.loads(body)["result"]
         self.assertEqual(who["peer"], "plugin:relay")
         self.assertEqual(who["transport"], TRANSPORT_PLUGIN)
@@ -138,6 +141,72 @@ class SubcallTest(unittest.TestCase):
     def test_notification(self):
         self.assertEqual(self.result("notify", ["sleep", [10]]), "sent")
         self.assertEqual(self.result("relay", ["ping"]), "pong")
+
+
+def send_raw(port, obj):
+    """Send one request on a new raw socket; returns the socket."""
+    s = raw_connect(port)
+    s.sendall(post_request(obj))
+    return s
+
+
+class LifetimeTest(unittest.TestCase):
+    """Calls between plugins pending across a reload and a shutdown."""
+
+    def test_reload_with_inner_call_pending(self):
+        # The inner call runs on the caller's generation, which is
+        # finalised once, after it.
+        srv = Server(plugins=relay_plugins(), threads=1).start()
+        try:
+            s = send_raw(srv.port, request("relay", ["sleep", [600]]))
+            time.sleep(0.1)
+            srv.signal(signal.SIGHUP)
+            wait_log(self, srv, "reload: generation 2 serving")
+            self.assertEqual(rpc_on(srv.port, "relay", ["ping"])["result"],
+                             "pong")
+            self.assertNotIn("relay fini", srv.stderr)
+            status, _, ans = read_answer(s)
+            s.close()
+            self.assertEqual(status, 200)
+            self.assertEqual(ans["result"], 600, ans)
+            wait_log(self, srv, "relay fini")
+            srv.signal(signal.SIGTERM)
+            self.assertEqual(srv.wait(), 0, srv.stderr)
+            check_sanitizers(srv.stderr)
+            self.assertEqual(srv.stderr.count("relay fini"), 2, srv.stderr)
+        finally:
+            srv.stop()
+
+    def test_sigterm_with_inner_calls_pending(self):
+        # One relay answered at once with its inner call pending, one
+        # waiting for its inner call: after shutdown_timeout the drain
+        # answers the open calls -32001 - the relay's, or the inner one's
+        # first, which the relay passes on (4000) - the rest run at
+        # teardown.
+        srv = Server(plugins=relay_plugins(), threads=1,
+                     server={"shutdown_timeout": 0.3}).start()
+        try:
+            self.assertEqual(
+                rpc_on(srv.port, "relay_now", ["sleep", [3000]])["result"],
+                "sent")
+            s = send_raw(srv.port, request("relay", ["sleep", [3000]]))
+            time.sleep(0.1)
+            t = Stopwatch()
+            srv.signal(signal.SIGTERM)
+            status, _, ans = read_answer(s)
+            s.close()
+            self.assertEqual(status, 200)
+            err = ans.get("error", {})
+            if err.get("code") == 4000:
+                self.assertEqual(err["data"], {"code": -32001}, ans)
+            else:
+                error_of(self, ans, -32001, "Call timed out")
+            self.assertEqual(srv.wait(), 0, srv.stderr)
+            self.assertLess(t(), 2.5 * SCALE, "waited for the inner sleep")
+            check_sanitizers(srv.stderr)
+            self.assertIn("relay fini", srv.stderr)
+        finally:
+            srv.stop()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@
  *                     handler
  *   last              {"rc": last recorded rc, "dones": answers received,
  *                     "hooked": calls from plugins our on_call hook saw}
+ *
+ * fini logs "relay fini".
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -31,6 +33,7 @@
 #include <rpchost/plugin.h>
 
 static const rpchost_api *api;
+static rpchost_plugin *self; /* for api->log in fini */
 static atomic_int last_rc = 1;
 static atomic_long dones;
 static atomic_long hooked; /* calls from plugins its on_call hook saw */
@@ -307,6 +310,7 @@ relay_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
 
     (void)state;
     api = host;
+    self = plugin;
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         int rc = api->register_method(plugin, &methods[i]);
         if (rc != RPCHOST_OK)
@@ -315,4 +319,12 @@ relay_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
     return api->add_hooks(plugin, on_call, NULL);
 }
 
-RPCHOST_PLUGIN_DEFINE("relay", "1.0.0", relay_init, NULL);
+/* Runs after the generation's last call: the tests count it. */
+static void
+relay_fini(void *state)
+{
+    (void)state;
+    api->log(self, RPCHOST_LOG_INFO, "relay fini");
+}
+
+RPCHOST_PLUGIN_DEFINE("relay", "1.0.0", relay_init, relay_fini);
