@@ -3,11 +3,15 @@ relay.so calling the shipped ping and sleep, unknown methods, itself
 (bounded by [server] max_call_depth) and the context an inner call sees."""
 
 import json
+import os
+import re
+import shutil
 import signal
+import subprocess
 import time
 import unittest
 
-from harness import (SCALE, Server, check_sanitizers, error_of,
+from harness import (SCALE, SRC, Server, TempDir, check_sanitizers, error_of,
                      post_request, wait_log)
 from sdkutil import (Stopwatch, plugin, raw_connect, read_answer, request,
                      rpc_on, sdk_fixture, shipped)
@@ -207,6 +211,29 @@ class LifetimeTest(unittest.TestCase):
             self.assertIn("relay fini", srv.stderr)
         finally:
             srv.stop()
+
+
+class ReadmeTest(unittest.TestCase):
+    """sdk/README.md's example compiles as written."""
+
+    def test_example_compiles(self):
+        cc = os.environ.get("CC") or shutil.which("cc")
+        if cc is None:
+            self.skipTest("no C compiler")
+        with open(os.path.join(SRC, "sdk", "README.md"),
+                  encoding="utf-8") as f:
+            text = f.read()
+        section = text.split("### Calls between plugins", 1)[1]
+        code = re.search(r"```c\n(.*?)```", section, re.S).group(1)
+        self.assertIn("call_method_async", code)
+        with TempDir() as d:
+            path = d.write("example.c", code)
+            res = subprocess.run(
+                [cc, "-std=c11", "-Wall", "-Wextra", "-Werror",
+                 "-Wno-unused-function", "-fsyntax-only",
+                 "-I", os.path.join(SRC, "sdk", "include"), path],
+                capture_output=True, text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
 
 
 if __name__ == "__main__":
