@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import (SCALE, SRC, Server, TempDir, check_sanitizers, error_of,
-                     post_request, wait_log)
+                     post_request, run_cli, wait_log)
 from sdkutil import (Stopwatch, plugin, raw_connect, read_answer, request,
                      rpc_on, sdk_fixture, shipped)
 
@@ -211,6 +211,39 @@ class LifetimeTest(unittest.TestCase):
             self.assertIn("relay fini", srv.stderr)
         finally:
             srv.stop()
+
+
+class CredentialTest(unittest.TestCase):
+    """An inner call carries its caller's credential, and the credential's
+    allow-list applies to it."""
+
+    TOKEN = "Tok-relay-s3cr3t"
+
+    def test_credential_and_allow_list(self):
+        rc, section, err = run_cli(["--token", "bot", self.TOKEN])
+        self.assertEqual(rc, 0, err)
+        with TempDir() as d:
+            path = d.write("auth.ini",
+                           section + "methods = relay, whoami\n")
+            with Server(plugins=relay_plugins(), threads=1,
+                        server={"auth_file": path}) as srv:
+                auth = {"Authorization": "Bearer " + self.TOKEN}
+
+                def relay(params):
+                    status, _, body = srv.call(
+                        request("relay", params), headers=auth)
+                    self.assertEqual(status, 200, body)
+                    return json.loads(body)
+
+                who = relay(["whoami"])["result"]
+                self.assertEqual(who["credential"], "bot")
+                self.assertEqual(who["peer"], "plugin:relay")
+                # ping is not on bot's list: the inner call is refused as
+                # a request of bot's would be (HTTP 403's -32600).
+                err = error_of(self, relay(["ping"]), 4000,
+                               "Invalid Request")
+                self.assertEqual(err["data"]["code"], -32600)
+                self.assertIn("may not call 'ping'", err["data"]["data"])
 
 
 class ReadmeTest(unittest.TestCase):
