@@ -111,6 +111,11 @@ class SubcallTest(unittest.TestCase):
         self.assertEqual(self.result("relay", ["relay", ["ping"]]), "pong")
         self.assertEqual(self.last()["hooked"], before + 2)
 
+    def test_from_a_suspended_on_call_hook(self):
+        before = self.last()["hooked"]
+        self.assertEqual(self.result("guarded"), "through")
+        self.assertEqual(self.last()["hooked"], before + 1)
+
     def test_refused_outside_its_contexts(self):
         self.assertEqual(self.result("probe"),
                          {"null_method": EINVAL, "bad_params": EINVAL,

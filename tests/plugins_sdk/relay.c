@@ -22,6 +22,9 @@
  *   last              {"rc": last recorded rc, "dones": answers received,
  *                     "hooked": calls from plugins our on_call hook saw}
  *
+ *   guarded           "through", once our on_call hook, suspending the
+ *                     call, had whoami called and checked its peer
+ *
  * fini logs "relay fini".
  */
 #define _POSIX_C_SOURCE 200809L
@@ -282,14 +285,47 @@ last(rpchost_call *call, const cJSON *params, void *state)
     return api->result(call, o);
 }
 
+/* guarded's on_call hook got whoami's answer: resume if it came from a
+ * plugin, else refuse. */
+static void
+checked(rpchost_call *call, const cJSON *result, int code, const char *message,
+        const cJSON *data, void *arg)
+{
+    const cJSON *peer = cJSON_GetObjectItemCaseSensitive(result, "peer");
+
+    (void)message;
+    (void)data;
+    (void)arg;
+    if (code == 0 && cJSON_IsString(peer) &&
+        strcmp(peer->valuestring, "plugin:relay") == 0)
+        api->call_resume(call);
+    else
+        api->error(call, 4003, "guard refused", NULL);
+}
+
 static int
 on_call(rpchost_call *call, const cJSON *params, void *state)
 {
+    int rc;
+
     (void)params;
     (void)state;
     if (api->call_transport(call) == RPCHOST_TRANSPORT_PLUGIN)
         atomic_fetch_add(&hooked, 1);
-    return RPCHOST_OK;
+    if (strcmp(api->call_method(call), "guarded") != 0)
+        return RPCHOST_OK;
+    rc = api->call_suspend(call);
+    if (rc != RPCHOST_OK)
+        return rc;
+    return api->call_method_async(call, "whoami", NULL, checked, NULL);
+}
+
+static int
+guarded(rpchost_call *call, const cJSON *params, void *state)
+{
+    (void)params;
+    (void)state;
+    return api->result(call, cJSON_CreateString("through"));
 }
 
 static int
@@ -306,6 +342,7 @@ relay_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
         {.name = "whoami", .handler = whoami},
         {.name = "probe", .handler = probe},
         {.name = "last", .handler = last},
+        {.name = "guarded", .handler = guarded},
     };
 
     (void)state;
