@@ -20,6 +20,7 @@
 #include "log.h"
 #include "registry.h"
 #include "stats.h"
+#include "subcall.h"
 #include "util.h"
 
 static void api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
@@ -330,6 +331,7 @@ static const rpchost_api the_api = {
     .add_hooks = api_add_hooks,
     .call_suspend = hooks_suspend,
     .call_resume = hooks_resume,
+    .call_method_async = subcall_start,
 };
 
 const rpchost_api *

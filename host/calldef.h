@@ -91,7 +91,8 @@ struct call_ctx {
     void *src_arg;
     const struct auth_user *user;
     int transport;
-    unsigned have; /* CTX_* */
+    unsigned have;  /* CTX_* */
+    unsigned depth; /* dispatch_env.depth */
     char peer[64];
     char trace[56];    /* TRACE_LEN + 1: this host's traceparent */
     char trace_id[33]; /* its trace id alone */

@@ -50,6 +50,7 @@ config_defaults(struct config *c)
     c->backlog = CONFIG_DEFAULT_BACKLOG;
     c->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_MS;
     c->call_timeout_ms = CONFIG_DEFAULT_CALL_TIMEOUT_MS;
+    c->max_call_depth = CONFIG_DEFAULT_MAX_CALL_DEPTH;
     c->stall_timeout_ms = CONFIG_DEFAULT_STALL_TIMEOUT_MS;
     c->stall_restart_ms = CONFIG_DEFAULT_STALL_RESTART_MS;
     c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
@@ -212,6 +213,8 @@ static const struct server_key server_keys[] = {
     {"backlog", K_INT, 1, 65535, OFF(backlog), 0},
     {"shutdown_timeout", K_SECONDS, 0, 3600000, OFF(shutdown_timeout_ms), 0},
     {"call_timeout", K_SECONDS, 1, 3600000, OFF(call_timeout_ms), 0},
+    /* 0: plugins may not call methods (subcall.c). */
+    {"max_call_depth", K_INT, 0, 100, OFF(max_call_depth), 0},
     /* At least 1 s: a busy loop's sweep (every 100 ms) is never that
      * late without plugin code keeping it. */
     {"stall_timeout", K_SECONDS, 1000, 3600000, OFF(stall_timeout_ms), 0},

@@ -56,6 +56,7 @@ struct config {
     int backlog;             /* listen(2) backlog */
     int shutdown_timeout_ms; /* how long SIGTERM waits for in-flight work */
     int call_timeout_ms;     /* deadline of a deferred call */
+    int max_call_depth;      /* calls between plugins nest this deep */
     int stall_timeout_ms;    /* a loop kept this long is reported stalled */
     int stall_restart_ms;    /* and its worker replaced after this; 0 never */
     char *pidfile;           /* NULL: none */
@@ -86,6 +87,7 @@ struct config {
 #define CONFIG_DEFAULT_BACKLOG 1024
 #define CONFIG_DEFAULT_SHUTDOWN_MS 10000
 #define CONFIG_DEFAULT_CALL_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_MAX_CALL_DEPTH 8
 #define CONFIG_DEFAULT_STALL_TIMEOUT_MS 5000  /* why 5 s: README, Health */
 #define CONFIG_DEFAULT_STALL_RESTART_MS 30000 /* README, Supervisor */
 #define CONFIG_DEFAULT_LISTEN_MODE 0660       /* owner and group: README */

@@ -480,6 +480,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         b->ctx.src_arg = env->src_arg;
         b->ctx.user = env->user;
         b->ctx.transport = env->transport;
+        b->ctx.depth = env->depth;
     }
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
         answer_whole(&b->env, b, done, arg);

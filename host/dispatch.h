@@ -31,7 +31,8 @@ struct dispatch_source {
  * loop's counters (NULL: none), the authenticated caller (NULL: none), how
  * it came (enum rpchost_transport) and what else the edge can tell of it
  * (src NULL: nothing).  With want_trace the answer's callback gets the
- * request's trace. */
+ * request's trace.  `depth`: 0 for a request from outside, N + 1 for a
+ * call a plugin made from a call at depth N (subcall.h). */
 struct dispatch_env {
     struct loop *loop;
     struct stats *stats;
@@ -40,6 +41,7 @@ struct dispatch_env {
     const struct dispatch_source *src;
     void *src_arg;
     int want_trace;
+    unsigned depth;
 };
 
 /* The answer to one body: `status` is the HTTP status to send (200; 204

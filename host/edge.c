@@ -745,5 +745,6 @@ edge_request(struct evhttp_request *req, void *arg)
     env.src = &edge_source;
     env.src_arg = rc;
     env.want_trace = log_access_enabled();
+    env.depth = 0;
     dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
 }

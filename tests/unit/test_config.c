@@ -102,6 +102,7 @@ test_defaults(void **state)
     assert_int_equal(c.max_header_size, 8192);
     assert_int_equal(c.max_batch, 1000);
     assert_int_equal(c.max_depth, 64);
+    assert_int_equal(c.max_call_depth, 8);
     assert_int_equal(c.timeout_ms, 30000);
     assert_int_equal(c.shutdown_timeout_ms, 10000);
     assert_int_equal(c.nplugins, 0);
@@ -124,6 +125,7 @@ test_empty_file_defaults(void **state)
     assert_int_equal(c->max_header_size, CONFIG_DEFAULT_MAX_HEADER);
     assert_int_equal(c->max_batch, CONFIG_DEFAULT_MAX_BATCH);
     assert_int_equal(c->max_depth, CONFIG_DEFAULT_MAX_DEPTH);
+    assert_int_equal(c->max_call_depth, CONFIG_DEFAULT_MAX_CALL_DEPTH);
     assert_int_equal(c->timeout_ms, CONFIG_DEFAULT_TIMEOUT_MS);
     assert_int_equal(c->shutdown_timeout_ms, CONFIG_DEFAULT_SHUTDOWN_MS);
     assert_int_equal(c->nplugins, 0);
@@ -147,6 +149,7 @@ test_full_server(void **state)
                 "max_header_size = 16k\n"
                 "max_batch = 50\n"
                 "max_depth = 10\n"
+                "max_call_depth = 0\n"
                 "timeout = 1.5\n"
                 "shutdown_timeout = 0.25\n");
     assert_string_equal(c->listens[0].host, "0.0.0.0");
@@ -158,6 +161,7 @@ test_full_server(void **state)
     assert_int_equal(c->max_header_size, 16 * 1024);
     assert_int_equal(c->max_batch, 50);
     assert_int_equal(c->max_depth, 10);
+    assert_int_equal(c->max_call_depth, 0);
     assert_int_equal(c->timeout_ms, 1500);
     assert_int_equal(c->shutdown_timeout_ms, 250);
     assert_int_equal(c->nplugins, 0);
@@ -525,6 +529,8 @@ test_int_ranges(void **state)
     load_fail("[server]\nmax_batch = 0\n", 2, "max_batch", NULL);
     load_fail("[server]\nmax_depth = 1\n", 2, "max_depth", NULL);
     load_fail("[server]\nmax_depth = 1001\n", 2, "max_depth", NULL);
+    load_fail("[server]\nmax_call_depth = -1\n", 2, "max_call_depth", NULL);
+    load_fail("[server]\nmax_call_depth = 101\n", 2, "max_call_depth", NULL);
 }
 
 static void

@@ -463,6 +463,48 @@ struct rpchost_api {
      * at a shutdown's end). */
     int (*call_resume)(rpchost_call *call);
 
+    /* ABI 2: calls between plugins */
+
+    /* call_method_async: call `method` with `params` as the calling
+     * plugin, as Redis modules have RM_Call, and get the answer in `done`
+     * on `call`'s loop, later: the call never runs inside this function.
+     * For `call`'s handler or on_call hook, or for a deferred (or
+     * suspended) call until it is answered, on its loop thread (its
+     * timers, an earlier `done`): RPCHOST_ESTATE otherwise, and
+     * RPCHOST_EINVAL for a NULL call or method or params that are neither
+     * an array nor an object.  `params` (NULL: none) is taken in every
+     * case.
+     *
+     * The call is a request of its own, answered with the methods of
+     * `call`'s generation (a reload meanwhile changes nothing for it): its
+     * transport is RPCHOST_TRANSPORT_PLUGIN, its peer "plugin:NAME" (the
+     * caller's), its credential `call`'s (an allow-list applies), its
+     * trace `call`'s trace id with a span of its own, and it has no other
+     * headers.  The on_call and on_done hooks, the params checks, the
+     * deadline and the counters see it as any call; the access log does
+     * not (it is no HTTP request).  A call made from a call made by a
+     * plugin is one level deeper: past [server] max_call_depth levels
+     * (default 8) it is not made, and `done` gets RPCHOST_CALL_TOO_DEEP
+     * - so a method calling itself, or two calling each other, end.
+     *
+     * On RPCHOST_OK, `done` runs exactly once, on `call`'s loop, with
+     * `call` and `arg`: for a result `code` is 0 and `result` the result
+     * (a null result is a cJSON null); for an error `result` is NULL and
+     * `code`, `message` (never NULL) and `data` (NULL when none) are the
+     * error's.  All are borrowed, valid while `done` runs: duplicate what
+     * you keep.  `done` runs even when `call` was answered meanwhile (its
+     * deadline, or a handler that answered at once): its answer then
+     * gives RPCHOST_ESTATE.  So the usual pattern is to defer `call`,
+     * make the call, and answer `call` in `done`; `done` may make further
+     * calls.  With `done` NULL the call is made as a notification: no
+     * answer is wanted and none is reported.  On an error return `done`
+     * never runs.  Plugin code on the loop: keep `done` short. */
+    int (*call_method_async)(
+        rpchost_call *call, const char *method, cJSON *params,
+        void (*done)(rpchost_call *call, const cJSON *result, int code,
+                     const char *message, const cJSON *data, void *arg),
+        void *arg);
+
     /* (Members added in later ABIs go here, each group under its
      * "---- Added in ABI N ----" line.) */
 };
@@ -473,6 +515,8 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
+/* A call between plugins nested deeper than max_call_depth (ABI 2). */
+#define RPCHOST_CALL_TOO_DEEP -32010
 
 /*
  * The table a plugin exports.  init registers methods and may set *state
