@@ -46,8 +46,8 @@ test_document(void **state)
 
     (void)state;
     assert_non_null(r);
-    assert_int_equal(registry_add(r, &m1, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(registry_add(r, &m2, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &m1, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &m2, NULL, NULL, NULL), 0);
     text = discover_build(r, "9.9.9", &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));

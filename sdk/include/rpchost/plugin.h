@@ -405,6 +405,7 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
+#define RPCHOST_LIMIT_EXCEEDED -32005     /* refused by an admission limit */
 
 /*
  * The table a plugin exports.  init registers methods and may set *state
