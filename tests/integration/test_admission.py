@@ -110,6 +110,14 @@ class ConcurrencyTest(unittest.TestCase):
         t.start()
         return t
 
+    def wait_in_flight(self, srv, out):
+        """Until the call started by start_sleep holds its slot."""
+        while not out:
+            _, _, text = srv.call(None, path="/metrics", method="GET")
+            if metrics_of(text.decode())["rpchost_calls_in_flight"] >= 1:
+                return
+        self.fail("the sleep call ended before it was seen: %r" % out)
+
     def test_refused_when_full(self):
         with serve(plugins=sleep_plugins(),
                    server={"method_concurrency": "sleep:1",
@@ -117,16 +125,12 @@ class ConcurrencyTest(unittest.TestCase):
                            "metrics_path": "/metrics"}) as srv:
             out = []
             t = self.start_sleep(srv, 1500, out)
-            refused = None
-            while refused is None and not out:
-                status, _, body = srv.call({"jsonrpc": "2.0",
-                                            "method": "sleep",
-                                            "params": [0], "id": 2})
-                if status == 429:
-                    refused = json.loads(body)
+            self.wait_in_flight(srv, out)
+            status, _, body = srv.call({"jsonrpc": "2.0", "method": "sleep",
+                                        "params": [0], "id": 2})
             t.join()
-            self.assertIsNotNone(refused, "the deferred call held no slot")
-            limited(self, refused, "concurrency")
+            self.assertEqual(status, 429, body)
+            limited(self, json.loads(body), "concurrency")
             self.assertEqual(out[0][0], 200)
             # Settled: the slot is free again; other methods never capped.
             self.assertEqual(srv.rpc("sleep", [0])["result"], 0)
@@ -141,11 +145,7 @@ class ConcurrencyTest(unittest.TestCase):
                            "metrics_path": "/metrics"}) as srv:
             out = []
             t = self.start_sleep(srv, 800, out)
-            # Until the slow call holds the slot (it is in flight).
-            while not out:
-                _, _, text = srv.call(None, path="/metrics", method="GET")
-                if metrics_of(text.decode())["rpchost_calls_in_flight"] >= 1:
-                    break
+            self.wait_in_flight(srv, out)
             # Queued behind it: answered after it (nothing in flight
             # then), not refused.
             self.assertEqual(srv.rpc("sleep", [0])["result"], 0)
