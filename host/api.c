@@ -74,8 +74,7 @@ api_register_method(rpchost_plugin *plugin, const rpchost_method *m)
 
     if (p == NULL || !p->in_init)
         return RPCHOST_ESTATE;
-    rc = registry_add(p->reg, m, p, p->serial ? &p->serial_lock : NULL, &holder,
-                      &why);
+    rc = registry_add(p->reg, m, p, &holder, &why);
     if (rc == RPCHOST_OK) {
         p->nmethods++;
         return rc;
@@ -245,11 +244,7 @@ api_set_serial(rpchost_plugin *plugin)
 
     if (p == NULL || !p->in_init || p->nmethods > 0)
         return RPCHOST_ESTATE; /* before registering any method */
-    if (p->serial)
-        return RPCHOST_OK;
-    if (pthread_mutex_init(&p->serial_lock, NULL) != 0)
-        return RPCHOST_ENOMEM;
-    p->serial = 1;
+    p->serial = 1;             /* one cap for all its methods (admit.c) */
     return RPCHOST_OK;
 }
 

@@ -417,7 +417,7 @@ call_defer(rpchost_call *h)
 
     if (h == NULL)
         return RPCHOST_EINVAL;
-    if (c == NULL || c->batch->loop == NULL || c->m->lock != NULL ||
+    if (c == NULL || c->batch->loop == NULL ||
         (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED)))
         return RPCHOST_ESTATE;
     if (c->id != NULL && c->id_copy == NULL) {

@@ -35,6 +35,7 @@
 struct batch;
 struct generation;
 struct loop;
+struct limit_cap;
 struct loop_timer;
 struct method;
 struct plugin;
@@ -73,6 +74,7 @@ struct call {
     const struct rpc_req *req; /* its request, in the batch's envelope */
     size_t hook_next;          /* the on_call hook it resumes at */
     struct plugin *hook;       /* the plugin whose on_call ran last */
+    struct limit_cap *held;    /* its method's cap, while it has a slot */
 };
 
 /* What a batch knows of its request beyond the body (dispatch.h's
@@ -115,7 +117,8 @@ struct batch {
     atomic_long refs;
     dispatch_done_fn done;
     void *arg;
-    int want_trace; /* the answer's callback gets the trace */
+    int want_trace;   /* the answer's callback gets the trace */
+    unsigned retry_s; /* a single call refused by a limit: 429 */
     struct call_ctx ctx;
 };
 
@@ -193,10 +196,15 @@ int dispatch_host_error(struct call *c, int code, const char *detail);
 void dispatch_arm_deadline(struct call *c);
 /* Run the call's method: what follows its on_call hooks. */
 void dispatch_method(struct call *c);
+/* Loop thread, posted (arg: the struct call *): a call that waited for
+ * its method's concurrency cap holds a slot now: run its handler. */
+void dispatch_unqueued(void *arg);
 
 /* context.c, loop thread: fill the batch's context, before a call leaves
  * the loop (defer, suspend) or for the answer's callback. */
 void context_fill(struct batch *b);
+/* context.c, loop thread: fill the batch's peer text (ctx.peer). */
+void context_fill_peer(struct batch *b);
 /* The call's trace id (32 hex digits, made on first use), for log lines
  * about it; loop thread, or a call that left the loop. */
 const char *context_trace_id(struct batch *b);

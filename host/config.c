@@ -17,7 +17,9 @@
 
 #include "address.h"
 #include "guard.h"
+#include "forwarded.h"
 #include "iniread.h"
+#include "limit.h"
 #include "log.h"
 #include "util.h"
 
@@ -54,6 +56,8 @@ config_defaults(struct config *c)
     c->stall_timeout_ms = CONFIG_DEFAULT_STALL_TIMEOUT_MS;
     c->stall_restart_ms = CONFIG_DEFAULT_STALL_RESTART_MS;
     c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+    c->rate_keys = CONFIG_DEFAULT_RATE_KEYS;
+    c->concurrency_queue = CONFIG_DEFAULT_CONCURRENCY_QUEUE;
 }
 
 /* Parse a whole decimal integer in [min, max]. */
@@ -168,6 +172,49 @@ resolve_path(const struct config *c, const char *value)
     return out;
 }
 
+/* Whether `value` is "name:N, name:N" with N in [min, max] and no name
+ * twice; else -1 with why.  The names are checked against the methods
+ * when the generation is built (admit.c). */
+static int
+check_method_ns(const char *value, long long min, long long max, char *why,
+                size_t len)
+{
+    const char *p = value, *item, *other;
+    size_t n, m;
+    long long v;
+    char num[16];
+
+    if (util_list_next(&p, &n) == NULL) {
+        snprintf(why, len, "empty (give name:N, ...)");
+        return -1;
+    }
+    p = value;
+    while ((item = util_list_next(&p, &n)) != NULL) {
+        const char *colon = memchr(item, ':', n);
+        const char *q = value;
+        size_t nlen = colon ? (size_t)(colon - item) : 0;
+        size_t dlen = colon ? n - nlen - 1 : 0;
+
+        memcpy(num, colon ? colon + 1 : "", dlen < sizeof(num) ? dlen : 0);
+        num[dlen < sizeof(num) ? dlen : 0] = '\0';
+        if (nlen == 0 || dlen == 0 || dlen >= sizeof(num) ||
+            parse_int(num, min, max, &v) != 0) {
+            snprintf(why, len, "'%.*s' is not METHOD:N with N in %lld..%lld",
+                     (int)(n > 80 ? 80 : n), item, min, max);
+            return -1;
+        }
+        while ((other = util_list_next(&q, &m)) != item) {
+            if (m > nlen && other[nlen] == ':' &&
+                memcmp(other, item, nlen) == 0) {
+                snprintf(why, len, "method '%.*s' is given twice",
+                         (int)(nlen > 80 ? 80 : nlen), item);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 enum key_kind {
     K_LISTEN,
     K_MODE,  /* octal file permissions */
@@ -181,7 +228,10 @@ enum key_kind {
     K_PATH,
     K_URLPATH,
     K_STRING,
-    K_HOSTS
+    K_HOSTS,
+    K_RATE,    /* "N/s" (limit.h) */
+    K_NETS,    /* addresses and CIDR ranges (forwarded.h) */
+    K_METHODNS /* "method:N, ..." */
 };
 
 struct server_key {
@@ -229,6 +279,15 @@ static const struct server_key server_keys[] = {
     {"access_log", K_PATH, 0, 0, OFF(access_log), 0},
     {"log_file", K_PATH, 0, 0, OFF(log_file), 0},
     {"max_connections", K_INT, 0, 1000000, OFF(max_connections), 0},
+    {"rate_per_peer", K_RATE, 0, 0, OFF(rate_per_peer), 0},
+    {"rate_per_peer_burst", K_INT, 1, 1000000, OFF(rate_per_peer_burst), 0},
+    {"rate_per_credential", K_RATE, 0, 0, OFF(rate_per_credential), 0},
+    {"rate_per_credential_burst", K_INT, 1, 1000000,
+     OFF(rate_per_credential_burst), 0},
+    {"rate_keys", K_INT, 16, LIMIT_MAX_KEYS, OFF(rate_keys), 0},
+    {"method_concurrency", K_METHODNS, 1, 1000000, OFF(method_concurrency), 0},
+    {"concurrency_queue", K_INT, 0, 100000, OFF(concurrency_queue), 0},
+    {"trusted_proxies", K_NETS, 0, 0, OFF(trusted_proxies), 0},
 };
 #define N_SERVER_KEYS (sizeof(server_keys) / sizeof(server_keys[0]))
 
@@ -314,6 +373,32 @@ server_key(struct parse_state *st, const char *name, const char *value)
                 name, value);
             return 0;
         }
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
+    case K_RATE:
+        if (limit_rate_parse(value, (double *)(cbase + k->off)) != 0) {
+            iniread_fail(&st->rd,
+                         "%s: '%s' is not a rate N/s, N/m or N/h (N > 0, "
+                         "at most 1e9/s)",
+                         name, value);
+            return 0;
+        }
+        return 1;
+    case K_NETS: {
+        struct netlist *l = netlist_parse(value, msg, sizeof(msg));
+
+        if (l == NULL) {
+            iniread_fail(&st->rd, "%s: %s", name, msg);
+            return 0;
+        }
+        netlist_free(l);
+        return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
+    }
+    case K_METHODNS:
+        if (check_method_ns(value, k->min, k->max, msg, sizeof(msg)) != 0) {
+            iniread_fail(&st->rd, "%s: %s", name, msg);
+            return 0;
+        }
+        c->method_concurrency_line = st->rd.line;
         return set_field(st, (char **)(cbase + k->off), strdup(value), 0);
     case K_LEVEL:
         v = log_level_parse(value);
@@ -749,6 +834,8 @@ config_free(struct config *c)
     free(c->metrics_path);
     free(c->access_log);
     free(c->log_file);
+    free(c->method_concurrency);
+    free(c->trusted_proxies);
     free(c);
 }
 

@@ -69,6 +69,17 @@ struct config {
     char *access_log;        /* NULL: none */
     char *log_file;          /* NULL: stderr */
     int max_connections;     /* per process; 0: unlimited */
+    /* Admission limits (admit.h); 0 / NULL: off. */
+    double rate_per_peer;       /* calls per second per client address */
+    int rate_per_peer_burst;    /* 0: one second's worth */
+    double rate_per_credential; /* calls per second per credential */
+    int rate_per_credential_burst;
+    int rate_keys;               /* keys each rate tracks */
+    char *method_concurrency;    /* "name:N, ..." (checked against the
+                                    methods when the generation is built) */
+    int method_concurrency_line; /* its line, for that check's message */
+    int concurrency_queue;       /* calls waiting for a capped method */
+    char *trusted_proxies;       /* addresses / CIDR; NULL: none */
     struct plugin_conf *plugins;
     size_t nplugins;
 };
@@ -92,6 +103,8 @@ struct config {
 #define CONFIG_DEFAULT_STALL_RESTART_MS 30000 /* README, Supervisor */
 #define CONFIG_DEFAULT_LISTEN_MODE 0660       /* owner and group: README */
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
+#define CONFIG_DEFAULT_RATE_KEYS 65536
+#define CONFIG_DEFAULT_CONCURRENCY_QUEUE 64
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49         /* libinih keeps 49 characters */
 #define CONFIG_MAX_TEXT (1024 * 1024) /* a config file's largest size */

@@ -46,6 +46,12 @@ fill_trace(struct call_ctx *x)
 }
 
 void
+context_fill_peer(struct batch *b)
+{
+    fill_peer(&b->ctx);
+}
+
+void
 context_fill(struct batch *b)
 {
     fill_peer(&b->ctx);

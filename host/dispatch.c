@@ -27,13 +27,13 @@
  */
 #include "dispatch.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rcode.h"
+#include "admit.h"
 #include "auth.h"
 #include "buf.h"
 #include "calldef.h"
@@ -41,6 +41,7 @@
 #include "handle.h"
 #include "hooks.h"
 #include "jsonrpc.h"
+#include "limit.h"
 #include "log.h"
 #include "loop.h"
 #include "params.h"
@@ -130,14 +131,15 @@ batch_finish(struct batch *b)
     trace = b->ctx.have & CTX_TRACE ? b->ctx.trace : NULL;
     if (!any) {
         buf_free(&out);
-        done(arg, 204, NULL, 0, what, trace);
+        done(arg, b->retry_s ? 429 : 204, NULL, 0, what, trace, b->retry_s);
     } else {
         body = buf_take(&out, &len);
         if (body == NULL) {
             log_error("out of memory building a response");
-            done(arg, 500, NULL, 0, what, trace);
+            done(arg, 500, NULL, 0, what, trace, 0);
         } else {
-            done(arg, 200, body, len, what, trace);
+            done(arg, b->retry_s ? 429 : 200, body, len, what, trace,
+                 b->retry_s);
         }
     }
     dispatch_batch_unref(b);
@@ -151,14 +153,40 @@ settle(struct batch *b)
         batch_finish(b);
 }
 
-/* Loop thread: call c is answered (its text written): enforce the
- * response size limit, count it, run its on_done hooks and settle it. */
+/* Loop thread: give back c's concurrency slot; the first call waiting
+ * for it now holds it and runs on its own loop (dispatch_unqueued). */
+static void
+leave_cap(struct call *c)
+{
+    struct limit_cap *cap = c->held;
+    struct call *next = limit_cap_leave(cap);
+
+    c->held = NULL;
+    if (next == NULL)
+        return;
+    next->held = cap; /* read on its loop after the post */
+    if (next->batch->loop == NULL) {
+        dispatch_unqueued(next);
+        return;
+    }
+    if (loop_post(next->batch->loop, dispatch_unqueued, next) != 0)
+        /* Out of memory: that call waits until its batch is gone with
+         * the process; its slot is held. */
+        log_error("method %s: cannot run a queued call (out of memory)",
+                  next->method);
+}
+
+/* Loop thread: call c is answered (its text written): give back its
+ * concurrency slot, enforce the response size limit, count it, run its
+ * on_done hooks and settle it. */
 void
 dispatch_settle_call(struct call *c)
 {
     struct batch *b = c->batch;
     size_t max = b->gen->cfg->max_response_size;
 
+    if (c->held != NULL)
+        leave_cap(c);
     if (c->out.len > max) {
         char detail[96];
         snprintf(detail, sizeof(detail),
@@ -286,7 +314,38 @@ dispatch_arm_deadline(struct call *c)
         loop_timer_first(c->deadline);
 }
 
-/* Run one valid call: its hooks, then its method (dispatch_method). */
+/* Answer c -32005 "Limit exceeded" for `limit` (admit.h), with data
+ * {"limit":NAME} and, for a rate, "retry_after" in seconds.  A single
+ * call refused makes the body's status 429 (dispatch_done_fn). */
+static void
+refuse(struct call *c, int limit, int64_t retry_ns)
+{
+    struct batch *b = c->batch;
+    char data[96];
+    unsigned retry_s = 1;
+
+    if (claim(c) != 0)
+        return;
+    c->code = RPCHOST_LIMIT_EXCEEDED;
+    if (limit == ADMIT_CONCURRENCY) {
+        snprintf(data, sizeof(data), "{\"limit\":\"%s\"}",
+                 admit_limit_name(limit));
+    } else {
+        snprintf(data, sizeof(data), "{\"limit\":\"%s\",\"retry_after\":%.3f}",
+                 admit_limit_name(limit), (double)retry_ns / 1e9);
+        retry_s = (unsigned)((retry_ns + 999999999) / 1000000000);
+    }
+    if (c->id != NULL)
+        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_LIMIT_EXCEEDED,
+                        "Limit exceeded", data);
+    if (!b->env.is_batch)
+        b->retry_s = retry_s ? retry_s : 1;
+    if (b->stats != NULL)
+        stats_limited(b->stats, c->m ? c->m->stat_name : NULL, limit);
+}
+
+/* Run one valid call: its rates, its hooks, then its method
+ * (dispatch_method). */
 static void
 run_call(struct call *c, const struct rpc_req *r)
 {
@@ -297,6 +356,19 @@ run_call(struct call *c, const struct rpc_req *r)
         c->t0_us = b->clock_us;
         stats_add_gauge(&b->stats->in_flight, 1);
     }
+    if (b->gen->rated) {
+        int64_t retry_ns;
+        int limit = admit_rate(c, &retry_ns);
+
+        if (limit >= 0) {
+            c->m = registry_find(b->gen->reg, r->method, strlen(r->method));
+            if (b->stats == NULL)
+                c->t0_us = b->clock_us;
+            refuse(c, limit, retry_ns);
+            dispatch_settle_call(c);
+            return;
+        }
+    }
     if (b->gen->nhooked != 0) {
         if (b->stats == NULL)
             c->t0_us = b->clock_us;
@@ -306,17 +378,16 @@ run_call(struct call *c, const struct rpc_req *r)
     }
 }
 
-/* Run a call's method; returns once the call is settled or deferred. */
+static void run_handler(struct call *c);
+
+/* Run a call's method; returns once the call is settled, deferred or
+ * queued for its method's concurrency cap. */
 void
 dispatch_method(struct call *c)
 {
     const struct rpc_req *r = c->req;
     struct batch *b = c->batch;
-    struct running run = {c, r->params, PARAMS_CURSOR_INIT, RUN_HANDLER};
-    int host_answered = 0;
     char why[200];
-    uint32_t flags;
-    int rc;
 
     if (strcmp(r->method, "rpc.discover") == 0) {
         c->stat_name = discover_name;
@@ -345,8 +416,38 @@ dispatch_method(struct call *c)
         dispatch_settle_call(c);
         return;
     }
-    if (c->m->lock != NULL)
-        pthread_mutex_lock(c->m->lock);
+    if (c->m->cap != NULL) {
+        switch (limit_cap_enter(c->m->cap, c)) {
+        case LIMIT_QUEUED:
+            return; /* a leaving call runs it: dispatch_unqueued() */
+        case LIMIT_FULL:
+            refuse(c, ADMIT_CONCURRENCY, 0);
+            dispatch_settle_call(c);
+            return;
+        }
+        c->held = c->m->cap;
+    }
+    run_handler(c);
+}
+
+void
+dispatch_unqueued(void *arg)
+{
+    run_handler(arg);
+}
+
+/* Run a call's handler (it holds its concurrency slot, if any): the
+ * answer, a failure, or its deferral. */
+static void
+run_handler(struct call *c)
+{
+    const struct rpc_req *r = c->req;
+    struct batch *b = c->batch;
+    struct running run = {c, r->params, PARAMS_CURSOR_INIT, RUN_HANDLER};
+    int host_answered = 0;
+    uint32_t flags;
+    int rc;
+
     dispatch_running = &run;
     if (b->stats != NULL)
         activity_enter(&b->stats->now, c->m->stat_name, c->m->plugin->stat_name,
@@ -357,8 +458,6 @@ dispatch_method(struct call *c)
     dispatch_running = NULL;
     if (run.cursor.index != NULL)
         params_cursor_free(&run.cursor);
-    if (c->m->lock != NULL)
-        pthread_mutex_unlock(c->m->lock);
 
     flags = handle_flags(c->slot); /* CALL_DEFERRED stays as it is now */
     if ((flags & CALL_DEFERRED) && rc == RPCHOST_OK) {
@@ -433,7 +532,7 @@ answer_whole(const struct rpc_envelope *env, struct batch *b,
         context_trace_id(b);
         trace = b->ctx.trace;
     }
-    done(arg, body ? 200 : 500, body, body ? len : 0, "-", trace);
+    done(arg, body ? 200 : 500, body, body ? len : 0, "-", trace, 0);
 }
 
 static void
@@ -453,7 +552,7 @@ forbid(const struct dispatch_env *env, const char *method,
         stats_call(env->stats, NULL, 0, RPCHOST_INVALID_REQUEST);
     rpc_write_error_detail(&out, NULL, 0, RPCHOST_INVALID_REQUEST, detail);
     body = buf_take(&out, &len);
-    done(arg, body ? 403 : 500, body, body ? len : 0, "-", NULL);
+    done(arg, body ? 403 : 500, body, body ? len : 0, "-", NULL, 0);
 }
 
 void
@@ -464,7 +563,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
 
     if (b == NULL) {
         log_error("out of memory answering a request");
-        done(arg, 500, NULL, 0, "-", NULL);
+        done(arg, 500, NULL, 0, "-", NULL, 0);
         return;
     }
     generation_ref(gen);

@@ -46,13 +46,16 @@ struct dispatch_env {
 
 /* The answer to one body: `status` is the HTTP status to send (200; 204
  * when there is nothing to send, only notifications; 403 when the caller
- * may not call one of the methods; 500 when out of memory).  `body` is
+ * may not call one of the methods; 429 when its one call (not a batch)
+ * was refused by a limit (admit.h), to be retried after `retry_after`
+ * seconds (0 otherwise); 500 when out of memory).  `body` is
  * malloc()ed and now the callee's, or NULL.  `what` names the call for the
  * access log ("ping", "batch[3]", "-"), `trace` is the request's
  * traceparent (trace.h) when it was made (always with want_trace), or
  * NULL; both valid during the callback.  Runs on the loop's thread. */
 typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len,
-                                 const char *what, const char *trace);
+                                 const char *what, const char *trace,
+                                 unsigned retry_after);
 
 /* Answer `body` (len bytes, valid until `done` runs) with the methods of
  * `gen` (referenced for as long as any of its calls runs), in `env` (may

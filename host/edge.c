@@ -15,8 +15,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "admit.h"
 #include "conns.h"
 #include "dispatch.h"
+#include "forwarded.h"
 #include "generation.h"
 #include "guard.h"
 #include "log.h"
@@ -153,6 +155,37 @@ peer_text(struct evhttp_connection *evcon, char *out, size_t len)
         snprintf(out, len, "unix");
 }
 
+/* The client's address as peer_text() writes it, or, when the TCP peer
+ * is one of trusted_proxies, the address its headers name (forwarded.h):
+ * for the access log, the call context and the rate per peer. */
+static void
+client_text(struct req_ctx *rc, char *out, size_t len)
+{
+    const struct admission *a = rc->w->gen->adm;
+    struct evkeyvalq *in;
+    char addr[FORWARDED_ADDR_MAX], client[FORWARDED_ADDR_MAX];
+    const char *p = out, *end;
+
+    peer_text(rc->evcon, out, len);
+    if (a == NULL || a->proxies == NULL || rc->req == NULL)
+        return;
+    if (*p == '[') { /* "[V6]:PORT" */
+        p++;
+        end = strchr(p, ']');
+    } else {
+        end = strrchr(p, ':');
+    }
+    if (end == NULL || (size_t)(end - p) >= sizeof(addr))
+        return; /* a unix socket: no proxy headers taken */
+    memcpy(addr, p, (size_t)(end - p));
+    addr[end - p] = '\0';
+    in = evhttp_request_get_input_headers(rc->req);
+    if (forwarded_client(
+            a->proxies, addr, evhttp_find_header(in, "X-Forwarded-For"),
+            evhttp_find_header(in, "X-Real-IP"), client, sizeof(client)))
+        snprintf(out, len, "%s", client);
+}
+
 /* Count the reply and write its access log line. */
 static void
 account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
@@ -163,7 +196,7 @@ account(struct req_ctx *rc, int status, size_t out_bytes, const char *what)
     stats_http(rc->w->stats, status);
     if (!log_access_enabled())
         return;
-    peer_text(rc->evcon, peer, sizeof(peer));
+    client_text(rc, peer, sizeof(peer));
     f.peer = peer;
     f.method = rc->req ? method_name(evhttp_request_get_command(rc->req)) : "?";
     f.uri = rc->req ? evhttp_request_get_uri(rc->req) : NULL;
@@ -297,7 +330,7 @@ source_peer(void *arg, char *out, size_t len)
 {
     struct req_ctx *rc = arg;
 
-    peer_text(rc->evcon, out, len);
+    client_text(rc, out, len);
 }
 
 static const char *
@@ -314,8 +347,10 @@ static const struct dispatch_source edge_source = {source_peer, source_header};
 
 static void
 on_dispatched(void *arg, int status, char *body, size_t len, const char *what,
-              const char *trace)
+              const char *trace, unsigned retry_after)
 {
+    char retry[16];
+
     struct req_ctx *rc = arg;
 
     rc->trace = trace;
@@ -334,6 +369,13 @@ on_dispatched(void *arg, int status, char *body, size_t len, const char *what,
         break;
     case 403:
         reply(rc, 403, "Forbidden", "application/json", body, len, what);
+        break;
+    case 429:
+        snprintf(retry, sizeof(retry), "%u", retry_after ? retry_after : 1);
+        evhttp_add_header(evhttp_request_get_output_headers(rc->req),
+                          "Retry-After", retry);
+        reply(rc, 429, "Too Many Requests", body ? "application/json" : NULL,
+              body, len, what);
         break;
     default:
         free(body);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "api.h"
 #include "auth.h"
 #include "discover.h"
@@ -39,6 +40,7 @@ generation_destroy(struct generation *g)
         plugin_unload(&g->plugins[--g->nloaded]);
     if (g->built)
         atomic_fetch_sub(&live, 1);
+    admit_free(g->adm);
     registry_free(g->reg);
     free(g->hooked);
     cJSON_free(g->discover);
@@ -99,6 +101,8 @@ generation_build(struct config *cfg, unsigned long id, char *err, size_t errlen)
             if (g->plugins[i].on_call != NULL || g->plugins[i].on_done != NULL)
                 g->hooked[k++] = &g->plugins[i];
     }
+    if (admit_build(g, err, errlen) != 0)
+        goto fail;
     g->built = 1;
     atomic_fetch_add(&live, 1);
     site.endpoint = cfg->endpoint;

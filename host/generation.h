@@ -32,6 +32,8 @@ struct generation {
     struct plugin **hooked;
     size_t nhooked;
     size_t discover_len;
+    struct admission *adm; /* limits (admit.h) */
+    int rated;             /* a rate limit applies: calls take from it */
     atomic_long refs;
     int built; /* completely built (else destroy says nothing) */
 };

@@ -383,10 +383,7 @@ plugin_unload(struct plugin *p)
     if (p->initialised && p->def->fini != NULL)
         p->def->fini(p->state);
     p->initialised = 0;
-    if (p->serial) {
-        pthread_mutex_destroy(&p->serial_lock);
-        p->serial = 0;
-    }
+    p->serial = 0;
     if (p->handle != NULL)
         dlclose(p->handle);
     p->handle = NULL;

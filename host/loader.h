@@ -23,6 +23,7 @@
 
 #include "rpchost/plugin.h"
 
+struct limit_cap;
 struct plugin_conf;
 struct registry;
 
@@ -42,13 +43,13 @@ struct plugin {
     unsigned char *kv_read;
     int initialised; /* init succeeded: fini is due */
     int reg_failed;  /* a register_method() call failed */
-    int serial;      /* set_serial(): methods share serial_lock */
+    int serial;      /* set_serial(): methods share serial_cap */
     /* add_hooks() (hooks.h): NULL when not registered. */
     int (*on_call)(rpchost_call *call, const cJSON *params, void *state);
     void (*on_done)(rpchost_call *call, int code, uint64_t duration_us,
                     void *state);
-    const char *hook_stat; /* "hook", interned, for activity records */
-    pthread_mutex_t serial_lock;
+    const char *hook_stat;        /* "hook", interned, for activity records */
+    struct limit_cap *serial_cap; /* concurrency 1 (admit.c) */
     size_t nmethods;
     char error[512];      /* the plugin's set_error() text */
     char host_error[512]; /* what the host found wrong during init */

@@ -36,8 +36,6 @@ hash_name(const char *s, size_t n)
 static void
 method_free(struct method *m)
 {
-    if (m->lock == &m->own_lock)
-        pthread_mutex_destroy(&m->own_lock);
     params_free(m->params, m->nparams);
     params_free(m->result, m->result ? 1 : 0);
     free(m->name);
@@ -143,8 +141,7 @@ grow(struct registry *r)
 
 /* Copy what the method struct describes into nm. */
 static int
-method_fill(struct method *nm, const rpchost_method *m,
-            pthread_mutex_t *shared_lock)
+method_fill(struct method *nm, const rpchost_method *m)
 {
     nm->name = strdup(m->name);
     nm->stat_name = stats_intern(m->name);
@@ -167,13 +164,6 @@ method_fill(struct method *nm, const rpchost_method *m,
         if (nm->result == NULL)
             return RPCHOST_ENOMEM;
     }
-    if (shared_lock != NULL) {
-        nm->lock = shared_lock;
-    } else if (m->flags & RPCHOST_METHOD_SERIAL) {
-        if (pthread_mutex_init(&nm->own_lock, NULL) != 0)
-            return RPCHOST_ENOMEM;
-        nm->lock = &nm->own_lock;
-    }
     nm->handler = m->handler;
     nm->udata = m->udata;
     nm->flags = m->flags;
@@ -182,8 +172,7 @@ method_fill(struct method *nm, const rpchost_method *m,
 
 int
 registry_add(struct registry *r, const rpchost_method *m, struct plugin *owner,
-             pthread_mutex_t *shared_lock, struct plugin **holder,
-             const char **why)
+             struct plugin **holder, const char **why)
 {
     struct method **slot, *nm, **nlist;
     const char *dummy;
@@ -224,7 +213,7 @@ registry_add(struct registry *r, const rpchost_method *m, struct plugin *owner,
     nm = calloc(1, sizeof(*nm));
     if (nm == NULL)
         return RPCHOST_ENOMEM;
-    rc = method_fill(nm, m, shared_lock);
+    rc = method_fill(nm, m);
     if (rc != RPCHOST_OK) {
         method_free(nm);
         *why = "out of memory";

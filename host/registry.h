@@ -7,12 +7,12 @@
 #ifndef HOST_REGISTRY_H
 #define HOST_REGISTRY_H
 
-#include <pthread.h>
 #include <stddef.h>
 
 #include "params.h"
 #include "rpchost/plugin.h"
 
+struct limit_cap;
 struct plugin;
 
 struct method {
@@ -31,8 +31,9 @@ struct method {
     int structure; /* enum rpchost_param_structure */
     struct error_desc *errors;
     size_t nerrors;
-    pthread_mutex_t *lock; /* serialised methods: held while running */
-    pthread_mutex_t own_lock;
+    /* Its concurrency cap (admit.c: SERIAL, set_serial, method_concurrency),
+     * set when the generation is built; NULL: none. */
+    struct limit_cap *cap;
 };
 
 struct registry;
@@ -46,12 +47,10 @@ int registry_check_name(const char *name, const char **why);
 
 /* Add a copy of `m` for `owner`.  RPCHOST_EINVAL (bad name, NULL handler,
  * bad params description: *why says which), RPCHOST_EEXIST (taken;
- * *holder = the owner of the existing one), RPCHOST_ENOMEM.  A method
- * with RPCHOST_METHOD_SERIAL gets its own lock, or `shared_lock` when
- * that is given (a serialised plugin). */
+ * *holder = the owner of the existing one), RPCHOST_ENOMEM. */
 int registry_add(struct registry *r, const rpchost_method *m,
-                 struct plugin *owner, pthread_mutex_t *shared_lock,
-                 struct plugin **holder, const char **why);
+                 struct plugin *owner, struct plugin **holder,
+                 const char **why);
 
 /* Describe the method `name` that `owner` registered (methoddoc.h):
  * RPCHOST_OK, RPCHOST_ENOENT (no such method of owner's), RPCHOST_EINVAL

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admit.h"
 #include "procstat.h"
 #include "version.h"
 
@@ -117,6 +118,18 @@ stats_call(struct stats *s, const char *name, uint64_t us, int code)
     stats_add(&m->calls, 1);
     if (code != 0)
         stats_add(&m->errors, 1);
+}
+
+void
+stats_limited(struct stats *s, const char *name, int limit)
+{
+    struct method_stats *m;
+
+    if (s == NULL || limit < 0 || limit >= STATS_LIMITS)
+        return;
+    m = method_slot(s, name ? name : stats_intern("_unknown"));
+    if (m != NULL)
+        stats_add(&m->limited[limit], 1);
 }
 
 /* ---- interning ---- */
@@ -353,6 +366,26 @@ stats_render(struct buf *out, struct stats *const *loops, size_t n,
         buf_puts(out, "rpchost_rpc_call_duration_seconds_count{method=");
         buf_json_string(out, names[k]);
         buf_printf(out, "} %lu\n", cum);
+    }
+
+    head(out, "rpchost_rpc_limited_total", "counter",
+         "JSON-RPC calls refused by an admission limit, by method and "
+         "limit.");
+    for (size_t k = 0; k < nnames; k++) {
+        for (int lim = 0; lim < STATS_LIMITS; lim++) {
+            total = 0;
+            for (size_t l = 0; l < n; l++) {
+                struct method_stats *m = find_method(loops[l], names[k]);
+                if (m != NULL)
+                    total += get(&m->limited[lim]);
+            }
+            if (total == 0)
+                continue;
+            buf_puts(out, "rpchost_rpc_limited_total{method=");
+            buf_json_string(out, names[k]);
+            buf_printf(out, ",limit=\"%s\"} %lu\n", admit_limit_name(lim),
+                       total);
+        }
     }
 
     head(out, "rpchost_calls_in_flight", "gauge", "JSON-RPC calls running.");

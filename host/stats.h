@@ -18,12 +18,13 @@
 
 /* Latency histogram buckets, +Inf included: 50 us .. 60 s, so calls up to
  * call_timeout (10 s by default) and past it land in a finite bucket.  A
- * method slot is 32 + 8 * STATS_BUCKETS = 168 bytes; a loop's
- * STATS_METHODS slots take 42 KiB (32 KiB with the former 12 buckets). */
+ * method slot is 32 + 8 * (STATS_BUCKETS + STATS_LIMITS) = 192 bytes; a
+ * loop's STATS_METHODS slots take 48 KiB. */
 #define STATS_BUCKETS 17
 #define STATS_METHODS 256     /* per-loop method slots (power of two) */
 #define STATS_CODES 16        /* distinct error codes tracked per loop */
 #define STATS_CLOSE_REASONS 4 /* conns.h's CONNS_NREASONS */
+#define STATS_LIMITS 3        /* admit.h's ADMIT_NLIMITS */
 
 struct method_stats {
     _Atomic(const char *) name; /* interned; NULL: free slot */
@@ -32,6 +33,7 @@ struct method_stats {
     atomic_ulong sum_us; /* with the fields every call writes, ahead of
                             the buckets (one of which it writes) */
     atomic_ulong bucket[STATS_BUCKETS]; /* non-cumulative counts */
+    atomic_ulong limited[STATS_LIMITS]; /* refused, by admit.h's limit */
 };
 
 struct stats {
@@ -88,6 +90,9 @@ void stats_http(struct stats *s, int status);
  * interned by stats_intern) took `us` microseconds; `code` 0 or its error
  * code.  `name` NULL counts as an unknown method. */
 void stats_call(struct stats *s, const char *name, uint64_t us, int code);
+/* A call of `name` (as for stats_call) was refused by admission limit
+ * `limit` (admit.h's enum admit_limit). */
+void stats_limited(struct stats *s, const char *name, int limit);
 
 /* A process-lifetime copy of a method name (names survive reloads). */
 const char *stats_intern(const char *name);

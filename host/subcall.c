@@ -125,12 +125,13 @@ subcall_free(struct subcall *s)
 /* The inner body's answer (dispatch_done_fn), on the loop. */
 static void
 answered(void *arg, int status, char *body, size_t len, const char *what,
-         const char *trace)
+         const char *trace, unsigned retry_after)
 {
     struct subcall *s = arg;
     cJSON *ans = NULL;
 
     (void)status;
+    (void)retry_after;
     (void)what;
     (void)trace;
     if (s->done != NULL) {

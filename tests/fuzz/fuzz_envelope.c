@@ -43,9 +43,10 @@ struct answer {
 
 static void
 on_done(void *arg, int status, char *body, size_t len, const char *what,
-        const char *trace)
+        const char *trace, unsigned retry_after)
 {
     (void)trace;
+    (void)retry_after;
     struct answer *a = arg;
 
     FUZZ_CHECK(what != NULL);

@@ -76,14 +76,15 @@ class RequestSizeTest(unittest.TestCase):
 
     def test_sum_error_names_the_position(self):
         # The error of the last param of 100k: found without a walk per
-        # param (the host names the position sum points it to).
+        # param (sum's variadic description: the host's validation names
+        # the param and its position).
         bad = NUMBERS[:-1] + ["x"]
         answers, latency = self.big_while_pinging([call("sum", bad, id=3)])
         status, _, ans = answers[0]
         self.assertEqual(status, 200)
         self.assertEqual(ans["error"]["code"], -32602, ans)
         self.assertEqual(ans["error"]["data"],
-                         "param %d: expected a number" % (N - 1))
+                         "param 'n' (%d): expected a number" % (N - 1))
         self.assertLess(latency, PING_BOUND)
 
     def test_described_method_with_many_params(self):

@@ -66,10 +66,29 @@ crit(rpchost_call *call, const cJSON *params, void *state)
     (void)params;
     (void)state;
     enter(&serial_counter);
-    rc = api->defer(call); /* not allowed for a serialised method */
+    /* Allowed for a serialised method since its cap holds the slot until
+     * the answer (it was RPCHOST_ESTATE under the former mutex). */
+    rc = api->defer(call);
     nap();
     leave(&serial_counter);
     return api->result(call, cJSON_CreateNumber(rc));
+}
+
+/* Serialised, keeping its loop for params[0] milliseconds. */
+static int
+slow_crit(rpchost_call *call, const cJSON *params, void *state)
+{
+    int64_t ms = 0;
+    struct timespec ts;
+
+    (void)params;
+    (void)state;
+    api->param_int(call, 0, "ms", 0, 10000, &ms);
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    return api->result(call, cJSON_CreateNumber((double)ms));
 }
 
 static int
@@ -110,10 +129,14 @@ late_serial_rc(rpchost_call *call, const cJSON *params, void *state)
 }
 
 static const rpchost_param none[] = {{NULL, 0, 0, NULL}};
+static const rpchost_param ms_param[] = {
+    {"ms", RPCHOST_TYPE_INTEGER, 1, "milliseconds"}, {NULL, 0, 0, NULL}};
 
 static const rpchost_method default_methods[] = {
     {"crit", crit, NULL, RPCHOST_METHOD_SERIAL, "Serialised.", none, NULL},
     {"free_crit", free_crit, NULL, 0, "Not serialised.", none, NULL},
+    {"slow_crit", slow_crit, NULL, RPCHOST_METHOD_SERIAL,
+     "Serialised, blocking its loop for ms.", ms_param, NULL},
     {"max_seen", max_seen, NULL, 0, "Max calls inside crit.", none, NULL},
     {"free_max_seen", free_max_seen, NULL, 0, "Max inside free_crit.", none,
      NULL},

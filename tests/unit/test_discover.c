@@ -47,8 +47,8 @@ test_document(void **state)
 
     (void)state;
     assert_non_null(r);
-    assert_int_equal(registry_add(r, &m1, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(registry_add(r, &m2, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &m1, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &m2, NULL, NULL, NULL), 0);
     text = discover_build(r, "9.9.9", NULL, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
@@ -160,9 +160,9 @@ test_described(void **state)
     size_t len = 0;
 
     (void)state;
-    assert_int_equal(registry_add(r, &sum, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(registry_add(r, &mean, NULL, NULL, NULL, NULL), 0);
-    assert_int_equal(registry_add(r, &upd, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &sum, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &mean, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &upd, NULL, NULL, NULL), 0);
     assert_int_equal(registry_describe(r, "sum", NULL, &sum_doc, &why), 0);
     assert_int_equal(registry_describe(r, "my.mean", NULL, &mean_doc, &why), 0);
     assert_int_equal(registry_describe(r, "update", NULL, &any_doc, &why), 0);
@@ -248,7 +248,7 @@ test_describe_refused(void **state)
     const char *why = NULL;
 
     (void)state;
-    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL), 0);
     memset(&d, 0, sizeof(d));
     assert_int_equal(registry_describe(r, "nope", NULL, &d, &why),
                      RPCHOST_ENOENT);

@@ -33,9 +33,10 @@ struct capture {
 
 static void
 capture_done(void *arg, int status, char *body, size_t len, const char *what,
-             const char *trace)
+             const char *trace, unsigned retry_after)
 {
     (void)trace;
+    (void)retry_after;
     struct capture *c = arg;
 
     assert_non_null(what);

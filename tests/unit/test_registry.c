@@ -59,7 +59,7 @@ add(struct registry *r, const char *name, struct plugin *owner)
 
     m.name = name;
     m.handler = h1;
-    return registry_add(r, &m, owner, NULL, NULL, NULL);
+    return registry_add(r, &m, owner, NULL, NULL);
 }
 
 static const struct method *
@@ -98,8 +98,7 @@ test_add_find(void **state)
     def.udata = &udata;
     def.flags = RPCHOST_METHOD_SERIAL;
     def.summary = summary;
-    assert_int_equal(registry_add(r, &def, &owner, NULL, NULL, NULL),
-                     RPCHOST_OK);
+    assert_int_equal(registry_add(r, &def, &owner, NULL, NULL), RPCHOST_OK);
     /* The registry keeps copies: the caller's strings may change. */
     snprintf(summary, sizeof(summary), "changed");
     snprintf(name, sizeof(name), "gone");
@@ -210,14 +209,11 @@ test_bad_args(void **state)
 
     m.name = "x";
     m.handler = NULL;
-    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL, NULL),
-                     RPCHOST_EINVAL);
-    assert_int_equal(registry_add(r, NULL, NULL, NULL, NULL, NULL),
-                     RPCHOST_EINVAL);
+    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL), RPCHOST_EINVAL);
+    assert_int_equal(registry_add(r, NULL, NULL, NULL, NULL), RPCHOST_EINVAL);
     m.name = NULL;
     m.handler = h1;
-    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL, NULL),
-                     RPCHOST_EINVAL);
+    assert_int_equal(registry_add(r, &m, NULL, NULL, NULL), RPCHOST_EINVAL);
     assert_int_equal(registry_count(r), 0);
 }
 
@@ -233,18 +229,16 @@ test_duplicate(void **state)
     memset(&b, 0, sizeof(b));
     m.name = "dup";
     m.handler = h1;
-    assert_int_equal(registry_add(r, &m, &a, NULL, &holder, NULL), RPCHOST_OK);
+    assert_int_equal(registry_add(r, &m, &a, &holder, NULL), RPCHOST_OK);
     m.handler = h2;
-    assert_int_equal(registry_add(r, &m, &b, NULL, &holder, NULL),
-                     RPCHOST_EEXIST);
+    assert_int_equal(registry_add(r, &m, &b, &holder, NULL), RPCHOST_EEXIST);
     assert_ptr_equal(holder, &a);
     /* The same owner again is refused too. */
     holder = NULL;
-    assert_int_equal(registry_add(r, &m, &a, NULL, &holder, NULL),
-                     RPCHOST_EEXIST);
+    assert_int_equal(registry_add(r, &m, &a, &holder, NULL), RPCHOST_EEXIST);
     assert_ptr_equal(holder, &a);
     /* A NULL holder pointer is fine. */
-    assert_int_equal(registry_add(r, &m, &b, NULL, NULL, NULL), RPCHOST_EEXIST);
+    assert_int_equal(registry_add(r, &m, &b, NULL, NULL), RPCHOST_EEXIST);
     /* The first registration is unchanged. */
     assert_int_equal(registry_count(r), 1);
     assert_ptr_equal(find(r, "dup")->handler, h1);
@@ -267,7 +261,7 @@ test_growth(void **state)
         m.name = name;
         m.handler = (i % 2) ? h2 : h1;
         m.udata = (void *)(uintptr_t)(i + 1);
-        assert_int_equal(registry_add(r, &m, &owners[i % 3], NULL, NULL, NULL),
+        assert_int_equal(registry_add(r, &m, &owners[i % 3], NULL, NULL),
                          RPCHOST_OK);
         assert_int_equal(registry_count(r), i + 1);
     }
@@ -295,7 +289,7 @@ test_growth(void **state)
         snprintf(name, sizeof(name), "method.%zu", i);
         m.name = name;
         m.handler = h1;
-        assert_int_equal(registry_add(r, &m, NULL, NULL, &holder, NULL),
+        assert_int_equal(registry_add(r, &m, NULL, &holder, NULL),
                          RPCHOST_EEXIST);
         assert_ptr_equal(holder, &owners[i % 3]);
     }

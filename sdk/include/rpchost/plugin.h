@@ -127,7 +127,11 @@ typedef int (*rpchost_handler)(rpchost_call *call, const cJSON *params,
                                void *state);
 
 /* Method flags (rpchost_method.flags). */
-#define RPCHOST_METHOD_SERIAL 0x1u /* never run two calls of it at once */
+/* Never run two calls of it at once: a concurrency cap of 1 (README,
+ * "Admission control").  A call arriving meanwhile waits in a bounded
+ * queue without blocking its loop, or is refused -32005.  A deferred call
+ * holds the cap until answered. */
+#define RPCHOST_METHOD_SERIAL 0x1u
 /* ABI 2: called as a notification only.  Its handler need not answer
  * (returning RPCHOST_OK is enough); a request with an id is refused by the
  * host with -32600 before the handler runs.  (An ABI 1 host ignores the
@@ -344,8 +348,8 @@ struct rpchost_api {
      * dropped (result()/error() give RPCHOST_ESTATE and free what they
      * were given), and so is any second answer, whenever and from whatever
      * thread it comes.  A batch waits for its deferred members.  Only
-     * inside the handler; not for RPCHOST_METHOD_SERIAL methods
-     * (RPCHOST_ESTATE). */
+     * inside the handler.  A serialised method's deferred call holds its
+     * cap (of 1) until answered or timed out. */
     int (*defer)(rpchost_call *call);
     /* timer: run fn(call, arg) once on the call's event loop after `ms`
      * milliseconds (the loop is never blocked meanwhile).  Only for a
@@ -358,7 +362,7 @@ struct rpchost_api {
 
     /* ---- Plugin-wide ----
      * set_serial: during init, make every method of the plugin serialised
-     * (as if each had RPCHOST_METHOD_SERIAL), sharing one lock. */
+     * (as if each had RPCHOST_METHOD_SERIAL), sharing one cap of 1. */
     int (*set_serial)(rpchost_plugin *plugin);
     /* config_require: like config_string, but a missing or empty key
      * returns NULL and records "missing required key 'KEY'" as the
@@ -515,6 +519,7 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
+#define RPCHOST_LIMIT_EXCEEDED -32005     /* refused by an admission limit */
 /* A call between plugins nested deeper than max_call_depth (ABI 2). */
 #define RPCHOST_CALL_TOO_DEEP -32010
 
