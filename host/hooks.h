@@ -5,10 +5,11 @@
  * and counted.  A generation runs its hooked plugins' hooks in config
  * order (generation.h: hooked); with none registered a call pays one test.
  *
- * Where the built-in steps stand (README "Call hooks"): authentication
- * and the allow-list refuse a body before any hook; then for each call,
- * the on_call hooks, the method's lookup and params validation, its
- * handler; the answer is counted (metrics), then the on_done hooks run.
+ * Where the built-in steps stand (README "Traces and call hooks"):
+ * authentication and the allow-list refuse a body before any hook; then
+ * for each call the rate limits (admit.h), the on_call hooks, the
+ * method's lookup, params validation, its concurrency cap and handler;
+ * the answer is counted (metrics), then the on_done hooks run.
  */
 #ifndef HOST_HOOKS_H
 #define HOST_HOOKS_H
