@@ -202,22 +202,21 @@ class TestInSync(unittest.TestCase):
     def check_options(self, program, source, page):
         opts = help_options(program)
         hidden = source_options(source) - opts
-        self.assertFalse(hidden, "%s: options of its getopt table that "
-                         "--help does not list: %s"
-                         % (source, " ".join(sorted(hidden))))
+        if hidden:
+            self.fail("%s: options of its getopt table that --help does not "
+                      "list: %s" % (source, " ".join(sorted(hidden))))
         readme = option_tokens(readme_section(PAGES[page]))
         tags = set()
         for tag in roff_tags(read("man", page), "OPTIONS"):
             tags |= option_tokens(tag)
         missing_readme = sorted(opts - readme)
         missing_page = sorted(opts - tags)
-        self.assertFalse(
-            missing_readme or missing_page,
-            "%s options not documented: in README.md, section %r: %s; in "
-            "man/%s, as an entry of OPTIONS: %s"
-            % (os.path.basename(program), PAGES[page],
-               " ".join(missing_readme) or "(all there)", page,
-               " ".join(missing_page) or "(all there)"))
+        if missing_readme or missing_page:
+            self.fail("%s options not documented: in README.md, section "
+                      "%r: %s; in man/%s, as an entry of OPTIONS: %s"
+                      % (os.path.basename(program), PAGES[page],
+                         " ".join(missing_readme) or "(all there)", page,
+                         " ".join(missing_page) or "(all there)"))
 
     def test_rpchost_options(self):
         self.check_options(BIN, os.path.join("host", "main.c"), "rpchost.8")
@@ -239,13 +238,12 @@ class TestInSync(unittest.TestCase):
             entries.update(w for w in words if w)
         missing_readme = [k for k in keys if k not in rows]
         missing_page = [k for k in keys if k not in entries]
-        self.assertFalse(
-            missing_readme or missing_page,
-            "[server] keys of host/config.c not documented: as a row of "
-            "README.md's `[server]` table: %s; as an entry of "
-            "man/rpchost.ini.5's [server] section: %s"
-            % (" ".join(missing_readme) or "(all there)",
-               " ".join(missing_page) or "(all there)"))
+        if missing_readme or missing_page:
+            self.fail("[server] keys of host/config.c not documented: as "
+                      "a row of README.md's `[server]` table: %s; as an "
+                      "entry of man/rpchost.ini.5's [server] section: %s"
+                      % (" ".join(missing_readme) or "(all there)",
+                         " ".join(missing_page) or "(all there)"))
 
 
 class TestInstall(unittest.TestCase):
