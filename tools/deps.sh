@@ -7,10 +7,11 @@ set -eu
 purpose=${1:-build}
 pkgs="cmake make gcc pkg-config libevent-dev libcjson-dev libinih-dev libssl-dev"
 # test: prometheus is there for promtool (tests/integration/test_metrics.py
-# checks the /metrics exposition with it, and skips without it).
+# checks the /metrics exposition with it, and skips without it); groff-base
+# and man-db render the manual pages (tests/integration/test_manpages.py).
 case "$purpose" in
 build) ;;
-test) pkgs="$pkgs libcmocka-dev python3 clang-format clang libclang-rt-14-dev nginx valgrind nodejs npm slowhttptest iproute2 curl python3-jsonrpclib-pelix git prometheus" ;;
+test) pkgs="$pkgs libcmocka-dev python3 clang-format clang libclang-rt-14-dev nginx valgrind nodejs npm slowhttptest iproute2 curl python3-jsonrpclib-pelix git prometheus groff-base man-db" ;;
 bench) pkgs="$pkgs wrk python3 valgrind util-linux linux-perf g++ libjsonrpccpp-dev nginx nodejs npm" ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
