@@ -76,54 +76,99 @@ follow_rotation(struct audit *a, time_t now)
     a->fd = fd;
 }
 
+/* Append s as a JSON string (quoted, escaped) to out[*n..cap); a
+ * string that does not fit is cut (the line stays valid JSON).  Bytes of
+ * 0x80 and above pass as they are: the host's strings are valid UTF-8
+ * but for a client's method name, which it refuses before any call. */
+static void
+put_string(char *out, size_t *n, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = *n;
+
+    if (s == NULL) {
+        if (k + 4 < cap) {
+            memcpy(out + k, "null", 4);
+            *n = k + 4;
+        }
+        return;
+    }
+    out[k++] = '"';
+    for (; *s != '\0' && k + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)c;
+        } else if (c < 0x20) {
+            memcpy(out + k, "\\u00", 4);
+            out[k + 4] = hex[c >> 4];
+            out[k + 5] = hex[c & 0xf];
+            k += 6;
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    out[k++] = '"';
+    *n = k;
+}
+
+/* The UTC time of `sec` as "YYYY-MM-DDTHH:MM:SS", formatted once a second
+ * per thread. */
+static const char *
+stamp_of(time_t sec)
+{
+    static _Thread_local time_t last = -1;
+    static _Thread_local char text[64];
+    struct tm tm;
+
+    if (sec != last && gmtime_r(&sec, &tm) != NULL) {
+        snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
+        last = sec;
+    }
+    return text;
+}
+
 static void
 on_done(rpchost_call *call, int code, uint64_t duration_us, void *state)
 {
     struct audit *a = state;
-    const char *cred = api->call_credential(call);
+    char line[1024];
+    size_t n = 0, cap = sizeof(line) - 64; /* room for the numbers */
     struct timespec ts;
-    struct tm tm;
-    char stamp[64];
-    cJSON *o = cJSON_CreateObject();
-    char *text;
-    size_t len;
-    ssize_t n;
+    ssize_t w;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
-    cJSON_AddStringToObject(o, "time", stamp);
-    cJSON_AddStringToObject(o, "method", api->call_method(call));
-    cJSON_AddStringToObject(o, "peer", api->call_peer(call));
-    if (cred != NULL)
-        cJSON_AddStringToObject(o, "credential", cred);
-    else
-        cJSON_AddNullToObject(o, "credential");
-    cJSON_AddStringToObject(o, "trace_id", api->call_trace_id(call));
-    cJSON_AddNumberToObject(o, "duration_us", (double)duration_us);
-    cJSON_AddNumberToObject(o, "code", code);
-    text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (text == NULL) {
-        atomic_fetch_add(&a->failures, 1);
-        return;
-    }
-    len = strlen(text);
-    text[len++] = '\n'; /* over the NUL: written by length */
+    n += (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s.%03ldZ\"",
+                          stamp_of(ts.tv_sec),
+                          (long)(ts.tv_nsec / 1000000) % 1000);
+    memcpy(line + n, ",\"method\":", 10);
+    n += 10;
+    put_string(line, &n, cap, api->call_method(call));
+    memcpy(line + n, ",\"peer\":", 8);
+    n += 8;
+    put_string(line, &n, cap, api->call_peer(call));
+    memcpy(line + n, ",\"credential\":", 14);
+    n += 14;
+    put_string(line, &n, cap, api->call_credential(call));
+    memcpy(line + n, ",\"trace_id\":", 12);
+    n += 12;
+    put_string(line, &n, cap, api->call_trace_id(call));
+    n += (size_t)snprintf(line + n, sizeof(line) - n,
+                          ",\"duration_us\":%llu,\"code\":%d}\n",
+                          (unsigned long long)duration_us, code);
     pthread_mutex_lock(&a->mu);
     follow_rotation(a, ts.tv_sec);
-    n = write(a->fd, text, len);
+    w = write(a->fd, line, n);
     pthread_mutex_unlock(&a->mu);
-    if (n != (ssize_t)len) {
+    if (w != (ssize_t)n) {
         unsigned long k = atomic_fetch_add(&a->failures, 1);
         if (k % 1000 == 0)
             api->log(a->plugin, RPCHOST_LOG_ERROR,
                      "cannot write to %s: %s (%lu line(s) lost so far)",
-                     a->path, n < 0 ? strerror(errno) : "short write", k + 1);
+                     a->path, w < 0 ? strerror(errno) : "short write", k + 1);
     }
-    cJSON_free(text);
 }
 
 static void

@@ -256,13 +256,15 @@ class AuditTest(unittest.TestCase):
                 srv.rpc("no.such")
                 srv.call([body("ping", id=1), body("ping", id=2)])
                 srv.call({"jsonrpc": "2.0", "method": "ping"})
+                odd = 'q"b\\s\x01\n\u00e9'
+                srv.rpc(odd)
 
                 def lines(p):
                     if not os.path.exists(p):
                         return []
                     with open(p) as f:
                         return [json.loads(x) for x in f.read().splitlines()]
-                self.assertTrue(wait_for(lambda: len(lines(path)) == 5, 10),
+                self.assertTrue(wait_for(lambda: len(lines(path)) == 6, 10),
                                 lines(path))
                 got = lines(path)
                 first = got[0]
@@ -280,12 +282,15 @@ class AuditTest(unittest.TestCase):
                 # A batch's members share the request's trace.
                 self.assertEqual(got[2]["trace_id"], got[3]["trace_id"])
                 self.assertNotEqual(got[2]["trace_id"], got[1]["trace_id"])
+                # Any method name a client sends gives a valid line.
+                self.assertEqual(got[5]["method"], odd)
+                self.assertEqual(got[5]["code"], -32601)
                 # Rotation: the file moved away, a new one follows.
                 os.rename(path, path + ".1")
                 time.sleep(1.1)
                 srv.rpc("ping")
                 self.assertTrue(wait_for(lambda: len(lines(path)) == 1, 10))
-                self.assertEqual(len(lines(path + ".1")), 5)
+                self.assertEqual(len(lines(path + ".1")), 6)
 
     def test_file_is_required(self):
         plugins = {"audit": plugin(os.path.join(harness.PLUGINS, "audit.so"))}
