@@ -485,8 +485,9 @@ call_timer(rpchost_call *h, unsigned ms,
     t->arg = arg;
     /* A suspended call's hook may set timers too: its method is not
      * known yet, only the plugin running. */
-    t->stat_name = c->m ? c->m->stat_name : c->hook->hook_stat;
-    t->plugin_stat_name = c->m ? c->m->plugin->stat_name : c->hook->stat_name;
+    t->stat_name = c->m ? c->m->stat_name : call_hook(c)->hook_stat;
+    t->plugin_stat_name =
+        c->m ? c->m->plugin->stat_name : call_hook(c)->stat_name;
     /* The timer keeps the batch (and so the call) alive until it ran. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
     if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {

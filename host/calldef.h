@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "dispatch.h"
+#include "generation.h"
 #include "handle.h"
 #include "jsonrpc.h"
 #include "params.h"
@@ -65,15 +66,14 @@ struct call {
     size_t id_len;
     atomic_int post_failed; /* loop_post() failed for its settlement */
     int code;               /* 0, or the error code it was answered with */
+    uint32_t hook_next;     /* the on_call hook it resumes at */
+    unsigned char discover; /* it calls rpc.discover (the host's method) */
     struct loop_timer *deadline;
-    char *id_copy;         /* a deferred call's id outlives the request body */
-    const char *stat_name; /* for host-provided methods */
-    struct buf out;        /* the response object; empty for notifications */
-    uint64_t t0_us;        /* when it started, for its latency */
-    char *param_err;       /* set by a failing param getter (malloc) */
+    char *id_copy;   /* a deferred call's id outlives the request body */
+    struct buf out;  /* the response object; empty for notifications */
+    uint64_t t0_us;  /* when it started, for its latency */
+    char *param_err; /* set by a failing param getter (malloc) */
     const struct rpc_req *req; /* its request, in the batch's envelope */
-    size_t hook_next;          /* the on_call hook it resumes at */
-    struct plugin *hook;       /* the plugin whose on_call ran last */
     struct limit_cap *held;    /* its method's cap, while it has a slot */
 };
 
@@ -174,6 +174,14 @@ open_call(rpchost_call *h, uint32_t *flags)
                    (*flags & (CALL_DEFERRED | CALL_PLUGIN)) == CALL_DEFERRED
                ? c
                : NULL;
+}
+
+/* The plugin whose on_call hook ran last for c (a suspended call's:
+ * the one that suspended it), or NULL. */
+static inline struct plugin *
+call_hook(const struct call *c)
+{
+    return c->hook_next != 0 ? c->batch->gen->hooked[c->hook_next - 1] : NULL;
 }
 
 /* Drop a reference to b (any thread); the last one frees it: its calls,

@@ -204,7 +204,10 @@ dispatch_settle_call(struct call *c)
          * dispatcher runs: one clock reading per call. */
         b->clock_us = util_mono_us();
         if (b->stats != NULL) {
-            stats_call(b->stats, c->m ? c->m->stat_name : c->stat_name,
+            stats_call(b->stats,
+                       c->m          ? c->m->stat_name
+                       : c->discover ? discover_name
+                                     : NULL,
                        b->clock_us - c->t0_us, c->code);
             stats_add_gauge(&b->stats->in_flight, -1);
         }
@@ -378,7 +381,7 @@ run_call(struct call *c, const struct rpc_req *r)
     }
 }
 
-static void run_handler(struct call *c);
+static inline void run_handler(struct call *c) __attribute__((always_inline));
 
 /* Run a call's method; returns once the call is settled, deferred or
  * queued for its method's concurrency cap. */
@@ -390,7 +393,7 @@ dispatch_method(struct call *c)
     char why[200];
 
     if (strcmp(r->method, "rpc.discover") == 0) {
-        c->stat_name = discover_name;
+        c->discover = 1;
         run_discover(c, r);
         dispatch_settle_call(c);
         return;
@@ -438,7 +441,7 @@ dispatch_unqueued(void *arg)
 
 /* Run a call's handler (it holds its concurrency slot, if any): the
  * answer, a failure, or its deferral. */
-static void
+static inline void
 run_handler(struct call *c)
 {
     const struct rpc_req *r = c->req;

@@ -63,7 +63,6 @@ hooks_call(struct call *c)
 
         if (p->on_call == NULL)
             continue;
-        c->hook = p;
         rc = run_on_call(c, p);
         f = handle_flags(c->slot);
         if (f & CALL_SUSPENDED) {

@@ -262,7 +262,7 @@ subcall_start(rpchost_call *h, const char *method, cJSON *params,
     s->depth = b->ctx.depth + 1;
     /* The caller: its method's plugin, or, before its method was looked
      * up, the plugin whose on_call hook runs (or suspended it). */
-    p = c->m != NULL ? c->m->plugin : c->hook;
+    p = c->m != NULL ? c->m->plugin : call_hook(c);
     s->stat_name = c->m != NULL ? c->m->stat_name : p->hook_stat;
     s->plugin_stat_name = p->stat_name;
     snprintf(s->peer, sizeof(s->peer), "plugin:%s", p->name);
