@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "call.h"
+#include "cancel.h"
 #include "config.h"
 #include "context.h"
 #include "hooks.h"
@@ -293,6 +294,8 @@ static const rpchost_api the_api = {
     .add_hooks = api_add_hooks,
     .call_suspend = hooks_suspend,
     .call_resume = hooks_resume,
+    .on_cancel = cancel_on,
+    .call_cancelled = cancel_polled,
 };
 
 const rpchost_api *

@@ -35,6 +35,7 @@
 struct batch;
 struct generation;
 struct loop;
+struct call_timer;
 struct loop_timer;
 struct method;
 struct plugin;
@@ -49,6 +50,8 @@ enum {
     CALL_SUSPENDED = 0x8, /* an on_call hook suspended it (with
                            * CALL_DEFERRED: its reference) until it resumes
                            * it (setting CALL_PLUGIN) or answers */
+    CALL_CANCELLED = 0x10, /* the host answered it, giving up on it
+                            * (cancel.h); set with CALL_ANSWERED */
 };
 
 /* One call of a batch.  Loop thread only, but for its answer (`out`,
@@ -73,6 +76,9 @@ struct call {
     const struct rpc_req *req; /* its request, in the batch's envelope */
     size_t hook_next;          /* the on_call hook it resumes at */
     struct plugin *hook;       /* the plugin whose on_call ran last */
+    struct call_timer *timers; /* its plugin timers pending (call.c) */
+    void (*cancel_fn)(rpchost_call *call, void *arg); /* on_cancel's */
+    void *cancel_arg;
 };
 
 /* What a batch knows of its request beyond the body (dispatch.h's

@@ -395,6 +395,33 @@ struct rpchost_api {
      * at a shutdown's end). */
     int (*call_resume)(rpchost_call *call);
 
+    /* ABI 2: cancellation.  Advisory: a deferred or suspended call is
+     * cancelled when the host gives up on it before your answer - its
+     * client went away (the connection closed while the call was
+     * pending), its call_timeout passed, or a shutdown's drain ended -
+     * and the host then answers it itself: -32003 "Call cancelled" for a
+     * client gone (never sent: nobody is there), -32001 otherwise.  You
+     * may still answer (you need not): result()/error() then return
+     * RPCHOST_ESTATE and free what they were given.
+     *
+     * on_cancel: run fn(call, arg) once, on the call's loop, when the call
+     * is cancelled; right after it, the host drops the call's pending
+     * timers (api->timer: they never run), so fn frees what they would
+     * have.  Only on the call's loop (in the handler after defer(), in
+     * on_call after call_suspend(), or in a timer of the call) and before
+     * your answer; RPCHOST_ESTATE otherwise (not deferred, answered, or
+     * another thread).  A second registration replaces the first; fn NULL
+     * removes it.  A call cancelled already runs fn soon (posted, never
+     * inside on_cancel).  fn is never run once you answered, resumed the
+     * call (a suspension's registration ends with it) or the call ended
+     * otherwise.  RPCHOST_ENOMEM when the posting failed.
+     * call_cancelled: any thread, at any time (one atomic load): non-zero
+     * once the call was cancelled, and for a handle whose call has ended;
+     * 0 while it runs - the cheap check for a worker thread of yours. */
+    int (*on_cancel)(rpchost_call *call,
+                     void (*fn)(rpchost_call *call, void *arg), void *arg);
+    int (*call_cancelled)(rpchost_call *call);
+
     /* (Members added in later ABIs go here, each group under its
      * "---- Added in ABI N ----" line.) */
 };
@@ -405,6 +432,7 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
+#define RPCHOST_CALL_CANCELLED -32003     /* its client went away (never sent) */
 
 /*
  * The table a plugin exports.  init registers methods and may set *state
