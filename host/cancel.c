@@ -6,7 +6,9 @@
  * the host cancels the call (before the call is settled, so the batch's
  * own reference keeps it), and forgotten when the call is settled or
  * resumed.  A callback registered for a call cancelled already is posted
- * with a reference to the batch of its own, as a timer is.
+ * with a reference to the batch of its own, as a timer is.  Once the
+ * callback ran, the host holds the call for the plugin: its timers are
+ * dropped and its reference released (the plugin need not answer).
  */
 #include "cancel.h"
 
@@ -28,7 +30,11 @@ struct late_cancel {
     void *arg;
 };
 
-/* Run fn for c, seen by the stall watchdog as its plugin's code. */
+/* Run fn for c, seen by the stall watchdog as its plugin's code; then
+ * drop c's timers and release the call for the plugin: by registering
+ * fn, the plugin said it need not answer a cancelled call, so its
+ * reference goes now (CALL_PLUGIN: a later answer is refused without
+ * touching the call), unless it answered (or resumed) meanwhile. */
 static void
 run_fn(struct call *c, void (*fn)(rpchost_call *call, void *arg), void *arg)
 {
@@ -43,6 +49,8 @@ run_fn(struct call *c, void (*fn)(rpchost_call *call, void *arg), void *arg)
     if (b->stats != NULL)
         activity_leave(&b->stats->now);
     call_drop_timers(c);
+    if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) & CALL_PLUGIN))
+        dispatch_batch_unref(b); /* not the last: the caller holds one */
 }
 
 void

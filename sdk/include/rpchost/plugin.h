@@ -400,14 +400,16 @@ struct rpchost_api {
      * client went away (the connection closed while the call was
      * pending), its call_timeout passed, or a shutdown's drain ended -
      * and the host then answers it itself: -32003 "Call cancelled" for a
-     * client gone (never sent: nobody is there), -32001 otherwise.  You
-     * may still answer (you need not): result()/error() then return
-     * RPCHOST_ESTATE and free what they were given.
+     * client gone (never sent: nobody is there), -32001 otherwise.  An
+     * answer of yours after that gets RPCHOST_ESTATE (what it was given is
+     * freed).
      *
      * on_cancel: run fn(call, arg) once, on the call's loop, when the call
-     * is cancelled; right after it, the host drops the call's pending
+     * is cancelled.  Right after fn, the host drops the call's pending
      * timers (api->timer: they never run), so fn frees what they would
-     * have.  Only on the call's loop (in the handler after defer(), in
+     * have, and the call is over for you: you need not answer it any
+     * more (without on_cancel you must, as for a call past its
+     * deadline).  Only on the call's loop (in the handler after defer(), in
      * on_call after call_suspend(), or in a timer of the call) and before
      * your answer; RPCHOST_ESTATE otherwise (not deferred, answered, or
      * another thread).  A second registration replaces the first; fn NULL
