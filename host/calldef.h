@@ -43,13 +43,13 @@ struct stats;
 
 /* A call's state, kept in the flags of its handle's slot. */
 enum {
-    CALL_ANSWERED = 0x1,  /* answered, by anyone: later answers are dropped */
-    CALL_PLUGIN = 0x2,    /* the plugin answered: it may touch it no more */
-    CALL_DEFERRED = 0x4,  /* defer() was called: the plugin holds a reference
-                           * to the batch until CALL_PLUGIN */
-    CALL_SUSPENDED = 0x8, /* an on_call hook suspended it (with
-                           * CALL_DEFERRED: its reference) until it resumes
-                           * it (setting CALL_PLUGIN) or answers */
+    CALL_ANSWERED = 0x1,   /* answered, by anyone: later answers are dropped */
+    CALL_PLUGIN = 0x2,     /* the plugin answered: it may touch it no more */
+    CALL_DEFERRED = 0x4,   /* defer() was called: the plugin holds a reference
+                            * to the batch until CALL_PLUGIN */
+    CALL_SUSPENDED = 0x8,  /* an on_call hook suspended it (with
+                            * CALL_DEFERRED: its reference) until it resumes
+                            * it (setting CALL_PLUGIN) or answers */
     CALL_CANCELLED = 0x10, /* the host answered it, giving up on it
                             * (cancel.h); set with CALL_ANSWERED */
 };

@@ -56,7 +56,7 @@ run_fn(struct call *c, void (*fn)(rpchost_call *call, void *arg), void *arg)
 void
 cancel_run(struct call *c)
 {
-    void (*fn)(rpchost_call *call, void *arg) = c->cancel_fn;
+    void (*fn)(rpchost_call * call, void *arg) = c->cancel_fn;
 
     c->cancel_fn = NULL;
     if (fn != NULL)
@@ -76,8 +76,7 @@ late_run(void *arg)
 }
 
 int
-cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg),
-          void *arg)
+cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
 {
     struct late_cancel *l;
     struct call *c;

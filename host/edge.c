@@ -39,10 +39,10 @@ struct req_ctx {
     int closed;        /* the connection went away first */
     uint64_t t0_us;    /* arrival */
     size_t in_bytes;
-    const char *trace; /* its traceparent, while its reply is made */
-    struct batch *batch;    /* its calls, while some wait (dispatch.h) */
-    struct hangup *hangup;  /* watching for its client to go meanwhile */
-    int gone;               /* the client went away: close after the reply */
+    const char *trace;     /* its traceparent, while its reply is made */
+    struct batch *batch;   /* its calls, while some wait (dispatch.h) */
+    struct hangup *hangup; /* watching for its client to go meanwhile */
+    int gone;              /* the client went away: close after the reply */
 };
 
 static void

@@ -24,8 +24,8 @@ peer_gone(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
 
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR |
-                                               POLLNVAL)) != 0;
+    return poll(&p, 1, 0) > 0 &&
+           (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 static void on_event(evutil_socket_t fd, short what, void *arg);

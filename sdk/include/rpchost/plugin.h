@@ -434,7 +434,7 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
-#define RPCHOST_CALL_CANCELLED -32003     /* its client went away (never sent) */
+#define RPCHOST_CALL_CANCELLED -32003 /* its client went away (never sent) */
 
 /*
  * The table a plugin exports.  init registers methods and may set *state
