@@ -400,7 +400,8 @@ struct rpchost_api {
      * client went away (the connection closed while the call was
      * pending), its call_timeout passed, or a shutdown's drain ended -
      * and the host then answers it itself: -32003 "Call cancelled" for a
-     * client gone (never sent: nobody is there), -32001 otherwise.  An
+     * client gone (read only by one that merely half-closed), -32001
+     * otherwise.  An
      * answer of yours after that gets RPCHOST_ESTATE (what it was given is
      * freed).
      *
