@@ -151,6 +151,17 @@ class DisconnectTest(unittest.TestCase):
             s.close()
         self.assertEqual(self.stats()["cancelled"], before["cancelled"])
 
+    def test_close_after_a_pipelined_request_cancels(self):
+        # Unread bytes wait on the socket (the watch then looks at it from
+        # time to time): a close behind them is still noticed.
+        before = self.stats()
+        s = send_raw(self.srv.port, request("wait", [LONG_MS], 1))
+        time.sleep(0.2)
+        s.sendall(post_request(request("ping", None, 2)))
+        time.sleep(0.3)
+        s.close()
+        self.wait_stat("cancelled", before["cancelled"] + 1)
+
     def test_answered_call_is_not_cancelled(self):
         before = self.stats()
         s = send_raw(self.srv.port, request("wait", [50], 1))
