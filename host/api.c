@@ -12,6 +12,7 @@
 
 #include "call.h"
 #include "calldef.h"
+#include "cancel.h"
 #include "config.h"
 #include "context.h"
 #include "hooks.h"
@@ -327,6 +328,8 @@ static const rpchost_api the_api = {
     .call_suspend = hooks_suspend,
     .call_resume = hooks_resume,
     .call_method_async = subcall_start,
+    .on_cancel = cancel_on,
+    .call_cancelled = cancel_polled,
 };
 
 const rpchost_api *

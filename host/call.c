@@ -35,9 +35,13 @@
 #include "stats.h"
 #include "util.h"
 
-/* A plugin timer.  It holds a reference to the batch until it ran. */
+/* A plugin timer.  It holds a reference to the batch until it ran or
+ * was dropped (call_drop_timers), and is on its call's list meanwhile. */
 struct call_timer {
     struct batch *batch;
+    struct call *c;
+    struct call_timer *prev, *next; /* c->timers */
+    struct loop_timer *lt;
     rpchost_call *h;
     void (*fn)(rpchost_call *call, void *arg);
     void *arg;
@@ -443,12 +447,25 @@ call_defer(rpchost_call *h)
     return RPCHOST_OK;
 }
 
+/* Take t off its call's list. */
+static void
+timer_unlink(struct call_timer *t)
+{
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        t->c->timers = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+}
+
 static void
 call_timer_fire(void *arg)
 {
     struct call_timer *t = arg;
     struct batch *b = t->batch;
 
+    timer_unlink(t);
     if (b->stats != NULL)
         activity_enter(&b->stats->now, t->stat_name, t->plugin_stat_name,
                        b->gen->id, util_mono_us());
@@ -480,22 +497,41 @@ call_timer(rpchost_call *h, unsigned ms,
     if (t == NULL)
         return RPCHOST_ENOMEM;
     t->batch = c->batch;
+    t->c = c;
     t->h = h;
     t->fn = fn;
     t->arg = arg;
     /* A suspended call's hook may set timers too: its method is not
      * known yet, only the plugin running. */
-    t->stat_name = c->m ? c->m->stat_name : call_hook(c)->hook_stat;
-    t->plugin_stat_name =
-        c->m ? c->m->plugin->stat_name : call_hook(c)->stat_name;
+    call_code_names(c, &t->stat_name, &t->plugin_stat_name);
     /* The timer keeps the batch (and so the call) alive until it ran. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    if (loop_timer_add(c->batch->loop, ms, call_timer_fire, t) == NULL) {
+    t->lt = loop_timer_add(c->batch->loop, ms, call_timer_fire, t);
+    if (t->lt == NULL) {
         atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
         free(t);
         return RPCHOST_ENOMEM;
     }
+    t->prev = NULL;
+    t->next = c->timers;
+    if (c->timers != NULL)
+        c->timers->prev = t;
+    c->timers = t;
     return RPCHOST_OK;
+}
+
+void
+call_drop_timers(struct call *c)
+{
+    while (c->timers != NULL) {
+        struct call_timer *t = c->timers;
+
+        timer_unlink(t);
+        loop_timer_cancel(t->lt);
+        free(t);
+        /* Not the last reference: the caller holds one. */
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    }
 }
 
 int

@@ -32,6 +32,8 @@
 
 #include "rpchost/plugin.h"
 
+struct call;
+
 int call_result(rpchost_call *call, cJSON *result);
 int call_error(rpchost_call *call, int code, const char *message, cJSON *data);
 const char *call_method(rpchost_call *call);
@@ -52,6 +54,11 @@ int call_param_array(rpchost_call *call, size_t pos, const char *name,
 int call_defer(rpchost_call *call);
 int call_timer(rpchost_call *call, unsigned ms,
                void (*fn)(rpchost_call *call, void *arg), void *arg);
+
+/* Loop thread, for cancel.c: drop c's pending plugin timers (they never
+ * run) and their references to the batch, of which the caller holds
+ * another. */
+void call_drop_timers(struct call *c);
 
 /* ABI 2: -32602 with the formatted text as data (plugin.h). */
 int call_invalid_params(rpchost_call *call, const char *fmt, ...)

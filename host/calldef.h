@@ -32,11 +32,14 @@
 #include "handle.h"
 #include "jsonrpc.h"
 #include "params.h"
+#include "registry.h"
+#include "loader.h"
 
 struct batch;
 struct generation;
 struct loop;
 struct limit_cap;
+struct call_timer;
 struct loop_timer;
 struct method;
 struct plugin;
@@ -44,13 +47,15 @@ struct stats;
 
 /* A call's state, kept in the flags of its handle's slot. */
 enum {
-    CALL_ANSWERED = 0x1,  /* answered, by anyone: later answers are dropped */
-    CALL_PLUGIN = 0x2,    /* the plugin answered: it may touch it no more */
-    CALL_DEFERRED = 0x4,  /* defer() was called: the plugin holds a reference
-                           * to the batch until CALL_PLUGIN */
-    CALL_SUSPENDED = 0x8, /* an on_call hook suspended it (with
-                           * CALL_DEFERRED: its reference) until it resumes
-                           * it (setting CALL_PLUGIN) or answers */
+    CALL_ANSWERED = 0x1,   /* answered, by anyone: later answers are dropped */
+    CALL_PLUGIN = 0x2,     /* the plugin answered: it may touch it no more */
+    CALL_DEFERRED = 0x4,   /* defer() was called: the plugin holds a reference
+                            * to the batch until CALL_PLUGIN */
+    CALL_SUSPENDED = 0x8,  /* an on_call hook suspended it (with
+                            * CALL_DEFERRED: its reference) until it resumes
+                            * it (setting CALL_PLUGIN) or answers */
+    CALL_CANCELLED = 0x10, /* the host answered it, giving up on it
+                            * (cancel.h); set with CALL_ANSWERED */
 };
 
 /* One call of a batch.  Loop thread only, but for its answer (`out`,
@@ -75,6 +80,9 @@ struct call {
     char *param_err; /* set by a failing param getter (malloc) */
     const struct rpc_req *req; /* its request, in the batch's envelope */
     struct limit_cap *held;    /* its method's cap, while it has a slot */
+    struct call_timer *timers; /* its plugin timers pending (call.c) */
+    void (*cancel_fn)(rpchost_call *call, void *arg); /* on_cancel's */
+    void *cancel_arg;
 };
 
 /* What a batch knows of its request beyond the body (dispatch.h's
@@ -182,6 +190,18 @@ static inline struct plugin *
 call_hook(const struct call *c)
 {
     return c->hook_next != 0 ? c->batch->gen->hooked[c->hook_next - 1] : NULL;
+}
+
+/* The names of the plugin code that runs for c, for its loop's activity
+ * record (activity.h): its method's, or before its method was looked up
+ * the last on_call hook's. */
+static inline void
+call_code_names(const struct call *c, const char **method, const char **plugin)
+{
+    const struct plugin *p = c->m != NULL ? c->m->plugin : call_hook(c);
+
+    *method = c->m != NULL ? c->m->stat_name : p->hook_stat;
+    *plugin = p->stat_name;
 }
 
 /* Drop a reference to b (any thread); the last one frees it: its calls,

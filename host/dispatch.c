@@ -37,6 +37,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "calldef.h"
+#include "cancel.h"
 #include "generation.h"
 #include "handle.h"
 #include "hooks.h"
@@ -185,6 +186,7 @@ dispatch_settle_call(struct call *c)
     struct batch *b = c->batch;
     size_t max = b->gen->cfg->max_response_size;
 
+    c->cancel_fn = NULL; /* it can no longer be cancelled */
     if (c->held != NULL)
         leave_cap(c);
     if (c->out.len > max) {
@@ -241,6 +243,33 @@ dispatch_deferred_done(void *arg)
     dispatch_settle_call(c);
 }
 
+/* Loop thread: the host gives up on a call that left the loop (deferred
+ * or suspended) and answers it `code`, cancelled (cancel.h), unless the
+ * plugin answered first (-1: its settlement is on its way).  The plugin's
+ * reference stays: its own late answer (or resume) drops it. */
+static int
+cancel_call(struct call *c, int code, const char *message)
+{
+    if (handle_slot_set(c->slot, CALL_ANSWERED | CALL_CANCELLED,
+                        CALL_ANSWERED) &
+        CALL_ANSWERED)
+        return -1;
+    if (c->deadline != NULL) {
+        loop_timer_cancel(c->deadline);
+        c->deadline = NULL;
+    }
+    if (atomic_load(&c->post_failed))
+        /* A hook resumed it but its post failed (hooks.c): the
+         * reference that went with it. */
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    c->code = code;
+    if (c->id != NULL)
+        rpc_write_error(&c->out, c->id, c->id_len, code, message, NULL);
+    cancel_run(c); /* before settling: the batch is still held */
+    dispatch_settle_call(c);
+    return 0;
+}
+
 /* Loop thread: a deferred call's deadline passed. */
 static void
 on_deadline(void *arg)
@@ -248,25 +277,37 @@ on_deadline(void *arg)
     struct call *c = arg;
 
     c->deadline = NULL;
-    if (claim(c) != 0) {
+    if (handle_flags(c->slot) & CALL_ANSWERED) {
         /* The plugin answered; its settlement is on its way, unless
          * posting it failed. */
         if (atomic_load(&c->post_failed))
             dispatch_settle_call(c);
         return;
     }
-    if (atomic_load(&c->post_failed))
-        /* A hook resumed it but its post failed (hooks.c): the
-         * reference that went with it. */
-        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
     log_warn("method %s: no answer within call_timeout (or by shutdown); "
              "answering %d [trace %s]",
              c->method, RPCHOST_CALL_TIMEOUT, context_trace_id(c->batch));
-    c->code = RPCHOST_CALL_TIMEOUT;
-    if (c->id != NULL)
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_CALL_TIMEOUT,
-                        "Call timed out", NULL);
-    dispatch_settle_call(c);
+    if (cancel_call(c, RPCHOST_CALL_TIMEOUT, "Call timed out") != 0 &&
+        atomic_load(&c->post_failed))
+        dispatch_settle_call(c); /* answered meanwhile, as above */
+}
+
+void
+dispatch_cancel(struct batch *b)
+{
+    /* Its last call settled finishes it: held until the loop is done. */
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    for (size_t i = 0; i < b->n; i++) {
+        struct call *c = &b->calls[i];
+
+        if ((handle_flags(c->slot) & (CALL_DEFERRED | CALL_ANSWERED)) !=
+            CALL_DEFERRED)
+            continue;
+        log_debug("method %s: the client went away; cancelled [trace %s]",
+                  c->method, context_trace_id(b));
+        cancel_call(c, RPCHOST_CALL_CANCELLED, "Call cancelled");
+    }
+    dispatch_batch_unref(b);
 }
 
 /* ---- running calls ---- */
@@ -558,16 +599,17 @@ forbid(const struct dispatch_env *env, const char *method,
     done(arg, body ? 403 : 500, body, body ? len : 0, "-", NULL, 0);
 }
 
-void
+struct batch *
 dispatch_body(struct generation *gen, const struct dispatch_env *env,
               const char *body, size_t len, dispatch_done_fn done, void *arg)
 {
     struct batch *b = calloc(1, sizeof(*b));
+    int finished;
 
     if (b == NULL) {
         log_error("out of memory answering a request");
         done(arg, 500, NULL, 0, "-", NULL, 0);
-        return;
+        return NULL;
     }
     generation_ref(gen);
     b->gen = gen;
@@ -587,7 +629,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     if (rpc_parse(body, len, &gen->limits, &b->env) != 0) {
         answer_whole(&b->env, b, done, arg);
         dispatch_batch_unref(b);
-        return;
+        return NULL;
     }
     if (env != NULL && env->user != NULL && env->user->methods != NULL) {
         /* An allow-list refuses the whole body if any call is not on it
@@ -597,7 +639,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
             if (r->invalid == NULL && !auth_allows(env->user, r->method)) {
                 forbid(env, r->method, done, arg);
                 dispatch_batch_unref(b);
-                return;
+                return NULL;
             }
         }
     }
@@ -609,7 +651,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         snprintf(e.detail, sizeof(e.detail), "out of memory");
         answer_whole(&e, b, done, arg);
         dispatch_batch_unref(b);
-        return;
+        return NULL;
     }
     /* One extra count while the handlers run, so the batch cannot finish
      * under this loop. */
@@ -645,5 +687,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
             run_call(c, r);
         }
     }
+    finished = b->pending == 1; /* then settle() answers and frees it */
     settle(b);
+    return finished ? NULL : b;
 }

@@ -21,6 +21,7 @@
 #include "forwarded.h"
 #include "generation.h"
 #include "guard.h"
+#include "hangup.h"
 #include "log.h"
 #include "auth.h"
 #include "stats.h"
@@ -41,12 +42,23 @@ struct req_ctx {
     int closed;        /* the connection went away first */
     uint64_t t0_us;    /* arrival */
     size_t in_bytes;
-    const char *trace; /* its traceparent, while its reply is made */
+    const char *trace;     /* its traceparent, while its reply is made */
+    struct batch *batch;   /* its calls, while some wait (dispatch.h) */
+    struct hangup *hangup; /* watching for its client to go meanwhile */
+    int gone;              /* the client went away: close after the reply */
 };
+
+static void
+unwatch(struct req_ctx *rc)
+{
+    hangup_stop(rc->hangup);
+    rc->hangup = NULL;
+}
 
 static void
 req_ctx_end(struct req_ctx *rc)
 {
+    unwatch(rc);
     rc->w->inflight--;
     if (rc->evcon != NULL)
         evhttp_connection_set_closecb(rc->evcon, NULL, NULL);
@@ -60,13 +72,43 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
     struct req_ctx *rc = arg;
 
     (void)evcon;
+    unwatch(rc); /* before its socket closes */
     rc->evcon = NULL;
     rc->req = NULL;
     rc->conn = NULL; /* retired by the next sweep */
-    if (rc->replied)
+    if (rc->replied) {
         req_ctx_end(rc); /* its on_complete will never come */
-    else
-        rc->closed = 1; /* on_dispatched ends it */
+        return;
+    }
+    rc->closed = 1; /* on_dispatched ends it */
+    if (rc->batch != NULL)
+        dispatch_cancel(rc->batch); /* may end it */
+}
+
+/* The client went away while calls of its request wait (hangup.h): they
+ * are cancelled; the answer, if any, is written with Connection: close
+ * (evhttp then frees the connection as for any other). */
+static void
+on_hangup(void *arg)
+{
+    struct req_ctx *rc = arg;
+
+    unwatch(rc);
+    rc->gone = 1;
+    dispatch_cancel(rc->batch); /* may end it */
+}
+
+/* Calls of the request wait: watch for its client going away meanwhile
+ * (evhttp reads nothing until the answer is written). */
+static void
+watch_client(struct req_ctx *rc)
+{
+    struct bufferevent *bev =
+        rc->evcon ? evhttp_connection_get_bufferevent(rc->evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+    if (fd >= 0)
+        rc->hangup = hangup_watch(rc->w->base, fd, on_hangup, rc);
 }
 
 static void
@@ -293,7 +335,7 @@ reply(struct req_ctx *rc, int status, const char *reason, const char *type,
         conn_sending(rc->conn); /* the client has response_timeout */
     account(rc, status, body ? len : 0, what);
     evhttp_add_header(h, "Date", loop_date(rc->w));
-    if (rc->w->draining)
+    if (rc->w->draining || rc->gone)
         evhttp_add_header(h, "Connection", "close");
     if (body != NULL) {
         evhttp_add_header(h, "Content-Type", type);
@@ -354,6 +396,8 @@ on_dispatched(void *arg, int status, char *body, size_t len, const char *what,
     struct req_ctx *rc = arg;
 
     rc->trace = trace;
+    rc->batch = NULL;
+    unwatch(rc);
     if (rc->closed) { /* nobody to answer */
         free(body);
         req_ctx_end(rc);
@@ -660,6 +704,7 @@ edge_request(struct evhttp_request *req, void *arg)
     int status;
     struct evbuffer *in;
     struct req_ctx *rc;
+    struct batch *b;
     size_t len;
     const char *data;
 
@@ -788,5 +833,11 @@ edge_request(struct evhttp_request *req, void *arg)
     env.src_arg = rc;
     env.want_trace = log_access_enabled();
     env.depth = 0;
-    dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
+    /* NULL: answered, and rc may be gone; else rc lives until
+     * on_dispatched. */
+    b = dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
+    if (b != NULL) {
+        rc->batch = b;
+        watch_client(rc);
+    }
 }

@@ -183,6 +183,7 @@ resumed(void *arg)
         loop_timer_cancel(c->deadline);
         c->deadline = NULL;
     }
+    c->cancel_fn = NULL; /* the hook's, for the suspension that ended */
     /* Not the last reference: the call is not settled, so the batch has
      * not finished. */
     dispatch_batch_unref(b);

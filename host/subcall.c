@@ -263,8 +263,7 @@ subcall_start(rpchost_call *h, const char *method, cJSON *params,
     /* The caller: its method's plugin, or, before its method was looked
      * up, the plugin whose on_call hook runs (or suspended it). */
     p = c->m != NULL ? c->m->plugin : call_hook(c);
-    s->stat_name = c->m != NULL ? c->m->stat_name : p->hook_stat;
-    s->plugin_stat_name = p->stat_name;
+    call_code_names(c, &s->stat_name, &s->plugin_stat_name);
     snprintf(s->peer, sizeof(s->peer), "plugin:%s", p->name);
     context_fill(b); /* a no-op where the call left the loop */
     memcpy(s->trace, b->ctx.trace, sizeof(s->trace));

@@ -2,8 +2,11 @@
  * sleep.c - `sleep(ms)` answers ms after ms milliseconds, without blocking
  * its event loop: the handler defers the call and sets a timer on the
  * call's loop; the timer answers it.  The plugin's `max_ms` key (default
- * 60000) bounds ms.
+ * 60000) bounds ms.  A call cancelled meanwhile (its client went away, its
+ * call_timeout passed) stops its timer: the host drops a call's timers
+ * once its on_cancel callback ran, and the timer holds nothing to free.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -21,6 +24,17 @@ wake(rpchost_call *call, void *arg)
     int64_t ms = (int64_t)(intptr_t)arg;
 
     api->result(call, cJSON_CreateNumber((double)ms));
+}
+
+static rpchost_plugin *self;
+
+/* The call was cancelled: its timer is dropped after this returns. */
+static void
+cancelled(rpchost_call *call, void *arg)
+{
+    (void)call;
+    api->log(self, RPCHOST_LOG_DEBUG, "sleep(%lld) cancelled: timer stopped",
+             (long long)(intptr_t)arg);
 }
 
 static int
@@ -43,6 +57,10 @@ sleep_ms(rpchost_call *call, const cJSON *params, void *state)
         api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
         return RPCHOST_OK;
     }
+    /* An ABI 2 host whose table has on_cancel (it always has, once
+     * ABI 2 is released). */
+    if (api->size > offsetof(rpchost_api, on_cancel))
+        api->on_cancel(call, cancelled, (void *)(intptr_t)ms);
     return RPCHOST_OK;
 }
 
@@ -68,6 +86,7 @@ sleep_init(rpchost_plugin *plugin, const rpchost_api *host, void **state)
     int rc;
 
     api = host;
+    self = plugin;
     if (st == NULL)
         return RPCHOST_ENOMEM;
     rc = api->config_int(plugin, "max_ms", 60000, 0, 3600000, &st->max_ms);

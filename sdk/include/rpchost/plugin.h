@@ -509,6 +509,36 @@ struct rpchost_api {
                      const char *message, const cJSON *data, void *arg),
         void *arg);
 
+    /* ABI 2: cancellation.  Advisory: a deferred or suspended call is
+     * cancelled when the host gives up on it before your answer - its
+     * client went away (the connection closed while the call was
+     * pending), its call_timeout passed, or a shutdown's drain ended -
+     * and the host then answers it itself: -32003 "Call cancelled" for a
+     * client gone (read only by one that merely half-closed), -32001
+     * otherwise.  An
+     * answer of yours after that gets RPCHOST_ESTATE (what it was given is
+     * freed).
+     *
+     * on_cancel: run fn(call, arg) once, on the call's loop, when the call
+     * is cancelled.  Right after fn, the host drops the call's pending
+     * timers (api->timer: they never run), so fn frees what they would
+     * have, and the call is over for you: you need not answer it any
+     * more (without on_cancel you must, as for a call past its
+     * deadline).  Only on the call's loop (in the handler after defer(), in
+     * on_call after call_suspend(), or in a timer of the call) and before
+     * your answer; RPCHOST_ESTATE otherwise (not deferred, answered, or
+     * another thread).  A second registration replaces the first; fn NULL
+     * removes it.  A call cancelled already runs fn soon (posted, never
+     * inside on_cancel).  fn is never run once you answered, resumed the
+     * call (a suspension's registration ends with it) or the call ended
+     * otherwise.  RPCHOST_ENOMEM when the posting failed.
+     * call_cancelled: any thread, at any time (one atomic load): non-zero
+     * once the call was cancelled, and for a handle whose call has ended;
+     * 0 while it runs - the cheap check for a worker thread of yours. */
+    int (*on_cancel)(rpchost_call *call,
+                     void (*fn)(rpchost_call *call, void *arg), void *arg);
+    int (*call_cancelled)(rpchost_call *call);
+
     /* (Members added in later ABIs go here, each group under its
      * "---- Added in ABI N ----" line.) */
 };
@@ -519,6 +549,7 @@ struct rpchost_api {
 /* The host's own server errors (in -32099..-32000). */
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
+#define RPCHOST_CALL_CANCELLED -32003 /* its client went away (never sent) */
 #define RPCHOST_LIMIT_EXCEEDED -32005     /* refused by an admission limit */
 /* A call between plugins nested deeper than max_call_depth (ABI 2). */
 #define RPCHOST_CALL_TOO_DEEP -32010

@@ -1,0 +1,125 @@
+/*
+ * cancel.c - see cancel.h.
+ *
+ * The callback lives in the call (cancel_fn, cancel_arg), loop thread
+ * only: set by on_cancel on the call's loop, run by cancel_run there when
+ * the host cancels the call (before the call is settled, so the batch's
+ * own reference keeps it), and forgotten when the call is settled or
+ * resumed.  A callback registered for a call cancelled already is posted
+ * with a reference to the batch of its own, as a timer is.  Once the
+ * callback ran, the host holds the call for the plugin: its timers are
+ * dropped and its reference released (the plugin need not answer).
+ */
+#include "cancel.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "call.h"
+#include "calldef.h"
+#include "generation.h"
+#include "loader.h"
+#include "loop.h"
+#include "stats.h"
+#include "util.h"
+
+/* A callback posted for a call cancelled before it was registered. */
+struct late_cancel {
+    struct call *c;
+    void (*fn)(rpchost_call *call, void *arg);
+    void *arg;
+};
+
+/* Run fn for c, seen by the stall watchdog as its plugin's code; then
+ * drop c's timers and release the call for the plugin: by registering
+ * fn, the plugin said it need not answer a cancelled call, so its
+ * reference goes now (CALL_PLUGIN: a later answer is refused without
+ * touching the call), unless it answered (or resumed) meanwhile. */
+static void
+run_fn(struct call *c, void (*fn)(rpchost_call *call, void *arg), void *arg)
+{
+    struct batch *b = c->batch;
+    const char *method, *plugin;
+
+    call_code_names(c, &method, &plugin);
+    if (b->stats != NULL)
+        activity_enter(&b->stats->now, method, plugin, b->gen->id,
+                       util_mono_us());
+    fn((rpchost_call *)c->h, arg);
+    if (b->stats != NULL)
+        activity_leave(&b->stats->now);
+    call_drop_timers(c);
+    if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) & CALL_PLUGIN))
+        dispatch_batch_unref(b); /* not the last: the caller holds one */
+}
+
+void
+cancel_run(struct call *c)
+{
+    void (*fn)(rpchost_call * call, void *arg) = c->cancel_fn;
+
+    c->cancel_fn = NULL;
+    if (fn != NULL)
+        run_fn(c, fn, c->cancel_arg);
+}
+
+/* Loop thread, posted by cancel_on() with a reference to the batch. */
+static void
+late_run(void *arg)
+{
+    struct late_cancel *l = arg;
+    struct batch *b = l->c->batch;
+
+    run_fn(l->c, l->fn, l->arg);
+    free(l);
+    dispatch_batch_unref(b);
+}
+
+int
+cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
+{
+    struct late_cancel *l;
+    struct call *c;
+    uint32_t f;
+
+    if (h == NULL)
+        return RPCHOST_EINVAL;
+    /* The plugin's while deferred (or suspended) and not answered by it:
+     * its reference keeps the call. */
+    c = open_call(h, &f);
+    if (c == NULL || (f & (CALL_DEFERRED | CALL_PLUGIN)) != CALL_DEFERRED ||
+        !loop_is_current(c->batch->loop))
+        return RPCHOST_ESTATE;
+    if (!(f & CALL_CANCELLED)) {
+        if (f & CALL_ANSWERED)
+            return RPCHOST_ESTATE;
+        c->cancel_fn = fn;
+        c->cancel_arg = arg;
+        return RPCHOST_OK;
+    }
+    if (fn == NULL)
+        return RPCHOST_OK;
+    l = malloc(sizeof(*l));
+    if (l == NULL)
+        return RPCHOST_ENOMEM;
+    l->c = c;
+    l->fn = fn;
+    l->arg = arg;
+    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    if (loop_post(c->batch->loop, late_run, l) != 0) {
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
+        free(l);
+        return RPCHOST_ENOMEM;
+    }
+    return RPCHOST_OK;
+}
+
+int
+cancel_polled(rpchost_call *h)
+{
+    uint32_t f;
+
+    if (handle_get((uintptr_t)h, &f) == NULL)
+        return 1; /* the call is over */
+    return (f & CALL_CANCELLED) != 0;
+}
