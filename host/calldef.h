@@ -92,8 +92,9 @@ struct call {
  * other threads, and the times after the request is gone, read only
  * these, never the edge's. */
 enum {
-    CTX_PEER = 0x1,  /* peer[] is filled */
-    CTX_TRACE = 0x2, /* trace[] is filled */
+    CTX_PEER = 0x1,     /* peer[] is filled */
+    CTX_TRACE = 0x2,    /* trace[] is filled */
+    CTX_PEER_KEY = 0x4, /* peer_key is the hash of peer[]'s address */
 };
 
 struct call_ctx {
@@ -101,8 +102,11 @@ struct call_ctx {
     void *src_arg;
     const struct auth_user *user;
     int transport;
-    unsigned have;  /* CTX_* */
-    unsigned depth; /* dispatch_env.depth */
+    unsigned have;     /* CTX_* */
+    unsigned depth;    /* dispatch_env.depth */
+    uint64_t peer_key; /* admit.c: the rate per peer's key */
+    /* The texts last: written before they are read (`have`), so a new
+     * batch zeroes only what is above (dispatch_body). */
     char peer[64];
     char trace[56];    /* TRACE_LEN + 1: this host's traceparent */
     char trace_id[33]; /* its trace id alone */
@@ -114,9 +118,7 @@ struct batch {
     struct generation *gen;
     struct loop *loop;
     struct stats *stats;
-    struct rpc_envelope env;
     struct call *calls;
-    struct call one;
     char *slab; /* its calls start their answers here (dispatch.c) */
     size_t n;
     struct handle_chain slots; /* its calls' handles' slots */
@@ -127,7 +129,12 @@ struct batch {
     void *arg;
     int want_trace;   /* the answer's callback gets the trace */
     unsigned retry_s; /* a single call refused by a limit: 429 */
-    struct call_ctx ctx;
+    /* Not zeroed with the fields above when the batch is made: each is
+     * started by its own (dispatch_body). */
+    struct rpc_envelope env; /* rpc_parse() */
+    struct call_ctx ctx;     /* its fields before `peer` zeroed */
+    struct call one;         /* the call of a single request, made as the
+                              * calls of a batch are */
 };
 
 /* What runs for a call: its handler, or one of its hooks (hooks.c). */

@@ -603,7 +603,7 @@ struct batch *
 dispatch_body(struct generation *gen, const struct dispatch_env *env,
               const char *body, size_t len, dispatch_done_fn done, void *arg)
 {
-    struct batch *b = calloc(1, sizeof(*b));
+    struct batch *b = malloc(sizeof(*b));
     int finished;
 
     if (b == NULL) {
@@ -611,6 +611,12 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         done(arg, 500, NULL, 0, "-", NULL, 0);
         return NULL;
     }
+    /* Zeroed but where each part is started by its own: the envelope by
+     * rpc_parse(), the context's texts before they are read, each call
+     * below.  Zeroing is most of making a batch (callgrind counts each
+     * byte rep stosb writes), so no byte is written twice. */
+    memset(b, 0, offsetof(struct batch, env));
+    memset(&b->ctx, 0, offsetof(struct call_ctx, peer));
     generation_ref(gen);
     b->gen = gen;
     b->loop = env ? env->loop : NULL;
@@ -644,7 +650,7 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         }
     }
     b->n = b->env.n;
-    b->calls = b->n == 1 ? &b->one : calloc(b->n, sizeof(*b->calls));
+    b->calls = b->n == 1 ? &b->one : malloc(b->n * sizeof(*b->calls));
     if (b->calls == NULL || handle_take(b->n, &b->slots) != 0) {
         struct rpc_envelope e = {.err = RPCHOST_INTERNAL_ERROR};
         b->n = 0;
@@ -665,14 +671,15 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
         struct call *c = &b->calls[i];
         const struct rpc_req *r = &b->env.reqs[i];
 
-        c->batch = b;
+        /* Every field zero but these. */
+        *c = (struct call){.batch = b,
+                           .method = r->method ? r->method : "",
+                           .id = r->id,
+                           .id_len = r->id_len};
+        atomic_init(&c->post_failed, 0);
         c->h = handle_bind(&b->slots, c, &c->slot);
         if (b->slab != NULL)
             buf_init_borrowed(&c->out, b->slab + i * CALL_SLAB, CALL_SLAB);
-        c->method = r->method ? r->method : "";
-        c->id = r->id;
-        c->id_len = r->id_len;
-        atomic_init(&c->post_failed, 0);
         if (r->invalid != NULL) {
             claim(c);
             c->code = RPCHOST_INVALID_REQUEST;
