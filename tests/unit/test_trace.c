@@ -33,8 +33,8 @@ test_valid(void **state)
     /* A later version may carry more, after a dash. */
     assert_true(trace_valid(
         "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
-    assert_true(trace_valid(
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    assert_true(
+        trace_valid("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
 }
 
 static void
@@ -85,8 +85,7 @@ test_continue(void **state)
     /* A later version is answered as 00, its flags kept. */
     assert_int_equal(
         trace_make(
-            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-x=y",
-            out),
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-x=y", out),
         1);
     assert_memory_equal(out, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36);
     assert_string_equal(out + 52, "-03");
@@ -126,10 +125,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_continue),
-        cmocka_unit_test(test_start),
+        cmocka_unit_test(test_valid),         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_continue),      cmocka_unit_test(test_start),
         cmocka_unit_test(test_many_distinct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
