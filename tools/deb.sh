@@ -24,7 +24,8 @@ else
 fi
 # What the last run staged and packed (the CMake build itself stays).
 rm -rf "$src/debian/tmp" "$src/debian/.debhelper" "$src"/debian/*.substvars \
-    "$src/debian/files" "$src/debian/rpchost" "$src/debian/rpchost-dev" \
+    "$src/debian/files" "$src/debian/debhelper-build-stamp" \
+    "$src/debian/rpchost" "$src/debian/rpchost-dev" \
     "$src/debian/librpchost-client0" "$src/debian/librpchost-client-dev" \
     "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
 

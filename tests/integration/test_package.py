@@ -177,7 +177,9 @@ class DebianPackageTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(self.path(p.lstrip("/"))), p)
         moved = re.sub(r"^(path\s*=\s*)/", r"\g<1>%s/" % self.root, text,
                        flags=re.M)
-        out = os.path.join(self.tmp, name)
+        # Beside the original, so that its include (conf.d/*.ini) reads
+        # the unpacked conf.d.
+        out = self.path("etc", "rpchost", "rooted-" + name)
         with open(out, "w") as f:
             f.write(moved)
         return out
@@ -193,6 +195,24 @@ class DebianPackageTest(unittest.TestCase):
                                    cwd="/")
                 self.assertEqual(rc, 0, out + err)
                 self.assertIn(method, out)
+
+    def test_plugin_package_drops_into_conf_d(self):
+        """What a plugin package does: a section in conf.d/NAME.ini, which
+        the installed rpc.ini includes."""
+        drop = self.path("etc", "rpchost", "conf.d", "calc.ini")
+        with open(drop, "w") as f:
+            f.write("[calc]\npath = %s\n" % self.path(
+                "usr", "lib", self.multiarch, "rpchost", "plugins",
+                "calc.so"))
+        try:
+            rc, out, err = run([self.path("usr", "bin", "rpchost"), "-t",
+                                "-c", self.rooted_config("rpc.ini")],
+                               timeout=60)
+        finally:
+            os.unlink(drop)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("ping", out)
+        self.assertIn("subtract", out)
 
     def test_unpacked_rpccall_runs(self):
         env = dict(os.environ, LD_LIBRARY_PATH=self.path(
