@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -822,6 +823,19 @@ included_text(const struct parse_state *st, const char *path, size_t *len,
     char *text;
 
     if (st->saved == NULL) {
+        struct stat sb;
+
+        /* A FIFO or a device (conf.d/x.ini -> /dev/stdin) would block or
+         * never end; only regular files are configs. */
+        if (stat(path, &sb) != 0) {
+            snprintf(errbuf, errlen, "%s: cannot open: %s", path,
+                     strerror(errno));
+            return NULL;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            snprintf(errbuf, errlen, "%s: not a regular file", path);
+            return NULL;
+        }
         text = read_text(path, len, errbuf, errlen);
         if (text != NULL && memchr(text, '\0', *len) != NULL) {
             snprintf(errbuf, errlen, "%s: holds a NUL byte", path);
