@@ -9,8 +9,8 @@ CONFIG     ?= conf/rpc.ini
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all run test build deps test-deps bench install format format-check \
-        test-plain test-asan test-valgrind test-fuzz clean
+.PHONY: all run test build deps test-deps deb-deps deb bench install format \
+        format-check test-plain test-asan test-valgrind test-fuzz clean
 
 all: build
 
@@ -63,8 +63,24 @@ bench: build
 	@sh tools/deps.sh bench
 	sh bench/run.sh $(BUILD)
 
-install: build
-	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+# PREFIX is given to CMake when configuring, not only when installing:
+# GNUInstallDirs then picks the FHS paths for it (for /usr: configs in
+# /etc/rpchost, libraries and plugins in /usr/lib/<multiarch>), and the
+# default config path compiled into rpchost is the installed rpc.ini.
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    $(if $(PREFIX),-DCMAKE_INSTALL_PREFIX=$(PREFIX)) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+	cmake --install $(BUILD)
+
+# Debian packages from debian/ (dpkg-buildpackage on a copy of the tree,
+# in $(DEB_BUILD)); see README, "Install from the packages".
+DEB_BUILD ?= build-deb
+deb-deps:
+	@sh tools/deps.sh deb
+
+deb: deb-deps
+	JOBS=$(JOBS) sh tools/deb.sh $(DEB_BUILD)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
@@ -75,4 +91,4 @@ format-check: test-deps
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "clang-format: clean"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(DEB_BUILD)

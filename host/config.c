@@ -7,12 +7,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
 #include <grp.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -30,6 +33,14 @@ struct parse_state {
     char empty_sec[64]; /* plugin section header with no key yet */
     int empty_line;
     int listen_given; /* a `listen` key replaced the default address */
+    /* Includes: the current file and its `include` keys (with lines). */
+    const char *file;
+    char *patterns[CONFIG_MAX_PATTERNS];
+    int pattern_line[CONFIG_MAX_PATTERNS];
+    int npatterns;
+    int nincluded;
+    const char *saved; /* a saved text's included files, or NULL */
+    size_t saved_len;
 };
 
 void
@@ -489,6 +500,11 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
     struct config *c = st->c;
     struct plugin_conf *p = find_plugin(c, section);
 
+    if (p != NULL && strcmp(p->file, st->file) != 0) {
+        iniread_fail(&st->rd, "section [%s] is already in %s (line %d)",
+                     section, p->file, p->line);
+        return 0;
+    }
     if (p == NULL) {
         struct plugin_conf *np;
 
@@ -511,9 +527,10 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
         p = &c->plugins[c->nplugins];
         memset(p, 0, sizeof(*p));
         p->name = strdup(section);
+        p->file = strdup(st->file);
         p->line = st->rd.line;
         c->nplugins++;
-        if (p->name == NULL) {
+        if (p->name == NULL || p->file == NULL) {
             iniread_fail(&st->rd, "out of memory");
             return 0;
         }
@@ -566,8 +583,26 @@ on_key(void *user, const char *section, const char *name, const char *value)
     if (st->rd.err[0] != '\0')
         return 1; /* report only the first error; inih keeps going */
     if (section[0] == '\0') {
-        iniread_fail(&st->rd, "key '%s' before any [section]", name);
-        return 0;
+        if (strcmp(name, "include") != 0) {
+            iniread_fail(&st->rd, "key '%s' before any [section]", name);
+            return 0;
+        }
+        if (value[0] == '\0') {
+            iniread_fail(&st->rd, "include: empty");
+            return 0;
+        }
+        if (st->npatterns == CONFIG_MAX_PATTERNS) {
+            iniread_fail(&st->rd, "include: more than %d in one file",
+                         CONFIG_MAX_PATTERNS);
+            return 0;
+        }
+        st->pattern_line[st->npatterns] = st->rd.line;
+        st->patterns[st->npatterns] = strdup(value);
+        if (st->patterns[st->npatterns++] == NULL) {
+            iniread_fail(&st->rd, "out of memory");
+            return 0;
+        }
+        return 1;
     }
     if (strcmp(section, "server") == 0)
         return server_key(st, name, value);
@@ -691,6 +726,277 @@ read_text(const char *file, size_t *len, char *errbuf, size_t errlen)
     return NULL;
 }
 
+/* Append "\0" (once, after the main file's text) and "PATH\0TEXT" for an
+ * included file to c->text: what a restart parses again (config.h). */
+static int
+save_included(struct config *c, const char *path, const char *text, size_t len)
+{
+    size_t plen = strlen(path);
+    size_t need = c->text_len + 1 + plen + 1 + len + 1;
+    char *t;
+
+    if (need > (size_t)CONFIG_MAX_TEXT + 1)
+        return -1;
+    t = realloc(c->text, need);
+    if (t == NULL)
+        return -1;
+    c->text = t;
+    t += c->text_len;
+    *t++ = '\0';
+    memcpy(t, path, plen + 1);
+    t += plen + 1;
+    memcpy(t, text, len);
+    t[len] = '\0';
+    c->text_len = need - 1;
+    return 0;
+}
+
+static int
+compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files `pattern` (with the including file's folder before a
+ * relative one) matches, sorted by name: from disk (glob), or from the
+ * saved config's included files.  No match is an empty list.  0, or -1
+ * (out of memory). */
+static int
+match_includes(const struct parse_state *st, const char *pattern, char ***out,
+               size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (st->saved == NULL) {
+        glob_t g;
+        int rc = glob(pattern, GLOB_NOSORT, NULL, &g);
+
+        if (rc == GLOB_NOMATCH || rc == GLOB_ABORTED)
+            return 0;
+        if (rc != 0)
+            return -1;
+        *out = calloc(g.gl_pathc ? g.gl_pathc : 1, sizeof(char *));
+        for (size_t i = 0; *out != NULL && i < g.gl_pathc; i++) {
+            (*out)[i] = strdup(g.gl_pathv[i]);
+            if ((*out)[i] == NULL)
+                break;
+            (*n)++;
+        }
+        globfree(&g);
+        if (*out == NULL || *n < g.gl_pathc)
+            return -1;
+    } else {
+        const char *p = st->saved, *end = st->saved + st->saved_len;
+
+        while (p < end) {
+            const char *path = p, *text = p + strnlen(p, (size_t)(end - p));
+            char **more;
+
+            if (text >= end)
+                break;
+            text++;
+            p = text + strnlen(text, (size_t)(end - text)) + 1;
+            if (fnmatch(pattern, path, FNM_PATHNAME | FNM_PERIOD) != 0)
+                continue;
+            more = realloc(*out, (*n + 1) * sizeof(char *));
+            if (more == NULL)
+                return -1;
+            *out = more;
+            (*out)[*n] = strdup(path);
+            if ((*out)[*n] == NULL)
+                return -1;
+            (*n)++;
+        }
+    }
+    if (*n > 1)
+        qsort(*out, *n, sizeof(char *), compare_paths);
+    return 0;
+}
+
+/* An included file's text: the saved one, or read from disk (NULL and
+ * errbuf set when it cannot be read). */
+static char *
+included_text(const struct parse_state *st, const char *path, size_t *len,
+              char *errbuf, size_t errlen)
+{
+    const char *p, *end;
+    char *text;
+
+    if (st->saved == NULL) {
+        struct stat sb;
+
+        /* A FIFO or a device (conf.d/x.ini -> /dev/stdin) would block or
+         * never end; only regular files are configs. */
+        if (stat(path, &sb) != 0) {
+            snprintf(errbuf, errlen, "%s: cannot open: %s", path,
+                     strerror(errno));
+            return NULL;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            snprintf(errbuf, errlen, "%s: not a regular file", path);
+            return NULL;
+        }
+        text = read_text(path, len, errbuf, errlen);
+        if (text != NULL && memchr(text, '\0', *len) != NULL) {
+            snprintf(errbuf, errlen, "%s: holds a NUL byte", path);
+            free(text);
+            return NULL;
+        }
+        return text;
+    }
+    p = st->saved;
+    end = st->saved + st->saved_len;
+    while (p < end) {
+        const char *name = p, *t = p + strnlen(p, (size_t)(end - p));
+        size_t n;
+
+        if (t >= end)
+            break;
+        t++;
+        n = strnlen(t, (size_t)(end - t));
+        p = t + n + 1;
+        if (strcmp(name, path) == 0) {
+            text = malloc(n + 1);
+            if (text == NULL)
+                break;
+            memcpy(text, t, n);
+            text[n] = '\0';
+            *len = n;
+            return text;
+        }
+    }
+    snprintf(errbuf, errlen, "%s: not in the saved config", path);
+    return NULL;
+}
+
+static int parse_file(struct parse_state *st, const char *file, int depth,
+                      char *errbuf, size_t errlen);
+
+/* Parse the files that the include keys `patterns` (lines `lines`, in
+ * `file`, whose folder is c->dir) name, in order, each pattern's matches
+ * sorted; c->dir is each included file's folder while it is parsed. */
+static int
+parse_includes(struct parse_state *st, const char *file, char **patterns,
+               const int *lines, int n, int depth, char *errbuf, size_t errlen)
+{
+    struct config *c = st->c;
+    int rc = 0;
+
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *pattern = resolve_path(c, patterns[i]), **paths = NULL;
+        size_t npaths = 0;
+
+        if (pattern == NULL || match_includes(st, pattern, &paths, &npaths)) {
+            snprintf(errbuf, errlen, "%s:%d: include = %s: out of memory", file,
+                     lines[i], patterns[i]);
+            rc = -1;
+        }
+        if (rc == 0 && npaths > 0 && depth + 1 > CONFIG_MAX_INCLUDE_DEPTH) {
+            snprintf(errbuf, errlen,
+                     "%s:%d: include = %s: includes nested deeper than %d "
+                     "files (does a file include itself?)",
+                     file, lines[i], patterns[i], CONFIG_MAX_INCLUDE_DEPTH);
+            rc = -1;
+        }
+        for (size_t j = 0; rc == 0 && j < npaths; j++) {
+            char *saved_dir = c->dir;
+            const char *slash = strrchr(paths[j], '/');
+
+            if (++st->nincluded > CONFIG_MAX_INCLUDED) {
+                snprintf(errbuf, errlen,
+                         "%s:%d: include = %s: more than %d files included",
+                         file, lines[i], patterns[i], CONFIG_MAX_INCLUDED);
+                rc = -1;
+                break;
+            }
+            c->dir = slash ? strndup(paths[j], (size_t)(slash - paths[j] +
+                                                        (slash == paths[j])))
+                           : strdup(".");
+            if (c->dir == NULL) {
+                snprintf(errbuf, errlen, "%s: out of memory", paths[j]);
+                rc = -1;
+            } else {
+                rc = parse_file(st, paths[j], depth + 1, errbuf, errlen);
+            }
+            free(c->dir);
+            c->dir = saved_dir;
+        }
+        for (size_t j = 0; j < npaths; j++)
+            free(paths[j]);
+        free(paths);
+        free(pattern);
+    }
+    return rc;
+}
+
+/* Parse `file`: the main one (depth 0, its text in c->text) or an
+ * included one (read, and saved into c->text); then its includes. */
+static int
+parse_file(struct parse_state *st, const char *file, int depth, char *errbuf,
+           size_t errlen)
+{
+    struct config *c = st->c;
+    char *patterns[CONFIG_MAX_PATTERNS];
+    int lines[CONFIG_MAX_PATTERNS], n, rc;
+    char *text = NULL;
+    size_t len;
+    FILE *fp;
+
+    if (depth == 0) {
+        len = c->text_len;
+        fp = fmemopen(len > 0 ? c->text : "\n", len > 0 ? len : 1, "r");
+    } else {
+        text = included_text(st, file, &len, errbuf, errlen);
+        if (text == NULL)
+            return -1;
+        if (save_included(c, file, text, len) != 0) {
+            snprintf(errbuf, errlen,
+                     "%s: the config with its includes is larger than %d "
+                     "bytes",
+                     file, CONFIG_MAX_TEXT);
+            free(text);
+            return -1;
+        }
+        /* An empty buffer is not fmemopen()'s to read: an empty line is
+         * the same config. */
+        fp = fmemopen(len > 0 ? text : "\n", len > 0 ? len : 1, "r");
+    }
+    if (fp == NULL) {
+        snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
+        free(text);
+        return -1;
+    }
+    st->file = file;
+    st->npatterns = 0;
+    st->empty_sec[0] = '\0';
+    iniread_init(&st->rd, fp, check_section_line, st);
+    rc = iniread_parse(&st->rd, on_key, st);
+    if (st->empty_sec[0] != '\0')
+        fail_empty_section(st);
+    rc = iniread_result(&st->rd, rc, file,
+                        "syntax error (expected [section], key = value, or "
+                        "a ';' or '#' comment)",
+                        errbuf, errlen);
+    fclose(fp);
+    free(text);
+    n = st->npatterns;
+    memcpy(patterns, st->patterns, sizeof(patterns[0]) * (size_t)n);
+    memcpy(lines, st->pattern_line, sizeof(lines[0]) * (size_t)n);
+    st->npatterns = 0;
+    /* The marker that makes the saved text a saved config (config.h),
+     * even when the patterns match nothing. */
+    if (rc == 0 && depth == 0 && n > 0 && save_included(c, "", "", 0) != 0) {
+        snprintf(errbuf, errlen, "%s: out of memory", file);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc =
+            parse_includes(st, file, patterns, lines, n, depth, errbuf, errlen);
+    for (int i = 0; i < n; i++)
+        free(patterns[i]);
+    return rc;
+}
+
 int
 config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
 {
@@ -701,6 +1007,12 @@ config_load(const char *file, struct config **out, char *errbuf, size_t errlen)
     *out = NULL;
     if (text == NULL)
         return -1;
+    if (memchr(text, '\0', len) != NULL) {
+        snprintf(errbuf, errlen, "%s: holds a NUL byte (not a text file)",
+                 file);
+        free(text);
+        return -1;
+    }
     rc = config_parse(file, text, len, out, errbuf, errlen);
     free(text);
     return rc;
@@ -714,7 +1026,7 @@ config_parse(const char *file, const char *text, size_t len,
     struct config *c;
     char seen[N_SERVER_KEYS] = {0};
     const char *slash;
-    FILE *fp;
+    size_t main_len;
     int rc;
 
     *out = NULL;
@@ -750,22 +1062,13 @@ config_parse(const char *file, const char *text, size_t len,
     memset(&st, 0, sizeof(st));
     st.c = c;
     st.seen = seen;
-    /* An empty buffer is not fmemopen()'s to read: an empty line is the
-     * same config. */
-    fp = len > 0 ? fmemopen(c->text, len, "r") : fmemopen("\n", 1, "r");
-    if (fp == NULL) {
-        snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
-        goto fail;
+    main_len = strnlen(text, len);
+    if (main_len < len) { /* a saved config: its includes follow */
+        st.saved = text + main_len + 1;
+        st.saved_len = len - main_len - 1;
     }
-    iniread_init(&st.rd, fp, check_section_line, &st);
-    rc = iniread_parse(&st.rd, on_key, &st);
-    if (st.empty_sec[0] != '\0')
-        fail_empty_section(&st);
-    rc = iniread_result(&st.rd, rc, file,
-                        "syntax error (expected [section], key = value, or "
-                        "a ';' or '#' comment)",
-                        errbuf, errlen);
-    fclose(fp);
+    c->text_len = main_len; /* parse_file appends the includes */
+    rc = parse_file(&st, file, 0, errbuf, errlen);
     if (rc != 0)
         goto fail;
     if ((c->health_path && strcmp(c->health_path, c->endpoint) == 0) ||
@@ -782,7 +1085,8 @@ config_parse(const char *file, const char *text, size_t len,
             snprintf(errbuf, errlen,
                      "%s:%d: section [%s] has no 'path' (every section but "
                      "[server] names a plugin .so)",
-                     file, c->plugins[i].line, c->plugins[i].name);
+                     c->plugins[i].file, c->plugins[i].line,
+                     c->plugins[i].name);
             goto fail;
         }
     }
@@ -816,6 +1120,7 @@ config_free(struct config *c)
         }
         free(p->kv);
         free(p->name);
+        free(p->file);
         free(p->path);
     }
     free(c->plugins);

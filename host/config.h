@@ -26,6 +26,7 @@ struct plugin_conf {
     char *name;           /* section name */
     char *path;           /* resolved path of the .so; NULL until given */
     int line;             /* line of its `path` key (else of its first key) */
+    char *file;           /* the file holding the section (an include's) */
     struct config_kv *kv; /* plugin-specific keys (not "path") */
     size_t nkv;
 };
@@ -108,6 +109,9 @@ struct config {
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49         /* libinih keeps 49 characters */
 #define CONFIG_MAX_TEXT (1024 * 1024) /* a config file's largest size */
+#define CONFIG_MAX_INCLUDE_DEPTH 8    /* files including files */
+#define CONFIG_MAX_INCLUDED 64        /* files included in all */
+#define CONFIG_MAX_PATTERNS 16        /* include keys in one file */
 
 /* Fill `c` with defaults (no plugins). */
 void config_defaults(struct config *c);
@@ -118,7 +122,15 @@ int config_load(const char *file, struct config **out, char *errbuf,
                 size_t errlen);
 
 /* The same from `text` (len bytes) as if read from FILE (which names it
- * in messages and whose folder relative paths start from). */
+ * in messages and whose folder relative paths start from).
+ *
+ * `include = PATTERN` keys before the first section (README, "include")
+ * name more files, parsed after the file that names them.  The config's
+ * `text` keeps them all: the file's text, then, when it has an include,
+ * a NUL byte and each included file as "PATH\0TEXT\0".  A text holding
+ * a NUL is such a saved config: its includes are taken from it, never
+ * read from disk, so a worker restarted from the last text that loaded
+ * runs that config exactly. */
 int config_parse(const char *file, const char *text, size_t len,
                  struct config **out, char *errbuf, size_t errlen);
 

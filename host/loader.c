@@ -31,8 +31,9 @@ load_error(char *err, size_t errlen, const char *cfg_file,
     va_list ap;
     int n;
 
-    n = snprintf(err, errlen, "%s:%d: [%s] path = %s: ", cfg_file, pc->line,
-                 pc->name, pc->path);
+    n = snprintf(err, errlen,
+                 "%s:%d: [%s] path = %s: ", pc->file ? pc->file : cfg_file,
+                 pc->line, pc->name, pc->path);
     if (n < 0 || (size_t)n >= errlen)
         return;
     va_start(ap, fmt);
@@ -260,7 +261,8 @@ warn_unread(struct plugin *p, const char *cfg_file,
         if (!p->kv_read[i])
             log_warn("%s:%d: [%s] %s: the plugin's init never read this "
                      "key (misspelt?); it has no effect",
-                     cfg_file, pc->kv[i].line, p->name, pc->kv[i].key);
+                     pc->file ? pc->file : cfg_file, pc->kv[i].line, p->name,
+                     pc->kv[i].key);
     free(p->kv_read);
     p->kv_read = NULL;
 }

@@ -27,7 +27,7 @@
 #include "upgrade.h"
 #include "version.h"
 
-#define DEFAULT_CONFIG "conf/rpc.ini"
+#define DEFAULT_CONFIG RPCHOST_DEFAULT_CONFIG /* version.h, from CMake */
 
 static void
 usage(FILE *out)

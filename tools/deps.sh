@@ -1,19 +1,24 @@
 #!/bin/sh
 # Install the Debian packages rpchost needs for a purpose, when missing.
-#   tools/deps.sh build|test|bench
+#   tools/deps.sh build|test|bench|deb
 # As root it runs apt-get; otherwise it prints the command to run.
 set -eu
 
 purpose=${1:-build}
 pkgs="cmake make gcc pkg-config libevent-dev libcjson-dev libinih-dev libssl-dev"
+deb="dpkg-dev debhelper fakeroot"
 # test: prometheus is there for promtool (tests/integration/test_metrics.py
 # checks the /metrics exposition with it, and skips without it); groff-base
-# and man-db render the manual pages (tests/integration/test_manpages.py).
+# and man-db render the manual pages (tests/integration/test_manpages.py);
+# the deb set builds the Debian packages (make deb), and the test set
+# includes it with lintian and systemd (systemd-analyze) to check them
+# (tests/integration/test_package.py).
 case "$purpose" in
 build) ;;
-test) pkgs="$pkgs libcmocka-dev python3 clang-format clang libclang-rt-14-dev nginx valgrind nodejs npm slowhttptest iproute2 curl python3-jsonrpclib-pelix git prometheus groff-base man-db" ;;
+test) pkgs="$pkgs libcmocka-dev python3 clang-format clang libclang-rt-14-dev nginx valgrind nodejs npm slowhttptest iproute2 curl python3-jsonrpclib-pelix git prometheus groff-base man-db $deb lintian systemd" ;;
+deb) pkgs="$pkgs $deb" ;;
 bench) pkgs="$pkgs wrk python3 valgrind util-linux linux-perf g++ libjsonrpccpp-dev nginx nodejs npm" ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+*) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -812,6 +812,90 @@ test_error_buffer_small(void **state)
     assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+/* `include = conf.d/...ini`: the matches, sorted, parsed after the
+ * including file, relative paths from their own folder; errors name the
+ * included file; no folder is no match; the saved text (what a restarted
+ * worker parses) holds the included files, so it parses the same config
+ * once they are gone from disk. */
+static void
+test_include(void **state)
+{
+    char dir[] = "/tmp/rpchost-inc-XXXXXX", path[256], sub[128], a[256], b[256],
+         err[1024] = "";
+    struct config *c = NULL, *again = NULL;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/rpc.ini", dir);
+    snprintf(sub, sizeof(sub), "%s/conf.d", dir);
+    snprintf(a, sizeof(a), "%s/a.ini", sub);
+    snprintf(b, sizeof(b), "%s/b.ini", sub);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("include = conf.d/*.ini\n[server]\nthreads = 2\n"
+          "[first]\npath = /x/first.so\n",
+          f);
+    fclose(f);
+    /* No conf.d folder: nothing included. */
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->nplugins, 1);
+    config_free(c);
+
+    assert_int_equal(mkdir(sub, 0700), 0);
+    f = fopen(b, "w");
+    fputs("[bee]\npath = bee.so\nkey = 1\n", f);
+    fclose(f);
+    f = fopen(a, "w");
+    fputs("[server]\nmax_batch = 7\n[ay]\npath = /x/ay.so\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+    assert_int_equal(c->nplugins, 3);
+    assert_string_equal(c->plugins[0].name, "first");
+    assert_string_equal(c->plugins[1].name, "ay");
+    assert_string_equal(c->plugins[2].name, "bee");
+    assert_string_equal(c->plugins[2].file, b);
+    snprintf(err, sizeof(err), "%s/bee.so", sub);
+    assert_string_equal(c->plugins[2].path, err);
+    assert_int_equal(c->max_batch, 7);
+    assert_int_equal(c->threads, 2);
+
+    /* The saved text, parsed with the files gone. */
+    unlink(a);
+    unlink(b);
+    assert_int_equal(
+        config_parse(path, c->text, c->text_len, &again, err, sizeof(err)), 0);
+    assert_int_equal(again->nplugins, 3);
+    assert_string_equal(again->plugins[2].name, "bee");
+    assert_int_equal(again->max_batch, 7);
+    assert_int_equal(again->text_len, c->text_len);
+    assert_memory_equal(again->text, c->text, c->text_len);
+    config_free(again);
+    config_free(c);
+
+    /* A section given in two files; an error inside an included file. */
+    f = fopen(a, "w");
+    fputs("[first]\npath = /y.so\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "a.ini:2: section [first] is already in"));
+    f = fopen(a, "w");
+    fputs("[server]\nthreads = 3\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "a.ini:2: "));
+    /* A file that includes itself. */
+    f = fopen(a, "w");
+    fputs("include = a.ini\n[z]\npath = /z.so\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "a.ini:3: "));
+    unlink(a);
+    rmdir(sub);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -851,6 +935,7 @@ main(void)
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_inline_comment_and_spaces),
         cmocka_unit_test(test_error_buffer_small),
+        cmocka_unit_test(test_include),
     };
 
     log_set_level(LEVEL_ERROR);
