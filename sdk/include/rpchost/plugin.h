@@ -550,7 +550,7 @@ struct rpchost_api {
 #define RPCHOST_CALL_TIMEOUT -32001       /* deferred call past its deadline */
 #define RPCHOST_RESPONSE_TOO_LARGE -32002 /* answer over max_response_size */
 #define RPCHOST_CALL_CANCELLED -32003 /* its client went away (never sent) */
-#define RPCHOST_LIMIT_EXCEEDED -32005     /* refused by an admission limit */
+#define RPCHOST_LIMIT_EXCEEDED -32005 /* refused by an admission limit */
 /* A call between plugins nested deeper than max_call_depth (ABI 2). */
 #define RPCHOST_CALL_TOO_DEEP -32010
 
