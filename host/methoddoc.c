@@ -83,11 +83,7 @@ methoddoc_check(const rpchost_method_doc *doc, const char **why)
         *why = "RPCHOST_PARAMS_ANY takes no params description";
         return RPCHOST_EINVAL;
     }
-    if (n > 0 && (doc->params[n - 1].flags & RPCHOST_PARAM_VARIADIC) &&
-        doc->param_structure != RPCHOST_PARAMS_BY_POSITION) {
-        *why = "a variadic param needs RPCHOST_PARAMS_BY_POSITION";
-        return RPCHOST_EINVAL;
-    }
+
     if (doc->result != NULL && check_result(doc->result, why) != RPCHOST_OK)
         return RPCHOST_EINVAL;
     return doc->errors ? check_errors(doc->errors, why) : RPCHOST_OK;

@@ -375,13 +375,27 @@ params_validate(const struct param_desc *d, size_t n, int structure,
     if (params == NULL || cJSON_IsArray(params))
         return validate_array(d, n, params, why, len);
     /* One pass over the members (a name may come many times: the first
-     * counts, as with cJSON's lookup); at most n compares each. */
+     * counts, as with cJSON's lookup); at most n compares each.  A
+     * variadic last param takes the members no other param names (as
+     * Python's **kwargs), each of its type. */
     memset(found, 0, n * sizeof(found[0]));
     cJSON_ArrayForEach (item, params) {
         size_t i;
         for (i = 0; i < n; i++)
             if (strcmp(d[i].name, item->string) == 0)
                 break;
+        if (i == n && params_variadic(d, n)) {
+            if (!params_type_ok(d[n - 1].type, item)) {
+                snprintf(why, len, "param '%.*s' (for '%s'): expected %s%s",
+                         (int)util_utf8_prefix(item->string, 64), item->string,
+                         d[n - 1].name, article(d[n - 1].type),
+                         params_type_name(d[n - 1].type));
+                return -1;
+            }
+            if (found[n - 1] == NULL)
+                found[n - 1] = item; /* a required one is there */
+            continue;
+        }
         if (i == n) {
             snprintf(why, len, "unknown param '%.*s'",
                      (int)util_utf8_prefix(item->string, 64), item->string);

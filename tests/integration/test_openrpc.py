@@ -79,6 +79,9 @@ class OpenRpcToolsTest(unittest.TestCase):
         self.assertIn("export type SumParamN = number;", ts)
         self.assertIn("export type Sum = (n?: SumParamN) => "
                       "Promise<SumResult>;", ts)
+        # echo(value...): a real param too, of any type.
+        self.assertIn("export type Echo = (value?: EchoParamValue) => "
+                      "Promise<EchoResult>;", ts)
         self.assertIn("export type Subtract = (minuend: SubtractParamMinuend, "
                       "subtrahend: SubtractParamSubtrahend) => "
                       "Promise<SubtractResult>;", ts)

@@ -255,9 +255,13 @@ class ExamplesTest(unittest.TestCase):
         self.assertEqual(methods["divide"]["errors"],
                          [{"code": 1, "message": "Division by zero"}])
         self.assertIn("when divisor is 0", methods["divide"]["description"])
-        # echo takes any params: described so, not checked.
-        self.assertEqual(methods["echo"]["params"], [])
-        self.assertEqual(methods["echo"].get("x-params"), "any")
+        # echo takes any params: one variadic param of any type, by
+        # position or by name, so generators give it a real param.
+        self.assertEqual(methods["echo"]["paramStructure"], "either")
+        (value,) = methods["echo"]["params"]
+        self.assertEqual((value["name"], value["required"],
+                          value.get("x-variadic")), ("value", False, True))
+        self.assertNotIn("type", value["schema"])
         self.assertEqual(methods["echo"]["result"]["schema"]["title"],
                          "echoResult")
         # Every schema has a title; none is repeated.

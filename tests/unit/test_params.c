@@ -353,6 +353,30 @@ test_variadic(void **state)
     assert_int_equal(
         check_doc(tagged, pos, "[\"x\", 1, 2, 2.5]", why, sizeof(why)), -1);
     assert_string_equal(why, "param 'n' (3): expected an integer");
+
+    /* By name, the variadic param takes the members no other param
+     * names, each of its type (as **kwargs). */
+    const int either = RPCHOST_PARAMS_EITHER;
+    assert_int_equal(check_doc(tagged, either,
+                               "{\"label\": \"x\", \"a\": 1, \"b\": 2}", why,
+                               sizeof(why)),
+                     0);
+    assert_int_equal(check_doc(tagged, either, "{\"label\": \"x\", \"n\": 3}",
+                               why, sizeof(why)),
+                     0);
+    assert_int_equal(check_doc(tagged, either,
+                               "{\"label\": \"x\", \"a\": \"one\"}", why,
+                               sizeof(why)),
+                     -1);
+    assert_string_equal(why, "param 'a' (for 'n'): expected an integer");
+    /* required: at least one member for it */
+    assert_int_equal(
+        check_doc(tagged, either, "{\"label\": \"x\"}", why, sizeof(why)), -1);
+    assert_string_equal(why, "missing required param 'n' (1)");
+    /* The other params are checked as ever. */
+    assert_int_equal(check_doc(tagged, either, "{\"a\": 1}", why, sizeof(why)),
+                     -1);
+    assert_string_equal(why, "missing required param 'label' (0)");
 }
 
 static void

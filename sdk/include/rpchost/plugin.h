@@ -186,9 +186,10 @@ typedef struct rpchost_method {
  * titles, the params structure and a method's own error codes. */
 
 /* rpchost_param_doc.flags. */
-#define RPCHOST_PARAM_VARIADIC                                                 \
-    0x1u /* the last positional param repeats:                                 \
-            sum(n...) takes 0..any numbers */
+/* The last param repeats: by position it takes every value past the
+ * others (sum(n...) takes 0..any numbers), by name every member no other
+ * param names (as Python's *args and **kwargs), each of its type. */
+#define RPCHOST_PARAM_VARIADIC 0x1u
 
 /* One parameter (or a result): rpchost_param plus more.  An array of them
  * ends with an entry whose name is NULL. */
@@ -387,11 +388,11 @@ struct rpchost_api {
     /* describe_method: describe `method`, registered by this plugin
      * earlier in the same init; the host copies everything (doc may be
      * freed afterwards) and checks it as register_method() checks params,
-     * and more: RPCHOST_PARAM_VARIADIC only on the last param, which is
-     * then positional (param_structure RPCHOST_PARAMS_BY_POSITION), and
-     * an item_type only for an ARRAY.  Then the host checks calls against
+     * and more: RPCHOST_PARAM_VARIADIC only on the last param, and an
+     * item_type only for an ARRAY.  Then the host checks calls against
      * it before the handler runs (a variadic param takes any count of
-     * extra positional values of its type; RPCHOST_PARAMS_ANY: nothing is
+     * extra values of its type: positional ones past the others, or
+     * members no other param names; RPCHOST_PARAMS_ANY: nothing is
      * checked) and rpc.discover lists it.  Returns RPCHOST_EINVAL for a
      * bad description, RPCHOST_ERESERVED for an error code the host owns,
      * RPCHOST_ENOENT when this plugin registered no such method,
