@@ -13,4 +13,9 @@ int pidfile_write(const char *path);
  * 0, or -1 logged (naming `config`, the file that set it). */
 int pidfile_check(const char *path, const char *config);
 
+/* Read the pid `path` holds (one decimal number > 1, a newline allowed
+ * after it) into *pid.  0, or -1 logged (a missing file: the server is not
+ * running, or another pidfile is set). */
+int pidfile_read(const char *path, long *pid);
+
 #endif
