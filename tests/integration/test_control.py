@@ -67,7 +67,8 @@ class SignalTest(unittest.TestCase):
         self.assertEqual(self.srv.rpc("ping")["result"], "pong")
 
     def test_stale_pidfile(self):
-        real = open(self.pidfile, encoding="ascii").read()
+        with open(self.pidfile, encoding="ascii") as f:
+            real = f.read()
         # A pid that no process has: one reaped just now.
         gone = subprocess.Popen(["true"])
         gone.wait()
