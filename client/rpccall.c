@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rpccall.c - call a JSON-RPC 2.0 method over HTTP from the command line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - see config.h.  Parsing is libinih's, through iniread.h's
  * reader, which counts lines so every message names the line of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.h - reading conf/rpc.ini (INI via libinih).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * control.h - `rpchost -s NAME`: signal the server running on a config,
  * found through the config's pidfile, the way `nginx -s` does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - the command line: read the config, build the first generation,
  * then either report it (-t), signal the running server with it (-s), or

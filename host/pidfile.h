@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pidfile.h - the file that names the process signals go to (the
  * supervisor's pid: `kill -HUP "$(cat FILE)"`).

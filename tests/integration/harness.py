@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers for the rpchost integration tests (Python 3 stdlib only).
 
 Environment (set by ctest):

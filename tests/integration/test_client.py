@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The client side: the rpccall command and the C client library
 (tests/client_c/client_check), against the real rpchost serving the
 shipped example plugins (ping, calc, echo, the deliberately slow sleep),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """rpchost -s NAME (nginx -s): the server running on a config, found
 through its pidfile, signalled: reload and upgrade only after -t's check
 passes, nothing when the pidfile is stale; and -q, a quiet -t or -s."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Production hardening of rpchost: authentication (Basic, Bearer, method
 allow-lists), CORS, /healthz and /metrics, the access log and log_file."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interoperability with independent JSON-RPC implementations, both ways:
 
   - Python's standard library speaking raw JSON-RPC over http.client calls

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Log lines for the journal: when stderr is the stream systemd named in
 $JOURNAL_STREAM (DEV:INODE), each line is "<N>text" (N the syslog
 priority) without a timestamp; otherwise lines are as always."""

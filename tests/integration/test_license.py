@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The licence: LICENSE is the MIT licence, and every C source and header,
 CMake file, shell script and Python file names it on its first comment line
 (`SPDX-License-Identifier: MIT`, added by tools/spdx.py)."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_config.c - unit tests for host/config.c: defaults, every [server]
  * key, plugin sections, and the "FILE:LINE: message" of each error.
