@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """cg_dispatch.py - what the plugin boundary costs, from a callgrind dump.
 
 Reads `callgrind_annotate --inclusive=yes --tree=both` output of an

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """fixedload.py - send exactly N JSON-RPC POSTs to 127.0.0.1:PORT.
 
 For the noise-free figure of bench/run.sh (instructions per request under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * naive.c - the benchmark baseline: the program a C programmer writes first
  * with the same stack.  One event loop, plain event_base_new(), evhttp,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """params_scaling.py - time per request against the count of params.
 
 Posts calc's `sum` with 1k, 3k, 10k, 30k and 100k numbers to a freshly

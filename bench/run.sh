@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make bench: rpchost, our naive evhttp+cJSON baseline and the peers that
 # can be installed here, loaded the same way by wrk on loopback in one run;
 # prints a table with ratios to the baseline, the goals of the performance

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.c - the rpchost client: URL, connections, calls in flight and
  * their timers, on libevent's evhttp client (see rpchost/client.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * envelope.c - JSON-RPC 2.0 requests and answers for the client (see
  * envelope.h).  Answers are read leniently where the specification allows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * envelope.h - the JSON-RPC 2.0 envelope on the client side: building
  * request objects, checking what callers pass, and turning answers into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rpccall.c - call a JSON-RPC 2.0 method over HTTP from the command line.
  *
@@ -5,10 +6,14 @@
  *   rpccall [options] --batch FILE URL
  *
  * Prints the result as JSON on stdout (a string result as the bare string)
- * and exits 0; a JSON-RPC error exits 1 with its code and message on
- * stderr; a usage error exits 2; a transport failure (refused, timeout, bad
- * HTTP, an answer that is not JSON-RPC) exits 3.  Built on the client
- * library (rpchost/client.h), blocking calls only.
+ * and exits 0; a JSON-RPC error in an HTTP 2xx answer exits 1 with its
+ * code and message on stderr; a usage error exits 2; a transport failure
+ * (refused, timeout, bad HTTP, an HTTP error status even with a JSON-RPC
+ * error as its body, an answer that is not JSON-RPC) exits 3.  Built on
+ * the client library (rpchost/client.h), blocking calls only.
+ *
+ * Credentials (-u, --user-file, --token-file) become one Authorization
+ * header; from a file, they never appear in ps(1).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include <rpchost/client.h>
 
@@ -51,6 +58,14 @@ static const char usage_text[] =
     "                         prints the array of answers to its calls\n"
     "  -t, --timeout SECONDS  give up after SECONDS (default 30)\n"
     "  -H, --header 'Name: value'  extra HTTP header (repeatable)\n"
+    "  -u, --user USER:PASSWORD\n"
+    "                         HTTP Basic authentication (visible in ps until\n"
+    "                         rpccall blanks it: prefer --user-file)\n"
+    "      --user-file FILE   HTTP Basic, USER:PASSWORD from FILE's first "
+    "line\n"
+    "                         ('-': stdin)\n"
+    "      --token-file FILE  Bearer token from FILE's first line ('-': "
+    "stdin)\n"
     "      --unix-socket PATH\n"
     "                         connect to the unix-domain socket PATH instead "
     "of\n"
@@ -59,7 +74,9 @@ static const char usage_text[] =
     "  -h, --help             this text\n"
     "      --version          version\n"
     "\n"
-    "exit status: 0 result, 1 JSON-RPC error, 2 usage, 3 transport failure\n";
+    "exit status: 0 result, 1 JSON-RPC error (in an HTTP 2xx answer), 2 "
+    "usage,\n"
+    "3 transport failure or HTTP error status (4xx, 5xx: 401, 404, ...)\n";
 
 struct opts {
     int verbose;
@@ -71,6 +88,9 @@ struct opts {
     const char **headers;
     size_t nheaders;
     const char *unix_socket;
+    char *user;             /* -u USER:PASSWORD (a copy; argv blanked) */
+    const char *user_file;  /* --user-file */
+    const char *token_file; /* --token-file */
 };
 
 static int usage_error(const char *fmt, ...)
@@ -256,6 +276,10 @@ transport_failure(const rpchost_client_result *res)
     return EXIT_TRANSPORT;
 }
 
+/* A JSON-RPC error: exit 1 when the server answered the call with it
+ * (HTTP 2xx); 3 when it came as the body of an HTTP error status (4xx,
+ * 5xx: 401, 403, 404, 415, 429, ...): the request was refused before any
+ * method ran, like an HTTP error without a body. */
 static int
 rpc_failure(const rpchost_client_result *res)
 {
@@ -270,7 +294,7 @@ rpc_failure(const rpchost_client_result *res)
     if (data != NULL)
         fprintf(stderr, "rpccall: data: %s\n", data);
     free(data);
-    return EXIT_RPC;
+    return res->http_status >= 300 ? EXIT_TRANSPORT : EXIT_RPC;
 }
 
 /* The exit status for a finished call, after printing its outcome. */
@@ -460,6 +484,10 @@ run_batch(rpchost_client *c, const struct opts *o)
             status = transport_failure(r);
             goto out;
         }
+        if (r->http_status >= 300) { /* the batch refused as a whole */
+            status = rpc_failure(r);
+            goto out;
+        }
     }
     status = 0;
     if (n == 0)
@@ -536,6 +564,147 @@ add_header(rpchost_client *c, const char *text)
     return 0;
 }
 
+/* Overwrite a secret in memory (not optimised away). */
+static void
+wipe(char *s, size_t n)
+{
+    volatile char *v = s;
+
+    while (n-- > 0)
+        *v++ = '\0';
+}
+
+/* Base64 (RFC 4648, padded) of len bytes of `in` into `out`, which has
+ * room for 4 * ((len + 2) / 3) + 1 bytes. */
+static void
+base64(const unsigned char *in, size_t len, char *out)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        "0123456789+/";
+    size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        *out++ = tab[in[i] >> 2];
+        *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        *out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        *out++ = tab[in[i + 2] & 63];
+    }
+    if (i < len) {
+        *out++ = tab[in[i] >> 2];
+        if (i + 1 < len) {
+            *out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+            *out++ = tab[(in[i + 1] & 15) << 2];
+        } else {
+            *out++ = tab[(in[i] & 3) << 4];
+            *out++ = '=';
+        }
+        *out++ = '=';
+    }
+    *out = '\0';
+}
+
+/* The first line of FILE ('-': stdin), its line end cut, into a malloc()ed
+ * string; NULL after a message (exit status in *status).  A file that
+ * group or others may read is used, with a warning: the secret is not
+ * private there. */
+static char *
+read_secret(const char *opt, const char *path, int *status)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct stat st;
+
+    *status = EXIT_USAGE;
+    if (f == NULL) {
+        fprintf(stderr, "rpccall: %s: cannot read %s: %s\n", opt, path,
+                strerror(errno));
+        return NULL;
+    }
+    if (f != stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+        fprintf(stderr,
+                "rpccall: warning: %s: %s can be read by group or others "
+                "(chmod 600 it)\n",
+                opt, path);
+    n = getline(&line, &cap, f);
+    if (f != stdin)
+        fclose(f);
+    if (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = '\0';
+    if (n <= 0) {
+        fprintf(stderr, "rpccall: %s: %s has no secret on its first line\n",
+                opt, strcmp(path, "-") == 0 ? "stdin" : path);
+        if (line != NULL)
+            wipe(line, cap);
+        free(line);
+        return NULL;
+    }
+    *status = 0;
+    return line;
+}
+
+/* The Authorization header from -u, --user-file or --token-file, if one
+ * was given; 0 or an exit status after a message. */
+static int
+add_credentials(rpchost_client *c, const struct opts *o)
+{
+    const char *opt = o->user != NULL        ? "--user"
+                      : o->user_file != NULL ? "--user-file"
+                                             : "--token-file";
+    char *secret, *value;
+    size_t len, vlen;
+    int status, rc;
+
+    if (o->user != NULL) {
+        secret = strdup(o->user);
+        status = secret == NULL ? EXIT_TRANSPORT : 0;
+    } else if (o->user_file != NULL || o->token_file != NULL) {
+        secret = read_secret(opt, o->user_file ? o->user_file : o->token_file,
+                             &status);
+    } else {
+        return 0;
+    }
+    if (secret == NULL)
+        return status;
+    len = strlen(secret);
+    if (o->token_file == NULL && strchr(secret, ':') == NULL) {
+        wipe(secret, len);
+        free(secret);
+        return usage_error("%s: expected USER:PASSWORD (rpccall does not "
+                           "prompt)",
+                           opt);
+    }
+    vlen = o->token_file ? len + 8 : 4 * ((len + 2) / 3) + 7;
+    value = malloc(vlen);
+    if (value == NULL) {
+        wipe(secret, len);
+        free(secret);
+        return EXIT_TRANSPORT;
+    }
+    if (o->token_file != NULL) {
+        memcpy(value, "Bearer ", 7);
+        memcpy(value + 7, secret, len + 1);
+    } else {
+        memcpy(value, "Basic ", 6);
+        base64((const unsigned char *)secret, len, value + 6);
+    }
+    rc = rpchost_client_add_header(c, "Authorization", value);
+    wipe(secret, len);
+    free(secret);
+    wipe(value, strlen(value));
+    free(value);
+    if (rc != RPCHOST_CLIENT_OK)
+        return usage_error("%s: the secret holds a character a header "
+                           "cannot",
+                           opt);
+    return 0;
+}
+
 static int
 run(const struct opts *o, const char *url, const char *method, char **args,
     int nargs)
@@ -562,6 +731,8 @@ run(const struct opts *o, const char *url, const char *method, char **args,
         rpchost_client_set_trace(c, trace, NULL);
     for (i = 0; i < o->nheaders && status == 0; i++)
         status = add_header(c, o->headers[i]);
+    if (status == 0)
+        status = add_credentials(c, o);
     if (status != 0)
         goto out;
     if (o->batch != NULL) {
@@ -610,12 +781,16 @@ main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"header", required_argument, NULL, 'H'},
         {"unix-socket", required_argument, NULL, 'U'},
+        {"user", required_argument, NULL, 'u'},
+        {"user-file", required_argument, NULL, 'F'},
+        {"token-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct opts o = {0};
-    int ch, status, need;
+    int ch, status, need, ncred = 0;
+    size_t i;
 
     /* A server closing the connection as a request goes out is a transport
      * failure (exit 3), not a kill: on a unix socket the write raises
@@ -627,7 +802,7 @@ main(int argc, char **argv)
         return EXIT_TRANSPORT;
     opterr = 0;
     for (;;) {
-        ch = getopt_long(argc, argv, "+vni:p:b:t:H:h", longopts, NULL);
+        ch = getopt_long(argc, argv, "+vni:p:b:t:H:u:h", longopts, NULL);
         if (ch == -1)
             break;
         switch (ch) {
@@ -660,6 +835,26 @@ main(int argc, char **argv)
         case 'U':
             o.unix_socket = optarg;
             break;
+        case 'u':
+            /* A copy, then the argument blanked, as curl does: ps shows
+             * it only until here (--user-file never). */
+            free(o.user);
+            o.user = strdup(optarg);
+            if (o.user == NULL) {
+                free(o.headers);
+                return EXIT_TRANSPORT;
+            }
+            memset(optarg, ' ', strlen(optarg));
+            ncred++;
+            break;
+        case 'F':
+            o.user_file = optarg;
+            ncred++;
+            break;
+        case 'K':
+            o.token_file = optarg;
+            ncred++;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             free(o.headers);
@@ -687,13 +882,30 @@ main(int argc, char **argv)
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
-    if (o.batch != NULL && (o.notify || o.id != NULL || o.params != NULL)) {
-        free(o.headers);
-        return usage_error("%s", "--batch cannot be combined with --notify, "
-                                 "--id or --params");
-    }
-    status = run(&o, argv[optind], o.batch != NULL ? NULL : argv[optind + 1],
-                 argv + optind + need, argc - optind - need);
+    status = 0;
+    if (o.batch != NULL && (o.notify || o.id != NULL || o.params != NULL))
+        status = usage_error("%s", "--batch cannot be combined with --notify, "
+                                   "--id or --params");
+    else if (ncred > 1)
+        status = usage_error("%s", "give one of -u, --user-file and "
+                                   "--token-file");
+    for (i = 0; status == 0 && ncred > 0 && i < o.nheaders; i++)
+        if (strncasecmp(o.headers[i], "Authorization:", 14) == 0)
+            status = usage_error("%s", "-H 'Authorization: ...' and -u, "
+                                       "--user-file or --token-file do not "
+                                       "go together");
+    if (status == 0 && o.batch != NULL && strcmp(o.batch, "-") == 0 &&
+        ((o.user_file && strcmp(o.user_file, "-") == 0) ||
+         (o.token_file && strcmp(o.token_file, "-") == 0)))
+        status = usage_error("%s", "stdin cannot hold both the batch and "
+                                   "the secret");
+    if (status == 0)
+        status =
+            run(&o, argv[optind], o.batch != NULL ? NULL : argv[optind + 1],
+                argv + optind + need, argc - optind - need);
+    if (o.user != NULL)
+        wipe(o.user, strlen(o.user));
+    free(o.user);
     free(o.headers);
     return status;
 }

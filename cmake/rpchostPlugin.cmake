@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # rpchost_add_plugin(NAME SOURCES file.c... [OUTPUT_NAME name]
 #                    [OUTPUT_DIRECTORY dir])
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * accept.h - a lane's connections and accepts (accept.c): how many it
  * holds, the periodic sweep of their deadlines, making room at its share

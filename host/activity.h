@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activity.h - what one event loop is running now: the plugin code it is
  * in (a method's handler or one of its call's timers), its plugin, the

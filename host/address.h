@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * address.h - one `listen` address (pure): `HOST:PORT`, `[IPv6]:PORT` or
  * `unix:/path/to.sock`, parsed, compared and written back as text.

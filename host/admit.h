@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * admit.h - admission control: the limits a call passes after the
  * request's authentication and allow-list, in this order (README,

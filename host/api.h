@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api.h - the host API table handed to plugins, and the plugin-side half
  * of its functions (logging, registration, config getters).  The call-side

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * auth.c - see auth.h.  Hashing, HMAC, random numbers, base64 and the
  * constant-time compare are OpenSSL's, reached through crypto.h, which loads

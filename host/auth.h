@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * auth.h - optional client authentication: HTTP Basic and Bearer tokens,
  * checked against salted hashes (bitcoind's rpcauth is the model), with an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * call.c - see call.h: the plugin API's call-side functions, what a
  * plugin does with its call through the API table: answer it (result,

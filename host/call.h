@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * call.h - the call-side half of the plugin API: what a plugin does with
  * a call it is answering, through the API table (api.c wires these into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * calldef.h - the state of a request body being answered (dispatch.h),
  * shared by the two files that make it up: dispatch.c (the batch: running

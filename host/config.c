@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - see config.h.  Parsing is libinih's, through iniread.h's
  * reader, which counts lines so every message names the line of the
@@ -69,6 +70,7 @@ config_defaults(struct config *c)
     c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
     c->rate_keys = CONFIG_DEFAULT_RATE_KEYS;
     c->concurrency_queue = CONFIG_DEFAULT_CONCURRENCY_QUEUE;
+    c->notification_status = CONFIG_DEFAULT_NOTIFICATION_STATUS;
 }
 
 /* Parse a whole decimal integer in [min, max]. */
@@ -240,9 +242,10 @@ enum key_kind {
     K_URLPATH,
     K_STRING,
     K_HOSTS,
-    K_RATE,    /* "N/s" (limit.h) */
-    K_NETS,    /* addresses and CIDR ranges (forwarded.h) */
-    K_METHODNS /* "method:N, ..." */
+    K_RATE,     /* "N/s" (limit.h) */
+    K_NETS,     /* addresses and CIDR ranges (forwarded.h) */
+    K_METHODNS, /* "method:N, ..." */
+    K_NOTIFY    /* 200 or 204 */
 };
 
 struct server_key {
@@ -289,6 +292,7 @@ static const struct server_key server_keys[] = {
     {"metrics_path", K_URLPATH, 0, 0, OFF(metrics_path), 0},
     {"access_log", K_PATH, 0, 0, OFF(access_log), 0},
     {"log_file", K_PATH, 0, 0, OFF(log_file), 0},
+    {"notification_status", K_NOTIFY, 0, 0, OFF(notification_status), 0},
     {"max_connections", K_INT, 0, 1000000, OFF(max_connections), 0},
     {"rate_per_peer", K_RATE, 0, 0, OFF(rate_per_peer), 0},
     {"rate_per_peer_burst", K_INT, 1, 1000000, OFF(rate_per_peer_burst), 0},
@@ -453,6 +457,13 @@ server_key(struct parse_state *st, const char *name, const char *value)
         *(int *)(cbase + k->off) = (int)m;
         return 1;
     }
+    case K_NOTIFY:
+        if (strcmp(value, "200") != 0 && strcmp(value, "204") != 0) {
+            iniread_fail(&st->rd, "%s: '%s' is not 200 or 204", name, value);
+            return 0;
+        }
+        *(int *)(cbase + k->off) = value[2] == '4' ? 204 : 200;
+        return 1;
     case K_INT:
         if (parse_int(value, k->min, k->max, &v) != 0) {
             iniread_fail(&st->rd, "%s: '%s' is not an integer in %lld..%lld",

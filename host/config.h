@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.h - reading conf/rpc.ini (INI via libinih).
  *
@@ -69,6 +70,8 @@ struct config {
     char *metrics_path;      /* GET: Prometheus text; NULL: off */
     char *access_log;        /* NULL: none */
     char *log_file;          /* NULL: stderr */
+    int notification_status; /* HTTP status of an answer with no body
+                                (notifications only): 204 or 200 */
     int max_connections;     /* per process; 0: unlimited */
     /* Admission limits (admit.h); 0 / NULL: off. */
     double rate_per_peer;       /* calls per second per client address */
@@ -106,6 +109,7 @@ struct config {
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000
 #define CONFIG_DEFAULT_RATE_KEYS 65536
 #define CONFIG_DEFAULT_CONCURRENCY_QUEUE 64
+#define CONFIG_DEFAULT_NOTIFICATION_STATUS 204
 #define CONFIG_MAX_THREADS 256
 #define CONFIG_MAX_SECTION 49         /* libinih keeps 49 characters */
 #define CONFIG_MAX_TEXT (1024 * 1024) /* a config file's largest size */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conns.h - the client connections of one event loop: the bufferevent the
  * loop makes for each connection evhttp accepts, what each connection is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * context.c - see context.h: a call's context, read by plugins through
  * the API table and by the host for log lines about the call.

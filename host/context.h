@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * context.h - the plugin API's view of a call's context (plugin.h, ABI
  * 2): who sent it and how, the credential, headers, its place in its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crypto.c - see crypto.h.  The prototypes come from OpenSSL's own headers,
  * so each resolved pointer has the exact type of the function it names.

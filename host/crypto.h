@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crypto.h - the few OpenSSL (libcrypto) functions authentication needs,
  * loaded the first time they are needed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * discover.h - the OpenRPC 1.2 document that `rpc.discover` answers with,
  * built once per generation from its registry and its config's listen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.c - see dispatch.h: a request body's batch, running each of
  * its calls, settling them and joining their answers.  What a plugin does

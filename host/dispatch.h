@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.h - answering one request body: parse the envelope, run each
  * call's handler, collect the answers, hand back the response body.

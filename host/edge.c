@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * edge.c - see edge.h.
  */
@@ -426,8 +427,15 @@ on_dispatched(void *arg, int status, char *body, size_t len, const char *what,
         reply(rc, 200, "OK", "application/json", body, len, what);
         break;
     case 204:
+        /* Nothing to return (notifications only): 204, or, for clients
+         * that take only 200 (notification_status = 200), 200 with an
+         * empty body: Content-Length 0 and no Content-Type, since there
+         * is no JSON to type. */
         free(body);
-        reply(rc, 204, "No Content", NULL, NULL, 0, what);
+        if (rc->w->gen->cfg->notification_status == 200)
+            reply(rc, 200, "OK", NULL, NULL, 0, what);
+        else
+            reply(rc, 204, "No Content", NULL, NULL, 0, what);
         break;
     case 403:
         reply(rc, 403, "Forbidden", "application/json", body, len, what);

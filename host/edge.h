@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * edge.h - where a request enters: a lane's evhttp callback.  It frames
  * and checks the request (size, Host, Content-Type, CORS, auth), answers

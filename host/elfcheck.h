@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * elfcheck.h - is a file image a shared object this host can map?
  *

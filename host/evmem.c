@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * evmem.c - see evmem.h.
  *

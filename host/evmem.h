@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * evmem.h - libevent's allocator: per-thread caches of freed blocks, by
  * size class, in front of malloc.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fatal.h - a last word when plugin code (or the host) faults: the
  * process is dying of SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, and

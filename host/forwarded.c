@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forwarded.c - see forwarded.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * forwarded.h - the client behind trusted proxies (pure): `trusted_proxies`
  * parsed (addresses and CIDR ranges, IPv4 and IPv6), and the client's

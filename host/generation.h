@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * generation.h - one complete, immutable set of config + plugins +
  * methods (nginx's "cycle").

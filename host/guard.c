@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guard.c - see guard.h.  Both checks run for every request, so they read
  * the header values in place, without copies or locale-aware calls.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guard.h - what the HTTP edge checks of a request before routing it, so
  * that a web page in the operator's browser cannot call the server (pure:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handle.h - checked handles: what a plugin holds for a call (the
  * rpchost_call * of plugin.h) is a number, never the host's pointer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks.h - plugins' call hooks (plugin.h, ABI 2: add_hooks): on_call
  * before a call's method runs, which may let it go on, answer it, or

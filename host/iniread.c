@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * iniread.c - see iniread.h.  The INI syntax is libinih's; this file only
  * feeds it lines, counting them, and keeps the first error.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * iniread.h - the line reader under libinih that the config file
  * (config.c) and the credentials file (auth.c) are parsed with: it counts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonrpc.c - see jsonrpc.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonrpc.h - the JSON-RPC 2.0 envelope: requests, batches and responses
  * (pure; no libevent, no registry).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonscan.c - see jsonscan.h.  A recursive-descent validator of the
  * RFC 8259 grammar whose depth is bounded by max_depth (at most 1000 by

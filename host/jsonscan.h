@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonscan.h - strict JSON validation ahead of cJSON (pure; no libevent).
  *

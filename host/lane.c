@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lane.c - see lane.h.
  */
@@ -224,6 +225,10 @@ lane_new(int index, const int *fds, int nfds, struct generation *gen,
         event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) != 0)
         goto fail;
     evhttp_set_gencb(w->http, edge_request, w);
+    /* An answer without a body carries no Content-Type (evhttp would add
+     * text/html to a 200 with none: notification_status = 200); every
+     * answer with one names its type (edge.c reply). */
+    evhttp_set_default_content_type(w->http, NULL);
     evhttp_set_allowed_methods(
         w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lane.h - a lane: one event-loop thread of the lane process, with its
  * own loop (loop.h), HTTP server, connections and counters, all lanes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lanedef.h - the state of one lane (lane.h), shared by the files that
  * make it up: lane.c (its thread, generations, stop), edge.c (its HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * limit.h - the mechanics of admission limits (pure: no libevent, no
  * clock, no config): a rate per key (GCRA) in a bounded table, and a cap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * listener.h - the listening sockets, one per `listen` address: TCP
  * (`HOST:PORT`, `[IPv6]:PORT`) or unix-domain (`unix:/path`), bound from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loader.h - loading one plugin: dlopen, ABI check, init, and the reverse.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log.h - the host's logger: one line per event on stderr, with UTC time
  * and level, written with a single write(2) so lines from several threads

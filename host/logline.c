@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * logline.c - see logline.h.
  *

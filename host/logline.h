@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * logline.h - the text of one log line, as plain text or as one JSON
  * object (pure: no I/O, no globals; log.c writes what this formats).

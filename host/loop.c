@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loop.c - see loop.h: each event loop's runtime (posts from other
  * threads through an eventfd, one-shot timers kept on a list so that

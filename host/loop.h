@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loop.h - one event loop's runtime (loop.c).  What dispatch needs from
  * it, without libevent types: run a function on the loop from any thread,

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - the command line: read the config, build the first generation,
- * then either report it (-t) or serve it.
+ * then either report it (-t), signal the running server with it (-s), or
+ * serve it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "control.h"
 #include "evmem.h"
 #include "fatal.h"
 #include "generation.h"
@@ -46,6 +49,15 @@ usage(FILE *out)
         "(0 = CPUs)\n"
         "  -t, --test-config     load config and plugins, report, exit "
         "0/1\n"
+        "  -q, --quiet           with -t or -s: print nothing but errors\n"
+        "  -s, --signal NAME     signal the server running on this config "
+        "(found\n"
+        "                        through its pidfile): reload (SIGHUP, "
+        "only if the\n"
+        "                        config passes -t's check), stop "
+        "(SIGTERM), reopen\n"
+        "                        (SIGUSR1), upgrade (SIGUSR2, checked "
+        "like reload)\n"
         "  -v, --verbose         log more (debug)\n"
         "  -h, --help            this text\n"
         "      --version         print the version\n"
@@ -186,6 +198,8 @@ main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'j'},
         {"test-config", no_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"signal", required_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -194,7 +208,8 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *file = DEFAULT_CONFIG, *listen = NULL, *threads = NULL;
-    int test = 0, verbose = 0, opt, rc;
+    const char *action = NULL; /* -s NAME */
+    int test = 0, verbose = 0, quiet = 0, opt, rc;
     struct config *cfg;
     struct config *c;
     struct generation *g;
@@ -203,7 +218,7 @@ main(int argc, char **argv)
 
     evmem_install(); /* before anything of libevent's allocates */
     log_detect_journal();
-    while ((opt = getopt_long(argc, argv, "c:l:j:tvh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:l:j:tqs:vh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             file = optarg;
@@ -216,6 +231,12 @@ main(int argc, char **argv)
             break;
         case 't':
             test = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 's':
+            action = optarg;
             break;
         case 'v':
             verbose++;
@@ -246,6 +267,21 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (action != NULL && control_signal(action) == 0) {
+        fprintf(stderr,
+                "rpchost: -s %s: not one of reload, stop, reopen, upgrade\n",
+                action);
+        return 2;
+    }
+    if (action != NULL && test) {
+        fprintf(stderr, "rpchost: -s and -t do not go together (-s reload "
+                        "runs -t's check itself)\n");
+        return 2;
+    }
+    if (quiet && !test && action == NULL) {
+        fprintf(stderr, "rpchost: -q goes with -t or -s\n");
+        return 2;
+    }
     /* Before plugins load: they must not inherit NOTIFY_SOCKET. */
     notify_init();
     ropts.config_file = file;
@@ -261,7 +297,7 @@ main(int argc, char **argv)
     if (cfg == NULL) {
         log_error("%s", err);
         /* A binary re-executed by SIGUSR2 serves on what served. */
-        c = test ? NULL : upgrade_config(file);
+        c = test || action != NULL ? NULL : upgrade_config(file);
         if (c == NULL)
             return 1;
         cfg =
@@ -272,24 +308,57 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    log_set_level(verbose ? LEVEL_DEBUG : cfg->log_level);
+    /* -s: the check's own info lines (a generation built and finalised)
+     * would only hide what matters. */
+    log_set_level(quiet            ? LEVEL_ERROR
+                  : verbose        ? LEVEL_DEBUG
+                  : action != NULL ? LEVEL_WARN
+                                   : cfg->log_level);
     log_set_format(cfg->log_format);
-    if (!test) {
+    if (action != NULL && !control_checks_config(action)) {
+        /* stop, reopen: the config names the pidfile; nothing to build. */
+        rc = control_send(cfg->pidfile, cfg->file, action, quiet) == 0 ? 0 : 1;
+        config_free(cfg);
+        return rc;
+    }
+    if (!test && action == NULL) {
+        /* The server's log is log_file from its first line on; only what
+         * came before (the config's own errors) went to stderr. */
+        if (cfg->log_file != NULL && log_open_file(cfg->log_file) != 0)
+            log_error("log_file %s: %s; logging to stderr", cfg->log_file,
+                      strerror(errno));
         rc = supervisor_run(cfg, &ropts, own_path(exe, sizeof(exe), argv[0]),
                             argv, serve);
         notify_close();
         return rc;
     }
-    /* -t: the same build as a worker's, reported instead of served. */
+    /* -t: the same build as a worker's, reported instead of served; -s
+     * reload and upgrade: the same build, then the signal if it passed. */
+    if (action != NULL && cfg->pidfile == NULL) {
+        rc = control_send(NULL, cfg->file, action, quiet) == 0 ? 0 : 1;
+        config_free(cfg);
+        return rc;
+    }
     fatal_install();
     g = generation_build(cfg, 1, err, sizeof(err));
     if (g == NULL) {
         log_error("%s", err);
+        if (action != NULL)
+            log_error("-s %s: the config failed the check; nothing "
+                      "signalled",
+                      action);
         return 1;
+    }
+    if (action != NULL) {
+        rc = control_send(g->cfg->pidfile, g->cfg->file, action, quiet) == 0
+                 ? 0
+                 : 1;
+        generation_unref(g);
+        return rc;
     }
     rc = g->cfg->pidfile != NULL &&
          pidfile_check(g->cfg->pidfile, g->cfg->file) != 0;
-    if (rc == 0)
+    if (rc == 0 && !quiet)
         report(g);
     generation_unref(g);
     return rc;

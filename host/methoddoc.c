@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * methoddoc.c - see methoddoc.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * methoddoc.h - what a plugin's rpchost_method_doc adds to a registered
  * method (api->describe_method): checking it, and copying it into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify.h - the service manager's notification socket: systemd's
  * sd_notify protocol spoken directly (one datagram of "KEY=value" lines

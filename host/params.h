@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * params.h - method params descriptions: checking a description at
  * registration, validating a call's params against it, and finding one

@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pidfile.c - see pidfile.h.
  */
 #include "pidfile.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,4 +57,34 @@ pidfile_check(const char *path, const char *config)
     log_error("%s: pidfile %s: cannot write in %s: %s", config, path, dir,
               strerror(errno));
     return -1;
+}
+
+int
+pidfile_read(const char *path, long *pid)
+{
+    char text[32], *end = text;
+    FILE *f = fopen(path, "r");
+    size_t n;
+    long v;
+
+    if (f == NULL) {
+        log_error("pidfile %s: %s%s", path, strerror(errno),
+                  errno == ENOENT ? " (is the server running, with this "
+                                    "config?)"
+                                  : "");
+        return -1;
+    }
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    if (n > 0 && text[n - 1] == '\n')
+        text[--n] = '\0';
+    errno = 0;
+    v = n > 0 && text[0] >= '0' && text[0] <= '9' ? strtol(text, &end, 10) : 0;
+    if (n == 0 || errno != 0 || *end != '\0' || v <= 1 || v > INT_MAX) {
+        log_error("pidfile %s: does not hold a process id", path);
+        return -1;
+    }
+    *pid = v;
+    return 0;
 }

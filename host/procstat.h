@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * procstat.h - the process's own numbers for /metrics: the `process_*`
  * series of the Prometheus client conventions (resident and virtual

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rcode.h - the texts of the plugin API's return codes (enum rpchost_rc),
  * for the API table's strerror and for the host's own log lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry.c - see registry.h.  Open addressing with linear probing over a
  * power-of-two table kept at most half full; methods are also kept in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reload.h - building the next generation on SIGHUP (nginx's reload).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reloader.c - see reloader.h.
  *

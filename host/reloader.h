@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reloader.h - the reload thread: SIGHUP's build of the next generation
  * (reload_build: the config read, every plugin loaded and its init run)

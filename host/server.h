@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * server.h - the worker process (supervisor.h forks it): its event loops
  * on the listening socket the supervisor handed it (shared.h), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shared.h - what a worker process and its supervisor share
  * (supervisor.h): one anonymous MAP_SHARED mapping the supervisor makes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stall.h - the stall watchdog: from a timer on the main thread's event
  * loop, every STALL_TICK_MS, it finds the event loops that have not come

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * subcall.c - see subcall.h: a plugin calling a method by name.
  *

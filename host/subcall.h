@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * subcall.h - calls between plugins (plugin.h's call_method_async, ABI 2):
  * a plugin calls a method by name, as Redis modules have RM_Call, and

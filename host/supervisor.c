@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * supervisor.c - see supervisor.h.
  *
@@ -485,9 +486,6 @@ on_ready(struct sup *s, struct kid *k)
         listen_text(s->ls, text, sizeof(text));
         log_info("listening on %s, endpoint %s, %d loop(s)", text,
                  s->cfg->endpoint, s->cfg->threads);
-        /* Then the error log, as the worker did before serving. */
-        if (s->cfg->log_file != NULL && log_open_file(s->cfg->log_file) != 0)
-            log_error("log_file %s: %s", s->cfg->log_file, strerror(errno));
     } else {
         log_info("supervisor: worker %ld serves", (long)k->pid);
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * supervisor.h - the process `rpchost` starts as: a small supervisor
  * that holds the listening socket and runs the server in a worker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.h - W3C Trace Context (https://www.w3.org/TR/trace-context/):
  * the `traceparent` a request arrives with, and the one this host gives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * upgrade.h - SIGUSR2's hand-over: what a supervisor passes to the binary
  * it re-executes in its own place (the same pid, so a service manager

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * watchdog.h - systemd's service watchdog: WATCHDOG=1 through notify.h
  * every WATCHDOG_USEC/2, from a timer on the main thread's event loop,

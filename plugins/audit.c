@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * audit.c - the example of a call hook (plugin ABI 2): one line per call,
  * batch member and notification, written to the file its section names

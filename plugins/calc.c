@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * calc.c - arithmetic, as in the JSON-RPC 2.0 specification's examples.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * echo.c - `echo` answers with its params, unchanged (null without any).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ping.c - the smallest useful plugin: `ping` answers "pong".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sleep.c - `sleep(ms)` answers ms after ms milliseconds, without blocking
  * its event loop: the handler defers the call and sets a timer on the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages rpchost needs for a purpose, when missing.
 #   tools/deps.sh build|test|bench|deb
 # As root it runs apt-get; otherwise it prints the command to run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonrpccpp_server.cpp - the libjson-rpc-cpp peer for bench/run.sh:
  * Debian's libjsonrpccpp-server with its libmicrohttpd HttpServer connector

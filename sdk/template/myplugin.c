@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * myplugin.c - a starter rpchost plugin.  It registers one method,
  * `greet(name, [times])`, reads its config keys, keeps state, logs, reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h - the entry point every fuzz harness defines: libFuzzer calls it
  * once per input, and regress_main.c replays files through it in builds

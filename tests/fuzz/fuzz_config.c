@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_config.c - fuzzes the config reader: each input is written to a
  * temporary file which config_load() (host/config.h) reads.  A config that

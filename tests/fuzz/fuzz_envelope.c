@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_envelope.c - fuzzes the JSON-RPC envelope and the dispatcher.
  *

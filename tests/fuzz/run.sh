@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Bounded libFuzzer run of every fuzz target.
 #   tests/fuzz/run.sh [SECONDS]        (default 60 per target)
 #

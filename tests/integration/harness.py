@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers for the rpchost integration tests (Python 3 stdlib only).
 
 Environment (set by ctest):
@@ -396,11 +397,20 @@ class Server:
         t_err.start()
         t_out.start()
         self._threads = [t_err, t_out]
+        if self.server.get("log_file"):
+            # The log is the file from its first line on (stderr has only
+            # what comes before the config is read): the port is there.
+            t_log = threading.Thread(target=self._watch_log_file,
+                                     daemon=True)
+            t_log.start()
+            self._threads.append(t_log)
 
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with self._cond:
             while self.port is None:
-                if self._stderr_done:
+                # With log_file, stderr ends as the file replaces it.
+                if self._stderr_done and (not self.server.get("log_file")
+                                          or self.proc.poll() is not None):
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -411,8 +421,9 @@ class Server:
             self._kill()
             raise AssertionError(
                 "rpchost did not report 'listening on 127.0.0.1:PORT' "
-                "within %.0f s (exit status %r); stderr:\n%s"
-                % (STARTUP_TIMEOUT, self.proc.returncode, self.stderr))
+                "within %.0f s (exit status %r); stderr:\n%s%s"
+                % (STARTUP_TIMEOUT, self.proc.returncode, self.stderr,
+                   self._log_file_text()))
         return self
 
     def _limits(self):
@@ -436,6 +447,36 @@ class Server:
         with self._cond:
             self._stderr_done = True
             self._cond.notify_all()
+
+    def _log_file_text(self):
+        """For a failure message: the log_file's text, if any."""
+        if not self.server.get("log_file"):
+            return ""
+        try:
+            with open(os.path.join(self._dir.path, self.server["log_file"]),
+                      encoding="utf-8", errors="replace") as f:
+                return "\nlog_file:\n" + f.read()
+        except OSError as e:
+            return "\nlog_file: %s" % e
+
+    def _watch_log_file(self):
+        """Find the listening line in the config's log_file (a relative
+        path is taken from the config's folder, as rpchost does)."""
+        path = os.path.join(self._dir.path, self.server["log_file"])
+        while True:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    m = LISTEN_RE.search(f.read())
+            except OSError:
+                m = None
+            with self._cond:
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                done = self.port is not None or self.proc.poll() is not None
+                self._cond.notify_all()
+            if done:
+                return
+            time.sleep(0.02)
 
     def _drain_stdout(self):
         for _ in iter(self.proc.stdout.readline, b""):

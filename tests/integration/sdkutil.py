@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the SDK integration tests (test_sdk_install, test_deferred,
 test_params_discover).  Builds on harness.py; Python 3 stdlib only.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Admission control (#14): rate per peer and per credential, concurrency
 caps per method (SERIAL among them, without blocking a loop), trusted
 proxies, reload, the metric and the config errors."""

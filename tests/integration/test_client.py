@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The client side: the rpccall command and the C client library
 (tests/client_c/client_check), against the real rpchost serving the
 shipped example plugins (ping, calc, echo, the deliberately slow sleep),
@@ -328,11 +329,28 @@ class RpccallTest(ClientTestBase):
         self.assertIn("cannot connect to 127.0.0.1:", err)
         self.assertIn("refused", err)
 
-    def test_wrong_path_is_a_json_rpc_error_from_rpchost(self):
-        # rpchost answers a wrong path with HTTP 404 and a -32600 body.
+    def test_http_error_status_exits_3_with_its_json_rpc_body(self):
+        # rpchost answers a wrong path with HTTP 404 and a -32600 body:
+        # the error is printed, with the status, and the exit status is
+        # 3 (the request reached no method), not 1.
         rc, out, err = rpccall(self.url + "nowhere", "ping")
-        self.assertEqual(rc, 1, err)
-        self.assertIn("-32600", err)
+        self.assertEqual((rc, out), (3, ""), err)
+        self.assertIn("error -32600: Invalid Request (HTTP 404)", err)
+        rc, out, err = rpccall("-b", "-", self.url + "nowhere",
+                               input_bytes=b'[{"method":"ping","id":1}]')
+        self.assertEqual((rc, out), (3, ""), err)
+        self.assertIn("(HTTP 404)", err)
+        # Any server's: a JSON-RPC error as the body of a 4xx or 5xx.
+        body = (b'{"jsonrpc":"2.0","error":{"code":-32000,"message":'
+                b'"busy"},"id":1}')
+        for status in (400, 429, 500, 503):
+            with self.subTest(status=status):
+                with StubServer(lambda b, h, st=status: (
+                        st, {"Content-Type": "application/json"},
+                        body)) as stub:
+                    rc, out, err = rpccall(stub.url, "ping")
+                self.assertEqual((rc, out), (3, ""), err)
+                self.assertIn("error -32000: busy (HTTP %d)" % status, err)
 
     def test_transport_failures_exit_3(self):
         cases = {
@@ -366,6 +384,137 @@ class RpccallTest(ClientTestBase):
         self.assertEqual(headers.get("X-Trace"), "abc")
         self.assertEqual(headers.get("Content-Type"), "application/json")
         self.assertEqual(headers.get("Host"), "127.0.0.1:%d" % stub.port)
+
+
+def secret_file(d, name, text, mode=0o600):
+    path = d.write(name, text)
+    os.chmod(path, mode)
+    return path
+
+
+class RpccallAuthTest(unittest.TestCase):
+    """-u, --user-file and --token-file against rpchost with an auth_file
+    (credentials made by rpchost --rpcauth and --token), and the exit
+    status of its 401."""
+
+    PASSWORD = "correct horse:battery"  # a ':' in a password is allowed
+    TOKEN = "tok-0123456789abcdef"
+
+    @classmethod
+    def setUpClass(cls):
+        if not RPCCALL or not os.path.isfile(RPCCALL):
+            raise AssertionError("rpccall is not built")
+        cls.dir = TempDir()
+        made = []
+        for kind, name, secret in (("rpcauth", "alice", cls.PASSWORD),
+                                   ("token", "bot", cls.TOKEN)):
+            rc, out, err = run([harness_bin(), "--" + kind, name, secret])
+            assert rc == 0, err
+            made.append(out)
+        cls.auth = cls.dir.write("auth.ini", "\n".join(made))
+        cls.srv = Server(server={"auth_file": cls.auth}).start()
+        cls.url = "http://127.0.0.1:%d/" % cls.srv.port
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.dir.close()
+
+    def test_without_credentials_401_exits_3(self):
+        rc, out, err = rpccall(self.url, "ping")
+        self.assertEqual((rc, out), (3, ""), err)
+        self.assertIn("(HTTP 401)", err)
+        rc, out, err = rpccall("-n", self.url, "ping")
+        self.assertEqual((rc, out), (3, ""), err)
+        self.assertIn("401", err)
+
+    def test_user(self):
+        rc, out, err = rpccall("-u", "alice:" + self.PASSWORD, self.url,
+                               "ping")
+        self.assertEqual((rc, out, err), (0, "pong\n", ""))
+        rc, out, err = rpccall("--user", "alice:wrong", self.url, "ping")
+        self.assertEqual((rc, out), (3, ""), err)
+        self.assertIn("(HTTP 401)", err)
+
+    def test_user_is_blanked_in_the_process_arguments(self):
+        # rpccall's own argv, read from /proc while it waits on a stub
+        # that answers late.
+        seen = []
+
+        def late(body, headers):
+            time.sleep(0.3 * SCALE)
+            return pong(body, headers)
+
+        with StubServer(late) as stub:
+            p = subprocess.Popen([RPCCALL, "-u", "alice:s3cr3t-pw", stub.url,
+                                  "ping"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 5 * SCALE
+            while not stub.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                seen.append(f.read())
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+            self.assertEqual((p.returncode, out), (0, b"pong\n"), err)
+            self.assertEqual(stub.requests[0][0].get("Authorization"),
+                             "Basic YWxpY2U6czNjcjN0LXB3")
+        self.assertNotIn(b"s3cr3t", seen[0])
+        self.assertIn(b"-u", seen[0])
+
+    def test_user_file_and_token_file(self):
+        with TempDir() as d:
+            user = secret_file(d, "user", "alice:%s\n" % self.PASSWORD)
+            crlf = secret_file(d, "crlf", "alice:%s\r\nmore\n"
+                               % self.PASSWORD)
+            token = secret_file(d, "token", self.TOKEN + "\n")
+            bare = secret_file(d, "bare", self.TOKEN)
+            for args in (["--user-file", user], ["--user-file", crlf],
+                         ["--token-file", token], ["--token-file", bare]):
+                with self.subTest(args=args):
+                    rc, out, err = rpccall(*args, self.url, "ping")
+                    self.assertEqual((rc, out, err), (0, "pong\n", ""))
+            rc, out, err = rpccall("--token-file", "-", self.url, "ping",
+                                   input_bytes=self.TOKEN.encode() + b"\n")
+            self.assertEqual((rc, out, err), (0, "pong\n", ""))
+            wrong = secret_file(d, "wrong", "not-the-token\n")
+            rc, out, err = rpccall("--token-file", wrong, self.url, "ping")
+            self.assertEqual((rc, out), (3, ""), err)
+            self.assertIn("(HTTP 401)", err)
+
+    def test_a_file_others_can_read_is_used_with_a_warning(self):
+        with TempDir() as d:
+            path = secret_file(d, "token", self.TOKEN + "\n", 0o644)
+            rc, out, err = rpccall("--token-file", path, self.url, "ping")
+        self.assertEqual((rc, out), (0, "pong\n"), err)
+        self.assertEqual(err, "rpccall: warning: --token-file: %s can be "
+                         "read by group or others (chmod 600 it)\n" % path)
+
+    def test_usage(self):
+        with TempDir() as d:
+            token = secret_file(d, "token", self.TOKEN + "\n")
+            empty = secret_file(d, "empty", "\nsecret\n")
+            nocolon = secret_file(d, "nocolon", "alice\n")
+            cases = [["-u", "alice"], ["--user-file", nocolon],
+                     ["--token-file", empty],
+                     ["--token-file", "/nonexistent/token"],
+                     ["-u", "a:b", "--token-file", token],
+                     ["--user-file", token, "--token-file", token],
+                     ["--token-file", token, "-H", "authorization: x"],
+                     ["--token-file", "-", "-b", "-"]]
+            for args in cases:
+                with self.subTest(args=args):
+                    call = [self.url] if "-b" in args else [self.url, "ping"]
+                    rc, out, err = rpccall(*args, *call, input_bytes=b"")
+                    self.assertEqual((rc, out), (2, ""), err)
+                    self.assertTrue(err.startswith("rpccall: "), err)
+                    self.assertNotIn(self.TOKEN, err)
+
+
+def harness_bin():
+    from harness import BIN
+    return BIN
 
 
 class LibraryTest(ClientTestBase):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Configuration file and command line of rpchost."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Deferred calls (answered later from a timer or a plugin thread), the
 call deadline, shutdown and disconnects with calls pending, and serialised
 methods.  Uses the shipped ping/sleep plugins and tests/plugins_sdk's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A graceful stop closes the listening socket at once: new clients are
 refused (a load balancer fails over) while calls in flight still finish."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the HTTP edge refuses before any method runs: a POST whose
 Content-Type is not JSON (415; a browser can send text/plain cross-site
 without a preflight), a Host that is not allowed (403; DNS rebinding), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Error texts that echo what a client sent - an unknown param's name, a
 method the caller may not call, the caller's user name - are cut to their
 length limit at a UTF-8 character boundary, so that the answer stays valid

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A plugin that faults kills its worker process, not the service: the
 worker's last word names the signal and what every loop was running
 (host/fatal.h), the supervisor logs the death with the same details read

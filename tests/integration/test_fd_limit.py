@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Descriptor exhaustion: max_connections is capped to what the descriptor
 limit allows, and an accept() that fails (EMFILE) pauses that loop's
 accepting briefly, logged at most once a second, instead of spinning."""

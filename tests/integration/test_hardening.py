@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Production hardening of rpchost: authentication (Basic, Bearer, method
 allow-lists), CORS, /healthz and /metrics, the access log and log_file."""
 
@@ -955,8 +956,14 @@ class AccessLogTest(unittest.TestCase):
             path = os.path.join(d.path, "error.log")
             srv = serve(server={"log_file": path}).start()
             try:
-                # From the listening line on, the error log is the file.
+                # The error log is the file from its first line on:
+                # nothing on stderr once the config is read.
                 self.assertTrue(wait_for(lambda: os.path.exists(path), 5 * S))
+                first = "\n".join(read_lines(path))
+                self.assertIn("starting", first)
+                self.assertIn("plugin [ping] loaded", first)
+                self.assertIn("listening on", first)
+                self.assertEqual(srv.stderr, "")
                 srv.signal(signal.SIGHUP)
                 self.assertTrue(wait_for(
                     lambda: "reload: generation 2 serving" in

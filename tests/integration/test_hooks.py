@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The call context and call hooks (plugin ABI 2), with the hooked.so
 fixture (tests/plugins/hooked.c) and the shipped audit plugin: what a
 handler sees of its call (peer, transport, credential, headers, batch

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """HTTP transport behaviour of rpchost."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interoperability with independent JSON-RPC implementations, both ways:
 
   - Python's standard library speaking raw JSON-RPC over http.client calls
@@ -174,6 +175,62 @@ class JsonrpclibClientTest(unittest.TestCase):
             self.assertEqual(out.stdout.split(),
                              ["pong", "5", "19", "error", "-32601"],
                              out.stdout + out.stderr)
+
+
+    def test_jsonrpclib_notification(self):
+        """jsonrpclib takes only HTTP 200 (a 204 raises TransportError):
+        notification_status = 200 is for such clients."""
+        script = r"""
+import sys
+import jsonrpclib
+proxy = jsonrpclib.ServerProxy("http://127.0.0.1:%s/" % sys.argv[1])
+try:
+    print("notify", proxy._notify.ping())
+except jsonrpclib.jsonrpc.TransportError as e:
+    print("raised", e.args[1])
+    # (and its connection is left unusable: a new proxy)
+    proxy = jsonrpclib.ServerProxy("http://127.0.0.1:%s/" % sys.argv[1])
+print(proxy.ping())
+"""
+        for status, want in (("200", ["notify", "None", "pong"]),
+                             (None, ["raised", "204", "pong"])):
+            with self.subTest(notification_status=status):
+                server = {"notification_status": status} if status else {}
+                with Server(plugins=examples_plugins(), server=server) as srv:
+                    out = subprocess.run(
+                        [SYSTEM_PYTHON, "-c", script, str(srv.port)],
+                        capture_output=True, text=True, timeout=30 * SCALE)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertEqual(out.stdout.split(), want,
+                                 out.stdout + out.stderr)
+
+
+class NotificationStatusTest(unittest.TestCase):
+    """notification_status = 200: an empty 200 (Content-Length 0, no
+    Content-Type) where 204 would be, for single and batched
+    notifications; answers with a body are unchanged."""
+
+    def test_empty_200(self):
+        with Server(server={"notification_status": 200}) as srv:
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port,
+                                              timeout=10 * SCALE)
+            for body in ({"jsonrpc": "2.0", "method": "ping"},
+                         [{"jsonrpc": "2.0", "method": "ping"},
+                          {"jsonrpc": "2.0", "method": "nope"}]):
+                conn.request("POST", "/", body=json.dumps(body),
+                             headers={"Content-Type": "application/json"})
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (200, b""))
+                self.assertEqual(r.getheader("Content-Length"), "0")
+                self.assertIsNone(r.getheader("Content-Type"))
+            conn.request("POST", "/", body=json.dumps(
+                {"jsonrpc": "2.0", "method": "ping", "id": 1}),
+                headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.getheader("Content-Type"), "application/json")
+            self.assertEqual(json.loads(r.read())["result"], "pong")
+            conn.close()
 
 
 @unittest.skipIf(NODE_MISSING, SKIP_REASON)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """JSON-RPC 2.0 protocol behaviour of rpchost (ping.so + spec.so)."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Production limits of rpchost: body, header, batch, depth and response
 sizes, connection and call timeouts, slow clients and max_connections."""
 

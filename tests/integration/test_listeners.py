@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Several listeners (host/listener.c): `listen` given several times, TCP
 and unix-domain sockets, each served by every loop; a unix socket gets
 listen_mode and listen_group, replaces a stale socket file only when

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Plugin loading: refused plugins stop rpchost at startup; damaged plugin
 files (truncated, foreign ELF) are refused with a message instead of a
 crash; plugin files others can write are warned about."""

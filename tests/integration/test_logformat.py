@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """log_format = json: every line of the error log (stderr and log_file)
 and of the access log is one JSON object; SIGHUP switches the format."""
 

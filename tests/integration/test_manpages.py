@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The manual pages (man/): rpchost(8), rpccall(1), rpchost.ini(5) and
 rpchost-plugin(7).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """/metrics beyond rpchost's own counters (issue #12): rpchost_build_info,
 the process_* series of the Prometheus client conventions, latency buckets
 that reach past call_timeout, and the whole exposition as promtool checks

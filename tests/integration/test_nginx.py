@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """nginx in front of two rpchost instances (docs/deploy.md, scale-out).
 
 nginx (Debian's /usr/sbin/nginx, run with a private prefix in a temp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The sd_notify protocol: what rpchost tells systemd through
 $NOTIFY_SOCKET (READY, RELOADING, STOPPING, STATUS, WATCHDOG), received
 here on a datagram socket of the test's own."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """rpc.discover against the OpenRPC tools, installed from npm by this test
 (as test_interop installs jayson):
 

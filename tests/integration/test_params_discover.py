@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Described params, rpc.discover (OpenRPC), error codes and plugin config
 errors, against the shipped example plugins (conf/examples.ini's plugins,
 from the build) and the fixtures of tests/plugins_sdk."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SIGHUP reload against the real rpchost: new plugins, removed methods, a
 rebuilt .so at the same path, broken configs of every kind (the old set
 keeps answering), reloads under concurrent keep-alive load, a deferred call

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SIGHUP racing a non-atomic rewrite of a plugin file, under load.
 
 One thread rewrites calc.so in place over and over the way cp does

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loop time in proportion to request size: no body under max_body_size may
 buy work that grows faster than its length, because while one request is
 answered its whole event loop serves nobody else (issue #11, item 2).

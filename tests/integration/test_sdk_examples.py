@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """sdk/README.md's examples compile, and every function the ABI 2 group
 of plugin.h adds to the API table is shown in one: each ```c block that is
 a whole plugin (it has RPCHOST_PLUGIN_DEFINE) is compiled as an outside

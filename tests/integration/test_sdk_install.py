@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The installed SDK: `cmake --install` the build into a temporary prefix,
 build the shipped template out of tree against it (with CMake and with
 plain cc + pkg-config), and serve the result with the installed rpchost and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shutdown on signals."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Slow and idle clients cannot lock others out: a request's headers must
 arrive within header_timeout and the whole request within request_timeout
 (however the bytes trickle in), a loop at its share of max_connections

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The stall watchdog: a loop kept by a plugin call past stall_timeout is
 reported (a log line naming the method and plugin, /healthz 503 naming the
 loop, rpchost_loop_stalled 1), takes no new connections meanwhile, and is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Calls between plugins (api->call_method_async, #14): tests/plugins_sdk's
 relay.so calling the shipped ping and sleep, unknown methods, itself
 (bounded by [server] max_call_depth) and the context an inner call sees."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The supervisor process (host/supervisor.h): graceful worker replacement
 and upgrades, under load from several clients.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * abi1.so - test fixture: a plugin built for ABI 1, as every plugin was
  * before ABI 2 appended members to the API table.  Its table says ABI 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * badname.so - test fixture: registers one method whose name is the config
  * key `name`, so tests can try names the host must refuse.

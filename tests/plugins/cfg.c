@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cfg.so - test fixture: reads its own config keys and answers them back
  * from `greet`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dup.so - test fixture: registers `ping`, which clashes with plugins/ping.so
  * when both are loaded.

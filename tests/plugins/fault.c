@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.so - test fixture: methods that kill the process the way a buggy
  * plugin would, for the fatal-signal report (host/fatal.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdhog.so - test fixture: uses up the process's file descriptors, so the
  * tests can show what the server does when accept() fails with EMFILE.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooked.so - test fixture for the call context and call hooks (ABI 2).
  *

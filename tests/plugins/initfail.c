@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * initfail.so - test fixture: init reports an error and refuses to load.
  */

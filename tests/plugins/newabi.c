@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * newabi.so - test fixture: a plugin table written by hand (not with
  * RPCHOST_PLUGIN_DEFINE) that claims an ABI one newer than the header's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nohook.so - test fixture: a valid shared object that exports a function
  * but no `rpchost_plugin` table.  The host must refuse to load it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notifyonly.so - test fixture for RPCHOST_METHOD_NOTIFICATION (ABI 2):
  *   note    notification-only; counts the notifications, never answers

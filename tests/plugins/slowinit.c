@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slowinit.so - test fixture: a plugin whose init takes its time (a
  * database that is slow to answer, or never does).  init logs "init

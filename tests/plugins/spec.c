@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spec.so - test fixture: the example methods of the JSON-RPC 2.0
  * specification plus a few helpers the integration tests use to reach the

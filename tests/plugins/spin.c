@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spin.so - test fixture: handlers that keep their loop's thread, as a
  * plugin call blocking on something slow (or forever) would, for the stall

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * walk.so - test fixture: handlers that read every param by position
  * through the host's getter, for the test that a positional read costs the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * badparams.c - registers method `bp` with a params description chosen by
  * the config key `kind`:

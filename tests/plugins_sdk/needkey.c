@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * needkey.c - needs the config key `dsn` (api->config_require); without it
  * init fails with RPCHOST_ENOENT and rpchost must refuse to start with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reserved.c - error codes and the JSON-RPC reserved range.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_accept.c - a lane's accepts (host/accept.c), on two lanes built
  * by hand (lanedef.h) with real listeners on a unix socket: accept

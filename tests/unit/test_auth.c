@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_auth.c - unit tests for host/auth.c: Basic and Bearer checks, the
  * work a check does (the same for known and unknown user names), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_buf.c - unit tests for host/buf.c: growth, printf, JSON string
  * escaping and ownership hand-over.

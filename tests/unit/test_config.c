@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_config.c - unit tests for host/config.c: defaults, every [server]
  * key, plugin sections, and the "FILE:LINE: message" of each error.
@@ -344,6 +345,29 @@ test_log_format(void **state)
     load_fail("[server]\nlog_format = JSON\n", 2, "log_format", NULL);
     load_fail("[server]\nlog_format = json\nlog_format = text\n", 3,
               "log_format", "twice", NULL);
+}
+
+static void
+test_notification_status(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("[server]\n");
+    assert_int_equal(c->notification_status, 204);
+    config_free(c);
+    c = load_ok("[server]\nnotification_status = 200\n");
+    assert_int_equal(c->notification_status, 200);
+    config_free(c);
+    c = load_ok("[server]\nnotification_status = 204\n");
+    assert_int_equal(c->notification_status, 204);
+    config_free(c);
+    load_fail("[server]\nnotification_status = 201\n", 2, "notification_status",
+              "'201'", "200 or 204", NULL);
+    load_fail("[server]\nnotification_status = 2000\n", 2,
+              "notification_status", NULL);
+    load_fail("[server]\nnotification_status = \n", 2, "notification_status",
+              NULL);
 }
 
 static void
@@ -911,6 +935,7 @@ main(void)
         cmocka_unit_test(test_seconds_rounding),
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_log_format),
+        cmocka_unit_test(test_notification_status),
         cmocka_unit_test(test_unknown_server_key),
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_listen),

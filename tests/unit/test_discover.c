@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_discover.c - unit tests for host/discover.c: the OpenRPC document
  * has the fields OpenRPC 1.2 requires, for described and undescribed

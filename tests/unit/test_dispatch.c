@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dispatch.c - unit tests for host/dispatch.c and host/call.c: whole
  * request bodies answered by a generation built from a real config with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_elfcheck.c - unit tests for host/elfcheck.c: a real plugin passes,
  * every truncation of it that cuts a segment fails (each copy in a buffer of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_evmem.c - unit tests for host/evmem.c: libevent's allocator.
  * malloc/realloc/free semantics hold whether or not blocks are cached (not

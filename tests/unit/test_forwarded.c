@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_forwarded.c - unit tests for host/forwarded.c: trusted_proxies
  * lists, and which address a request from a proxy is taken to come from.

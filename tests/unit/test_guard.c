@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_guard.c - unit tests for host/guard.c: which Content-Type values are
  * JSON, which Host values an allowed_hosts list (or the default) lets

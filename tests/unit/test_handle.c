@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_handle.c - unit tests for host/handle.c: handles name their object
  * until it is retired and are stale for ever after (the slot reused or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_iniread.c - unit tests for host/iniread.c: line counting, the
  * first error winning (over later ones and over inih's later syntax

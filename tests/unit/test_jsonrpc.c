@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jsonrpc.c - unit tests for host/jsonrpc.c: request and batch
  * envelopes, and the exact bytes of the response objects.

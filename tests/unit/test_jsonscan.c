@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jsonscan.c - unit tests for host/jsonscan.c: the strict RFC 8259
  * validator, its limits, and the raw "id" spans it records.

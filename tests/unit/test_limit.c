@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_limit.c - unit tests for host/limit.c: GCRA timing and burst with
  * an explicit clock, many threads taking from one key without losing or

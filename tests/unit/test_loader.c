@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_loader.c - unit tests for host/loader.c (and the plugin-side half of
  * host/api.c): loading each fixture plugin, every refusal and its message.

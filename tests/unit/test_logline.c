@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_logline.c - unit tests for host/logline.c: error-log and access-log
  * lines as text and as JSON.  Every JSON line is checked twice: by

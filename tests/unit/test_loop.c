@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_loop.c - the loop runtime (host/loop.c): posts from other threads
  * run on the loop in order, timers run after their delay, teardown runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_params.c - unit tests for host/params.c: description rules, params
  * validation by position and by name, lookups and type checks.

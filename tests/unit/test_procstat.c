@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_procstat.c - unit tests for host/procstat.c: the process_* numbers
  * are plausible for this very process (memory > 0, descriptors counted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_registry.c - unit tests for host/registry.c: name rules, add/find,
  * duplicates, growth and registration order.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stats.c - the counters and their Prometheus rendering
  * (host/stats.c), and what a supervisor shares with its worker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_trace.c - unit tests for host/trace.c: which traceparent headers
  * are taken, and what the host's own looks like.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_util.c - unit tests for host/util.c: UTF-8 prefixes cut at a
  * character boundary, hex digits, list items.

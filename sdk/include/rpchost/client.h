@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rpchost/client.h - a JSON-RPC 2.0 client over HTTP, blocking and
  * asynchronous, on libevent (link with -lrpchost_client, or use the CMake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rpchost/plugin.h - the one public header a plugin is built against.
  *
