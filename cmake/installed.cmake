@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Run by `cmake --install` (an install(CODE) rule of CMakeLists.txt): write
 # the installed configs and systemd units into RPCHOST_OUT, naming the
 # installed files by absolute paths under the prefix of this install

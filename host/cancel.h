@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cancel.h - a call's cancellation (plugin.h, ABI 2): the host gives up on
  * a call that left its loop (deferred or suspended) before the plugin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hangup.c - see hangup.h.
  */

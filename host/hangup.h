@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hangup.h - noticing that a client went away while its request waits for
  * deferred (or suspended) calls.

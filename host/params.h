@@ -55,9 +55,9 @@ int params_variadic(const struct param_desc *d, size_t n);
  * description (so n <= PARAMS_MAX), given as `structure` (enum
  * rpchost_param_structure; RPCHOST_PARAMS_ANY is not checked here: the
  * caller skips the call).  A variadic last param takes every positional
- * value past n - 1, and every member no other param names; an ARRAY with an item_type has each item checked.
- * 0, or -1 with a message naming the offending param in why.  One pass
- * over params (and over an array param's items). */
+ * value past n - 1, and every member no other param names; an ARRAY with an
+ * item_type has each item checked. 0, or -1 with a message naming the offending
+ * param in why.  One pass over params (and over an array param's items). */
 int params_validate(const struct param_desc *d, size_t n, int structure,
                     const cJSON *params, char *why, size_t len);
 

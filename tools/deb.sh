@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Build rpchost's Debian packages (`make deb`):
 #   tools/deb.sh [OUT]        (OUT: default build-deb)
 # Copies the source tree (git's files, committed or not, without ignored

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Cancellation (plugin.h, ABI 2: on_cancel, call_cancelled): a waiting
 call is cancelled when its client goes away, at call_timeout and at the end
 of a shutdown's drain; its plugin is told (on_cancel on the call's loop,

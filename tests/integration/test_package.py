@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Debian packages (`make deb`, debian/): built once into
 $RPCHOST_BUILD/deb with tools/deb.sh, then checked with Debian's own
 tools:

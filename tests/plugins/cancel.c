@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cancel.c - fixture for cancellation (test_cancel.py).
  *
