@@ -259,7 +259,7 @@ admit_peer_key(const char *peer)
     }
     end = strrchr(peer, ':');
     if (end != NULL && strchr(peer, ':') == end &&
-        strncmp(peer, "unix:", 5) != 0)
+        strncmp(peer, "unix:", 5) != 0 && strncmp(peer, "plugin:", 7) != 0)
         return limit_key(peer, (size_t)(end - peer)); /* "A.B.C.D:PORT" */
     return limit_key(peer, strlen(peer));
 }

@@ -64,7 +64,8 @@ void admit_free(struct admission *a);
 int admit_rate(struct call *c, int64_t *retry_ns);
 
 /* The rate key of a peer as the context writes it ("ADDR:PORT",
- * "[V6]:PORT", a forwarded "ADDR", "unix:uid=N"): the address alone. */
+ * "[V6]:PORT", a forwarded "ADDR"): the address alone; of one without
+ * an address ("unix:uid=N", "plugin:NAME"), the whole text. */
 uint64_t admit_peer_key(const char *peer);
 
 #endif

@@ -41,6 +41,7 @@ struct generation;
 struct loop;
 struct limit_cap;
 struct call_timer;
+struct late_cancel;
 struct loop_timer;
 struct method;
 struct plugin;
@@ -84,6 +85,7 @@ struct call {
     struct call_timer *timers; /* its plugin timers pending (call.c) */
     void (*cancel_fn)(rpchost_call *call, void *arg); /* on_cancel's */
     void *cancel_arg;
+    struct late_cancel *cancel_late; /* cancel.c: posted, not yet run */
 };
 
 /* What a batch knows of its request beyond the body (dispatch.h's

@@ -7,7 +7,8 @@
  * the host cancels the call (before the call is settled, so the batch's
  * own reference keeps it), and forgotten when the call is settled or
  * resumed.  A callback registered for a call cancelled already is posted
- * with a reference to the batch of its own, as a timer is.  Once the
+ * with a reference to the batch of its own, as a timer is, once:
+ * registrations before it ran replace it (cancel_late).  Once the
  * callback ran, the host holds the call for the plugin: its timers are
  * dropped and its reference released (the plugin need not answer).
  */
@@ -64,14 +65,17 @@ cancel_run(struct call *c)
         run_fn(c, fn, c->cancel_arg);
 }
 
-/* Loop thread, posted by cancel_on() with a reference to the batch. */
+/* Loop thread, posted by cancel_on() with a reference to the batch: the
+ * last registration made meanwhile (fn NULL: removed). */
 static void
 late_run(void *arg)
 {
     struct late_cancel *l = arg;
     struct batch *b = l->c->batch;
 
-    run_fn(l->c, l->fn, l->arg);
+    l->c->cancel_late = NULL;
+    if (l->fn != NULL)
+        run_fn(l->c, l->fn, l->arg);
     free(l);
     dispatch_batch_unref(b);
 }
@@ -98,6 +102,13 @@ cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
         c->cancel_arg = arg;
         return RPCHOST_OK;
     }
+    if (c->cancel_late != NULL) {
+        /* Posted already, not run yet: this one replaces it. */
+        l = c->cancel_late;
+        l->fn = fn;
+        l->arg = arg;
+        return RPCHOST_OK;
+    }
     if (fn == NULL)
         return RPCHOST_OK;
     l = malloc(sizeof(*l));
@@ -112,6 +123,7 @@ cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
         free(l);
         return RPCHOST_ENOMEM;
     }
+    c->cancel_late = l;
     return RPCHOST_OK;
 }
 

@@ -251,10 +251,16 @@ dispatch_deferred_done(void *arg)
 static int
 cancel_call(struct call *c, int code, const char *message)
 {
-    if (handle_slot_set(c->slot, CALL_ANSWERED | CALL_CANCELLED,
-                        CALL_ANSWERED) &
-        CALL_ANSWERED)
+    uint32_t old =
+        handle_slot_set(c->slot, CALL_ANSWERED | CALL_CANCELLED, CALL_ANSWERED);
+
+    if (old & CALL_ANSWERED)
         return -1;
+    if (old & CALL_PLUGIN)
+        /* Its hook resumed it first (the rest is posted): the on_cancel
+         * of that suspension ended with it.  A resume after this one
+         * is refused instead (the call is answered). */
+        c->cancel_fn = NULL;
     if (c->deadline != NULL) {
         loop_timer_cancel(c->deadline);
         c->deadline = NULL;

@@ -77,8 +77,17 @@ follow_rotation(struct audit *a, time_t now)
     a->fd = fd;
 }
 
-/* Append s as a JSON string (quoted, escaped) to out[*n..cap); a
- * string that does not fit is cut (the line stays valid JSON).  Bytes of
+/* Room in a line for each field's value, quotes and escapes included:
+ * together with the names, the time and the numbers (under 160 bytes)
+ * they fit the line's 1024 bytes whatever the values are. */
+#define ROOM_METHOD 300
+#define ROOM_PEER 200
+#define ROOM_CREDENTIAL 200
+#define ROOM_TRACE 64
+
+/* Append s as a JSON string (quoted, escaped) to out[*n..cap), or null;
+ * a string that does not fit is cut, at a character's start (the line
+ * stays valid JSON).  Bytes of
  * 0x80 and above pass as they are: the host's strings are valid UTF-8
  * but for a client's method name, which it refuses before any call. */
 static void
@@ -109,6 +118,12 @@ put_string(char *out, size_t *n, size_t cap, const char *s)
             out[k++] = (char)c;
         }
     }
+    if (((unsigned char)*s & 0xc0) == 0x80) {
+        /* Cut inside a character: not half of one in the line. */
+        while (((unsigned char)out[k - 1] & 0xc0) == 0x80)
+            k--;
+        k--; /* its first byte */
+    }
     out[k++] = '"';
     *n = k;
 }
@@ -136,7 +151,7 @@ on_done(rpchost_call *call, int code, uint64_t duration_us, void *state)
 {
     struct audit *a = state;
     char line[1024];
-    size_t n = 0, cap = sizeof(line) - 64; /* room for the numbers */
+    size_t n = 0;
     struct timespec ts;
     ssize_t w;
 
@@ -146,16 +161,16 @@ on_done(rpchost_call *call, int code, uint64_t duration_us, void *state)
                           (long)(ts.tv_nsec / 1000000) % 1000);
     memcpy(line + n, ",\"method\":", 10);
     n += 10;
-    put_string(line, &n, cap, api->call_method(call));
+    put_string(line, &n, n + ROOM_METHOD, api->call_method(call));
     memcpy(line + n, ",\"peer\":", 8);
     n += 8;
-    put_string(line, &n, cap, api->call_peer(call));
+    put_string(line, &n, n + ROOM_PEER, api->call_peer(call));
     memcpy(line + n, ",\"credential\":", 14);
     n += 14;
-    put_string(line, &n, cap, api->call_credential(call));
+    put_string(line, &n, n + ROOM_CREDENTIAL, api->call_credential(call));
     memcpy(line + n, ",\"trace_id\":", 12);
     n += 12;
-    put_string(line, &n, cap, api->call_trace_id(call));
+    put_string(line, &n, n + ROOM_TRACE, api->call_trace_id(call));
     n += (size_t)snprintf(line + n, sizeof(line) - n,
                           ",\"duration_us\":%llu,\"code\":%d}\n",
                           (unsigned long long)duration_us, code);

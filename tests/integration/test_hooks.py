@@ -293,6 +293,39 @@ class AuditTest(unittest.TestCase):
                 self.assertTrue(wait_for(lambda: len(lines(path)) == 1, 10))
                 self.assertEqual(len(lines(path + ".1")), 6)
 
+    def test_long_method_name(self):
+        # A method name longer than the line is cut, and the line stays
+        # one valid JSON object within its buffer (every field there).
+        with TempDir() as d:
+            path = os.path.join(d.path, "audit.log")
+            plugins = {"audit": plugin(os.path.join(harness.PLUGINS,
+                                                    "audit.so"), file=path)}
+            with Server(plugins=plugins) as srv:
+                names = ["m" * n for n in (900, 950, 960, 2000, 60000)]
+                # Cut at a character's start, whichever byte the room
+                # ends at.
+                names += ["mm" + "\u00e9" * 400, "mmm" + "\u00e9" * 400,
+                          "mmm" + "\u20ac" * 400]
+                for name in names:
+                    status, _, _ = srv.call(body(name))
+                    self.assertEqual(status, 200)
+
+                def lines():
+                    if not os.path.exists(path):
+                        return []
+                    with open(path, encoding="utf-8") as f:
+                        return f.read().splitlines()
+                self.assertTrue(
+                    wait_for(lambda: len(lines()) == len(names), 10), lines())
+                for text in lines():
+                    line = json.loads(text)
+                    self.assertTrue(line["method"].startswith("mm"), line)
+                    self.assertRegex(line["peer"], r"^127\.0\.0\.1:\d+$")
+                    self.assertIsNone(line["credential"])
+                    self.assertRegex(line["trace_id"], r"^[0-9a-f]{32}$")
+                    self.assertEqual(line["code"], -32601)
+            harness.check_sanitizers(srv.stderr)
+
     def test_file_is_required(self):
         plugins = {"audit": plugin(os.path.join(harness.PLUGINS, "audit.so"))}
         rc, _, err, _ = harness.run_config(harness.ini_text(None, plugins),

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "admit.h"
 #include "limit.h"
 
 #define SEC 1000000000LL
@@ -194,6 +195,24 @@ test_cap_queue(void **state)
     limit_cap_destroy(&c);
 }
 
+/* A peer's rate key: its address without the port, but the whole text
+ * of a peer that has no address ("unix:uid=N", "plugin:NAME"). */
+static void
+test_peer_key(void **state)
+{
+    (void)state;
+    assert_true(admit_peer_key("10.0.0.1:5000") ==
+                admit_peer_key("10.0.0.1:6000"));
+    assert_true(admit_peer_key("10.0.0.1:5000") == admit_peer_key("10.0.0.1"));
+    assert_true(admit_peer_key("[::1]:5000") == admit_peer_key("[::1]:6000"));
+    assert_true(admit_peer_key("[::1]:5000") == admit_peer_key("::1"));
+    assert_true(admit_peer_key("unix:uid=1") != admit_peer_key("unix:uid=2"));
+    /* Two plugins' calls are two peers, and none is the peer "plugin". */
+    assert_true(admit_peer_key("plugin:relay") !=
+                admit_peer_key("plugin:other"));
+    assert_true(admit_peer_key("plugin:relay") != admit_peer_key("plugin"));
+}
+
 int
 main(void)
 {
@@ -204,6 +223,7 @@ main(void)
         cmocka_unit_test(test_threads_exact),
         cmocka_unit_test(test_table_bound),
         cmocka_unit_test(test_cap_queue),
+        cmocka_unit_test(test_peer_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
