@@ -27,7 +27,7 @@ fill_peer(struct call_ctx *x)
     if (x->src != NULL && x->src->peer != NULL)
         x->src->peer(x->src_arg, x->peer, sizeof(x->peer));
     else
-        strcpy(x->peer, "-");
+        memcpy(x->peer, "-", 2);
     x->have |= CTX_PEER;
 }
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The plugin API 2 at its edges (tests/plugins/misuse.c): on_cancel
 around a resume and around a call cancelled already, and hooks calling
 what they may not.  No timing is asserted: a call made to wait past its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * misuse.c - fixture for API calls at the edges of what plugin.h allows
  * (test_misuse.py): on_cancel around resumes and cancelled calls, and

@@ -533,7 +533,12 @@ struct rpchost_api {
      * removes it.  A call cancelled already runs fn soon (posted, never
      * inside on_cancel).  fn is never run once you answered, resumed the
      * call (a suspension's registration ends with it) or the call ended
-     * otherwise.  RPCHOST_ENOMEM when the posting failed.
+     * otherwise.  RPCHOST_ENOMEM when the posting failed.  Since the call
+     * ends for you when fn returns, a thread of yours that still uses it
+     * (its getters: call_method, call_peer, ...) must not race fn: take a
+     * lock of yours in fn and around those uses, or copy what the thread
+     * needs in the handler; answering (result/error) stays safe from any
+     * thread at any time.
      * call_cancelled: any thread, at any time (one atomic load): non-zero
      * once the call was cancelled, and for a handle whose call has ended;
      * 0 while it runs - the cheap check for a worker thread of yours. */
