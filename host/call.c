@@ -418,13 +418,20 @@ call_defer(rpchost_call *h)
 {
     struct running *r = running_of(h);
     struct call *c = r && r->what == RUN_HANDLER ? r->c : NULL;
-    uint32_t old;
 
     if (h == NULL)
         return RPCHOST_EINVAL;
     if (c == NULL || c->batch->loop == NULL ||
         (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED)))
         return RPCHOST_ESTATE;
+    return call_leave_loop(c, CALL_DEFERRED);
+}
+
+int
+call_leave_loop(struct call *c, uint32_t bits)
+{
+    uint32_t old;
+
     if (c->id != NULL && c->id_copy == NULL) {
         /* The request body may be gone (client closed) when the plugin
          * answers: keep the id. */
@@ -438,8 +445,7 @@ call_defer(rpchost_call *h)
     /* The plugin's reference, taken before the flag tells an answering
      * thread that there is one to drop. */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    old =
-        handle_slot_set(c->slot, CALL_DEFERRED, CALL_ANSWERED | CALL_DEFERRED);
+    old = handle_slot_set(c->slot, bits, CALL_ANSWERED | CALL_DEFERRED);
     if (old & (CALL_ANSWERED | CALL_DEFERRED)) {
         /* Answered meanwhile, from another thread. */
         atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);

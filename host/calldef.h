@@ -224,6 +224,13 @@ void dispatch_batch_unref(struct batch *b);
  * and settle it. */
 void dispatch_deferred_done(void *arg);
 
+/* call.c, loop thread: the call leaves the loop with its plugin holding a
+ * reference to the batch (defer: CALL_DEFERRED; a hook's suspension: also
+ * CALL_SUSPENDED): its id is copied, its context filled, `bits` set
+ * unless it was answered or left already.  RPCHOST_OK, RPCHOST_ENOMEM or
+ * RPCHOST_ESTATE. */
+int call_leave_loop(struct call *c, uint32_t bits);
+
 /* Loop thread, for hooks.c: a call is answered (its text written, its
  * handle claimed): count it, run its on_done hooks, settle it. */
 void dispatch_settle_call(struct call *c);

@@ -136,7 +136,6 @@ hooks_suspend(rpchost_call *h)
 {
     struct running *r = running_of(h);
     struct call *c;
-    uint32_t old;
 
     if (h == NULL)
         return RPCHOST_EINVAL;
@@ -145,23 +144,7 @@ hooks_suspend(rpchost_call *h)
     c = r->c;
     if (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED))
         return RPCHOST_ESTATE;
-    if (c->id != NULL && c->id_copy == NULL) {
-        /* The request body may be gone (client closed) when it resumes. */
-        c->id_copy = malloc(c->id_len);
-        if (c->id_copy == NULL)
-            return RPCHOST_ENOMEM;
-        memcpy(c->id_copy, c->id, c->id_len);
-        c->id = c->id_copy;
-    }
-    context_fill(c->batch); /* read from other threads from now on */
-    atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    old = handle_slot_set(c->slot, CALL_DEFERRED | CALL_SUSPENDED,
-                          CALL_ANSWERED | CALL_DEFERRED);
-    if (old & (CALL_ANSWERED | CALL_DEFERRED)) {
-        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
-        return RPCHOST_ESTATE;
-    }
-    return RPCHOST_OK;
+    return call_leave_loop(c, CALL_DEFERRED | CALL_SUSPENDED);
 }
 
 /* Loop thread, posted by hooks_resume() with the suspension's
