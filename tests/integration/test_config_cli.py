@@ -313,6 +313,10 @@ class CliTest(unittest.TestCase):
                 for opt in ("--config", "--listen", "--threads",
                             "--test-config", "--verbose", "--version"):
                     self.assertIn(opt, out)
+                # Every signal the server handles (README, Signals).
+                for sig in ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP",
+                            "SIGUSR1", "SIGUSR2"):
+                    self.assertIn(sig, out)
 
     def test_version(self):
         rc, out, err = run_cli(["--version"])
