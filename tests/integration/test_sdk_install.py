@@ -6,6 +6,7 @@ the installed configs."""
 
 import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -140,11 +141,20 @@ class InstalledSdkTest(unittest.TestCase):
         cfgs = glob.glob(os.path.join(self.prefix, "**", "cmake", "rpchost",
                                       "rpchostConfig.cmake"), recursive=True)
         self.assertEqual(len(cfgs), 1, cfgs)
-        for name in ("ping", "calc", "echo", "sleep"):
+        for name in ("ping", "calc", "echo", "sleep", "audit"):
             found = glob.glob(os.path.join(self.prefix, "**", "rpchost",
                                            "plugins", name + ".so"),
                               recursive=True)
             self.assertEqual(len(found), 1, (name, found))
+
+    def test_examples_audit_section_names_the_installed_plugin(self):
+        # examples.ini's commented [audit] section works once uncommented.
+        with open(os.path.join(self.prefix, "etc", "rpchost",
+                               "examples.ini")) as f:
+            paths = re.findall(r"^; path = (\S*audit\.so)$", f.read(), re.M)
+        self.assertEqual(len(paths), 1, paths)
+        self.assertTrue(os.path.isabs(paths[0]), paths)
+        self.assertTrue(os.path.isfile(paths[0]), paths)
 
     def test_template_builds_with_cmake(self):
         so = self.cmake_so()
