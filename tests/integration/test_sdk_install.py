@@ -331,5 +331,32 @@ class InstalledSdkTest(unittest.TestCase):
                         cflags)
 
 
+
+class MakeInstallTest(unittest.TestCase):
+    """`make install PREFIX=...` (sdk/README.md, step 1) builds in a folder
+    of its own, with the PREFIX of that call: `make build` and `make run`
+    keep their build, whose default config stays /usr/local's."""
+
+    def dry_run(self, *args):
+        if not harness.SRC or shutil.which("make") is None:
+            self.skipTest("no source tree or make")
+        p = subprocess.run(["make", "-n", "-C", harness.SRC] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_install_leaves_the_build_folder_alone(self):
+        out = self.dry_run("install", "PREFIX=/opt/rpchost-x")
+        self.assertIn("-B build-install ", out)
+        self.assertIn("-DCMAKE_INSTALL_PREFIX=/opt/rpchost-x", out)
+        self.assertIn("--install build-install", out)
+        self.assertNotRegex(out, r"-B build\s")
+        # Without PREFIX: /usr/local again, not the last one given.
+        self.assertIn("-DCMAKE_INSTALL_PREFIX=/usr/local ",
+                      self.dry_run("install"))
+        self.assertNotIn("build-install", self.dry_run("build"))
+
+
 if __name__ == "__main__":
     unittest.main()
