@@ -67,11 +67,18 @@ bench: build
 # GNUInstallDirs then picks the FHS paths for it (for /usr: configs in
 # /etc/rpchost, libraries and plugins in /usr/lib/<multiarch>), and the
 # default config path compiled into rpchost is the installed rpc.ini.
+# So installing builds in a folder of its own, $(INSTALL_BUILD), never
+# in $(BUILD): `make build` and `make run` go on producing the same binary
+# whatever was installed.  Each install configures it with its PREFIX
+# (/usr/local when none is given), so no earlier PREFIX sticks.
+INSTALL_BUILD ?= build-install
 install: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    $(if $(PREFIX),-DCMAKE_INSTALL_PREFIX=$(PREFIX)) $(CMAKE_ARGS)
-	cmake --build $(BUILD) -j $(JOBS)
-	cmake --install $(BUILD)
+	cmake -S . -B $(INSTALL_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DRPCHOST_TESTS=OFF \
+	    -DCMAKE_INSTALL_PREFIX=$(if $(PREFIX),$(PREFIX),/usr/local) \
+	    $(CMAKE_ARGS)
+	cmake --build $(INSTALL_BUILD) -j $(JOBS)
+	cmake --install $(INSTALL_BUILD)
 
 # Debian packages from debian/ (dpkg-buildpackage on a copy of the tree,
 # in $(DEB_BUILD)); see README, "Install from the packages".
@@ -91,4 +98,4 @@ format-check: test-deps
 	@clang-format --dry-run -Werror $(FORMAT_FILES) && echo "clang-format: clean"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(DEB_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(DEB_BUILD) $(INSTALL_BUILD)

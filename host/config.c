@@ -33,6 +33,7 @@ struct parse_state {
     char *seen;         /* bitmap of [server] keys already set */
     char empty_sec[64]; /* plugin section header with no key yet */
     int empty_line;
+    int section_line; /* line of the current section's `[name]` header */
     int listen_given; /* a `listen` key replaced the default address */
     /* Includes: the current file and its `include` keys (with lines). */
     const char *file;
@@ -512,8 +513,9 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
     struct plugin_conf *p = find_plugin(c, section);
 
     if (p != NULL && strcmp(p->file, st->file) != 0) {
-        iniread_fail(&st->rd, "section [%s] is already in %s (line %d)",
-                     section, p->file, p->line);
+        iniread_fail_at(&st->rd, st->section_line,
+                        "section [%s] is already in %s (line %d)", section,
+                        p->file, p->section_line);
         return 0;
     }
     if (p == NULL) {
@@ -540,6 +542,7 @@ plugin_key(struct parse_state *st, const char *section, const char *name,
         p->name = strdup(section);
         p->file = strdup(st->file);
         p->line = st->rd.line;
+        p->section_line = st->section_line;
         c->nplugins++;
         if (p->name == NULL || p->file == NULL) {
             iniread_fail(&st->rd, "out of memory");
@@ -659,6 +662,7 @@ check_section_line(void *ctx, const char *line)
     memcpy(st->empty_sec, p + 1, n);
     st->empty_sec[n] = '\0';
     st->empty_line = st->rd.line;
+    st->section_line = st->rd.line;
     if (strcmp(st->empty_sec, "server") == 0)
         st->empty_sec[0] = '\0';
 }

@@ -27,6 +27,7 @@ struct plugin_conf {
     char *name;           /* section name */
     char *path;           /* resolved path of the .so; NULL until given */
     int line;             /* line of its `path` key (else of its first key) */
+    int section_line;     /* line of its `[name]` header */
     char *file;           /* the file holding the section (an include's) */
     struct config_kv *kv; /* plugin-specific keys (not "path") */
     size_t nkv;

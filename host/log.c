@@ -152,6 +152,37 @@ log_open_file(const char *path)
 }
 
 int
+log_check_file(const char *config, const char *key, const char *path)
+{
+    char dir[4096];
+    const char *slash;
+    size_t n;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != ENOENT) {
+        log_error("%s: %s %s: cannot open it for appending: %s", config, key,
+                  path, strerror(errno));
+        return -1;
+    }
+    /* Not there yet: startup creates it, if its folder lets it. */
+    slash = strrchr(path, '/');
+    n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof(dir))
+        n = sizeof(dir) - 1;
+    memcpy(dir, slash == NULL ? "." : path, n);
+    dir[n] = '\0';
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    log_error("%s: %s %s: cannot create it in %s: %s", config, key, path, dir,
+              strerror(errno));
+    return -1;
+}
+
+int
 log_access_open(const char *path)
 {
     int fd, old;

@@ -62,6 +62,14 @@ int log_to_journal(void);
  * 0 or -1 with errno.  Main thread, before other threads. */
 int log_open_file(const char *path);
 
+/* rpchost -t's check of a log file (`key`, "log_file" or "access_log",
+ * of the config file `config`): an existing file must open for appending,
+ * a new one needs a folder it can be created in.  Nothing is created
+ * (-t often runs as root, and a root-owned file would keep the service's
+ * user out of it).  0, or -1 after one error line naming config, key,
+ * path and why. */
+int log_check_file(const char *config, const char *key, const char *path);
+
 /* The access log: one line per HTTP request.  log_access_open(NULL)
  * turns it off.  Main thread. */
 int log_access_open(const char *path);

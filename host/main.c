@@ -69,8 +69,58 @@ usage(FILE *out)
         "                        (without a secret, a random one is printed to "
         "stderr)\n"
         "\n"
-        "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config "
-        "and plugins; SIGUSR1 reopens the log files.\n");
+        "Signals: SIGTERM/SIGINT stop gracefully; SIGQUIT stops as SIGTERM, "
+        "giving idle\n"
+        "keep-alive connections shutdown_timeout for one more request; "
+        "SIGHUP reloads the\n"
+        "config and plugins; SIGUSR1 reopens the log files; SIGUSR2 "
+        "upgrades (re-executes\n"
+        "the binary on disk in place, with the listening sockets).\n");
+}
+
+/* Append text to buf (len bytes, off used), cutting it when full. */
+static void
+append(char *buf, size_t len, size_t *off, const char *text)
+{
+    int n = snprintf(buf + *off, len - *off, "%s", text);
+
+    if (n > 0)
+        *off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
+}
+
+/* What plugin p of g provides, into buf (len bytes; cut when full): its
+ * methods ("a, b"), then its call hooks ("a, b; hooks: on_call, on_done");
+ * a plugin with hooks alone is "(hooks only: on_done)", one with neither
+ * "(no methods)".  Returns buf. */
+static const char *
+plugin_provides(const struct generation *g, const struct plugin *p, char *buf,
+                size_t len)
+{
+    size_t off = 0, nmethods = 0;
+    int hooked = p->on_call != NULL || p->on_done != NULL;
+
+    buf[0] = '\0';
+    for (size_t j = 0; j < registry_count(g->reg); j++) {
+        const struct method *m = registry_at(g->reg, j);
+        if (m->plugin != p)
+            continue;
+        if (nmethods++ > 0)
+            append(buf, len, &off, ", ");
+        append(buf, len, &off, m->name);
+    }
+    if (!hooked) {
+        if (nmethods == 0)
+            append(buf, len, &off, "(no methods)");
+        return buf;
+    }
+    append(buf, len, &off, nmethods == 0 ? "(hooks only: " : "; hooks: ");
+    if (p->on_call != NULL)
+        append(buf, len, &off, "on_call");
+    if (p->on_done != NULL)
+        append(buf, len, &off, p->on_call != NULL ? ", on_done" : "on_done");
+    if (nmethods == 0)
+        append(buf, len, &off, ")");
+    return buf;
 }
 
 static void
@@ -101,18 +151,13 @@ report(const struct generation *g)
                : "(any)");
     for (size_t i = 0; i < g->nloaded; i++) {
         const struct plugin *p = &g->plugins[i];
-        size_t n = 0;
+        char what[1024];
 
-        printf("plugin [%s] %s (%s %s, ABI %u): ", p->name, c->plugins[i].path,
-               p->def->name ? p->def->name : "?",
+        printf("plugin [%s] %s (%s %s, ABI %u): %s\n", p->name,
+               c->plugins[i].path, p->def->name ? p->def->name : "?",
                p->def->version ? p->def->version : "?",
-               (unsigned)p->def->abi_version);
-        for (size_t j = 0; j < registry_count(g->reg); j++) {
-            const struct method *m = registry_at(g->reg, j);
-            if (m->plugin == p)
-                printf("%s%s", n++ ? ", " : "", m->name);
-        }
-        printf("%s\n", n ? "" : "(no methods)");
+               (unsigned)p->def->abi_version,
+               plugin_provides(g, p, what, sizeof(what)));
     }
     printf("%zu plugin(s), %zu method(s)\n", g->nloaded,
            registry_count(g->reg));
@@ -122,24 +167,11 @@ static void
 log_loaded(const struct generation *g)
 {
     for (size_t i = 0; i < g->nloaded; i++) {
-        const struct plugin *p = &g->plugins[i];
-        char names[1024];
-        size_t off = 0;
+        char what[1024];
 
-        names[0] = '\0';
-        for (size_t j = 0; j < registry_count(g->reg); j++) {
-            const struct method *m = registry_at(g->reg, j);
-            int n;
-            if (m->plugin != p)
-                continue;
-            n = snprintf(names + off, sizeof(names) - off, "%s%s",
-                         off ? ", " : "", m->name);
-            if (n < 0 || (size_t)n >= sizeof(names) - off)
-                break;
-            off += (size_t)n;
-        }
-        log_info("plugin [%s] loaded from %s: %s", p->name,
-                 g->cfg->plugins[i].path, off ? names : "(no methods)");
+        log_info("plugin [%s] loaded from %s: %s", g->plugins[i].name,
+                 g->cfg->plugins[i].path,
+                 plugin_provides(g, &g->plugins[i], what, sizeof(what)));
     }
 }
 
@@ -358,8 +390,18 @@ main(int argc, char **argv)
     }
     rc = g->cfg->pidfile != NULL &&
          pidfile_check(g->cfg->pidfile, g->cfg->file) != 0;
+    if (g->cfg->log_file != NULL &&
+        log_check_file(g->cfg->file, "log_file", g->cfg->log_file) != 0)
+        rc = 1;
+    if (g->cfg->access_log != NULL &&
+        log_check_file(g->cfg->file, "access_log", g->cfg->access_log) != 0)
+        rc = 1;
     if (rc == 0 && !quiet)
         report(g);
+    /* The report is the last word: not "generation 1 finalised" (-v
+     * still shows it and what the plugins' finalisers say). */
+    if (!verbose)
+        log_set_level(LEVEL_WARN);
     generation_unref(g);
     return rc;
 }

@@ -248,8 +248,10 @@ same_path(const char *a, const char *b)
 static void
 apply_log_files(const struct config *old, const struct config *next)
 {
-    if (old == NULL || !same_path(old->log_file, next->log_file)) {
-        if (next->log_file == NULL && old != NULL)
+    /* The first generation's log_file is the supervisor's, inherited: it
+     * opened it (or said once why not) before forking this process. */
+    if (old != NULL && !same_path(old->log_file, next->log_file)) {
+        if (next->log_file == NULL)
             log_warn("log_file removed: keeping %s until restart",
                      old->log_file);
         else if (log_open_file(next->log_file) != 0)

@@ -13,7 +13,11 @@
  * (one line; "code" 0 is a result, anything else the error code).
  * Section keys:
  *   file   the audit file (required): absolute, or relative to rpchost's
- *          working directory; opened for appending, mode 0640.
+ *          working directory (`/` under systemd), not to the config
+ *          file's folder as the host's own path keys are: the plugin API
+ *          hands a plugin its keys' values as written and has no call
+ *          that names the config file's folder.  Opened for appending,
+ *          mode 0640.
  * Each line is one write(2) to a file opened O_APPEND, so lines from
  * several loops never interleave.  After logrotate moved the file, the
  * next line (at most a second later) goes to a new one at `file`: the

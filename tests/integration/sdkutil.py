@@ -190,8 +190,10 @@ def methods_of_t_output(out):
     names = set()
     for line in out.splitlines():
         if line.startswith("plugin [") and "): " in line:
-            listed = line.split("): ", 1)[1].strip()
-            if listed and listed != "(no methods)":
+            # "a, b", "a, b; hooks: on_call", "(hooks only: on_done)",
+            # "(no methods)"
+            listed = line.split("): ", 1)[1].split("; hooks:")[0].strip()
+            if listed and not listed.startswith("("):
                 names.update(n.strip() for n in listed.split(","))
     return names
 

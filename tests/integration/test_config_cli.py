@@ -218,6 +218,48 @@ class CliTest(unittest.TestCase):
                         self.assertIn("pidfile /nonexistent/x.pid", err)
                         self.assertIn(path, err)
 
+    def test_test_config_checks_the_log_files(self):
+        # -t predicts what startup would say: a log file it cannot open.
+        # It creates nothing (the file is the server's to create).
+        with TempDir() as d:
+            for key in ("log_file", "access_log"):
+                for where, want in (("/nonexistent/dir/x.log", 1),
+                                    (d.path + "/new.log", 0)):
+                    with self.subTest(key=key, path=where):
+                        path = d.write("t.ini", ini_text(
+                            {key: where}, {"ping": plugin(PING_SO)}))
+                        rc, out, err = run_cli(["-c", path, "-t"])
+                        self.assertEqual(rc, want, err)
+                        if want:
+                            self.assertIn("%s: %s %s: cannot create it in "
+                                          "/nonexistent/dir" %
+                                          (path, key, where), err)
+                        self.assertFalse(os.path.exists(d.path + "/new.log"))
+
+    def test_unopenable_log_file_said_once_at_startup(self):
+        # The supervisor says it; the worker it forks does not say it again.
+        with Server(server={"log_file": "/nonexistent/dir/x.log"}) as srv:
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+            said = [line for line in srv.stderr.splitlines()
+                    if "/nonexistent/dir/x.log" in line]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn("logging to stderr", said[0])
+
+    def test_test_config_ends_with_its_report(self):
+        # No "generation 1 finalised" after the report; a plugin with call
+        # hooks and no methods says so.
+        audit = os.path.join(os.path.dirname(PING_SO), "audit.so")
+        with TempDir() as d:
+            path = d.write("t.ini", ini_text(
+                {"listen": "127.0.0.1:0"},
+                {"ping": plugin(PING_SO),
+                 "audit": plugin(audit, file=d.path + "/audit.log")}))
+            rc, out, err = run_cli(["-c", path, "-t"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(err.strip(), "")
+        self.assertRegex(out, r"plugin \[audit\] .*: \(hooks only: on_done\)\n")
+        self.assertNotIn("no methods", out)
+
     def test_long_options(self):
         def argv(ini):
             return ["--config", ini, "--listen", "127.0.0.1:0",
@@ -271,6 +313,10 @@ class CliTest(unittest.TestCase):
                 for opt in ("--config", "--listen", "--threads",
                             "--test-config", "--verbose", "--version"):
                     self.assertIn(opt, out)
+                # Every signal the server handles (README, Signals).
+                for sig in ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP",
+                            "SIGUSR1", "SIGUSR2"):
+                    self.assertIn(sig, out)
 
     def test_version(self):
         rc, out, err = run_cli(["--version"])

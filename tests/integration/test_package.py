@@ -140,7 +140,7 @@ class DebianPackageTest(unittest.TestCase):
                                      "/etc/logrotate.d/rpchost"})
         self.assertFalse(os.path.exists(self.path("usr", "etc")))
         self.assertTrue(os.path.isdir(self.path("etc", "rpchost", "conf.d")))
-        for name in ("ping", "calc", "echo", "sleep"):
+        for name in ("ping", "calc", "echo", "sleep", "audit"):
             self.assertTrue(os.path.isfile(self.path(
                 "usr", "lib", self.multiarch, "rpchost", "plugins",
                 name + ".so")), name)

@@ -6,6 +6,7 @@ the installed configs."""
 
 import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -140,11 +141,20 @@ class InstalledSdkTest(unittest.TestCase):
         cfgs = glob.glob(os.path.join(self.prefix, "**", "cmake", "rpchost",
                                       "rpchostConfig.cmake"), recursive=True)
         self.assertEqual(len(cfgs), 1, cfgs)
-        for name in ("ping", "calc", "echo", "sleep"):
+        for name in ("ping", "calc", "echo", "sleep", "audit"):
             found = glob.glob(os.path.join(self.prefix, "**", "rpchost",
                                            "plugins", name + ".so"),
                               recursive=True)
             self.assertEqual(len(found), 1, (name, found))
+
+    def test_examples_audit_section_names_the_installed_plugin(self):
+        # examples.ini's commented [audit] section works once uncommented.
+        with open(os.path.join(self.prefix, "etc", "rpchost",
+                               "examples.ini")) as f:
+            paths = re.findall(r"^; path = (\S*audit\.so)$", f.read(), re.M)
+        self.assertEqual(len(paths), 1, paths)
+        self.assertTrue(os.path.isabs(paths[0]), paths)
+        self.assertTrue(os.path.isfile(paths[0]), paths)
 
     def test_template_builds_with_cmake(self):
         so = self.cmake_so()
@@ -319,6 +329,33 @@ class InstalledSdkTest(unittest.TestCase):
                             os.path.realpath(i).startswith(
                                 os.path.realpath(moved)) for i in incs),
                         cflags)
+
+
+
+class MakeInstallTest(unittest.TestCase):
+    """`make install PREFIX=...` (sdk/README.md, step 1) builds in a folder
+    of its own, with the PREFIX of that call: `make build` and `make run`
+    keep their build, whose default config stays /usr/local's."""
+
+    def dry_run(self, *args):
+        if not harness.SRC or shutil.which("make") is None:
+            self.skipTest("no source tree or make")
+        p = subprocess.run(["make", "-n", "-C", harness.SRC] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_install_leaves_the_build_folder_alone(self):
+        out = self.dry_run("install", "PREFIX=/opt/rpchost-x")
+        self.assertIn("-B build-install ", out)
+        self.assertIn("-DCMAKE_INSTALL_PREFIX=/opt/rpchost-x", out)
+        self.assertIn("--install build-install", out)
+        self.assertNotRegex(out, r"-B build\s")
+        # Without PREFIX: /usr/local again, not the last one given.
+        self.assertIn("-DCMAKE_INSTALL_PREFIX=/usr/local ",
+                      self.dry_run("install"))
+        self.assertNotIn("build-install", self.dry_run("build"))
 
 
 if __name__ == "__main__":

@@ -902,7 +902,16 @@ test_include(void **state)
     fputs("[first]\npath = /y.so\n", f);
     fclose(f);
     assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "a.ini:2: section [first] is already in"));
+    /* Both places are the [first] headers: a.ini's line 1 and rpc.ini's
+     * line 4, not the lines of their first keys. */
+    assert_non_null(strstr(err, "a.ini:1: section [first] is already in"));
+    assert_non_null(strstr(err, "rpc.ini (line 4)"));
+    f = fopen(a, "w");
+    fputs("; a comment\n\n[first]\n\nkey = 1\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "a.ini:3: section [first] is already in"));
+    assert_non_null(strstr(err, "rpc.ini (line 4)"));
     f = fopen(a, "w");
     fputs("[server]\nthreads = 3\n", f);
     fclose(f);
