@@ -163,6 +163,10 @@ int config_same_listens(const struct config *a, const struct config *b);
  * kept). */
 int config_copy_listens(struct config *dst, const struct config *src);
 
+/* `value` (a path from c's file) resolved against that file's folder,
+ * malloc()ed; NULL when out of memory. */
+char *config_path(const struct config *c, const char *value);
+
 /* The value of a plugin key, or NULL. */
 const char *plugin_conf_get(const struct plugin_conf *p, const char *key);
 

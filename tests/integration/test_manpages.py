@@ -10,7 +10,7 @@ and README.md are kept in step with the programs:
     option of their getopt tables, so none hides from --help) is in the
     README's section for the command and is an entry (a .TP tag) of the
     command's page;
-  - every key of the [server] key table in host/config.c (parsed from the
+  - every key of the [server] key table in host/serverkey.c (parsed from the
     source) is a row of the README's `[server]` table and an entry of
     rpchost.ini(5)'s [server] section.
 
@@ -140,14 +140,14 @@ def source_options(path):
 
 
 def config_keys():
-    """The [server] keys of host/config.c's key table."""
-    text = read("host", "config.c")
+    """The [server] keys of host/serverkey.c's key table."""
+    text = read("host", "serverkey.c")
     table = re.search(r"server_keys\[\]\s*=\s*\{(.*?)\n\};", text, re.S)
     if table is None:
-        raise AssertionError("host/config.c: no server_keys[] table found")
+        raise AssertionError("host/serverkey.c: no server_keys[] table found")
     keys = re.findall(r"\{\s*\"([a-z0-9_]+)\"\s*,\s*K_", table.group(1))
     if len(keys) < 20:
-        raise AssertionError("host/config.c: only %d keys parsed: %s"
+        raise AssertionError("host/serverkey.c: only %d keys parsed: %s"
                              % (len(keys), keys))
     return keys
 
@@ -240,7 +240,7 @@ class TestInSync(unittest.TestCase):
         missing_readme = [k for k in keys if k not in rows]
         missing_page = [k for k in keys if k not in entries]
         if missing_readme or missing_page:
-            self.fail("[server] keys of host/config.c not documented: as "
+            self.fail("[server] keys of host/serverkey.c not documented: as "
                       "a row of README.md's `[server]` table: %s; as an "
                       "entry of man/rpchost.ini.5's [server] section: %s"
                       % (" ".join(missing_readme) or "(all there)",
