@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * supervisor.c - see supervisor.h.
+ * supervisor.c - see supervisor.h.  The worker processes themselves are
+ * workers.c's (supdef.h: the state both share).
  *
  * One thread and one poll(2) loop: a signalfd for the signals, one pipe
  * per worker for what it says, and the timers (a restart's backoff, a
@@ -10,528 +11,19 @@
 #include "supervisor.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "listener.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
-#include "reload.h"
-#include "shared.h"
-#include "stats.h"
-#include "upgrade.h"
-#include "util.h"
-
-#define MAX_KIDS UPGRADE_MAX_WORKERS
-/* A draining worker still alive this long after its shutdown_timeout
- * gets SIGABRT (a core), and SIGKILL KILL_GRACE_MS after that. */
-#define ABORT_GRACE_MS 3000
-#define KILL_GRACE_MS 5000
-/* A stop signal this soon after the first is the same request. */
-#define SECOND_SIGNAL_MS 500
-
-enum kid_state { KID_STARTING, KID_SERVING, KID_DRAINING };
-
-struct kid {
-    pid_t pid;
-    int ctl;               /* read end of its pipe; -1: none */
-    struct shared *shared; /* NULL: adopted across a re-execution */
-    enum kid_state state;
-    long long started_ms;
-    long long kill_ms; /* DRAINING: when it gets SIGABRT, then SIGKILL */
-    int aborted;       /* SIGABRT sent */
-    int reason;        /* enum restart_reason it was started for; -1 */
-    /* A SIGHUP's new listen/threads: the config and sockets that become
-     * the supervisor's once this worker serves (NULL: the current ones). */
-    struct config *cfg;
-    struct listeners *ls;
-};
-
-struct sup {
-    struct config *cfg; /* the config workers are started from */
-    const struct reload_opts *opts;
-    supervisor_worker_fn *fn;
-    const char *exe;
-    char *const *argv;
-    sigset_t sigs; /* those the signalfd takes */
-    int sigfd;
-    struct listeners *ls; /* the sockets workers are started on */
-    struct kid kids[MAX_KIDS];
-    int nkids;
-    unsigned long restarts[RESTART_NREASONS];
-    unsigned long nrestarts;
-    int quick_deaths;  /* in a row, each soon after its start */
-    int stall_pending; /* a stall replacement waits for a starting worker */
-    long long restart_at_ms; /* a restart waiting out its backoff; 0 */
-    int restart_reason;
-    int ever_ready;
-    int stopping;
-    long long stop_ms; /* when the first stop signal came */
-    int exit_code;
-    char *pidfile;
-};
-
-static long long
-now_ms(void)
-{
-    return util_mono_ms();
-}
-
-/* ---- workers ---- */
-
-static int
-count_state(const struct sup *s, enum kid_state st)
-{
-    int n = 0;
-
-    for (int i = 0; i < s->nkids; i++)
-        n += s->kids[i].state == st;
-    return n;
-}
-
-/* "killed by signal 11 (Segmentation fault, core dumped)" or "exited
- * with status 1". */
-static void
-describe_status(int status, char *out, size_t len)
-{
-    if (WIFSIGNALED(status))
-        snprintf(out, len, "killed by signal %d (%s%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)),
-                 WCOREDUMP(status) ? ", core dumped" : "");
-    else
-        snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
-}
-
-/* The worker process, after the fork: never returns. */
-/* Whether fd is one of set's. */
-static int
-in_set(const struct listeners *set, int fd)
-{
-    for (int i = 0; set != NULL && i < set->n; i++)
-        if (set->s[i].fd == fd)
-            return 1;
-    return 0;
-}
-
-/* In the worker: close the sockets of `set` that are not its own. */
-static void
-close_others(const struct listeners *set, const struct listeners *own)
-{
-    for (int i = 0; set != NULL && set != own && i < set->n; i++)
-        if (!in_set(own, set->s[i].fd))
-            close(set->s[i].fd);
-}
-
-/* The worker process, after the fork: never returns. */
-static void
-run_child(struct sup *s, struct config *cfg, const struct listeners *ls,
-          int ctl[2], struct shared *sh, pid_t supervisor)
-{
-    struct worker_ends ends;
-
-    /* A supervisor killed outright takes its worker with it (gracefully);
-     * one that died before this line was reached, too. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != supervisor)
-        _exit(1);
-    close(s->sigfd);
-    close(ctl[0]);
-    /* Nothing of the other workers: their pipes, their records, the
-     * sockets that are not this one's. */
-    for (int i = 0; i < s->nkids; i++) {
-        if (s->kids[i].ctl >= 0)
-            close(s->kids[i].ctl);
-        shared_free(s->kids[i].shared);
-        close_others(s->kids[i].ls, ls);
-    }
-    close_others(s->ls, ls);
-    /* Its own process group, so that a terminal's ^C reaches the
-     * supervisor alone, which forwards it once.  The signals stay blocked
-     * until the worker handles them (server_run): one sent while it
-     * starts waits instead of killing it. */
-    setpgid(0, 0);
-    memset(&ends, 0, sizeof(ends));
-    for (int i = 0; i < ls->n; i++)
-        ends.listen_fds[ends.nlisten++] = ls->s[i].fd;
-    ends.ctl_fd = ctl[1];
-    ends.shared = sh;
-    ends.restarts = s->nrestarts;
-    exit(s->fn(cfg, &ends));
-}
-
-/* Fork a worker for `cfg` on the sockets `ls`; `reason` is why (-1: the
- * first).  The worker gets its own copy of cfg.  The new entry, or NULL
- * logged. */
-static struct kid *
-start_worker(struct sup *s, struct config *cfg, struct listeners *ls,
-             int reason)
-{
-    struct kid *k;
-    struct shared *sh;
-    int ctl[2];
-    pid_t pid, self;
-
-    if (s->nkids == MAX_KIDS) {
-        log_error("supervisor: %d workers already; not starting another",
-                  MAX_KIDS);
-        return NULL;
-    }
-    sh = shared_new(cfg->threads);
-    if (sh == NULL) {
-        log_error("supervisor: cannot map memory for a worker: %s",
-                  strerror(errno));
-        return NULL;
-    }
-    if (pipe2(ctl, O_CLOEXEC) != 0) {
-        log_error("supervisor: pipe: %s", strerror(errno));
-        shared_free(sh);
-        return NULL;
-    }
-    if (reason >= 0) { /* counted in the child's copy; undone below */
-        s->restarts[reason]++;
-        s->nrestarts++;
-    }
-    shared_set_restarts(sh, s->restarts);
-    self = getpid();
-    pid = fork();
-    if (pid == 0)
-        run_child(s, cfg, ls, ctl, sh, self);
-    close(ctl[1]);
-    if (pid < 0) {
-        if (reason >= 0) {
-            s->restarts[reason]--;
-            s->nrestarts--;
-        }
-        log_error("supervisor: fork: %s", strerror(errno));
-        close(ctl[0]);
-        shared_free(sh);
-        return NULL;
-    }
-    fcntl(ctl[0], F_SETFL, O_NONBLOCK);
-    k = &s->kids[s->nkids++];
-    memset(k, 0, sizeof(*k));
-    k->pid = pid;
-    k->ctl = ctl[0];
-    k->shared = sh;
-    k->state = KID_STARTING;
-    k->started_ms = now_ms();
-    k->reason = reason;
-    if (reason >= 0)
-        log_info("supervisor: started worker %ld (%s)", (long)pid,
-                 stats_restart_reason(reason));
-    return k;
-}
-
-/* SIGTERM (a stop) or SIGQUIT (a replacement: idle keep-alive connections
- * get until shutdown_timeout to send one more request) to a worker: it
- * drains (stops accepting, answers what it has with Connection: close)
- * and exits; past its deadline it is aborted. */
-static void
-drain(struct sup *s, struct kid *k, int sig)
-{
-    k->state = KID_DRAINING;
-    k->kill_ms = now_ms() + s->cfg->shutdown_timeout_ms + ABORT_GRACE_MS;
-    if (kill(k->pid, sig) != 0 && errno != ESRCH)
-        log_error("supervisor: cannot signal worker %ld: %s", (long)k->pid,
-                  strerror(errno));
-}
-
-static void
-forward(struct sup *s, int sig)
-{
-    for (int i = 0; i < s->nkids; i++)
-        if (s->kids[i].state != KID_DRAINING)
-            kill(s->kids[i].pid, sig);
-}
-
-/* The config a crashed worker served, as the one its successor serves. */
-static void
-take_config(struct sup *s, const struct shared *sh)
-{
-    struct config *c = NULL;
-    char err[1024];
-    size_t len = 0;
-    char *text = sh != NULL ? shared_config(sh, &len) : NULL;
-
-    if (text == NULL)
-        return;
-    c = reload_config(s->opts, text, len, err, sizeof(err), NULL);
-    if (c == NULL) {
-        log_warn("supervisor: the worker's last config does not parse here "
-                 "(%s); keeping the one it was started with",
-                 err);
-        config_free(c);
-    } else if (c->threads != s->cfg->threads ||
-               !config_same_listens(c, s->cfg)) {
-        config_free(c); /* a socket the supervisor did not open */
-    } else {
-        config_free(s->cfg);
-        s->cfg = c;
-    }
-    free(text);
-}
-
-/* A worker died unexpectedly: start the next one now, or after a backoff
- * when they keep dying soon after starting. */
-static void
-schedule_restart(struct sup *s, long long started_ms, int reason)
-{
-    long long delay = 0;
-
-    if (now_ms() - started_ms < RESTART_QUICK_MS)
-        s->quick_deaths++;
-    else
-        s->quick_deaths = 0;
-    if (s->quick_deaths > 1) {
-        int shift = s->quick_deaths - 2;
-
-        delay = RESTART_BACKOFF_MS;
-        while (shift-- > 0 && delay < RESTART_BACKOFF_MAX_MS)
-            delay *= 2;
-        if (delay > RESTART_BACKOFF_MAX_MS)
-            delay = RESTART_BACKOFF_MAX_MS;
-    }
-    s->restart_reason = reason;
-    if (delay == 0) {
-        if (start_worker(s, s->cfg, s->ls, reason) == NULL)
-            delay = RESTART_BACKOFF_MAX_MS;
-        else
-            return;
-    }
-    log_warn("supervisor: %d worker(s) in a row died within %.0f s of "
-             "starting; the next starts in %.2f s",
-             s->quick_deaths, RESTART_QUICK_MS / 1e3, (double)delay / 1e3);
-    notify_status("worker crash loop: next start in %.2f s",
-                  (double)delay / 1e3);
-    s->restart_at_ms = now_ms() + delay;
-}
-
-static void
-remove_kid(struct sup *s, struct kid *k)
-{
-    if (k->ctl >= 0)
-        close(k->ctl);
-    shared_free(k->shared);
-    if (k->cfg != NULL) {
-        /* A SIGHUP's worker that never served: its sockets and config go
-         * with it. */
-        if (k->ls != s->ls)
-            listeners_free(k->ls);
-        config_free(k->cfg);
-    }
-    *k = s->kids[--s->nkids];
-}
-
-/* `ls` (made with the current set as its reuse) is the set in use from
- * now on; the old one is closed (workers still draining keep their own
- * copies), with the unix socket files of addresses no longer listened
- * on. */
-static void
-use_listeners(struct sup *s, struct listeners *ls)
-{
-    if (ls == s->ls)
-        return;
-    listeners_hand_over(s->ls, ls);
-    listeners_free(s->ls);
-    s->ls = ls;
-}
-
-/* "127.0.0.1:5000, unix:/run/rpc.sock" into out. */
-static void
-listen_text(const struct listeners *ls, char *out, size_t len)
-{
-    size_t off = 0;
-
-    out[0] = '\0';
-    for (int i = 0; i < ls->n && off < len; i++) {
-        int n = snprintf(out + off, len - off, "%s%s", i ? ", " : "",
-                         ls->s[i].addr);
-        if (n < 0)
-            break;
-        off += (size_t)n;
-    }
-}
-
-/* Worker `k` ended with `status`. */
-static void
-on_worker_exit(struct sup *s, struct kid *k, int status)
-{
-    char how[160], what[2048] = "";
-    int crashed = WIFSIGNALED(status);
-    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    enum kid_state was = k->state;
-    long long started = k->started_ms;
-    long pid = (long)k->pid; /* remove_kid() moves another entry here */
-    int reason = k->reason;
-    int others_serving;
-
-    describe_status(status, how, sizeof(how));
-    if (k->shared != NULL)
-        shared_describe(k->shared, what, sizeof(what));
-    if (s->stopping) {
-        if (!clean && s->exit_code == 0)
-            s->exit_code =
-                crashed ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-        if (!clean)
-            log_error("supervisor: worker %ld %s%s%s", pid, how,
-                      crashed && what[0] ? "; " : "", crashed ? what : "");
-        remove_kid(s, k);
-        return;
-    }
-    if (was == KID_DRAINING) {
-        if (clean)
-            log_info("supervisor: old worker %ld finished draining", pid);
-        else
-            log_warn("supervisor: old worker %ld %s%s%s", pid, how,
-                     what[0] ? "; " : "", what);
-        remove_kid(s, k);
-        return;
-    }
-    if (crashed || was == KID_SERVING)
-        take_config(s, k->shared);
-    remove_kid(s, k);
-    others_serving = count_state(s, KID_SERVING);
-    if (was == KID_STARTING && !s->ever_ready && others_serving == 0) {
-        /* The first worker never served: a startup error (logged by it). */
-        if (crashed)
-            log_error("supervisor: the worker %s while starting%s%s", how,
-                      what[0] ? "; " : "", what);
-        s->exit_code = crashed               ? 1
-                       : WEXITSTATUS(status) ? WEXITSTATUS(status)
-                                             : 1;
-        s->stopping = 1;
-        return;
-    }
-    if (was == KID_STARTING && others_serving > 0) {
-        log_error("supervisor: the new worker %ld %s before it served%s%s; "
-                  "the running worker keeps serving",
-                  pid, how, crashed && what[0] ? "; " : "",
-                  crashed ? what : "");
-        notify_ready("the last replacement failed");
-        if (s->stall_pending) {
-            /* A stalled worker asked meanwhile: its turn now. */
-            s->stall_pending = 0;
-            if (start_worker(s, s->cfg, s->ls, RESTART_STALL) == NULL)
-                log_error("supervisor: the stalled worker stays");
-        }
-        return;
-    }
-    log_error("supervisor: worker %ld %s%s%s; %s", pid, how,
-              what[0] ? "; " : "", what,
-              others_serving || count_state(s, KID_STARTING)
-                  ? "another worker serves"
-                  : "starting another");
-    notify_status("worker %ld %s; restarting", pid, how);
-    if (others_serving == 0 && count_state(s, KID_STARTING) == 0)
-        schedule_restart(s, started,
-                         was == KID_STARTING && reason >= 0 ? reason
-                         : crashed                          ? RESTART_CRASH
-                                                            : RESTART_EXIT);
-}
-
-static void
-reap(struct sup *s)
-{
-    int status;
-    pid_t pid;
-
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < s->nkids; i++) {
-            if (s->kids[i].pid == pid) {
-                on_worker_exit(s, &s->kids[i], status);
-                break;
-            }
-        }
-    }
-}
-
-/* Worker `k` serves: the others (a replacement's predecessors) drain. */
-static void
-on_ready(struct sup *s, struct kid *k)
-{
-    if (k->state != KID_STARTING)
-        return;
-    k->state = KID_SERVING;
-    if (k->cfg != NULL) {
-        /* A SIGHUP's listen/threads change serves: it is the config now. */
-        if (k->ls != s->ls) {
-            char text[1024];
-
-            use_listeners(s, k->ls);
-            listen_text(s->ls, text, sizeof(text));
-            log_info("listening on %s, endpoint %s, %d loop(s)", text,
-                     k->cfg->endpoint, k->cfg->threads);
-        }
-        k->ls = NULL;
-        config_free(s->cfg);
-        s->cfg = k->cfg;
-        k->cfg = NULL;
-    }
-    if (!s->ever_ready) {
-        char text[1024];
-
-        s->ever_ready = 1;
-        /* Whoever waits for this line finds the server answering. */
-        listen_text(s->ls, text, sizeof(text));
-        log_info("listening on %s, endpoint %s, %d loop(s)", text,
-                 s->cfg->endpoint, s->cfg->threads);
-    } else {
-        log_info("supervisor: worker %ld serves", (long)k->pid);
-    }
-    for (int i = 0; i < s->nkids; i++) {
-        struct kid *o = &s->kids[i];
-        if (o != k && o->state == KID_SERVING) {
-            log_info("supervisor: worker %ld drains (replaced by %ld)",
-                     (long)o->pid, (long)k->pid);
-            drain(s, o, SIGQUIT);
-        }
-    }
-}
-
-/* What worker `k` wrote on its pipe. */
-static void
-read_ctl(struct sup *s, struct kid *k)
-{
-    char buf[64];
-    ssize_t n = read(k->ctl, buf, sizeof(buf));
-
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        close(k->ctl);
-        k->ctl = -1;
-        return;
-    }
-    for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] == SHARED_MSG_READY) {
-            on_ready(s, k);
-        } else if (buf[i] == SHARED_MSG_STALL && k->state == KID_SERVING &&
-                   !s->stopping && count_state(s, KID_STARTING) > 0) {
-            /* The worker starting now replaces it once it serves; should
-             * it fail, a replacement for the stall starts then. */
-            log_warn("supervisor: worker %ld has a stalled loop; a worker "
-                     "is starting, which will replace it",
-                     (long)k->pid);
-            s->stall_pending = 1;
-        } else if (buf[i] == SHARED_MSG_STALL && k->state == KID_SERVING &&
-                   !s->stopping) {
-            log_warn("supervisor: worker %ld has a stalled loop; replacing "
-                     "it",
-                     (long)k->pid);
-            if (start_worker(s, s->cfg, s->ls, RESTART_STALL) == NULL)
-                log_error("supervisor: the stalled worker stays");
-        }
-    }
-}
+#include "supdef.h"
 
 /* ---- signals ---- */
 
@@ -544,7 +36,7 @@ begin_stop(struct sup *s, int sig)
          * the kernel would have merged them in one process. */
         if (now_ms() - s->stop_ms < SECOND_SIGNAL_MS)
             return;
-        forward(s, sig);
+        workers_forward(s, sig);
         for (int i = 0; i < s->nkids; i++)
             if (s->kids[i].state == KID_DRAINING)
                 kill(s->kids[i].pid, sig);
@@ -560,7 +52,7 @@ begin_stop(struct sup *s, int sig)
     listeners_shutdown(s->ls);
     for (int i = 0; i < s->nkids; i++)
         if (s->kids[i].state != KID_DRAINING)
-            drain(s, &s->kids[i], sig);
+            workers_drain(s, &s->kids[i], sig);
     if (s->nkids == 0)
         log_info("%s: no worker runs; stopped", strsignal(sig));
 }
@@ -595,8 +87,8 @@ hup_while_down(struct sup *s, struct config *c)
     if (ls != s->ls) {
         char text[1024];
 
-        use_listeners(s, ls);
-        listen_text(s->ls, text, sizeof(text));
+        workers_use_listeners(s, ls);
+        workers_listen_text(s->ls, text, sizeof(text));
         log_info("listening on %s", text);
     }
     log_info("SIGHUP: no worker serves; starting one on the new config now");
@@ -604,7 +96,7 @@ hup_while_down(struct sup *s, struct config *c)
     s->cfg = c;
     s->quick_deaths = 0;
     s->restart_at_ms = 0;
-    if (start_worker(s, s->cfg, s->ls, s->restart_reason) == NULL)
+    if (workers_start(s, s->cfg, s->ls, s->restart_reason) == NULL)
         s->restart_at_ms = now_ms() + RESTART_BACKOFF_MAX_MS;
 }
 
@@ -621,9 +113,9 @@ on_hup(struct sup *s)
 
     c = reload_config(s->opts, NULL, 0, err, sizeof(err), NULL);
     if (c == NULL) {
-        if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0)
+        if (workers_count(s, KID_SERVING) + workers_count(s, KID_STARTING) == 0)
             log_error("SIGHUP: %s", err); /* no worker to say it */
-        forward(s, SIGHUP); /* the worker reports the error as ever */
+        workers_forward(s, SIGHUP); /* the worker reports the error as ever */
         return;
     }
     /* The worker switches when its new generation serves. */
@@ -646,17 +138,17 @@ on_hup(struct sup *s)
             s->cfg->listen_group = group;
         }
     }
-    if (count_state(s, KID_SERVING) + count_state(s, KID_STARTING) == 0 &&
+    if (workers_count(s, KID_SERVING) + workers_count(s, KID_STARTING) == 0 &&
         s->restart_at_ms != 0) {
         hup_while_down(s, c);
         return;
     }
     if (c->threads == s->cfg->threads && config_same_listens(c, s->cfg)) {
         config_free(c);
-        forward(s, SIGHUP);
+        workers_forward(s, SIGHUP);
         return;
     }
-    if (count_state(s, KID_STARTING) > 0) {
+    if (workers_count(s, KID_STARTING) > 0) {
         log_warn("SIGHUP: a worker is starting; send it again once it "
                  "serves");
         config_free(c);
@@ -680,7 +172,7 @@ on_hup(struct sup *s)
              c->threads);
     /* READY=1 comes from the new worker once it serves. */
     notify_reloading("reloading: a new worker for listen/threads");
-    k = start_worker(s, c, ls, RESTART_RELOAD);
+    k = workers_start(s, c, ls, RESTART_RELOAD);
     if (k == NULL) {
         if (ls != s->ls)
             listeners_free(ls);
@@ -701,7 +193,7 @@ reexec(struct sup *s)
 {
     struct upgrade u;
 
-    if (count_state(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
+    if (workers_count(s, KID_STARTING) > 0 || s->restart_at_ms != 0) {
         log_warn("SIGUSR2: a worker is starting; try again once it serves");
         return;
     }
@@ -736,14 +228,14 @@ on_signal(struct sup *s, int sig)
         break;
     case SIGUSR1:
         log_reopen();
-        forward(s, SIGUSR1);
+        workers_forward(s, SIGUSR1);
         break;
     case SIGUSR2:
         if (!s->stopping)
             reexec(s);
         break;
     case SIGCHLD:
-        reap(s);
+        workers_reap(s);
         break;
     case SIGABRT:
         /* From outside (systemd's watchdog sends it to the main pid): the
@@ -811,7 +303,7 @@ run_timers(struct sup *s)
 
     if (s->restart_at_ms != 0 && now >= s->restart_at_ms && !s->stopping) {
         s->restart_at_ms = 0;
-        if (start_worker(s, s->cfg, s->ls, s->restart_reason) == NULL)
+        if (workers_start(s, s->cfg, s->ls, s->restart_reason) == NULL)
             s->restart_at_ms = now + RESTART_BACKOFF_MAX_MS;
     }
     for (int i = 0; i < s->nkids; i++) {
@@ -871,7 +363,7 @@ loop(struct sup *s)
          * death is handled (remove_kid moves entries). */
         for (int i = 1; i < n; i++)
             if (pfd[i].revents != 0)
-                read_ctl(s, who[i]);
+                workers_read(s, who[i]);
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
@@ -918,8 +410,8 @@ supervisor_run(struct config *cfg, const struct reload_opts *opts,
         /* After a SIGUSR2, the workers it adopted stop too. */
         begin_stop(&s, SIGTERM);
     } else {
-        if (start_worker(&s, s.cfg, s.ls, s.nkids > 0 ? RESTART_UPGRADE : -1) ==
-            NULL) {
+        if (workers_start(&s, s.cfg, s.ls,
+                          s.nkids > 0 ? RESTART_UPGRADE : -1) == NULL) {
             s.exit_code = 1;
             begin_stop(&s, SIGTERM);
         }
