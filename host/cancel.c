@@ -74,7 +74,9 @@ late_run(void *arg)
     struct batch *b = l->c->batch;
 
     l->c->cancel_late = NULL;
-    if (l->fn != NULL)
+    /* Not once the plugin answered meanwhile (from a thread of its own):
+     * fn is never run after the plugin's answer (plugin.h). */
+    if (l->fn != NULL && !(handle_flags(l->c->slot) & CALL_PLUGIN))
         run_fn(l->c, l->fn, l->arg);
     free(l);
     dispatch_batch_unref(b);

@@ -206,6 +206,14 @@ class TimeoutTest(unittest.TestCase):
             error_of(self, ans, -32001, "Call timed out")
             poll(lambda: rpc_on(srv.port, "stats")["result"]["late"] == 1,
                  "the late registration ran")
+            # ... but never after the plugin's answer, given before the
+            # posted fn came round.
+            ans = rpc_on(srv.port, "unwatched_answer", [400])
+            error_of(self, ans, -32001, "Call timed out")
+            poll(lambda: rpc_on(srv.port, "stats")["result"]["late_rc"]
+                 == ESTATE, "its answer ESTATE")
+            time.sleep(0.5)
+            self.assertEqual(rpc_on(srv.port, "stats")["result"]["late"], 1)
             check_sanitizers(srv.stderr)
 
 

@@ -153,29 +153,45 @@ late_cancelled(rpchost_call *call, void *arg)
     atomic_fetch_add(&n_late, 1);
 }
 
+/* arg non-NULL: answer right after registering, which the posted fn
+ * must then never follow. */
 static void
 unwatched_fire(rpchost_call *call, void *arg)
 {
-    (void)arg;
     api->on_cancel(call, late_cancelled, NULL);
-    atomic_store(&late_rc, api->result(call, cJSON_CreateString("late")));
+    if (arg != NULL)
+        atomic_store(&late_rc, api->result(call, cJSON_CreateString("late")));
+}
+
+static int
+start_unwatched(rpchost_call *call, void *answer)
+{
+    int64_t ms;
+    int rc;
+
+    if ((rc = get_ms(call, &ms)) != RPCHOST_OK)
+        return rc;
+    if ((rc = api->defer(call)) != RPCHOST_OK)
+        return rc;
+    if (api->timer(call, (unsigned)ms, unwatched_fire, answer) != 0)
+        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
+    return RPCHOST_OK;
 }
 
 static int
 unwatched(rpchost_call *call, const cJSON *params, void *state)
 {
-    int64_t ms;
-    int rc;
-
     (void)params;
     (void)state;
-    if ((rc = get_ms(call, &ms)) != RPCHOST_OK)
-        return rc;
-    if ((rc = api->defer(call)) != RPCHOST_OK)
-        return rc;
-    if (api->timer(call, (unsigned)ms, unwatched_fire, NULL) != 0)
-        api->error(call, RPCHOST_INTERNAL_ERROR, NULL, NULL);
-    return RPCHOST_OK;
+    return start_unwatched(call, NULL);
+}
+
+static int
+unwatched_answer(rpchost_call *call, const cJSON *params, void *state)
+{
+    (void)params;
+    (void)state;
+    return start_unwatched(call, call);
 }
 
 /* ---- held: suspended by our on_call hook ---- */
@@ -279,6 +295,8 @@ static const rpchost_method methods[] = {
      NULL},
     {"unwatched", unwatched, NULL, 0, "on_cancel from a late timer.", ms_params,
      NULL},
+    {"unwatched_answer", unwatched_answer, NULL, 0,
+     "on_cancel from a late timer, then an answer.", ms_params, NULL},
     {"held", held, NULL, 0, "Suspended by the hook first.", NULL, NULL},
     {"probe", probe, NULL, 0, "on_cancel's rcs.", NULL, NULL},
     {"stats", stats, NULL, 0, "The counters.", NULL, NULL},
