@@ -5,7 +5,11 @@
 #define _GNU_SOURCE
 #include "accept.h"
 
+#include <netinet/in.h>
+#include <stddef.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/listener.h>
 
@@ -54,11 +58,22 @@ count_open(struct lane *w)
  * every RECHECK_MS while paused, and at every sweep.  Loops at their share of
  * max_connections are left out of the comparison, and so are loops that
  * have not run their sweep for STUCK_MS (a plugin blocking their thread):
- * new connections go to loops that can answer them. */
+ * new connections go to loops that can answer them.
+ *
+ * Balancing never leaves the listen queue to one loop while it fills: a
+ * loop stepped back only while the loop it stepped back for keeps up.  When
+ * connections wait in a listening socket's queue, 1/QUEUE_SHARE of its
+ * backlog or more (a burst of thousands of connects, or the other loop
+ * preempted: on a machine with fewer cores than threads it may not run for
+ * milliseconds), a loop does not step back, and a paused one resumes at its
+ * next recheck: every loop accepts until the queue is short again.  Without
+ * this a burst overflowed the backlog (SYNs dropped, clients retrying after
+ * 1 s) while a loop waited for one that was not running. */
 
 #define BALANCE_SLACK 1
-#define RECHECK_MS 20
+#define RECHECK_MS 5
 #define STUCK_MS (3 * SWEEP_MS)
+#define QUEUE_SHARE 8
 
 /* Turn the listener on or off and say so to the other loops. */
 void
@@ -117,6 +132,27 @@ accepted(const struct lane *w)
                                 memory_order_relaxed);
 }
 
+/* Whether a listening socket's accept queue holds 1/QUEUE_SHARE of its
+ * backlog or more (TCP_INFO of a listening socket: tcpi_unacked is its
+ * queue, tcpi_sacked its backlog).  A unix socket says nothing: 0. */
+static int
+queue_filling(const struct lane *w)
+{
+    for (int i = 0; i < w->nlev; i++) {
+        struct tcp_info ti;
+        socklen_t len = sizeof(ti);
+        int fd = evconnlistener_get_fd(w->lev[i]);
+
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+            len >= offsetof(struct tcp_info, tcpi_sacked) +
+                       sizeof(ti.tcpi_sacked) &&
+            ti.tcpi_unacked > 0 &&
+            ti.tcpi_unacked >= ti.tcpi_sacked / QUEUE_SHARE)
+            return 1;
+    }
+    return 0;
+}
+
 /* Look again in RECHECK_MS whether p took connections meanwhile. */
 static void
 watch_peer(struct lane *w, struct lane *p)
@@ -148,7 +184,8 @@ balance_after_accept(struct lane *w)
     if (w->npeers < 2 || w->balance_paused || w->draining)
         return;
     p = least_loaded_peer(w, &least);
-    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK)
+    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
+        queue_filling(w))
         return;
     w->balance_paused = 1;
     accept_update(w);
@@ -158,10 +195,10 @@ balance_after_accept(struct lane *w)
 }
 
 /* While paused: every RECHECK_MS, accept again unless the loop it stepped
- * back for took a connection since the last look.  A loop busy in a long
- * call (but not yet stuck) takes none, and new clients are then not left
- * waiting for it; with no clients arriving this resumes too, which costs
- * nothing. */
+ * back for took a connection since the last look and the listen queue is
+ * short.  A loop busy in a long call (but not yet stuck) takes none, and
+ * new clients are then not left waiting for it; with no clients arriving
+ * this resumes too, which costs nothing. */
 void
 accept_on_balance_recheck(evutil_socket_t fd, short what, void *arg)
 {
@@ -176,7 +213,8 @@ accept_on_balance_recheck(evutil_socket_t fd, short what, void *arg)
     p = least_loaded_peer(w, &least);
     if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
         !atomic_load_explicit(&p->accepting, memory_order_relaxed) ||
-        (p == w->watched && accepted(p) == w->watched_total)) {
+        (p == w->watched && accepted(p) == w->watched_total) ||
+        queue_filling(w)) {
         w->balance_paused = 0;
         accept_update(w);
         return;

@@ -536,6 +536,43 @@ class ThreadsTest(unittest.TestCase):
                 for s in idle + kept:
                     s.close()
 
+    def test_burst_past_the_backlog_share_with_a_blocked_loop(self):
+        # A burst of connects, many times an eighth of the backlog, while
+        # one loop is held in a call: the listen queue fills, so the other
+        # loop keeps accepting rather than step back for the held one
+        # (accept.c queue_filling).  Every client is answered, the held
+        # call too.
+        with Server(threads=2, server={"backlog": 32}) as srv:
+            held = srv.raw_socket(timeout=10 * harness.SCALE)
+            held.sendall(post_request(
+                b'{"jsonrpc":"2.0","method":"sleep_ms","params":[250],'
+                b'"id":1}'))
+            time.sleep(0.05)
+            socks = []
+            try:
+                for _ in range(200):
+                    s = socket.socket()
+                    s.setblocking(False)
+                    s.connect_ex(("127.0.0.1", srv.port))
+                    socks.append(s)
+                for i, s in enumerate(socks):
+                    s.settimeout(10 * harness.SCALE)
+                    s.sendall(post_request(ping_body(i)))
+                for i, s in enumerate(socks):
+                    status, _, body, _ = read_http_response(s.makefile("rb"))
+                    self.assertEqual(status, 200, body)
+                    self.assertEqual(json.loads(body)["id"], i)
+                status, _, body, _ = read_http_response(held.makefile("rb"))
+                self.assertEqual(json.loads(body)["result"], 250)
+                _, _, data = srv.call(None, path="/metrics", method="GET")
+                m = harness.metrics_of(data.decode())
+                self.assertGreaterEqual(
+                    sum(m.get('rpchost_loop_connections{loop="%d"}' % i, 0)
+                        for i in range(2)), 201, m)
+            finally:
+                for s in socks + [held]:
+                    s.close()
+
     def test_slow_call_does_not_stall_other_loops(self):
         with Server(threads=2) as srv:
             slow = {}
