@@ -184,8 +184,7 @@ balance_after_accept(struct lane *w)
     if (w->npeers < 2 || w->balance_paused || w->draining)
         return;
     p = least_loaded_peer(w, &least);
-    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK ||
-        queue_filling(w))
+    if (p == NULL || open_conns(w) <= least + BALANCE_SLACK || queue_filling(w))
         return;
     w->balance_paused = 1;
     accept_update(w);
