@@ -145,21 +145,72 @@ put_time(struct lw *w, const struct timespec *ts)
     lw_puts(w, "Z");
 }
 
-/* Append text s[0 .. len) raw; when it does not fit, its longest prefix
+/* Whether byte c of client or plugin text would break a text line: a
+ * control byte (a newline would start a line of its own), or one of
+ * `also` (the access log's field separators). */
+static int
+unsafe(unsigned char c, const char *also)
+{
+    return c < 0x20 || c == 0x7f || (c != '\0' && strchr(also, c) != NULL);
+}
+
+/* Append s[0 .. n) with each unsafe byte as "\xNN". */
+static void
+put_clean_n(struct lw *w, const char *s, size_t n, const char *also)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[4] = {'\\', 'x', 0, 0};
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!unsafe(c, also)) {
+            lw_put(w, s + i, 1);
+            continue;
+        }
+        e[2] = hex[c >> 4];
+        e[3] = hex[c & 0xf];
+        lw_put(w, e, 4);
+    }
+}
+
+/* How many bytes of s[0 .. len) fit in `room` once escaped. */
+static size_t
+clean_fit(const char *s, size_t len, const char *also, size_t room)
+{
+    size_t i, need = 0;
+
+    for (i = 0; i < len; i++) {
+        size_t k = unsafe((unsigned char)s[i], also) ? 4 : 1;
+        if (need + k > room)
+            break;
+        need += k;
+    }
+    return i;
+}
+
+/* Append text s[0 .. len), unsafe bytes escaped (so that no text can
+ * forge a line or a field); when it does not fit, its longest prefix
  * that ends at a character boundary and "...". */
 static void
-put_text(struct lw *w, const char *s, size_t len)
+put_clean(struct lw *w, const char *s, size_t len, const char *also)
 {
-    size_t room = w->end - w->n;
+    size_t room = w->end - w->n, fit;
 
-    if (len <= room) {
-        lw_put(w, s, len);
+    if (clean_fit(s, len, also, room) == len) {
+        put_clean_n(w, s, len, also);
         return;
     }
     if (room < 3)
         return;
-    lw_put(w, s, util_utf8_prefix(s, room - 3));
+    fit = clean_fit(s, len, also, room - 3);
+    put_clean_n(w, s, util_utf8_prefix(s, fit), also);
     lw_puts(w, "...");
+}
+
+static void
+put_text(struct lw *w, const char *s, size_t len)
+{
+    put_clean(w, s, len, "");
 }
 
 /* The length of the valid UTF-8 sequence at p[0 .. n) (RFC 3629: no
@@ -279,13 +330,15 @@ capped_len(const char *s, size_t cap)
     return n <= cap ? n : util_utf8_prefix(s, cap);
 }
 
-/* A capped text field, as it is; NULL: "-". */
+/* A capped text field of the access log, its spaces, quotes and
+ * control bytes escaped (a client's method name or URI cannot make a
+ * field or a line of its own); NULL: "-". */
 static void
 put_raw(struct lw *w, const char *s, size_t cap)
 {
     if (s == NULL)
         s = "-";
-    lw_put(w, s, capped_len(s, cap));
+    put_clean(w, s, capped_len(s, cap), " \"");
 }
 
 /* A capped string member value; NULL: null. */

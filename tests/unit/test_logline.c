@@ -294,6 +294,37 @@ test_access_text(void **state)
                         "4bf92f3577b34da6a3ce929d0e0e4736\n");
 }
 
+/* A client's text cannot forge a line or a field of the text formats:
+ * control bytes (and in the access log spaces and quotes) escaped. */
+static void
+test_text_escaping(void **state)
+{
+    struct access_fields f = {"127.0.0.1:5123",
+                              "POST",
+                              "/rpc",
+                              200,
+                              42,
+                              17,
+                              1.2345,
+                              "x\n2026-11-29T00:00:00.000Z 10.0.0.1:1 \"GET",
+                              NULL};
+    char out[LOGLINE_MAX];
+    size_t n;
+
+    (void)state;
+    n = logline_access(out, LOG_FORMAT_TEXT, &when, &f);
+    assert_string_equal(one_line(out, n),
+                        "2026-11-29T18:40:01.123Z 127.0.0.1:5123 "
+                        "\"POST /rpc\" 200 42 17 1.234ms "
+                        "x\\x0a2026-11-29T00:00:00.000Z\\x2010.0.0.1:1\\x20"
+                        "\\x22GET -\n");
+    n = logline_msg(out, LOG_FORMAT_TEXT, 0, &when, LEVEL_WARN, "p",
+                    "a b\nFAKE\r\x7f\xc3\xa9");
+    assert_string_equal(one_line(out, n),
+                        "2026-11-29T18:40:01.123Z WARN  [p] a "
+                        "b\\x0aFAKE\\x0d\\x7f\xc3\xa9\n");
+}
+
 static void
 test_access_json(void **state)
 {
@@ -344,6 +375,7 @@ main(void)
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_json_truncation),
         cmocka_unit_test(test_access_text),
+        cmocka_unit_test(test_text_escaping),
         cmocka_unit_test(test_access_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
