@@ -19,8 +19,13 @@
  *  - A plugin built against a newer ABI than the host provides is refused
  *    at load time with a message naming both versions.
  *  - Structs a plugin hands to the host (rpchost_plugin_def, rpchost_method,
- *    rpchost_param) are frozen for the life of ABI major 1; new fields come
- *    as new structs with new functions.
+ *    rpchost_param, and from ABI 2 rpchost_method_doc, rpchost_param_doc,
+ *    rpchost_error_doc) are frozen once released; new fields come as new
+ *    structs with new functions.
+ *  - RPCHOST_PLUGIN_DEFINE stamps the plugin with the ABI of the header it
+ *    was built with, and the host refuses a plugin built for a newer ABI:
+ *    so a plugin may use every function its header declares without
+ *    checking api->abi_version.
  *  - Return codes (enum rpchost_rc) and their texts are only ever appended.
  *
  * Ownership of cJSON values crossing the ABI:
@@ -135,8 +140,7 @@ typedef int (*rpchost_handler)(rpchost_call *call, const cJSON *params,
 #define RPCHOST_METHOD_SERIAL 0x1u
 /* ABI 2: called as a notification only.  Its handler need not answer
  * (returning RPCHOST_OK is enough); a request with an id is refused by the
- * host with -32600 before the handler runs.  (An ABI 1 host ignores the
- * flag: such a plugin then answers with api->result(call, NULL)'s null.) */
+ * host with -32600 before the handler runs. */
 #define RPCHOST_METHOD_NOTIFICATION 0x2u
 
 /* How a call arrived (rpchost_api.call_transport; ABI 2). */
@@ -239,10 +243,9 @@ typedef struct rpchost_method_doc {
  * this host when its offset is below `size`.
  */
 /* Every member is tagged with the ABI that added it, as sqlite3ext.h
- * does.  Members added later go at the
- * end, under a "---- Added in ABI N ----" line; a plugin that uses one
- * checks api->abi_version >= N first (or requires N at load time by
- * being built with RPCHOST_ABI_VERSION >= N). */
+ * does.  Members added later go at the end, under a "---- Added in ABI
+ * N ----" line.  A plugin built with this header requires its ABI (see
+ * the policy at the top), so it calls any member without a check. */
 struct rpchost_api {
     /* ---- Added in ABI 1 ---- */
     uint32_t abi_version;
@@ -376,9 +379,7 @@ struct rpchost_api {
     /* invalid_params: answer the call -32602 "Invalid params", with the
      * printf-formatted text (cut at 255 bytes) as the error's data, and
      * return what api->error returns: the shorthand for the commonest
-     * refusal, `return api->invalid_params(call, "need %d numbers", 2);`.
-     * Only with api->abi_version >= 2 (a plugin built with this header
-     * requires it: the host refuses it on an older one). */
+     * refusal, `return api->invalid_params(call, "need %d numbers", 2);`. */
     int (*invalid_params)(rpchost_call *call, const char *fmt, ...)
 #if defined(__GNUC__)
         __attribute__((format(printf, 2, 3)))
@@ -398,8 +399,7 @@ struct rpchost_api {
      * bad description, RPCHOST_ERESERVED for an error code the host owns,
      * RPCHOST_ENOENT when this plugin registered no such method,
      * RPCHOST_ESTATE outside init; like register_method(), a failure
-     * refuses the plugin even if init ignores it.  Only with
-     * api->abi_version >= 2. */
+     * refuses the plugin even if init ignores it. */
     int (*describe_method)(rpchost_plugin *plugin, const char *method,
                            const rpchost_method_doc *doc);
 
@@ -437,8 +437,8 @@ struct rpchost_api {
      * they belong to its generation and run, in config order with every
      * other plugin's, for every call, batch member and notification with
      * a method name (not for an invalid request's -32600).  Either may be
-     * NULL.  `state` is the plugin's.  RPCHOST_EEXIST for a second pair,
-     * RPCHOST_ESTATE outside init.
+     * NULL, not both (RPCHOST_EINVAL).  `state` is the plugin's.
+     * RPCHOST_EEXIST for a second pair, RPCHOST_ESTATE outside init.
      *
      * on_call runs on the call's loop before the method is looked up;
      * params as for a handler (read them with api->param()).  It returns
@@ -461,12 +461,15 @@ struct rpchost_api {
                                     void *state),
                      void (*on_done)(rpchost_call *call, int code,
                                      uint64_t duration_us, void *state));
-    /* Only inside on_call: RPCHOST_OK, or RPCHOST_ESTATE (answered,
-     * suspended already, or not in on_call). */
+    /* Only inside on_call: RPCHOST_OK, RPCHOST_ESTATE (answered,
+     * suspended already, or not in on_call), RPCHOST_EINVAL (NULL) or
+     * RPCHOST_ENOMEM (the call then goes on, not suspended). */
     int (*call_suspend)(rpchost_call *call);
-    /* Any thread, once per suspension: RPCHOST_OK, or RPCHOST_ESTATE when
+    /* Any thread, once per suspension: RPCHOST_OK, RPCHOST_ESTATE when
      * the call is not suspended (answered meanwhile: by its deadline, or
-     * at a shutdown's end). */
+     * at a shutdown's end), RPCHOST_EINVAL (NULL), or RPCHOST_ENOMEM when
+     * the resumption could not be queued: the call is then the host's,
+     * answered -32001 at its deadline (do not answer it yourself). */
     int (*call_resume)(rpchost_call *call);
 
     /* ABI 2: calls between plugins */
@@ -539,7 +542,8 @@ struct rpchost_api {
      * lock of yours in fn and around those uses, or copy what the thread
      * needs in the handler; answering (result/error) stays safe from any
      * thread at any time.
-     * call_cancelled: any thread, at any time (one atomic load): non-zero
+     * call_cancelled: any thread, at any time (a few atomic loads, no
+     * lock): non-zero
      * once the call was cancelled, and for a handle whose call has ended;
      * 0 while it runs - the cheap check for a worker thread of yours. */
     int (*on_cancel)(rpchost_call *call,
