@@ -110,14 +110,14 @@ rate_put(struct limit_rate *r)
 static unsigned
 configured_cap(const char *list, const char *name)
 {
-    const char *p = list, *item;
-    size_t n, len = strlen(name);
+    const char *p = list, *m, *num;
+    size_t len = strlen(name), mlen, numlen;
 
     if (list == NULL)
         return 0;
-    while ((item = util_list_next(&p, &n)) != NULL)
-        if (n > len && item[len] == ':' && memcmp(item, name, len) == 0)
-            return (unsigned)strtoul(item + len + 1, NULL, 10);
+    while (limit_methodn_next(&p, &m, &mlen, &num, &numlen) != NULL)
+        if (mlen == len && memcmp(m, name, len) == 0)
+            return (unsigned)strtoul(num, NULL, 10); /* checked: digits */
     return 0;
 }
 
@@ -126,15 +126,12 @@ static int
 check_names(const struct generation *g, char *err, size_t errlen)
 {
     const struct config *cfg = g->cfg;
-    const char *p = cfg->method_concurrency, *item;
-    size_t n;
+    const char *p = cfg->method_concurrency, *item, *num;
+    size_t len, numlen;
 
     if (p == NULL)
         return 0;
-    while ((item = util_list_next(&p, &n)) != NULL) {
-        const char *colon = memchr(item, ':', n);
-        size_t len = (size_t)(colon - item);
-
+    while (limit_methodn_next(&p, &item, &len, &num, &numlen) != NULL) {
         if (registry_find(g->reg, item, len) == NULL) {
             snprintf(err, errlen,
                      "%s:%d: method_concurrency: no method '%.*s' is "

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include "util.h"
 
 /* Slots a key looks at, from its hash's. */
 #define LIMIT_WINDOW 8
@@ -243,4 +244,23 @@ limit_cap_leave(struct limit_cap *c)
     }
     pthread_mutex_unlock(&c->mu);
     return next;
+}
+
+const char *
+limit_methodn_next(const char **p, const char **name, size_t *nlen,
+                   const char **num, size_t *numlen)
+{
+    size_t n;
+    const char *item = util_list_next(p, &n), *colon = NULL;
+
+    if (item == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (item[i] == ':')
+            colon = item + i;
+    *name = item;
+    *nlen = colon ? (size_t)(colon - item) : n;
+    *num = colon ? colon + 1 : item + n;
+    *numlen = colon ? n - *nlen - 1 : 0;
+    return item;
 }

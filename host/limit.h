@@ -37,6 +37,14 @@
 
 #define LIMIT_MAX_KEYS (1u << 24)
 
+/* The next "METHOD:N" item of a method_concurrency list at *p (items
+ * separated as util_list_next() separates them), split at its last ':'
+ * (a method name may hold ':'): the item, with its name in `name` and
+ * `nlen` and the text after the ':' in `num` and `numlen` (0 when there
+ * is no ':'); NULL at the end. */
+const char *limit_methodn_next(const char **p, const char **name, size_t *nlen,
+                               const char **num, size_t *numlen);
+
 /* Parse a rate "N/s", "N/m", "N/h" (N a positive number, fractions
  * allowed; "N" alone is per second) into calls per second.  0 or -1. */
 int limit_rate_parse(const char *s, double *per_second);

@@ -128,35 +128,31 @@ static int
 check_method_ns(const char *value, long long min, long long max, char *why,
                 size_t len)
 {
-    const char *p = value, *item, *other;
-    size_t n, m;
+    const char *p = value, *item, *name, *d, *q, *oname, *od;
+    size_t nlen, dlen, onlen, odlen;
     long long v;
     char num[16];
 
-    if (util_list_next(&p, &n) == NULL) {
+    if (util_list_next(&p, &nlen) == NULL) {
         snprintf(why, len, "empty (give name:N, ...)");
         return -1;
     }
     p = value;
-    while ((item = util_list_next(&p, &n)) != NULL) {
-        const char *colon = memchr(item, ':', n);
-        const char *q = value;
-        size_t nlen = colon ? (size_t)(colon - item) : 0;
-        size_t dlen = colon ? n - nlen - 1 : 0;
-
-        memcpy(num, colon ? colon + 1 : "", dlen < sizeof(num) ? dlen : 0);
+    while ((item = limit_methodn_next(&p, &name, &nlen, &d, &dlen)) != NULL) {
+        memcpy(num, d, dlen < sizeof(num) ? dlen : 0);
         num[dlen < sizeof(num) ? dlen : 0] = '\0';
         if (nlen == 0 || dlen == 0 || dlen >= sizeof(num) ||
             parse_int(num, min, max, &v) != 0) {
+            size_t n = (size_t)(d + dlen - item);
             snprintf(why, len, "'%.*s' is not METHOD:N with N in %lld..%lld",
                      (int)(n > 80 ? 80 : n), item, min, max);
             return -1;
         }
-        while ((other = util_list_next(&q, &m)) != item) {
-            if (m > nlen && other[nlen] == ':' &&
-                memcmp(other, item, nlen) == 0) {
+        q = value;
+        while (limit_methodn_next(&q, &oname, &onlen, &od, &odlen) != item) {
+            if (onlen == nlen && memcmp(oname, name, nlen) == 0) {
                 snprintf(why, len, "method '%.*s' is given twice",
-                         (int)(nlen > 80 ? 80 : nlen), item);
+                         (int)(nlen > 80 ? 80 : nlen), name);
                 return -1;
             }
         }

@@ -213,6 +213,29 @@ test_peer_key(void **state)
     assert_true(admit_peer_key("plugin:relay") != admit_peer_key("plugin"));
 }
 
+/* method_concurrency items split at their last ':': names may hold ':'. */
+static void
+test_methodn(void **state)
+{
+    const char *p = "ns:sum:4, ping:2,bad", *name, *num;
+    size_t nlen, numlen;
+
+    (void)state;
+    assert_non_null(limit_methodn_next(&p, &name, &nlen, &num, &numlen));
+    assert_int_equal(nlen, 6);
+    assert_memory_equal(name, "ns:sum", 6);
+    assert_int_equal(numlen, 1);
+    assert_memory_equal(num, "4", 1);
+    assert_non_null(limit_methodn_next(&p, &name, &nlen, &num, &numlen));
+    assert_memory_equal(name, "ping", nlen);
+    assert_int_equal(nlen, 4);
+    assert_memory_equal(num, "2", numlen);
+    assert_non_null(limit_methodn_next(&p, &name, &nlen, &num, &numlen));
+    assert_memory_equal(name, "bad", nlen);
+    assert_int_equal(numlen, 0);
+    assert_null(limit_methodn_next(&p, &name, &nlen, &num, &numlen));
+}
+
 int
 main(void)
 {
@@ -224,6 +247,7 @@ main(void)
         cmocka_unit_test(test_table_bound),
         cmocka_unit_test(test_cap_queue),
         cmocka_unit_test(test_peer_key),
+        cmocka_unit_test(test_methodn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
