@@ -39,6 +39,7 @@
 struct batch;
 struct generation;
 struct loop;
+struct loop_post;
 struct limit_cap;
 struct call_timer;
 struct late_cancel;
@@ -82,6 +83,7 @@ struct call {
     char *param_err; /* set by a failing param getter (malloc) */
     const struct rpc_req *req; /* its request, in the batch's envelope */
     struct limit_cap *held;    /* its method's cap, while it has a slot */
+    struct loop_post *wake;    /* while queued for the cap: its post */
     struct call_timer *timers; /* its plugin timers pending (call.c) */
     void (*cancel_fn)(rpchost_call *call, void *arg); /* on_cancel's */
     void *cancel_arg;

@@ -70,6 +70,7 @@ dispatch_batch_unref(struct batch *b)
         buf_free(&b->calls[i].out);
         free(b->calls[i].id_copy);
         free(b->calls[i].param_err);
+        loop_post_free(b->calls[i].wake);
     }
     handle_give_back(&b->slots);
     if (b->calls != &b->one)
@@ -168,14 +169,17 @@ leave_cap(struct call *c)
         return;
     next->held = cap; /* read on its loop after the post */
     if (next->batch->loop == NULL) {
+        loop_post_free(next->wake);
+        next->wake = NULL;
         dispatch_unqueued(next);
         return;
     }
-    if (loop_post(next->batch->loop, dispatch_unqueued, next) != 0)
-        /* Out of memory: that call waits until its batch is gone with
-         * the process; its slot is held. */
-        log_error("method %s: cannot run a queued call (out of memory)",
-                  next->method);
+    /* Made when it was queued: this post cannot fail for memory (only at
+     * the loop's teardown, when its batch goes anyway). */
+    if (loop_post_made(next->batch->loop, next->wake, dispatch_unqueued,
+                       next) != 0)
+        log_error("method %s: a queued call's loop is gone", next->method);
+    next->wake = NULL;
 }
 
 /* Loop thread: call c is answered (its text written): give back its
@@ -468,14 +472,26 @@ dispatch_method(struct call *c)
         return;
     }
     if (c->m->cap != NULL) {
-        switch (limit_cap_enter(c->m->cap, c)) {
-        case LIMIT_QUEUED:
-            return; /* a leaving call runs it: dispatch_unqueued() */
-        case LIMIT_FULL:
+        /* The post that runs it if it waits, made now: a leaving call
+         * must be able to hand the slot over without failing. */
+        c->wake = loop_post_new();
+        if (c->wake == NULL) {
             refuse(c, ADMIT_CONCURRENCY, 0);
             dispatch_settle_call(c);
             return;
         }
+        switch (limit_cap_enter(c->m->cap, c)) {
+        case LIMIT_QUEUED:
+            return; /* a leaving call runs it: dispatch_unqueued() */
+        case LIMIT_FULL:
+            loop_post_free(c->wake);
+            c->wake = NULL;
+            refuse(c, ADMIT_CONCURRENCY, 0);
+            dispatch_settle_call(c);
+            return;
+        }
+        loop_post_free(c->wake);
+        c->wake = NULL;
         c->held = c->m->cap;
     }
     run_handler(c);

@@ -17,8 +17,8 @@
 #include <event2/event.h>
 
 /* A function posted to the loop from another thread. */
-struct post {
-    struct post *next;
+struct loop_post {
+    struct loop_post *next;
     loop_fn fn;
     void *arg;
 };
@@ -39,7 +39,7 @@ struct loop {
     struct event *post_ev; /* reads `wake` */
     int wake;              /* eventfd: other threads wake the loop */
     pthread_mutex_t post_lock;
-    struct post *post_head, *post_tail;
+    struct loop_post *post_head, *post_tail;
     int closed;  /* under post_lock: posts are refused */
     int lock_ok; /* post_lock was initialised */
     struct loop_timer *timers_head, *timers_tail;
@@ -48,7 +48,7 @@ struct loop {
 static void
 run_posts(struct loop *l)
 {
-    struct post *p;
+    struct loop_post *p;
 
     for (;;) {
         pthread_mutex_lock(&l->post_lock);
@@ -78,13 +78,29 @@ on_post(evutil_socket_t fd, short what, void *arg)
     run_posts(arg);
 }
 
+struct loop_post *
+loop_post_new(void)
+{
+    return malloc(sizeof(struct loop_post));
+}
+
+void
+loop_post_free(struct loop_post *p)
+{
+    free(p);
+}
+
 int
 loop_post(struct loop *l, loop_fn fn, void *arg)
 {
-    struct post *p = malloc(sizeof(*p));
+    struct loop_post *p = loop_post_new();
 
-    if (p == NULL)
-        return -1;
+    return p != NULL ? loop_post_made(l, p, fn, arg) : -1;
+}
+
+int
+loop_post_made(struct loop *l, struct loop_post *p, loop_fn fn, void *arg)
+{
     p->next = NULL;
     p->fn = fn;
     p->arg = arg;

@@ -15,6 +15,15 @@ typedef void (*loop_fn)(void *arg);
 /* Any thread: run fn(arg) on the loop's thread soon.  -1 on ENOMEM. */
 int loop_post(struct loop *l, loop_fn fn, void *arg);
 
+/* A post made ahead (loop_post_new, any thread; NULL on ENOMEM), for a
+ * post that must not fail later: loop_post_made() then takes it and
+ * cannot run out of memory (-1 only once the loop is torn down; the post
+ * is freed then too).  One not posted goes with loop_post_free(). */
+struct loop_post;
+struct loop_post *loop_post_new(void);
+int loop_post_made(struct loop *l, struct loop_post *p, loop_fn fn, void *arg);
+void loop_post_free(struct loop_post *p);
+
 /* Loop thread: run fn(arg) once after `ms`.  Timers still pending when
  * the loop is torn down run then, at once, in the order they were set.
  * NULL on ENOMEM. */
