@@ -21,12 +21,7 @@
 
 #include "logline.h"
 
-enum log_level {
-    LEVEL_ERROR = 0,
-    LEVEL_WARN = 1,
-    LEVEL_INFO = 2,
-    LEVEL_DEBUG = 3,
-};
+/* enum log_level (LEVEL_ERROR .. LEVEL_DEBUG) is logline.h's. */
 
 /* Set the most verbose level that is written (default LEVEL_INFO). */
 void log_set_level(int level);

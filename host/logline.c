@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "util.h"
 
 /* Caps on input fields: their escaped forms (6 bytes a byte at most)

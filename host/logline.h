@@ -20,6 +20,14 @@
 
 #define LOGLINE_MAX 4096
 
+/* The levels of a line (log.h's log_msg), most severe first. */
+enum log_level {
+    LEVEL_ERROR = 0,
+    LEVEL_WARN = 1,
+    LEVEL_INFO = 2,
+    LEVEL_DEBUG = 3,
+};
+
 enum log_format {
     LOG_FORMAT_TEXT = 0, /* "2026-11-29T18:40:01.123Z WARN  text" */
     LOG_FORMAT_JSON = 1, /* {"time":"...","level":"warn","msg":"text"} */
