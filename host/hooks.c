@@ -83,8 +83,16 @@ hooks_call(struct call *c)
                 }
                 return;
             }
-            /* Resumed or answered from another thread already: their
-             * post is queued, and cancels the deadline armed here. */
+            /* Resumed or answered already (from another thread, or in
+             * the hook itself): their post is queued, and cancels the
+             * deadline armed here.  A failure after that cannot take the
+             * resumption back: it is only logged. */
+            if (rc != RPCHOST_OK)
+                log_error("on_call hook of plugin [%s] failed after it "
+                          "resumed or answered the call: %s (%d); the call "
+                          "goes on [trace %s]",
+                          p->name, rcode_text(rc), rc,
+                          context_trace_id(c->batch));
             if (!(f & CALL_ANSWERED))
                 dispatch_arm_deadline(c);
             return;

@@ -450,7 +450,8 @@ struct rpchost_api {
      *    until api->call_resume(call), which continues with the next hook,
      *    or an answer (api->error()), each from any thread; past
      *    call_timeout the host answers -32001 as for a deferred call.
-     * A negative return without an answer is -32603 (logged).
+     * A negative return without an answer is -32603 (logged); after a
+     * resume or an answer it is only logged.
      *
      * on_done runs on the call's loop after the call is answered (by
      * anyone) and counted: `code` is 0 for a result, the error code
