@@ -77,47 +77,7 @@ else
     PIN_NOTE="nothing pinned ($ncpu CPU)"
 fi
 
-note() { echo "$*" >>"$TMP/notes"; echo "bench: $*" >&2; }
-
-# wait_port PORT [SECONDS]: until something answers on 127.0.0.1:PORT.
-wait_port() {
-    python3 - "$1" "${2:-10}" <<'PY'
-import socket, sys, time
-deadline = time.time() + float(sys.argv[2])
-while time.time() < deadline:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# rss_kib PID: resident set of PID and its children (nginx's workers), KiB.
-rss_kib() {
-    { ps -o rss= -p "$1"; ps -o rss= --ppid "$1"; } 2>/dev/null |
-        awk '{ s += $1 } END { print s + 0 }'
-}
-
-# start NAME CMD...: start a server in the background; sets SPID.  No
-# subshell, so the trap knows every pid.
-start() {
-    name=$1
-    shift
-    "$@" >"$TMP/$name.log" 2>&1 &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-}
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
+. "$HERE/lib.sh"
 
 # run_wrk NAME BODY PORT CALLS_PER_REQUEST PINNED(1/0) SPID
 run_wrk() {
@@ -206,34 +166,6 @@ if [ "$PEERS" = 1 ]; then
     NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
     [ -n "$NGINX" ] || note "nginx: skipped (not installed)"
 fi
-
-# nginx_conf WORKERS: a constant answer on @PORT@, all files under $TMP.
-nginx_conf() {
-    c=$TMP/nginx-$1w.conf
-    mkdir -p "$TMP/ngx-$1"
-    cat >"$c" <<CONF
-worker_processes $1;
-daemon off;
-pid $TMP/ngx-$1/nginx.pid;
-error_log $TMP/ngx-$1/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $TMP/ngx-$1/body;
-    proxy_temp_path $TMP/ngx-$1/proxy;
-    fastcgi_temp_path $TMP/ngx-$1/fastcgi;
-    uwsgi_temp_path $TMP/ngx-$1/uwsgi;
-    scgi_temp_path $TMP/ngx-$1/scgi;
-    keepalive_requests 100000000;
-    server {
-        listen 127.0.0.1:@PORT@;
-        default_type application/json;
-        location / { return 200 '{"jsonrpc":"2.0","result":"pong","id":1}'; }
-    }
-}
-CONF
-    echo "$c"
-}
 
 # nginx reads its config from a file: substitute the port there.
 serve_nginx() {
