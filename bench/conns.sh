@@ -85,7 +85,7 @@ conn_report() {
     echo ' rpchost / nginx-2w req/s | p99 | rpchost / -j 1 req/s |'
     printf '|---:|'
     for s in $names; do printf -- '---:|---:|'; done
-    echo -- '---:|---:|---:|'
+    echo '---:|---:|---:|'
     for c in $CONN_COUNTS; do
         printf '| %s |' "$c"
         for s in $names; do

@@ -32,18 +32,27 @@ rss_kib() {
         awk '{ s += $1 } END { print s + 0 }'
 }
 
+# rss_children_kib PID: resident set of PID's children alone (rpchost's
+# worker process without its supervisor), KiB; 0 without children.
+rss_children_kib() {
+    ps -o rss= --ppid "$1" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # children PID: PID's child processes (rpchost's worker: the supervisor's
 # child), one line, space-separated; empty when none.
 children() {
     cat "/proc/$1/task/$1/children" 2>/dev/null | tr -s ' ' | sed 's/ $//'
 }
 
+# Shell functions share one namespace: each helper's variables carry its
+# own prefix, so that a caller's loop variables survive the call.
+
 # start NAME CMD...: start a server in the background; sets SPID.  No
 # subshell, so the trap knows every pid.
 start() {
-    name=$1
+    st_name=$1
     shift
-    "$@" >"$TMP/$name.log" 2>&1 &
+    "$@" >"$TMP/$st_name.log" 2>&1 &
     SPID=$!
     PIDS="$PIDS $SPID"
 }
@@ -90,16 +99,16 @@ CONF
 # and wait for it; sets SPID and PORT, returns 1 (with a note) when it did
 # not start.
 serve_bg() {
-    bname=$1
+    sb_name=$1
     shift
     PORT=$(free_port)
     set -- $(echo "$*" | sed "s/@PORT@/$PORT/g")
-    for a in "$@"; do
-        case $a in *.conf) [ -f "$a" ] && sed -i "s/listen 127.0.0.1:[0-9@A-Z]*/listen 127.0.0.1:$PORT/" "$a" ;; esac
+    for sb_arg in "$@"; do
+        case $sb_arg in *.conf) [ -f "$sb_arg" ] && sed -i "s/listen 127.0.0.1:[0-9@A-Z]*/listen 127.0.0.1:$PORT/" "$sb_arg" ;; esac
     done
-    start "$bname" "$@"
+    start "$sb_name" "$@"
     if ! wait_port "$PORT" 15; then
-        note "$bname: did not start (skipped); log: $(tail -n 3 "$TMP/$bname.log" | tr '\n' ' ')"
+        note "$sb_name: did not start (skipped); log: $(tail -n 3 "$TMP/$sb_name.log" | tr '\n' ' ')"
         stop "$SPID"
         return 1
     fi
