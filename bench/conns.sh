@@ -16,6 +16,9 @@
 #   second between bursts), the kernel's listen overflows and drops
 #   (nstat) around each.  Lines in $TMP/burst:
 #     SERVER ROUND T_CONNECT_MS T_ALL_MS ANSWERED OVER_1S OVERFLOWS DROPS
+#   and the RSS of the server's worker processes before the first burst
+#   and BENCH_BURST_SETTLE (3) s after the last, in $TMP/burst-rss:
+#     SERVER KIB_BEFORE KIB_AFTER
 # conn_report / burst_report print the tables and the goals.
 
 CONN_COUNTS=${BENCH_CONN_COUNTS:-1 10 100 1000 5000}
@@ -23,6 +26,7 @@ CONN_SECS=${BENCH_CONN_SECONDS:-3}
 CONN_REPEAT=${BENCH_CONN_REPEAT:-3}
 BURST_N=${BENCH_BURST_N:-5000}
 BURST_REPEAT=${BENCH_BURST_REPEAT:-3}
+BURST_SETTLE=${BENCH_BURST_SETTLE:-3}
 
 # conn_servers: "NAME|COMMAND" lines for the series.
 conn_servers() {
@@ -124,6 +128,7 @@ conn_report() {
 
 burst_series() {
     : >"$TMP/burst"
+    : >"$TMP/burst-rss"
     bin=$BUILD/bench/burst
     if ! { [ -x "$bin" ] && [ "$bin" -nt "$HERE/burst.c" ]; } &&
         ! cc -O2 -o "$bin" "$HERE/burst.c" 2>"$TMP/burst-build.log"; then
@@ -134,6 +139,7 @@ burst_series() {
     conn_servers | grep -v '^jsonrpccpp' >"$TMP/burst-servers"
     while IFS='|' read -r bname bcmd; do
         serve_bg "burst-$bname" $bcmd </dev/null || continue
+        rss_before=$(rss_children_kib "$SPID")
         r=0
         while [ "$r" -lt "$BURST_REPEAT" ]; do
             r=$((r + 1))
@@ -149,6 +155,8 @@ burst_series() {
             [ -n "$(kv answered)" ] || note "burst $bname: $line"
             sleep 1
         done
+        sleep "$BURST_SETTLE"
+        echo "$bname $rss_before $(rss_children_kib "$SPID")" >>"$TMP/burst-rss"
         stop "$SPID"
     done <"$TMP/burst-servers"
 }
@@ -163,11 +171,17 @@ burst_report() {
     echo
     echo "ListenOverflows/Drops are the kernel's counters for the whole network namespace (nstat): another program's full queue in the same second counts too."
     echo
+    echo "Worker RSS (rpchost's worker, nginx's workers) before the first burst and ${BURST_SETTLE} s after the last:"
+    echo
+    awk '{ printf "- %s: %s KiB before, %s KiB after (%.2fx)\n", $1, $2, $3, ($2 > 0) ? $3 / $2 : 0 }' "$TMP/burst-rss"
+    echo
     worst=$(awk '$1 == "rpchost" { if ($4 > m) m = $4 } END { print m + 0 }' "$TMP/burst")
     ovs=$(awk '$1 == "rpchost" { s += $7 } END { print s + 0 }' "$TMP/burst")
     ans=$(awk -v n="$BURST_N" '$1 == "rpchost" && $5 != n { k++ } END { print k + 0 }' "$TMP/burst")
     goal "burst of $BURST_N: slowest of $BURST_REPEAT bursts to the last answer (ms)" "$worst" "<=" 1000
     goal "burst of $BURST_N: listen overflows, all bursts" "$ovs" "<=" 0
     goal "burst of $BURST_N: bursts with a connection unanswered" "$ans" "<=" 0
+    goal "burst of $BURST_N: worker RSS ${BURST_SETTLE} s after the bursts / before" \
+        "$(awk '$1 == "rpchost" && $2 > 0 { printf "%.2f", $3 / $2 }' "$TMP/burst-rss")" "<=" 1.5
     echo
 }
