@@ -169,7 +169,7 @@ burst_report() {
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     awk '{ printf "| %s | %s | %s ms | %s ms | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$TMP/burst"
     echo
-    echo "ListenOverflows/Drops are the kernel's counters for the whole network namespace (nstat): another program's full queue in the same second counts too."
+    echo "ListenOverflows/Drops are the kernel's counters for the whole network namespace (nstat): another program's full queue in the same second counts too.  Kernel: somaxconn $(cat /proc/sys/net/core/somaxconn 2>/dev/null), tcp_max_syn_backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog 2>/dev/null), tcp_syncookies $(cat /proc/sys/net/ipv4/tcp_syncookies 2>/dev/null)."
     echo
     echo "Worker RSS (rpchost's worker, nginx's workers) before the first burst and ${BURST_SETTLE} s after the last:"
     echo
