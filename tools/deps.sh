@@ -18,7 +18,7 @@ case "$purpose" in
 build) ;;
 test) pkgs="$pkgs libcmocka-dev python3 clang-format clang libclang-rt-14-dev nginx valgrind nodejs npm slowhttptest iproute2 curl python3-jsonrpclib-pelix git prometheus groff-base man-db $deb lintian systemd" ;;
 deb) pkgs="$pkgs $deb" ;;
-bench) pkgs="$pkgs wrk python3 valgrind util-linux linux-perf g++ libjsonrpccpp-dev nginx nodejs npm" ;;
+bench) pkgs="$pkgs wrk python3 valgrind util-linux iproute2 linux-perf g++ libjsonrpccpp-dev nginx nodejs npm" ;;
 *) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
 esac
 
