@@ -44,7 +44,7 @@ api_log(rpchost_plugin *plugin, int level, const char *fmt, ...)
          * names the call's trace, as the host's own lines do. */
         vsnprintf(msg, sizeof(msg), fmt, ap);
         log_msgp(level, p ? p->name : "plugin", "%s [trace %s]", msg,
-                 context_trace_id(r->c->batch));
+                 context_batch_trace_id(r->c->batch));
     }
     va_end(ap);
 }
@@ -323,14 +323,14 @@ static const rpchost_api the_api = {
     .call_credential = context_credential,
     .call_header = context_header,
     .call_batch = context_batch,
-    .call_trace_id = context_trace_id_of,
+    .call_trace_id = context_call_trace_id,
     .call_traceparent = context_traceparent,
     .add_hooks = api_add_hooks,
     .call_suspend = hooks_suspend,
     .call_resume = hooks_resume,
     .call_method_async = subcall_start,
-    .on_cancel = cancel_on,
-    .call_cancelled = cancel_polled,
+    .on_cancel = cancel_register,
+    .call_cancelled = cancel_is_cancelled,
 };
 
 const rpchost_api *

@@ -101,6 +101,10 @@ enum {
     CTX_TRACE = 0x2,    /* trace[] is filled */
     CTX_PEER_KEY = 0x4, /* peer_key is the hash of peer[]'s address */
 };
+/* `have` is read by other threads without atomics: it is only written on
+ * the loop thread before the first call of the batch leaves the loop
+ * (admit_rate() sets CTX_PEER_KEY before hooks or handlers run, and
+ * context_fill() the rest when a call leaves), and never after. */
 
 struct call_ctx {
     const struct dispatch_source *src; /* NULL: none */
@@ -254,6 +258,6 @@ void context_fill(struct batch *b);
 void context_fill_peer(struct batch *b);
 /* The call's trace id (32 hex digits, made on first use), for log lines
  * about it; loop thread, or a call that left the loop. */
-const char *context_trace_id(struct batch *b);
+const char *context_batch_trace_id(struct batch *b);
 
 #endif

@@ -65,7 +65,7 @@ cancel_run(struct call *c)
         run_fn(c, fn, c->cancel_arg);
 }
 
-/* Loop thread, posted by cancel_on() with a reference to the batch: the
+/* Loop thread, posted by cancel_register() with a reference to the batch: the
  * last registration made meanwhile (fn NULL: removed). */
 static void
 late_run(void *arg)
@@ -83,7 +83,8 @@ late_run(void *arg)
 }
 
 int
-cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
+cancel_register(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg),
+                void *arg)
 {
     struct late_cancel *l;
     struct call *c;
@@ -130,7 +131,7 @@ cancel_on(rpchost_call *h, void (*fn)(rpchost_call *call, void *arg), void *arg)
 }
 
 int
-cancel_polled(rpchost_call *h)
+cancel_is_cancelled(rpchost_call *h)
 {
     uint32_t f;
 

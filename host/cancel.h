@@ -16,9 +16,9 @@
 struct call;
 
 /* api->on_cancel and api->call_cancelled (plugin.h). */
-int cancel_on(rpchost_call *call, void (*fn)(rpchost_call *call, void *arg),
-              void *arg);
-int cancel_polled(rpchost_call *call);
+int cancel_register(rpchost_call *call,
+                    void (*fn)(rpchost_call *call, void *arg), void *arg);
+int cancel_is_cancelled(rpchost_call *call);
 
 /* Loop thread: c was just cancelled (its flags say so) and answered by the
  * host, not yet settled: run its on_cancel callback, if any, then drop its

@@ -60,7 +60,7 @@ context_fill(struct batch *b)
 }
 
 const char *
-context_trace_id(struct batch *b)
+context_batch_trace_id(struct batch *b)
 {
     fill_trace(&b->ctx);
     return b->ctx.trace_id;
@@ -142,9 +142,9 @@ context_traceparent(rpchost_call *h)
 }
 
 const char *
-context_trace_id_of(rpchost_call *h)
+context_call_trace_id(rpchost_call *h)
 {
     struct batch *b = batch_of(h);
 
-    return b ? context_trace_id(b) : NULL;
+    return b ? context_batch_trace_id(b) : NULL;
 }

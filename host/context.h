@@ -21,7 +21,7 @@ int context_transport(rpchost_call *call);
 const char *context_credential(rpchost_call *call);
 const char *context_header(rpchost_call *call, const char *name);
 int context_batch(rpchost_call *call, size_t *index, size_t *count);
-const char *context_trace_id_of(rpchost_call *call);
+const char *context_call_trace_id(rpchost_call *call);
 const char *context_traceparent(rpchost_call *call);
 
 #endif

@@ -122,7 +122,9 @@ is_rpchost(long pid, const char *pidfile)
         }
         return -1;
     }
-    if (read_comm(0, own, sizeof(own)) == 0 && strcmp(comm, own) == 0)
+    if (read_comm(0, own, sizeof(own)) != 0)
+        snprintf(own, sizeof(own), "rpchost");
+    else if (strcmp(comm, own) == 0)
         return 0;
     if (read_exe(pid, exe, sizeof(exe)) == 0 &&
         read_exe(0, own_exe, sizeof(own_exe)) == 0 && strcmp(exe, own_exe) == 0)

@@ -130,7 +130,7 @@ batch_finish(struct batch *b)
         }
     }
     if (b->want_trace)
-        context_trace_id(b); /* made now if nobody asked before */
+        context_batch_trace_id(b); /* made now if nobody asked before */
     trace = b->ctx.have & CTX_TRACE ? b->ctx.trace : NULL;
     if (!any) {
         buf_free(&out);
@@ -200,7 +200,7 @@ dispatch_settle_call(struct call *c)
                  "the answer has %zu bytes, more than max_response_size %zu",
                  c->out.len, max);
         log_warn("method %s: %s [trace %s]", c->method, detail,
-                 context_trace_id(b));
+                 context_batch_trace_id(b));
         buf_reset(&c->out);
         c->code = RPCHOST_RESPONSE_TOO_LARGE;
         rpc_write_error(&c->out, c->id, c->id_len, c->code,
@@ -297,7 +297,7 @@ on_deadline(void *arg)
     }
     log_warn("method %s: no answer within call_timeout (or by shutdown); "
              "answering %d [trace %s]",
-             c->method, RPCHOST_CALL_TIMEOUT, context_trace_id(c->batch));
+             c->method, RPCHOST_CALL_TIMEOUT, context_batch_trace_id(c->batch));
     if (cancel_call(c, RPCHOST_CALL_TIMEOUT, "Call timed out") != 0 &&
         atomic_load(&c->post_failed))
         dispatch_settle_call(c); /* answered meanwhile, as above */
@@ -315,7 +315,7 @@ dispatch_cancel(struct batch *b)
             CALL_DEFERRED)
             continue;
         log_debug("method %s: the client went away; cancelled [trace %s]",
-                  c->method, context_trace_id(b));
+                  c->method, context_batch_trace_id(b));
         cancel_call(c, RPCHOST_CALL_CANCELLED, "Call cancelled");
     }
     dispatch_batch_unref(b);
@@ -555,12 +555,13 @@ run_handler(struct call *c)
             if (rc == RPCHOST_OK)
                 log_error("method %s (plugin [%s]) returned without "
                           "answering the call [trace %s]",
-                          c->method, c->m->plugin->name, context_trace_id(b));
+                          c->method, c->m->plugin->name,
+                          context_batch_trace_id(b));
             else
                 log_error("method %s (plugin [%s]) failed: %s (%d) "
                           "[trace %s]",
                           c->method, c->m->plugin->name, rcode_text(rc), rc,
-                          context_trace_id(b));
+                          context_batch_trace_id(b));
             host_answered =
                 dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0;
         }
@@ -596,7 +597,7 @@ answer_whole(const struct rpc_envelope *env, struct batch *b,
     rpc_write_error_detail(&out, NULL, 0, env->err, env->detail);
     body = buf_take(&out, &len);
     if (b->want_trace) {
-        context_trace_id(b);
+        context_batch_trace_id(b);
         trace = b->ctx.trace;
     }
     done(arg, body ? 200 : 500, body, body ? len : 0, "-", trace, 0);

@@ -10,6 +10,8 @@
 
 #include <event2/event.h>
 
+#include "log.h"
+
 struct hangup {
     struct event_base *base;
     struct event *ev;
@@ -58,7 +60,9 @@ on_event(evutil_socket_t fd, short what, void *arg)
          * from time to time instead. */
         if (!h->polling) {
             event_del(h->ev);
-            arm(h, 1);
+            if (arm(h, 1) != 0)
+                log_warn("cannot watch a waiting call's client any more: "
+                         "a close is noticed when its answer is written");
         }
         return;
     }

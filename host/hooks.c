@@ -73,7 +73,7 @@ hooks_call(struct call *c)
                 log_error("on_call hook of plugin [%s] failed: %s (%d) "
                           "[trace %s]",
                           p->name, rcode_text(rc), rc,
-                          context_trace_id(c->batch));
+                          context_batch_trace_id(c->batch));
                 if (dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0) {
                     if (!(handle_slot_set(c->slot, CALL_PLUGIN, CALL_PLUGIN) &
                           CALL_PLUGIN))
@@ -92,7 +92,7 @@ hooks_call(struct call *c)
                           "resumed or answered the call: %s (%d); the call "
                           "goes on [trace %s]",
                           p->name, rcode_text(rc), rc,
-                          context_trace_id(c->batch));
+                          context_batch_trace_id(c->batch));
             if (!(f & CALL_ANSWERED))
                 dispatch_arm_deadline(c);
             return;
@@ -103,7 +103,8 @@ hooks_call(struct call *c)
         }
         if (rc != RPCHOST_OK) {
             log_error("on_call hook of plugin [%s] failed: %s (%d) [trace %s]",
-                      p->name, rcode_text(rc), rc, context_trace_id(c->batch));
+                      p->name, rcode_text(rc), rc,
+                      context_batch_trace_id(c->batch));
             if (dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, NULL) == 0)
                 dispatch_settle_call(c);
             return;
@@ -120,9 +121,10 @@ hooks_done(struct call *c, int code, uint64_t duration_us)
     struct running run = {c, NULL, PARAMS_CURSOR_INIT, RUN_ON_DONE};
     struct running *outer = dispatch_running;
 
-    /* A call answered inside its handler is settled after it returned,
-     * but one settled from within a handler (a batch member answering
-     * for another) keeps the outer one's state. */
+    /* Settling can happen while other plugin code is on this thread's
+     * stack (a call queued for a cap, run at once where there is no loop,
+     * settles inside the leaving call's settlement): whatever was running
+     * is restored after. */
     for (size_t i = 0; i < g->nhooked; i++) {
         struct plugin *p = g->hooked[i];
 

@@ -10,6 +10,9 @@
 #include "params.h"
 #include "registry.h"
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 /* Whether a method may describe `code` as its own (api->error's rule). */
 static int
 code_ok(int code)
@@ -23,7 +26,8 @@ check_errors(const rpchost_error_doc *e, const char **why)
 {
     for (size_t n = 0; e[n].message != NULL; n++) {
         if (n >= METHOD_ERRORS_MAX) {
-            *why = "more than 64 error codes described";
+            *why = "more than " STRINGIFY(
+                METHOD_ERRORS_MAX) " error codes described";
             return RPCHOST_EINVAL;
         }
         if (!code_ok(e[n].code)) {

@@ -24,7 +24,7 @@ struct error_desc {
 };
 
 /* Check a doc: its params and result as params_check_doc() does, a known
- * param_structure, a variadic param only with RPCHOST_PARAMS_BY_POSITION,
+ * param_structure, a variadic param only last (by position and by name),
  * no params with RPCHOST_PARAMS_ANY, a result that is not variadic, and
  * at most METHOD_ERRORS_MAX errors with distinct codes outside the
  * reserved range (but for -32602 and -32603).  RPCHOST_OK, or
