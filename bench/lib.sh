@@ -32,6 +32,18 @@ rss_kib() {
         awk '{ s += $1 } END { print s + 0 }'
 }
 
+# pair_kib PID: what rpchost's supervisor (PID) and worker take together:
+# the worker's resident set plus the supervisor's private pages
+# (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup).  The pages
+# the forked worker shares with its supervisor (the binary, the
+# libraries, what the fork left untouched) count once, as they take
+# memory once; RSS summed counts them twice.  0 when unreadable.
+pair_kib() {
+    own=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
+        "/proc/$1/smaps_rollup" 2>/dev/null)
+    echo $(( ${own:-0} + $(rss_children_kib "$1") ))
+}
+
 # rss_children_kib PID: resident set of PID's children alone (rpchost's
 # worker process without its supervisor), KiB; 0 without children.
 rss_children_kib() {
