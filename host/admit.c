@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "calldef.h"
+#include "context.h"
 #include "forwarded.h"
 #include "generation.h"
 #include "limit.h"

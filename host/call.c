@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "calldef.h"
+#include "context.h"
 #include "generation.h"
 #include "handle.h"
 #include "jsonrpc.h"
@@ -48,6 +49,21 @@ struct call_timer {
     void *arg;
     const char *stat_name, *plugin_stat_name; /* for the activity record */
 };
+
+struct plugin *
+call_hook(const struct call *c)
+{
+    return c->hook_next != 0 ? c->batch->gen->hooked[c->hook_next - 1] : NULL;
+}
+
+void
+call_code_names(const struct call *c, const char **method, const char **plugin)
+{
+    const struct plugin *p = c->m != NULL ? c->m->plugin : call_hook(c);
+
+    *method = c->m != NULL ? c->m->stat_name : p->hook_stat;
+    *plugin = p->stat_name;
+}
 
 /* The handler (or hook) running on this thread, if it is h's. */
 static struct running *

@@ -29,12 +29,9 @@
 
 #include "buf.h"
 #include "dispatch.h"
-#include "generation.h"
 #include "handle.h"
 #include "jsonrpc.h"
 #include "params.h"
-#include "registry.h"
-#include "loader.h"
 
 struct batch;
 struct generation;
@@ -200,25 +197,14 @@ open_call(rpchost_call *h, uint32_t *flags)
                : NULL;
 }
 
-/* The plugin whose on_call hook ran last for c (a suspended call's:
- * the one that suspended it), or NULL. */
-static inline struct plugin *
-call_hook(const struct call *c)
-{
-    return c->hook_next != 0 ? c->batch->gen->hooked[c->hook_next - 1] : NULL;
-}
-
-/* The names of the plugin code that runs for c, for its loop's activity
- * record (activity.h): its method's, or before its method was looked up
- * the last on_call hook's. */
-static inline void
-call_code_names(const struct call *c, const char **method, const char **plugin)
-{
-    const struct plugin *p = c->m != NULL ? c->m->plugin : call_hook(c);
-
-    *method = c->m != NULL ? c->m->stat_name : p->hook_stat;
-    *plugin = p->stat_name;
-}
+/* call.c: the plugin whose on_call hook ran last for c (a suspended
+ * call's: the one that suspended it), or NULL. */
+struct plugin *call_hook(const struct call *c);
+/* call.c: the names of the plugin code that runs for c, for its loop's
+ * activity record (activity.h): its method's, or before its method was
+ * looked up the last on_call hook's. */
+void call_code_names(const struct call *c, const char **method,
+                     const char **plugin);
 
 /* Drop a reference to b (any thread); the last one frees it: its calls,
  * their handles' slots (retired: later use of a handle is refused), the
@@ -250,14 +236,5 @@ void dispatch_method(struct call *c);
 /* Loop thread, posted (arg: the struct call *): a call that waited for
  * its method's concurrency cap holds a slot now: run its handler. */
 void dispatch_unqueued(void *arg);
-
-/* context.c, loop thread: fill the batch's context, before a call leaves
- * the loop (defer, suspend) or for the answer's callback. */
-void context_fill(struct batch *b);
-/* context.c, loop thread: fill the batch's peer text (ctx.peer). */
-void context_fill_peer(struct batch *b);
-/* The call's trace id (32 hex digits, made on first use), for log lines
- * about it; loop thread, or a call that left the loop. */
-const char *context_batch_trace_id(struct batch *b);
 
 #endif

@@ -24,4 +24,15 @@ int context_batch(rpchost_call *call, size_t *index, size_t *count);
 const char *context_call_trace_id(rpchost_call *call);
 const char *context_traceparent(rpchost_call *call);
 
+/* The host's side, on a batch (calldef.h), loop thread.  context_fill:
+ * fill the batch's context, before a call leaves the loop (defer,
+ * suspend) or for the answer's callback; context_fill_peer: its peer's
+ * text alone.  context_batch_trace_id: the trace id (32 hex digits, made
+ * on first use) for log lines about a call; loop thread, or a call that
+ * left the loop. */
+struct batch;
+void context_fill(struct batch *b);
+void context_fill_peer(struct batch *b);
+const char *context_batch_trace_id(struct batch *b);
+
 #endif

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "rcode.h"
 #include "admit.h"
 #include "auth.h"

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "calldef.h"
+#include "context.h"
 #include "generation.h"
 #include "loader.h"
 #include "log.h"

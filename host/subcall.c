@@ -27,6 +27,7 @@
 
 #include "calldef.h"
 #include "config.h"
+#include "context.h"
 #include "generation.h"
 #include "loader.h"
 #include "log.h"
