@@ -468,6 +468,12 @@ dispatch_method(struct call *c)
         return;
     }
     if (c->m->cap != NULL) {
+        /* It may wait in the queue past the request body. */
+        if (dispatch_keep_id(c) != 0) {
+            dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, "out of memory");
+            dispatch_settle_call(c);
+            return;
+        }
         switch (limit_cap_enter(c->m->cap, c)) {
         case LIMIT_QUEUED:
             return; /* a leaving call runs it: dispatch_unqueued() */
@@ -479,6 +485,19 @@ dispatch_method(struct call *c)
         c->held = c->m->cap;
     }
     run_handler(c);
+}
+
+int
+dispatch_keep_id(struct call *c)
+{
+    if (c->id == NULL || c->id_copy != NULL)
+        return 0;
+    c->id_copy = malloc(c->id_len);
+    if (c->id_copy == NULL)
+        return RPCHOST_ENOMEM;
+    memcpy(c->id_copy, c->id, c->id_len);
+    c->id = c->id_copy;
+    return 0;
 }
 
 void

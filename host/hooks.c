@@ -145,14 +145,8 @@ hooks_suspend(rpchost_call *h)
     c = r->c;
     if (handle_flags(c->slot) & (CALL_ANSWERED | CALL_DEFERRED))
         return RPCHOST_ESTATE;
-    if (c->id != NULL && c->id_copy == NULL) {
-        /* The request body may be gone (client closed) when it resumes. */
-        c->id_copy = malloc(c->id_len);
-        if (c->id_copy == NULL)
-            return RPCHOST_ENOMEM;
-        memcpy(c->id_copy, c->id, c->id_len);
-        c->id = c->id_copy;
-    }
+    if (dispatch_keep_id(c) != 0)
+        return RPCHOST_ENOMEM;
     context_fill(c->batch); /* read from other threads from now on */
     atomic_fetch_add_explicit(&c->batch->refs, 1, memory_order_relaxed);
     old = handle_slot_set(c->slot, CALL_DEFERRED | CALL_SUSPENDED,
