@@ -448,15 +448,9 @@ call_leave_loop(struct call *c, uint32_t bits)
 {
     uint32_t old;
 
-    if (c->id != NULL && c->id_copy == NULL) {
-        /* The request body may be gone (client closed) when the plugin
-         * answers: keep the id. */
-        c->id_copy = malloc(c->id_len);
-        if (c->id_copy == NULL)
-            return RPCHOST_ENOMEM;
-        memcpy(c->id_copy, c->id, c->id_len);
-        c->id = c->id_copy;
-    }
+    /* The request body is gone once parsed: keep the id. */
+    if (dispatch_keep_id(c) != 0)
+        return RPCHOST_ENOMEM;
     context_fill(c->batch); /* read from other threads from now on */
     /* The plugin's reference, taken before the flag tells an answering
      * thread that there is one to drop. */

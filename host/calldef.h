@@ -229,6 +229,9 @@ void dispatch_settle_call(struct call *c);
 /* Answer c with an error unless someone already did: 0 when this was the
  * answer (then settle it). */
 int dispatch_host_error(struct call *c, int code, const char *detail);
+/* Copy c's id, which points into the request body, before c outlives
+ * dispatch_body() (deferred, suspended, queued): 0, or RPCHOST_ENOMEM. */
+int dispatch_keep_id(struct call *c);
 /* Arm a call's deadline: it left the loop (deferred or suspended). */
 void dispatch_arm_deadline(struct call *c);
 /* Run the call's method: what follows its on_call hooks. */

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "memtrim.h"
 #include "util.h"
 
 enum conn_state {
@@ -384,6 +385,11 @@ retire(struct conns *cs, struct conn *c)
     watch(c, 0);
     index_del(cs, c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    /* Its buffers now, not when its socket closes: the read that met the
+     * client's close took a whole empty chain (8 KiB: libevent reads 4 KiB
+     * when FIONREAD says 0), 40 MB for a burst of 5,000 closes. */
+    evbuffer_drain(bufferevent_get_input(c->bev), (size_t)-1);
+    evbuffer_drain(bufferevent_get_output(c->bev), (size_t)-1);
     c->retired_at = cs->tick;
     cs->nretiring++;
 }
@@ -577,5 +583,6 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
         }
         i++;
     }
+    memtrim_sweep(cs->now_ms);
     return conns_open(cs);
 }

@@ -473,6 +473,12 @@ dispatch_method(struct call *c)
         return;
     }
     if (c->m->cap != NULL) {
+        /* It may wait in the queue past the request body. */
+        if (dispatch_keep_id(c) != 0) {
+            dispatch_host_error(c, RPCHOST_INTERNAL_ERROR, "out of memory");
+            dispatch_settle_call(c);
+            return;
+        }
         /* The post that runs it if it waits, made now: a leaving call
          * must be able to hand the slot over without failing. */
         c->wake = loop_post_new();
@@ -496,6 +502,19 @@ dispatch_method(struct call *c)
         c->held = c->m->cap;
     }
     run_handler(c);
+}
+
+int
+dispatch_keep_id(struct call *c)
+{
+    if (c->id == NULL || c->id_copy != NULL)
+        return 0;
+    c->id_copy = malloc(c->id_len);
+    if (c->id_copy == NULL)
+        return RPCHOST_ENOMEM;
+    memcpy(c->id_copy, c->id, c->id_len);
+    c->id = c->id_copy;
+    return 0;
 }
 
 void

@@ -60,12 +60,12 @@ typedef void (*dispatch_done_fn)(void *arg, int status, char *body, size_t len,
 
 struct batch;
 
-/* Answer `body` (len bytes, valid until `done` runs) with the methods of
- * `gen` (referenced for as long as any of its calls runs), in `env` (may
- * be NULL).  `done` runs exactly once, possibly before this returns.  Loop
- * thread.  Returns NULL when `done` ran, else the batch, whose calls wait
- * (deferred or suspended): valid until `done` runs, for
- * dispatch_cancel(). */
+/* Answer `body` (len bytes, read only while this runs: the ids of calls
+ * that outlive it are copied) with the methods of `gen` (referenced for
+ * as long as any of its calls runs), in `env` (may be NULL).  `done` runs
+ * exactly once, possibly before this returns.  Loop thread.  Returns NULL when
+ * `done` ran, else the batch, whose calls wait (deferred or suspended): valid
+ * until `done` runs, for dispatch_cancel(). */
 struct batch *dispatch_body(struct generation *gen,
                             const struct dispatch_env *env, const char *body,
                             size_t len, dispatch_done_fn done, void *arg);

@@ -863,6 +863,10 @@ edge_request(struct evhttp_request *req, void *arg)
      * on_dispatched. */
     b = dispatch_body(w->gen, &env, data, len, on_dispatched, rc);
     if (b != NULL) {
+        /* Its calls wait: the body is read (dispatch_body copied what
+         * outlives it), so give back its chains (1 KiB for a small one)
+         * rather than hold them until the answer. */
+        evbuffer_drain(in, len);
         rc->batch = b;
         watch_client(rc);
     }

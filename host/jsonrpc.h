@@ -42,7 +42,6 @@ struct rpc_envelope {
     size_t n;             /* calls */
     struct rpc_req *reqs; /* n entries */
     char *names;          /* the decoded method names, one after another */
-    struct jscan scan;
     struct rpc_req one;
     char names_inline[64];
 };

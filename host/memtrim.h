@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memtrim.h - give the memory a burst freed back to the system.
+ *
+ * glibc's malloc gives back only the top of a heap, and only past
+ * M_TRIM_THRESHOLD: free chunks below a live one stay resident.  After a
+ * burst (5,000 pending calls, each with its connection) the worker's RSS
+ * stayed at 30-50 MB long after every connection had closed.
+ * malloc_trim(0) gives back every whole free page of every arena
+ * (madvise), at a cost proportional to the free chunks it walks: done
+ * once after a burst, not as a matter of course.
+ *
+ * Every loop calls memtrim_sweep() at each of its sweeps.  At most once
+ * a second for the whole process, one of them looks at the bytes free in
+ * malloc's arenas (mallinfo2) and trims when they grew by MEMTRIM_MIN
+ * since the last look that trimmed (or since they were lowest since):
+ * memory that a burst used and gave back to malloc.  Steady traffic
+ * reuses what it frees and never trims.  A no-op without glibc.
+ */
+#ifndef HOST_MEMTRIM_H
+#define HOST_MEMTRIM_H
+
+/* Free bytes that must have piled up in the arenas before a trim. */
+#define MEMTRIM_MIN (1024 * 1024)
+/* How often the arenas are looked at, at most (whole process). */
+#define MEMTRIM_EVERY_MS 1000
+
+/* Any thread, with a monotonic clock reading in ms: look, and trim if a
+ * burst's memory is free (logged at debug level: "gave back"). */
+void memtrim_sweep(long long now_ms);
+
+/* Trims done since the start (any thread). */
+unsigned long memtrim_count(void);
+
+#endif

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+"""Memory given back (issue #16): a request body is freed once parsed,
+so every call that outlives it (deferred, queued behind a concurrency cap,
+in a batch) must still answer with its own id; and after a burst of
+pending calls and their connections the worker gives the memory malloc
+kept back to the system (host/memtrim.c: a debug line "gave back").
+No RSS figure is asserted: that is bench/SCALING.md's business."""
+
+import json
+import threading
+import unittest
+
+import harness
+from harness import Server, plugin, post_request, wait_log
+from sdkutil import raw_connect, read_answer, shipped
+
+
+def sleep_plugins():
+    return {"sleep": plugin(shipped("sleep"))}
+
+
+def sleep_call(ms, id):
+    return {"jsonrpc": "2.0", "method": "sleep", "params": [ms], "id": id}
+
+
+class BodyFreedTest(unittest.TestCase):
+    def test_deferred_batch_keeps_ids(self):
+        with Server(plugins=sleep_plugins(), threads=1) as srv:
+            ids = ["deferred-%d-%s" % (i, "x" * 40 * i) for i in range(5)]
+            s = raw_connect(srv.port)
+            try:
+                s.sendall(post_request([sleep_call(50 * i, id)
+                                        for i, id in enumerate(ids)]))
+                status, _, body = read_answer(s)
+            finally:
+                s.close()
+            self.assertEqual(status, 200, body)
+            self.assertEqual(sorted(a["id"] for a in body), sorted(ids))
+            self.assertTrue(all("result" in a for a in body), body)
+
+    def test_queued_call_keeps_its_id(self):
+        # The second call waits in sleep's queue (cap 1) after its body
+        # was freed: it must answer with its own id.
+        with Server(plugins=sleep_plugins(), threads=1,
+                    server={"method_concurrency": "sleep:1"}) as srv:
+            first = raw_connect(srv.port)
+            second = raw_connect(srv.port)
+            out = {}
+            try:
+                first.sendall(post_request(sleep_call(400, "first")))
+                second.sendall(post_request(
+                    sleep_call(0, "queued-" + "q" * 200)))
+
+                def read(name, s):
+                    out[name] = read_answer(s)
+                threads = [threading.Thread(target=read, args=a)
+                           for a in (("first", first), ("second", second))]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            finally:
+                first.close()
+                second.close()
+            self.assertEqual(out["first"][2]["id"], "first", out)
+            self.assertEqual(out["second"][2]["id"], "queued-" + "q" * 200,
+                             out)
+            self.assertEqual(out["second"][2]["result"], 0, out)
+
+
+class TrimTest(unittest.TestCase):
+    def test_gives_back_after_a_burst(self):
+        # 600 connections, each with a pending call (about 5 KB each),
+        # then closed: more than memtrim's 1 MiB comes free at once.
+        n = 600
+        with Server(plugins=sleep_plugins(), threads=1,
+                    server={"log_level": "debug"}) as srv:
+            socks = []
+            try:
+                for i in range(n):
+                    s = raw_connect(srv.port)
+                    s.sendall(post_request(sleep_call(300, i)))
+                    socks.append(s)
+                for i, s in enumerate(socks):
+                    status, _, body = read_answer(s)
+                    self.assertEqual((status, body["id"]), (200, i), body)
+            finally:
+                for s in socks:
+                    s.close()
+            wait_log(self, srv, r"DEBUG +memory: \d+ KiB free in malloc's "
+                     r"arenas after a burst; gave back -?\d+ KiB")
+
+
+if __name__ == "__main__":
+    unittest.main()
