@@ -23,6 +23,9 @@
 #include "forwarded.h"
 #include "generation.h"
 #include "limit.h"
+#include "log.h"
+#include "loop.h"
+#include "stats.h"
 #include "util.h"
 
 static const char *const limit_names[ADMIT_NLIMITS] = {
@@ -305,4 +308,60 @@ admit_rate(struct call *c, int64_t *retry_ns)
         }
     }
     return -1;
+}
+
+/* Answer c -32005 "Limit exceeded" for `limit` (admit.h), with data
+ * {"limit":NAME} and, for a rate, "retry_after" in seconds.  A single
+ * call refused makes the body's status 429 (dispatch_done_fn). */
+void
+admit_refuse(struct call *c, int limit, int64_t retry_ns)
+{
+    struct batch *b = c->batch;
+    char data[96];
+    unsigned retry_s = 1;
+
+    if (handle_slot_set(c->slot, CALL_ANSWERED, CALL_ANSWERED) & CALL_ANSWERED)
+        return; /* answered already */
+    c->code = RPCHOST_LIMIT_EXCEEDED;
+    if (limit == ADMIT_CONCURRENCY) {
+        snprintf(data, sizeof(data), "{\"limit\":\"%s\"}",
+                 admit_limit_name(limit));
+    } else {
+        snprintf(data, sizeof(data), "{\"limit\":\"%s\",\"retry_after\":%.3f}",
+                 admit_limit_name(limit), (double)retry_ns / 1e9);
+        retry_s = (unsigned)((retry_ns + 999999999) / 1000000000);
+    }
+    if (c->id != NULL)
+        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_LIMIT_EXCEEDED,
+                        "Limit exceeded", data);
+    if (!b->env.is_batch)
+        b->retry_s = retry_s ? retry_s : 1;
+    if (b->stats != NULL)
+        stats_limited(b->stats, c->m ? c->m->stat_name : NULL, limit);
+}
+
+/* Loop thread: give back c's concurrency slot; the first call waiting
+ * for it now holds it and runs on its own loop (dispatch_unqueued). */
+void
+admit_leave_cap(struct call *c)
+{
+    struct limit_cap *cap = c->held;
+    struct call *next = limit_cap_leave(cap);
+
+    c->held = NULL;
+    if (next == NULL)
+        return;
+    next->held = cap; /* read on its loop after the post */
+    if (next->batch->loop == NULL) {
+        loop_post_free(next->wake);
+        next->wake = NULL;
+        dispatch_unqueued(next);
+        return;
+    }
+    /* Made when it was queued: this post cannot fail for memory (only at
+     * the loop's teardown, when its batch goes anyway). */
+    if (loop_post_made(next->batch->loop, next->wake, dispatch_unqueued,
+                       next) != 0)
+        log_error("method %s: a queued call's loop is gone", next->method);
+    next->wake = NULL;
 }

@@ -63,6 +63,16 @@ void admit_free(struct admission *a);
  * until it would pass in *retry_ns. */
 int admit_rate(struct call *c, int64_t *retry_ns);
 
+/* Loop thread: answer c -32005 "Limit exceeded" for `limit`, with data
+ * {"limit":NAME} and, for a rate, "retry_after" in seconds (retry_ns); a
+ * single call refused makes the body's status 429.  Nothing when c was
+ * answered already. */
+void admit_refuse(struct call *c, int limit, int64_t retry_ns);
+
+/* Loop thread: give back c's concurrency slot; the first call waiting
+ * for it then holds it and runs on its own loop (dispatch_unqueued). */
+void admit_leave_cap(struct call *c);
+
 /* The rate key of a peer as the context writes it ("ADDR:PORT",
  * "[V6]:PORT", a forwarded "ADDR"): the address alone; of one without
  * an address ("unix:uid=N", "plugin:NAME"), the whole text. */

@@ -232,8 +232,6 @@ int dispatch_host_error(struct call *c, int code, const char *detail);
 /* Copy c's id, which points into the request body, before c outlives
  * dispatch_body() (deferred, suspended, queued): 0, or RPCHOST_ENOMEM. */
 int dispatch_keep_id(struct call *c);
-/* Arm a call's deadline: it left the loop (deferred or suspended). */
-void dispatch_arm_deadline(struct call *c);
 /* Run the call's method: what follows its on_call hooks. */
 void dispatch_method(struct call *c);
 /* Loop thread, posted (arg: the struct call *): a call that waited for

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cancel.c - see cancel.h.
+ * cancel.c - see cancel.h: the host cancelling a call that left its
+ * loop (a client gone: cancel_batch; its deadline: cancel_arm_deadline's
+ * timer; a drain's end runs that timer early), and the plugin's side of
+ * it (on_cancel, call_cancelled).
  *
  * The callback lives in the call (cancel_fn, cancel_arg), loop thread
  * only: set by on_cancel on the call's loop, run by cancel_run there when
@@ -19,8 +22,10 @@
 
 #include "call.h"
 #include "calldef.h"
+#include "context.h"
 #include "generation.h"
 #include "loader.h"
+#include "log.h"
 #include "loop.h"
 #include "stats.h"
 #include "util.h"
@@ -138,4 +143,92 @@ cancel_is_cancelled(rpchost_call *h)
     if (handle_get((uintptr_t)h, &f) == NULL)
         return 1; /* the call is over */
     return (f & CALL_CANCELLED) != 0;
+}
+
+/* ---- the host cancelling: a client gone, call_timeout, a drain's end ---- */
+
+/* Loop thread: the host gives up on a call that left the loop (deferred
+ * or suspended) and answers it `code`, cancelled (cancel.h), unless the
+ * plugin answered first (-1: its settlement is on its way).  The plugin's
+ * reference stays: its own late answer (or resume) drops it. */
+static int
+cancel_call(struct call *c, int code, const char *message)
+{
+    uint32_t old =
+        handle_slot_set(c->slot, CALL_ANSWERED | CALL_CANCELLED, CALL_ANSWERED);
+
+    if (old & CALL_ANSWERED)
+        return -1;
+    if (old & CALL_PLUGIN)
+        /* Its hook resumed it first (the rest is posted): the on_cancel
+         * of that suspension ended with it.  A resume after this one
+         * is refused instead (the call is answered). */
+        c->cancel_fn = NULL;
+    if (c->deadline != NULL) {
+        loop_timer_cancel(c->deadline);
+        c->deadline = NULL;
+    }
+    if (atomic_load(&c->post_failed))
+        /* A hook resumed it but its post failed (hooks.c): the
+         * reference that went with it. */
+        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
+    c->code = code;
+    if (c->id != NULL)
+        rpc_write_error(&c->out, c->id, c->id_len, code, message, NULL);
+    cancel_run(c); /* before settling: the batch is still held */
+    dispatch_settle_call(c);
+    return 0;
+}
+
+/* Loop thread: a deferred call's deadline passed. */
+static void
+on_deadline(void *arg)
+{
+    struct call *c = arg;
+
+    c->deadline = NULL;
+    if (handle_flags(c->slot) & CALL_ANSWERED) {
+        /* The plugin answered; its settlement is on its way, unless
+         * posting it failed. */
+        if (atomic_load(&c->post_failed))
+            dispatch_settle_call(c);
+        return;
+    }
+    log_warn("method %s: no answer within call_timeout (or by shutdown); "
+             "answering %d [trace %s]",
+             c->method, RPCHOST_CALL_TIMEOUT, context_batch_trace_id(c->batch));
+    if (cancel_call(c, RPCHOST_CALL_TIMEOUT, "Call timed out") != 0 &&
+        atomic_load(&c->post_failed))
+        dispatch_settle_call(c); /* answered meanwhile, as above */
+}
+
+void
+cancel_batch(struct batch *b)
+{
+    /* Its last call settled finishes it: held until the loop is done. */
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    for (size_t i = 0; i < b->n; i++) {
+        struct call *c = &b->calls[i];
+
+        if ((handle_flags(c->slot) & (CALL_DEFERRED | CALL_ANSWERED)) !=
+            CALL_DEFERRED)
+            continue;
+        log_debug("method %s: the client went away; cancelled [trace %s]",
+                  c->method, context_batch_trace_id(b));
+        cancel_call(c, RPCHOST_CALL_CANCELLED, "Call cancelled");
+    }
+    dispatch_batch_unref(b);
+}
+
+void
+cancel_arm_deadline(struct call *c)
+{
+    struct batch *b = c->batch;
+
+    c->deadline = loop_timer_add(
+        b->loop, (unsigned)b->gen->cfg->call_timeout_ms, on_deadline, c);
+    if (c->deadline == NULL)
+        log_error("method %s: cannot set its deadline", c->method);
+    else
+        loop_timer_first(c->deadline);
 }

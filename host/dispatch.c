@@ -3,8 +3,10 @@
  * dispatch.c - see dispatch.h: a request body's batch, running each of
  * its calls, settling them and joining their answers.  What a plugin does
  * with its call through the API table (answer it, read its params, defer
- * it) is call.c's; the state both share, and how a call's handle and
- * answer are claimed, are calldef.h's.
+ * it) is call.c's; the host giving up on a call (its client gone, its
+ * deadline, a drain's end) cancel.c's; its rates and concurrency caps
+ * admit.c's; the state they share, and how a call's handle and answer are
+ * claimed, are calldef.h's.
  *
  * A `struct batch` lives for one request body: it holds the generation
  * reference, the parsed envelope and one `struct call` per call.
@@ -33,13 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
-#include "rcode.h"
 #include "admit.h"
 #include "auth.h"
 #include "buf.h"
 #include "calldef.h"
 #include "cancel.h"
+#include "context.h"
 #include "generation.h"
 #include "handle.h"
 #include "hooks.h"
@@ -48,6 +49,7 @@
 #include "log.h"
 #include "loop.h"
 #include "params.h"
+#include "rcode.h"
 #include "stats.h"
 #include "util.h"
 
@@ -157,32 +159,6 @@ settle(struct batch *b)
         batch_finish(b);
 }
 
-/* Loop thread: give back c's concurrency slot; the first call waiting
- * for it now holds it and runs on its own loop (dispatch_unqueued). */
-static void
-leave_cap(struct call *c)
-{
-    struct limit_cap *cap = c->held;
-    struct call *next = limit_cap_leave(cap);
-
-    c->held = NULL;
-    if (next == NULL)
-        return;
-    next->held = cap; /* read on its loop after the post */
-    if (next->batch->loop == NULL) {
-        loop_post_free(next->wake);
-        next->wake = NULL;
-        dispatch_unqueued(next);
-        return;
-    }
-    /* Made when it was queued: this post cannot fail for memory (only at
-     * the loop's teardown, when its batch goes anyway). */
-    if (loop_post_made(next->batch->loop, next->wake, dispatch_unqueued,
-                       next) != 0)
-        log_error("method %s: a queued call's loop is gone", next->method);
-    next->wake = NULL;
-}
-
 /* Loop thread: call c is answered (its text written): give back its
  * concurrency slot, enforce the response size limit, count it, run its
  * on_done hooks and settle it. */
@@ -194,7 +170,7 @@ dispatch_settle_call(struct call *c)
 
     c->cancel_fn = NULL; /* it can no longer be cancelled */
     if (c->held != NULL)
-        leave_cap(c);
+        admit_leave_cap(c);
     if (c->out.len > max) {
         char detail[96];
         snprintf(detail, sizeof(detail),
@@ -249,79 +225,6 @@ dispatch_deferred_done(void *arg)
     dispatch_settle_call(c);
 }
 
-/* Loop thread: the host gives up on a call that left the loop (deferred
- * or suspended) and answers it `code`, cancelled (cancel.h), unless the
- * plugin answered first (-1: its settlement is on its way).  The plugin's
- * reference stays: its own late answer (or resume) drops it. */
-static int
-cancel_call(struct call *c, int code, const char *message)
-{
-    uint32_t old =
-        handle_slot_set(c->slot, CALL_ANSWERED | CALL_CANCELLED, CALL_ANSWERED);
-
-    if (old & CALL_ANSWERED)
-        return -1;
-    if (old & CALL_PLUGIN)
-        /* Its hook resumed it first (the rest is posted): the on_cancel
-         * of that suspension ended with it.  A resume after this one
-         * is refused instead (the call is answered). */
-        c->cancel_fn = NULL;
-    if (c->deadline != NULL) {
-        loop_timer_cancel(c->deadline);
-        c->deadline = NULL;
-    }
-    if (atomic_load(&c->post_failed))
-        /* A hook resumed it but its post failed (hooks.c): the
-         * reference that went with it. */
-        atomic_fetch_sub_explicit(&c->batch->refs, 1, memory_order_relaxed);
-    c->code = code;
-    if (c->id != NULL)
-        rpc_write_error(&c->out, c->id, c->id_len, code, message, NULL);
-    cancel_run(c); /* before settling: the batch is still held */
-    dispatch_settle_call(c);
-    return 0;
-}
-
-/* Loop thread: a deferred call's deadline passed. */
-static void
-on_deadline(void *arg)
-{
-    struct call *c = arg;
-
-    c->deadline = NULL;
-    if (handle_flags(c->slot) & CALL_ANSWERED) {
-        /* The plugin answered; its settlement is on its way, unless
-         * posting it failed. */
-        if (atomic_load(&c->post_failed))
-            dispatch_settle_call(c);
-        return;
-    }
-    log_warn("method %s: no answer within call_timeout (or by shutdown); "
-             "answering %d [trace %s]",
-             c->method, RPCHOST_CALL_TIMEOUT, context_batch_trace_id(c->batch));
-    if (cancel_call(c, RPCHOST_CALL_TIMEOUT, "Call timed out") != 0 &&
-        atomic_load(&c->post_failed))
-        dispatch_settle_call(c); /* answered meanwhile, as above */
-}
-
-void
-dispatch_cancel(struct batch *b)
-{
-    /* Its last call settled finishes it: held until the loop is done. */
-    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-    for (size_t i = 0; i < b->n; i++) {
-        struct call *c = &b->calls[i];
-
-        if ((handle_flags(c->slot) & (CALL_DEFERRED | CALL_ANSWERED)) !=
-            CALL_DEFERRED)
-            continue;
-        log_debug("method %s: the client went away; cancelled [trace %s]",
-                  c->method, context_batch_trace_id(b));
-        cancel_call(c, RPCHOST_CALL_CANCELLED, "Call cancelled");
-    }
-    dispatch_batch_unref(b);
-}
-
 /* ---- running calls ---- */
 
 /* Answer `c` with an error unless someone already did (loop thread).
@@ -357,49 +260,6 @@ run_discover(struct call *c, const struct rpc_req *r)
                          g->discover_len);
 }
 
-void
-dispatch_arm_deadline(struct call *c)
-{
-    struct batch *b = c->batch;
-
-    c->deadline = loop_timer_add(
-        b->loop, (unsigned)b->gen->cfg->call_timeout_ms, on_deadline, c);
-    if (c->deadline == NULL)
-        log_error("method %s: cannot set its deadline", c->method);
-    else
-        loop_timer_first(c->deadline);
-}
-
-/* Answer c -32005 "Limit exceeded" for `limit` (admit.h), with data
- * {"limit":NAME} and, for a rate, "retry_after" in seconds.  A single
- * call refused makes the body's status 429 (dispatch_done_fn). */
-static void
-refuse(struct call *c, int limit, int64_t retry_ns)
-{
-    struct batch *b = c->batch;
-    char data[96];
-    unsigned retry_s = 1;
-
-    if (claim(c) != 0)
-        return;
-    c->code = RPCHOST_LIMIT_EXCEEDED;
-    if (limit == ADMIT_CONCURRENCY) {
-        snprintf(data, sizeof(data), "{\"limit\":\"%s\"}",
-                 admit_limit_name(limit));
-    } else {
-        snprintf(data, sizeof(data), "{\"limit\":\"%s\",\"retry_after\":%.3f}",
-                 admit_limit_name(limit), (double)retry_ns / 1e9);
-        retry_s = (unsigned)((retry_ns + 999999999) / 1000000000);
-    }
-    if (c->id != NULL)
-        rpc_write_error(&c->out, c->id, c->id_len, RPCHOST_LIMIT_EXCEEDED,
-                        "Limit exceeded", data);
-    if (!b->env.is_batch)
-        b->retry_s = retry_s ? retry_s : 1;
-    if (b->stats != NULL)
-        stats_limited(b->stats, c->m ? c->m->stat_name : NULL, limit);
-}
-
 /* Run one valid call: its rates, its hooks, then its method
  * (dispatch_method). */
 static void
@@ -420,7 +280,7 @@ run_call(struct call *c, const struct rpc_req *r)
             c->m = registry_find(b->gen->reg, r->method, strlen(r->method));
             if (b->stats == NULL)
                 c->t0_us = b->clock_us;
-            refuse(c, limit, retry_ns);
+            admit_refuse(c, limit, retry_ns);
             dispatch_settle_call(c);
             return;
         }
@@ -483,7 +343,7 @@ dispatch_method(struct call *c)
          * must be able to hand the slot over without failing. */
         c->wake = loop_post_new();
         if (c->wake == NULL) {
-            refuse(c, ADMIT_CONCURRENCY, 0);
+            admit_refuse(c, ADMIT_CONCURRENCY, 0);
             dispatch_settle_call(c);
             return;
         }
@@ -493,7 +353,7 @@ dispatch_method(struct call *c)
         case LIMIT_FULL:
             loop_post_free(c->wake);
             c->wake = NULL;
-            refuse(c, ADMIT_CONCURRENCY, 0);
+            admit_refuse(c, ADMIT_CONCURRENCY, 0);
             dispatch_settle_call(c);
             return;
         }
@@ -554,7 +414,7 @@ run_handler(struct call *c)
         if (b->stats != NULL)
             b->clock_us = util_mono_us();
         if (!(flags & CALL_ANSWERED))
-            dispatch_arm_deadline(c);
+            cancel_arm_deadline(c);
         return;
     }
     if (!(flags & CALL_ANSWERED)) {

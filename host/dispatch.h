@@ -65,15 +65,9 @@ struct batch;
  * as long as any of its calls runs), in `env` (may be NULL).  `done` runs
  * exactly once, possibly before this returns.  Loop thread.  Returns NULL when
  * `done` ran, else the batch, whose calls wait (deferred or suspended): valid
- * until `done` runs, for dispatch_cancel(). */
+ * until `done` runs, for cancel_batch() (cancel.h). */
 struct batch *dispatch_body(struct generation *gen,
                             const struct dispatch_env *env, const char *body,
                             size_t len, dispatch_done_fn done, void *arg);
-
-/* Loop thread: the request's client went away.  Cancel (cancel.h) every
- * call of b still waiting: each is answered -32003 (never sent), its
- * plugin told; `done` runs once the last is settled, usually before this
- * returns (later when a plugin's answer is on its way to the loop). */
-void dispatch_cancel(struct batch *b);
 
 #endif

@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "admit.h"
+#include "cancel.h"
 #include "conns.h"
 #include "dispatch.h"
 #include "forwarded.h"
@@ -83,7 +84,7 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
     }
     rc->closed = 1; /* on_dispatched ends it */
     if (rc->batch != NULL)
-        dispatch_cancel(rc->batch); /* may end it */
+        cancel_batch(rc->batch); /* may end it */
 }
 
 /* The client went away while calls of its request wait (hangup.h): they
@@ -96,7 +97,7 @@ on_hangup(void *arg)
 
     unwatch(rc);
     rc->gone = 1;
-    dispatch_cancel(rc->batch); /* may end it */
+    cancel_batch(rc->batch); /* may end it */
 }
 
 /* Calls of the request wait: watch for its client going away meanwhile

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "calldef.h"
+#include "cancel.h"
 #include "context.h"
 #include "generation.h"
 #include "loader.h"
@@ -95,7 +96,7 @@ hooks_call(struct call *c)
                           p->name, rcode_text(rc), rc,
                           context_batch_trace_id(c->batch));
             if (!(f & CALL_ANSWERED))
-                dispatch_arm_deadline(c);
+                cancel_arm_deadline(c);
             return;
         }
         if (f & CALL_ANSWERED) {
