@@ -142,6 +142,28 @@ def raw_connect(port, timeout=None):
         ("127.0.0.1", port), timeout=IO_TIMEOUT if timeout is None else timeout)
 
 
+def send_raw(port, obj):
+    """Send one request on a new raw socket; returns the socket."""
+    s = raw_connect(port)
+    s.sendall(harness.post_request(obj))
+    return s
+
+
+class RpcOnServer:
+    """A test case mixin for a class with a running server in `srv`:
+    self.rpc() answers a call, self.result() its result (asserting it
+    has one, with the call's id)."""
+
+    def rpc(self, method, params=None, id=1):
+        return rpc_on(self.srv.port, method, params, id)
+
+    def result(self, method, params=None, id=1):
+        ans = self.rpc(method, params, id)
+        self.assertNotIn("error", ans, ans)
+        self.assertEqual(ans.get("id"), id, ans)
+        return ans["result"]
+
+
 def read_answer(sock):
     """Read one HTTP response from a raw socket; returns (status, headers,
     parsed JSON body or None)."""

@@ -16,7 +16,7 @@ import unittest
 from harness import (IO_TIMEOUT, SCALE, Server, check_sanitizers, error_of,
                      fixture, metrics_of, plugin, post_request,
                      read_http_response, wait_log)
-from sdkutil import raw_connect, read_answer, request, rpc_on, shipped
+from sdkutil import read_answer, request, rpc_on, send_raw, shipped
 
 ESTATE = -4
 LONG_MS = 60000  # longer than any test: only a cancellation ends it
@@ -26,12 +26,6 @@ def cancel_plugins():
     return {"cancel": plugin(fixture("cancel")),
             "sleep": plugin(shipped("sleep")),
             "ping": plugin(shipped("ping"))}
-
-
-def send_raw(port, obj):
-    s = raw_connect(port)
-    s.sendall(post_request(obj))
-    return s
 
 
 def poll(fn, what, timeout=None):

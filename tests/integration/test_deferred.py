@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness import (IO_TIMEOUT, SCALE, Server, check_sanitizers, error_of,
                      post_request, std_error)
-from sdkutil import (Stopwatch, plugin, raw_connect, read_answer, request,
-                     rpc_on, sdk_fixture, shipped)
+from sdkutil import (RpcOnServer, Stopwatch, plugin, raw_connect,
+                     read_answer, request, rpc_on, sdk_fixture, send_raw,
+                     shipped)
 
 ESTATE = -4
 
@@ -25,14 +26,7 @@ def deferred_plugins():
             "deferred": plugin(sdk_fixture("deferred"))}
 
 
-def send_raw(port, obj):
-    """Send one request on a new raw socket; returns the socket."""
-    s = raw_connect(port)
-    s.sendall(post_request(obj))
-    return s
-
-
-class DeferredTest(unittest.TestCase):
+class DeferredTest(RpcOnServer, unittest.TestCase):
     """One event loop (-j 1): a pending deferred call must not block it."""
 
     @classmethod
@@ -42,15 +36,6 @@ class DeferredTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.stop()
-
-    def rpc(self, method, params=None, id=1):
-        return rpc_on(self.srv.port, method, params, id)
-
-    def result(self, method, params=None, id=1):
-        ans = self.rpc(method, params, id)
-        self.assertNotIn("error", ans, ans)
-        self.assertEqual(ans.get("id"), id, ans)
-        return ans["result"]
 
     def test_sleep_does_not_block_the_loop(self):
         port = self.srv.port

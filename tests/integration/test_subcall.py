@@ -9,9 +9,9 @@ import time
 import unittest
 
 from harness import (SCALE, Server, TempDir, check_sanitizers, error_of,
-                     post_request, run_cli, wait_log)
-from sdkutil import (Stopwatch, plugin, raw_connect, read_answer, request,
-                     rpc_on, sdk_fixture, shipped)
+                     run_cli, wait_log)
+from sdkutil import (RpcOnServer, Stopwatch, plugin, read_answer, request,
+                     rpc_on, sdk_fixture, send_raw, shipped)
 
 ESTATE = -4
 EINVAL = -2
@@ -27,7 +27,7 @@ def relay_plugins():
             "relay": plugin(sdk_fixture("relay"))}
 
 
-class SubcallTest(unittest.TestCase):
+class SubcallTest(RpcOnServer, unittest.TestCase):
     """One event loop, a short call_timeout, max_call_depth 5."""
 
     @classmethod
@@ -39,15 +39,6 @@ class SubcallTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.stop()
-
-    def rpc(self, method, params=None, id=1):
-        return rpc_on(self.srv.port, method, params, id)
-
-    def result(self, method, params=None, id=1):
-        ans = self.rpc(method, params, id)
-        self.assertNotIn("error", ans, ans)
-        self.assertEqual(ans.get("id"), id, ans)
-        return ans["result"]
 
     def last(self):
         return self.result("last")
@@ -147,13 +138,6 @@ class SubcallTest(unittest.TestCase):
     def test_notification(self):
         self.assertEqual(self.result("notify", ["sleep", [10]]), "sent")
         self.assertEqual(self.result("relay", ["ping"]), "pong")
-
-
-def send_raw(port, obj):
-    """Send one request on a new raw socket; returns the socket."""
-    s = raw_connect(port)
-    s.sendall(post_request(obj))
-    return s
 
 
 class LifetimeTest(unittest.TestCase):
