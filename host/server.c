@@ -6,14 +6,12 @@
 #include "server.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +20,7 @@
 #include <event2/thread.h>
 
 #include "buf.h"
+#include "fdtable.h"
 #include "generation.h"
 #include "lane.h"
 #include "log.h"
@@ -49,6 +48,7 @@ struct server {
     unsigned long next_id;
     struct lane **lanes;
     int nlanes;
+    long conn_cap; /* connections the descriptor limit allows (0: any) */
     int stopping;
     struct event *sigev[NHANDLED]; /* one per handled[] signal */
     struct reloader *reloader;     /* builds the next generation on SIGHUP */
@@ -332,6 +332,8 @@ on_built(struct generation *next, double ms, void *arg)
             log_set_level(next->cfg->log_level);
         log_set_format(next->cfg->log_format);
         apply_log_files(old->cfg, next->cfg);
+        if (next->cfg->max_connections != old->cfg->max_connections)
+            fd_table_reserve(next->cfg, s->conn_cap);
         for (int i = 0; i < s->nlanes; i++)
             lane_set_generation(s->lanes[i], next);
         s->gen = next;
@@ -456,45 +458,6 @@ replay_held_signals(const sigset_t *set)
     pthread_sigmask(SIG_UNBLOCK, set, NULL);
 }
 
-/* Descriptors kept for everything but connections: the listening socket,
- * logs, the pidfile, each loop's epoll and eventfd, plugins (their files,
- * and two generations' copies during a reload) and what plugins open. */
-#define FD_RESERVE_BASE 64
-#define FD_RESERVE_PER_LOOP 4
-
-/* Every connection is a descriptor: allow as many as the hard limit does
- * (max_connections plus listeners, logs and plugins need more than the
- * usual soft limit of 1024).  Returns the most connections the limit then
- * leaves room for (logged when that caps max_connections), 0 for no cap. */
-static long
-fd_connection_cap(const struct config *cfg)
-{
-    struct rlimit rl;
-    long reserve = FD_RESERVE_BASE + FD_RESERVE_PER_LOOP * cfg->threads, cap;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
-            getrlimit(RLIMIT_NOFILE, &rl) != 0)
-            return 0;
-    }
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
-        return 0;
-    cap = (long)rl.rlim_cur - reserve;
-    if (cap < 1)
-        cap = 1;
-    if (cfg->max_connections == 0 || cfg->max_connections > cap)
-        log_warn("max_connections %d%s is more than the descriptor limit "
-                 "%llu allows; using %ld (%ld kept for logs, loops and "
-                 "plugins; raise the limit: ulimit -n, LimitNOFILE=)",
-                 cfg->max_connections,
-                 cfg->max_connections == 0 ? " (no limit)" : "",
-                 (unsigned long long)rl.rlim_cur, cap, reserve);
-    return cap;
-}
-
 int
 server_run(struct generation *gen, const struct reload_opts *opts,
            const struct worker_ends *ends)
@@ -503,7 +466,6 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     struct server s;
     sigset_t all, old, blocked;
     int rc = 1, started = 0, finalise = 1, abandoned = 0;
-    long conn_cap;
 
     memset(&s, 0, sizeof(s));
     s.gen = gen;
@@ -533,7 +495,8 @@ server_run(struct generation *gen, const struct reload_opts *opts,
         }
     }
     replay_held_signals(&blocked);
-    conn_cap = fd_connection_cap(gen->cfg);
+    s.conn_cap = fd_connection_cap(gen->cfg);
+    fd_table_reserve(gen->cfg, s.conn_cap);
     /* Non-blocking, whatever another holder of the socket (systemd, the
      * process that passed it) did to the shared file description: a loop
      * accepts until EAGAIN, and a blocking accept would hold it. */
@@ -572,7 +535,7 @@ server_run(struct generation *gen, const struct reload_opts *opts,
     for (int i = 0; i < gen->cfg->threads; i++) {
         s.lanes[i] =
             lane_new(i, ends->listen_fds, ends->nlisten, gen, &s.stats[i],
-                     s.lanes, gen->cfg->threads, conn_cap);
+                     s.lanes, gen->cfg->threads, s.conn_cap);
         if (s.lanes[i] == NULL)
             break;
         stats_register(&s.stats[i]);

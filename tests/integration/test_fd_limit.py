@@ -20,7 +20,47 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def fd_table_size(pid):
+    """The size of a process's descriptor table (FDSize in its status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("FDSize:"):
+                return int(line.split()[1])
+    raise AssertionError("no FDSize in /proc/%d/status" % pid)
+
+
 class FdLimitTest(unittest.TestCase):
+    def test_descriptor_table_sized_before_the_first_burst(self):
+        # The kernel grows a descriptor table by doubling it, and in a
+        # process with threads each growth waits for an RCU grace period
+        # (10-20 ms here) while every accept() of every loop waits on it:
+        # a fresh worker's first burst of connects overflowed the listen
+        # queue.  The worker sizes its table for max_connections before it
+        # accepts, and again when a reload raises max_connections.
+        with Server(server={"max_connections": 3000}, nofile=8192) as srv:
+            pid = srv.worker_pid()
+            self.assertGreaterEqual(fd_table_size(pid), 3000)
+            with open(srv.ini_path) as f:
+                text = f.read()
+            with open(srv.ini_path, "w") as f:
+                f.write(text.replace("max_connections = 3000",
+                                     "max_connections = 6000"))
+            srv.signal(harness.signal.SIGHUP)
+            harness.wait_log(self, srv, r"reload: generation")
+            deadline = time.monotonic() + 5
+            while (fd_table_size(pid) < 6000 and
+                   time.monotonic() < deadline):
+                time.sleep(0.05)
+            self.assertGreaterEqual(fd_table_size(pid), 6000)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+
+    def test_descriptor_table_within_the_limit(self):
+        # Never beyond what RLIMIT_NOFILE allows (the table is sized with
+        # a descriptor number under it).
+        with Server(server={"max_connections": 10000}, nofile=512) as srv:
+            self.assertLessEqual(fd_table_size(srv.worker_pid()), 512)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+
     def test_max_connections_capped_to_the_limit(self):
         with Server(server={"max_connections": 10000}, nofile=256) as srv:
             m = re.search(r"max_connections 10000 .*descriptor limit 256.*"
