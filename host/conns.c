@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "evmem.h"
 #include "memtrim.h"
 #include "util.h"
 
@@ -55,6 +56,8 @@ struct conns {
     unsigned long tick; /* sweeps done */
     long long now_ms;   /* the last clock reading */
     struct conn_list arriving, idle;
+    struct conn *newest; /* the last one added, until dropped */
+    int slots_top;       /* the base has descriptor entries below this */
 };
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
@@ -323,6 +326,27 @@ conns_free(struct conns *cs)
     free(cs);
 }
 
+#define SLOTS_BLOCK 256
+
+/* Keep the base's per-descriptor entries a block of descriptors ahead of
+ * the newest connection's (evmem_fd_slots: together, they keep no page of
+ * a burst's resident after it).  A new connection's descriptor is not
+ * known yet here (evhttp sets it later), the last one's is. */
+static void
+slots_ahead(struct conns *cs)
+{
+    int fd = cs->newest ? (int)bufferevent_getfd(cs->newest->bev) : 0;
+    int to;
+
+    if (fd < 0)
+        fd = 0;
+    if (fd + SLOTS_BLOCK <= cs->slots_top)
+        return;
+    to = (fd / SLOTS_BLOCK + 2) * SLOTS_BLOCK;
+    evmem_fd_slots(cs->base, cs->slots_top, to);
+    cs->slots_top = to;
+}
+
 struct bufferevent *
 conns_add(struct conns *cs, size_t read_max)
 {
@@ -361,6 +385,8 @@ conns_add(struct conns *cs, size_t read_max)
     set_state(c, CONN_ARRIVING);
     c->index = cs->n;
     cs->v[cs->n++] = c;
+    slots_ahead(cs);
+    cs->newest = c;
     return c->bev;
 }
 
@@ -541,6 +567,8 @@ drop(struct conns *cs, struct conn *c)
     last->index = c->index;
     cs->v[c->index] = last;
     cs->nretiring--;
+    if (cs->newest == c)
+        cs->newest = NULL;
     bufferevent_decref(c->bev); /* closes the socket */
     free(c);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EVMEM_SANITIZED 1
@@ -49,6 +50,7 @@ struct cache {
 };
 
 static _Thread_local struct cache tc;
+static _Thread_local int direct; /* evmem_fd_slots() runs: bypass tc */
 static pthread_key_t exit_key;
 static int caching; /* set once, before any other thread exists */
 
@@ -101,13 +103,10 @@ static const unsigned class_cap[] = {
 _Static_assert(sizeof(class_cap) / sizeof(class_cap[0]) == NCLASSES,
                "one cap per size class");
 
-/* At the end of a thread: give its cached blocks back to malloc. */
+/* Give a thread's cached blocks back to malloc. */
 static void
-drain(void *arg)
+flush(struct cache *c)
 {
-    struct cache *c = arg;
-
-    c->done = 1;
     for (size_t i = 0; i < NCLASSES; i++) {
         while (c->head[i] != NULL) {
             struct blk *b = c->head[i];
@@ -118,12 +117,22 @@ drain(void *arg)
     }
 }
 
+/* At the end of a thread: that, and cache nothing more. */
+static void
+drain(void *arg)
+{
+    struct cache *c = arg;
+
+    c->done = 1;
+    flush(c);
+}
+
 void *
 evmem_malloc(size_t n)
 {
     size_t c = class_of(n);
 
-    if (c < NCLASSES && tc.head[c] != NULL) {
+    if (c < NCLASSES && tc.head[c] != NULL && !direct) {
         struct blk *b = tc.head[c];
         tc.head[c] = b->next;
         tc.n[c]--;
@@ -185,6 +194,33 @@ void
 evmem_drain_thread(void)
 {
     drain(&tc);
+}
+
+void
+evmem_flush_thread(void)
+{
+    flush(&tc);
+}
+
+static void
+no_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+void
+evmem_fd_slots(struct event_base *base, int from, int to)
+{
+    struct event ev;
+
+    direct = 1;
+    for (int fd = from; fd < to; fd++)
+        if (event_assign(&ev, base, fd, EV_READ, no_event, NULL) == 0 &&
+            event_add(&ev, NULL) == 0)
+            event_del(&ev);
+    direct = 0;
 }
 
 int

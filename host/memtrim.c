@@ -13,13 +13,21 @@
 #include <malloc.h>
 #endif
 
+#include "evmem.h"
 #include "log.h"
 #include "procstat.h"
 
 static atomic_llong next_ms; /* when the arenas are looked at next */
 static atomic_ulong ntrims;
-static size_t base_free; /* see memtrim.h; the looking thread's only */
+/* Since the last trim (or the first look), the looking thread's only:
+ * the fewest bytes free in the arenas and the most in use. */
+static size_t low_free, high_used;
 static int looked;
+static int again; /* the last trim gave much back: trim at the next look */
+/* Bumped by a trim: each loop then gives its evmem cache back at its next
+ * sweep (a cached block keeps its page resident). */
+static atomic_uint flush_epoch;
+static _Thread_local unsigned flushed_epoch; /* the last one this thread saw */
 
 /* The process's resident bytes, or -1. */
 static long long
@@ -44,30 +52,56 @@ memtrim_sweep(long long now_ms)
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
     long long due = atomic_load_explicit(&next_ms, memory_order_relaxed);
     long long before, after;
-    size_t free_now;
+    size_t free_now, used;
+    unsigned epoch = atomic_load_explicit(&flush_epoch, memory_order_relaxed);
+    int second;
 
+    if (epoch != flushed_epoch) {
+        flushed_epoch = epoch;
+        evmem_flush_thread();
+    }
     /* One thread a second: the winner of the exchange looks. */
     if (now_ms < due || !atomic_compare_exchange_strong(
                             &next_ms, &due, now_ms + MEMTRIM_EVERY_MS))
         return;
     struct mallinfo2 mi = mallinfo2();
     free_now = mi.fordblks;
-    if (!looked || free_now < base_free) {
+    used = mi.uordblks;
+    if (!looked) {
         looked = 1;
-        base_free = free_now; /* reused: the next burst counts from here */
+        low_free = free_now;
+        high_used = used;
         return;
     }
-    if (free_now - base_free < MEMTRIM_MIN)
+    if (free_now < low_free)
+        low_free = free_now;
+    if (used > high_used)
+        high_used = used;
+    /* A burst's memory came back to malloc: free bytes piled up, or (when
+     * free() gave the top of a heap back by itself, which lowers the free
+     * bytes too) the bytes in use fell. */
+    second = again;
+    if (!second &&
+        (free_now < MEMTRIM_MIN ||
+         (free_now - low_free < MEMTRIM_MIN && high_used - used < MEMTRIM_MIN)))
         return;
-    base_free = free_now; /* trimmed pages still count as free */
+    low_free = free_now; /* trimmed pages still count as free */
+    high_used = used;
+    /* The caches of freed blocks too: this loop's now, the others' at
+     * their next sweeps (a cached block keeps its page resident). */
+    flushed_epoch = atomic_fetch_add(&flush_epoch, 1) + 1;
+    evmem_flush_thread();
     before = resident();
     malloc_trim(0);
     after = resident();
+    /* While a trim gives much back, the next look trims again: the other
+     * loops' caches, and connections still closing, come back after it. */
+    again = before - after >= MEMTRIM_MIN;
     atomic_fetch_add_explicit(&ntrims, 1, memory_order_relaxed);
     log_debug("memory: %zu KiB free in malloc's arenas after a burst; gave "
-              "back %lld KiB (RSS %lld KiB now, %zu KiB in use)",
+              "back %lld KiB (RSS %lld KiB now, %zu KiB in use)%s",
               free_now / 1024, (before - after) / 1024, after / 1024,
-              (mi.uordblks + mi.hblkhd) / 1024);
+              (mi.uordblks + mi.hblkhd) / 1024, second ? " (again)" : "");
 #else
     (void)now_ms;
 #endif

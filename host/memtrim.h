@@ -11,11 +11,15 @@
  * once after a burst, not as a matter of course.
  *
  * Every loop calls memtrim_sweep() at each of its sweeps.  At most once
- * a second for the whole process, one of them looks at the bytes free in
- * malloc's arenas (mallinfo2) and trims when they grew by MEMTRIM_MIN
- * since the last look that trimmed (or since they were lowest since):
- * memory that a burst used and gave back to malloc.  Steady traffic
- * reuses what it frees and never trims.  A no-op without glibc.
+ * a second for the whole process, one of them looks at malloc's arenas
+ * (mallinfo2) and trims when, since the last trim, the bytes free in them
+ * grew by MEMTRIM_MIN from their lowest, or the bytes in use fell by
+ * MEMTRIM_MIN from their highest: memory that a burst used and gave back
+ * to malloc.  (Both: free() gives the top of a heap back by itself, which
+ * lowers the free bytes while a burst's connections close; a first trim
+ * while some of them were still open left the rest of them resident.)
+ * Steady traffic reuses what it frees and never trims.  A no-op without
+ * glibc.
  */
 #ifndef HOST_MEMTRIM_H
 #define HOST_MEMTRIM_H

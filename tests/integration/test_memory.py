@@ -3,11 +3,14 @@
 so every call that outlives it (deferred, queued behind a concurrency cap,
 in a batch) must still answer with its own id; and after a burst of
 pending calls and their connections the worker gives the memory malloc
-kept back to the system (host/memtrim.c: a debug line "gave back").
-No RSS figure is asserted: that is bench/SCALING.md's business."""
+kept back to the system (host/memtrim.c: a debug line "gave back"), and
+its resident set comes back near where it was (a loose bound here;
+bench/deferred.py measures it)."""
 
 import json
+import os
 import threading
+import time
 import unittest
 
 import harness
@@ -91,6 +94,55 @@ class TrimTest(unittest.TestCase):
                     s.close()
             wait_log(self, srv, r"DEBUG +memory: \d+ KiB free in malloc's "
                      r"arenas after a burst; gave back -?\d+ KiB")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+@unittest.skipIf(harness.ASAN or os.environ.get("RPCHOST_VALGRIND"),
+                 "another allocator: malloc's arenas are not what is resident")
+class ResidentAfterBurstTest(unittest.TestCase):
+    def test_resident_set_comes_back(self):
+        # 3,000 connections, each with a pending call, answered and closed
+        # at once: the worker's RSS grows by ~15 MB.  A few seconds later
+        # it is back within 2x of before (issue #16's goal is 1.5x, which
+        # bench/deferred.py measures).  Before: 5-10x, held by libevent's
+        # per-descriptor entries and the allocator caches scattered among
+        # the burst's free pages, and by a trim made while the burst's
+        # last connections were still closing.
+        n = 3000
+        with Server(plugins=sleep_plugins(), nofile=8192) as srv:
+            pid = srv.worker_pid()
+            self.assertEqual(srv.rpc("sleep", [0])["result"], 0)
+            time.sleep(1.5)
+            before = rss_kib(pid)
+            socks = []
+            try:
+                for i in range(n):
+                    s = raw_connect(srv.port)
+                    s.sendall(post_request(sleep_call(500, i)))
+                    socks.append(s)
+                peak = rss_kib(pid)
+                for i, s in enumerate(socks):
+                    status, _, body = read_answer(s)
+                    self.assertEqual((status, body["id"]), (200, i), body)
+            finally:
+                for s in socks:
+                    s.close()
+            self.assertGreater(peak, before + 5000, "the burst took memory")
+            deadline = time.monotonic() + 8
+            after = rss_kib(pid)
+            while after > 2 * before and time.monotonic() < deadline:
+                time.sleep(0.25)
+                after = rss_kib(pid)
+            self.assertLessEqual(after, 2 * before,
+                                 "RSS %d KiB before, %d at the peak, %d after"
+                                 % (before, peak, after))
 
 
 if __name__ == "__main__":

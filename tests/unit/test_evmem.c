@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "evmem.h"
 
@@ -94,6 +97,96 @@ test_reuse_and_bound(void **state)
         evmem_free(p[i]);
 }
 
+/* A flush gives the thread's cached blocks back and caching goes on. */
+static void
+test_flush_keeps_caching(void **state)
+{
+    void *p[8];
+
+    (void)state;
+    if (!evmem_caching())
+        skip();
+    for (int i = 0; i < 8; i++)
+        p[i] = evmem_malloc(100);
+    for (int i = 0; i < 8; i++)
+        evmem_free(p[i]);
+    assert_true(evmem_cached_bytes() >= 8 * 100);
+    evmem_flush_thread();
+    assert_int_equal(evmem_cached_bytes(), 0);
+    p[0] = evmem_malloc(100);
+    evmem_free(p[0]);
+    assert_true(evmem_cached_bytes() > 0);
+    evmem_flush_thread();
+}
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ++*(int *)arg;
+}
+
+/* Descriptor entries made ahead leave events already on those descriptors
+ * as they were, let later ones work, and come from malloc directly (not
+ * from the cache, which holds blocks from anywhere in the heap). */
+static void
+test_fd_slots(void **state)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+    struct event *before, *after;
+    int p[2], q[2], fired_before = 0, fired_after = 0;
+    void *small[16], *again[16];
+
+    (void)state;
+    assert_non_null(ec);
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    assert_non_null(base);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(q), 0);
+    before = event_new(base, p[0], EV_READ, on_readable, &fired_before);
+    assert_int_equal(event_add(before, NULL), 0);
+    for (int i = 0; i < 16; i++)
+        small[i] = evmem_malloc(20); /* the entries' size class */
+    for (int i = 0; i < 16; i++)
+        evmem_free(small[i]);
+    evmem_fd_slots(base, 0, 512);
+    if (evmem_caching()) /* the cached small blocks are all still there */
+        for (int i = 0; i < 16; i++) {
+            void *b = evmem_malloc(20);
+            int found = 0;
+
+            for (int k = 0; k < 16; k++)
+                found |= b == small[k];
+            assert_true(found);
+            again[i] = b;
+        }
+    else
+        for (int i = 0; i < 16; i++)
+            again[i] = evmem_malloc(20);
+    for (int i = 0; i < 16; i++)
+        evmem_free(again[i]);
+    assert_true(event_pending(before, EV_READ, NULL));
+    after = event_new(base, q[0], EV_READ, on_readable, &fired_after);
+    assert_int_equal(event_add(after, NULL), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(write(q[1], "y", 1), 1);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(fired_before, 1);
+    assert_int_equal(fired_after, 1);
+    event_free(before);
+    event_free(after);
+    event_base_free(base);
+    for (int i = 0; i < 2; i++) {
+        close(p[i]);
+        close(q[i]);
+    }
+    evmem_flush_thread();
+}
+
 static void *
 alloc_and_exit(void *arg)
 {
@@ -132,6 +225,8 @@ main(void)
         cmocka_unit_test(test_realloc_keeps_contents),
         cmocka_unit_test(test_reuse_and_bound),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_flush_keeps_caching),
+        cmocka_unit_test(test_fd_slots),
     };
 
     evmem_install();
