@@ -46,7 +46,6 @@ struct cache {
     struct blk *head[NCLASSES];
     unsigned n[NCLASSES];
     int registered; /* its thread-exit destructor is armed */
-    int done;       /* its thread is ending: cache nothing more */
 };
 
 static _Thread_local struct cache tc;
@@ -93,6 +92,13 @@ class_of_block(size_t usable)
     return usable < class_size[c] + SLACK ? c : UNCACHED;
 }
 
+/* class_of_block(u) by 16-byte steps of u below BLOCK_TABLE_END (blocks
+ * from BLOCK_TABLE_END up are never cached): one lookup per free.  Filled
+ * by evmem_install(); all UNCACHED when not caching. */
+#define BLOCK_TABLE_END (4096 + SLACK)
+static unsigned char block_class[BLOCK_TABLE_END / 16];
+_Static_assert(UNCACHED < 256, "a class fits the table");
+
 /* Blocks a list keeps: EVMEM_CACHE_BYTES of them, and no more than 256. */
 #define CAP(size)                                                              \
     (EVMEM_CACHE_BYTES / (size) > 256 ? 256 : EVMEM_CACHE_BYTES / (size))
@@ -117,14 +123,16 @@ flush(struct cache *c)
     }
 }
 
-/* At the end of a thread: that, and cache nothing more. */
+/* At the end of a thread: that, and cache nothing more (every list full
+ * for evmem_free(), empty for evmem_malloc()). */
 static void
 drain(void *arg)
 {
     struct cache *c = arg;
 
-    c->done = 1;
     flush(c);
+    for (size_t i = 0; i < NCLASSES; i++)
+        c->n[i] = class_cap[i];
 }
 
 void *
@@ -145,15 +153,12 @@ void
 evmem_free(void *p)
 {
     struct blk *b;
-    size_t c;
+    size_t c, usable;
 
     if (p == NULL)
         return;
-    if (!caching || tc.done) {
-        free(p);
-        return;
-    }
-    c = class_of_block(malloc_usable_size(p));
+    usable = malloc_usable_size(p);
+    c = usable < BLOCK_TABLE_END ? block_class[usable / 16] : UNCACHED;
     if (c >= NCLASSES || tc.n[c] >= class_cap[c]) {
         free(p);
         return;
@@ -248,6 +253,9 @@ evmem_install(void)
     /* The key's destructor gives an ending thread's lists back. */
     if (caching && pthread_key_create(&exit_key, drain) != 0)
         caching = 0;
+    for (size_t i = 0; i < sizeof(block_class); i++)
+        block_class[i] =
+            (unsigned char)(caching ? class_of_block(i * 16) : UNCACHED);
     if (caching)
         event_set_mem_functions(evmem_malloc, evmem_realloc, evmem_free);
 }
