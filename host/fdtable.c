@@ -21,9 +21,10 @@
 #define FD_RESERVE_BASE 64
 #define FD_RESERVE_PER_LOOP 4
 
-/* The table's size when neither max_connections nor the descriptor limit
- * bounds the connections (max_connections = 0 under an unlimited
- * RLIMIT_NOFILE): beyond it the table grows as the connections come. */
+/* Connections the table is sized for when max_connections is 0 (as many
+ * as the descriptor limit allows, which is often 2^20 or more: 8 MiB of
+ * kernel memory for a table sized for it up front).  Beyond it the table
+ * grows as the connections come, as it would without this file. */
 #define FD_TABLE_UNBOUNDED 65536
 
 static long
@@ -68,8 +69,10 @@ fd_table_reserve(const struct config *cfg, long conn_cap)
     struct rlimit rl;
     int fd, high;
 
-    if (conns == 0 || (conn_cap > 0 && conns > conn_cap))
-        conns = conn_cap > 0 ? conn_cap : FD_TABLE_UNBOUNDED;
+    if (conns == 0)
+        conns = FD_TABLE_UNBOUNDED;
+    if (conn_cap > 0 && conns > conn_cap)
+        conns = conn_cap;
     want = conns + fd_reserve(cfg);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (rlim_t)want > rl.rlim_cur)

@@ -16,8 +16,9 @@ struct config;
 long fd_connection_cap(const struct config *cfg);
 
 /* Grow the process's descriptor table now to hold the connections `cfg`
- * allows (max_connections, capped by `conn_cap` from fd_connection_cap())
- * and the descriptors kept beside them, within RLIMIT_NOFILE.  The kernel
+ * allows (max_connections, 65536 for 0, capped by `conn_cap` from
+ * fd_connection_cap()) and the descriptors kept beside them, within
+ * RLIMIT_NOFILE.  The kernel
  * grows a table by doubling it when a new descriptor does not fit, and in
  * a process with threads each growth waits for an RCU grace period (10-20
  * ms on a virtual machine) during which every accept() of every loop

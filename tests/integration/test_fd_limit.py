@@ -54,6 +54,31 @@ class FdLimitTest(unittest.TestCase):
             self.assertGreaterEqual(fd_table_size(pid), 6000)
             self.assertEqual(srv.rpc("ping")["result"], "pong")
 
+    def test_descriptor_table_bounded_without_max_connections(self):
+        # max_connections = 0 (as many as the limit allows) under a large
+        # limit: sized for 65536 connections, not for the limit (2^20
+        # descriptors would be 8 MiB of kernel memory up front).
+        res = harness.resource
+        hard = res.getrlimit(res.RLIMIT_NOFILE)[1]
+        if hard != res.RLIM_INFINITY and hard < 300000:
+            try:  # root may raise it (CAP_SYS_RESOURCE), in a child
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        res.setrlimit(res.RLIMIT_NOFILE, (300000, 300000))
+                        os._exit(0)
+                    except (OSError, ValueError):
+                        os._exit(1)
+                if os.waitpid(pid, 0)[1] != 0:
+                    self.skipTest("RLIMIT_NOFILE cannot reach 300000 here")
+            except OSError as e:
+                self.skipTest("fork: %s" % e)
+        with Server(server={"max_connections": 0}, nofile=300000) as srv:
+            size = fd_table_size(srv.worker_pid())
+            self.assertGreaterEqual(size, 65536)
+            self.assertLessEqual(size, 131072)
+            self.assertEqual(srv.rpc("ping")["result"], "pong")
+
     def test_descriptor_table_within_the_limit(self):
         # Never beyond what RLIMIT_NOFILE allows (the table is sized with
         # a descriptor number under it).
