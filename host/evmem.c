@@ -218,8 +218,17 @@ no_event(evutil_socket_t fd, short what, void *arg)
 void
 evmem_fd_slots(struct event_base *base, int from, int to)
 {
+    const char *method = event_base_get_method(base);
     struct event ev;
 
+    /* Only where an event added and deleted at once costs nothing: epoll
+     * (named "epoll (with changelist)" with loop.c's flag) and poll.
+     * select's FD_SET aborts the process on a descriptor from FD_SETSIZE
+     * up (glibc's check), reached here well before any connection's is;
+     * other backends make system calls. */
+    if (method == NULL ||
+        (strncmp(method, "epoll", 5) != 0 && strcmp(method, "poll") != 0))
+        return;
     direct = 1;
     for (int fd = from; fd < to; fd++)
         if (event_assign(&ev, base, fd, EV_READ, no_event, NULL) == 0 &&

@@ -55,7 +55,9 @@ void evmem_flush_thread(void);
  * of use, they sit together.  Done by adding and deleting an event on each
  * descriptor in the same loop iteration, which with the epoll changelist
  * (loop.c) reaches no system call; an event already on a descriptor is
- * left as it was.  Loop thread only. */
+ * left as it was.  Nothing with a backend other than epoll or poll
+ * (select cannot take descriptors from FD_SETSIZE up).  Loop thread
+ * only. */
 void evmem_fd_slots(struct event_base *base, int from, int to);
 
 /* Bytes the calling thread holds in its lists. */

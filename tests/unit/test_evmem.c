@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -187,6 +188,42 @@ test_fd_slots(void **state)
     evmem_flush_thread();
 }
 
+/* With a backend other than epoll (EVENT_NOEPOLL=1 and EVENT_NOPOLL=1 in
+ * the environment choose select), entries made ahead must not reach it:
+ * select's FD_SET aborts the process (glibc's fortified check) on a
+ * descriptor from FD_SETSIZE up, which connections ~256 below it reached. */
+static void
+test_fd_slots_select(void **state)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+    struct event *ev;
+    int p[2], fired = 0;
+
+    (void)state;
+    assert_non_null(ec);
+    event_config_avoid_method(ec, "epoll");
+    event_config_avoid_method(ec, "poll");
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (base == NULL || strcmp(event_base_get_method(base), "select") != 0) {
+        if (base != NULL)
+            event_base_free(base);
+        skip();
+    }
+    evmem_fd_slots(base, 0, FD_SETSIZE + 256);
+    assert_int_equal(pipe(p), 0);
+    ev = event_new(base, p[0], EV_READ, on_readable, &fired);
+    assert_int_equal(event_add(ev, NULL), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(fired, 1);
+    event_free(ev);
+    event_base_free(base);
+    close(p[0]);
+    close(p[1]);
+}
+
 static void *
 alloc_and_exit(void *arg)
 {
@@ -227,6 +264,7 @@ main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_flush_keeps_caching),
         cmocka_unit_test(test_fd_slots),
+        cmocka_unit_test(test_fd_slots_select),
     };
 
     evmem_install();
