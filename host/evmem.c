@@ -94,7 +94,8 @@ class_of_block(size_t usable)
 
 /* class_of_block(u) by 16-byte steps of u below BLOCK_TABLE_END (blocks
  * from BLOCK_TABLE_END up are never cached): one lookup per free.  Filled
- * by evmem_install(); all UNCACHED when not caching. */
+ * by evmem_install() (all UNCACHED when not caching); nothing frees
+ * through evmem before it. */
 #define BLOCK_TABLE_END (4096 + SLACK)
 static unsigned char block_class[BLOCK_TABLE_END / 16];
 _Static_assert(UNCACHED < 256, "a class fits the table");
@@ -222,12 +223,12 @@ evmem_fd_slots(struct event_base *base, int from, int to)
     struct event ev;
 
     /* Only where an event added and deleted at once costs nothing: epoll
-     * (named "epoll (with changelist)" with loop.c's flag) and poll.
-     * select's FD_SET aborts the process on a descriptor from FD_SETSIZE
-     * up (glibc's check), reached here well before any connection's is;
-     * other backends make system calls. */
-    if (method == NULL ||
-        (strncmp(method, "epoll", 5) != 0 && strcmp(method, "poll") != 0))
+     * with its changelist (loop.c's flag) and poll.  select's FD_SET
+     * aborts the process on a descriptor from FD_SETSIZE up (glibc's
+     * check), reached here well before any connection's is; epoll without
+     * the changelist and other backends make a system call for each. */
+    if (method == NULL || (strcmp(method, "epoll (with changelist)") != 0 &&
+                           strcmp(method, "poll") != 0))
         return;
     direct = 1;
     for (int fd = from; fd < to; fd++)

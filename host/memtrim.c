@@ -4,6 +4,7 @@
  */
 #include "memtrim.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,8 +20,11 @@
 
 static atomic_llong next_ms; /* when the arenas are looked at next */
 static atomic_ulong ntrims;
-/* Since the last trim (or the first look), the looking thread's only:
- * the fewest bytes free in the arenas and the most in use. */
+/* Held by the thread that looks (once a second); what follows up to
+ * flush_epoch is its. */
+static pthread_mutex_t look_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Since the last trim (or the first look): the fewest bytes free in the
+ * arenas and the most in use. */
 static size_t low_free, high_used;
 static int looked;
 static int again; /* the last trim gave much back: trim at the next look */
@@ -46,25 +50,17 @@ resident(void)
     return res;
 }
 
-void
-memtrim_sweep(long long now_ms)
-{
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-    long long due = atomic_load_explicit(&next_ms, memory_order_relaxed);
+/* Look at the arenas and trim if a burst's memory came back (look_lock
+ * held: the state above is the holder's). */
+static void
+look(void)
+{
     long long before, after;
     size_t free_now, used;
-    unsigned epoch = atomic_load_explicit(&flush_epoch, memory_order_relaxed);
     int second;
-
-    if (epoch != flushed_epoch) {
-        flushed_epoch = epoch;
-        evmem_flush_thread();
-    }
-    /* One thread a second: the winner of the exchange looks. */
-    if (now_ms < due || !atomic_compare_exchange_strong(
-                            &next_ms, &due, now_ms + MEMTRIM_EVERY_MS))
-        return;
     struct mallinfo2 mi = mallinfo2();
+
     free_now = mi.fordblks;
     used = mi.uordblks;
     if (!looked) {
@@ -102,6 +98,29 @@ memtrim_sweep(long long now_ms)
               "back %lld KiB (RSS %lld KiB now, %zu KiB in use)%s",
               free_now / 1024, (before - after) / 1024, after / 1024,
               (mi.uordblks + mi.hblkhd) / 1024, second ? " (again)" : "");
+}
+#endif
+
+void
+memtrim_sweep(long long now_ms)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    unsigned epoch = atomic_load_explicit(&flush_epoch, memory_order_relaxed);
+
+    if (epoch != flushed_epoch) {
+        flushed_epoch = epoch;
+        evmem_flush_thread();
+    }
+    /* One thread a second looks; the others go on at once. */
+    if (now_ms < atomic_load_explicit(&next_ms, memory_order_relaxed) ||
+        pthread_mutex_trylock(&look_lock) != 0)
+        return;
+    if (now_ms >= atomic_load_explicit(&next_ms, memory_order_relaxed)) {
+        atomic_store_explicit(&next_ms, now_ms + MEMTRIM_EVERY_MS,
+                              memory_order_relaxed);
+        look();
+    }
+    pthread_mutex_unlock(&look_lock);
 #else
     (void)now_ms;
 #endif
