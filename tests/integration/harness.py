@@ -99,6 +99,16 @@ def wait_log(testcase, server, pattern, count=1, timeout=None):
         testcase.fail(str(e))
 
 
+def proc_status(pid, field):
+    """An integer field of /proc/PID/status (VmRSS and FDSize: kB and a
+    count), or an AssertionError."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
 def free_port():
     """A port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -21,12 +21,8 @@ def cpu_seconds(pid):
 
 
 def fd_table_size(pid):
-    """The size of a process's descriptor table (FDSize in its status)."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("FDSize:"):
-                return int(line.split()[1])
-    raise AssertionError("no FDSize in /proc/%d/status" % pid)
+    """The size of a process's descriptor table."""
+    return harness.proc_status(pid, "FDSize")
 
 
 class FdLimitTest(unittest.TestCase):

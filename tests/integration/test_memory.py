@@ -26,6 +26,28 @@ def sleep_call(ms, id):
     return {"jsonrpc": "2.0", "method": "sleep", "params": [ms], "id": id}
 
 
+def pending_burst(test, srv, n, ms, while_pending=None):
+    """n connections, each with a pending sleep(ms) call; once all are
+    sent, while_pending() (its value is returned); then every answer is
+    read and checked, and the connections closed."""
+    socks = []
+    value = None
+    try:
+        for i in range(n):
+            s = raw_connect(srv.port)
+            s.sendall(post_request(sleep_call(ms, i)))
+            socks.append(s)
+        if while_pending is not None:
+            value = while_pending()
+        for i, s in enumerate(socks):
+            status, _, body = read_answer(s)
+            test.assertEqual((status, body["id"]), (200, i), body)
+    finally:
+        for s in socks:
+            s.close()
+    return value
+
+
 class BodyFreedTest(unittest.TestCase):
     def test_deferred_batch_keeps_ids(self):
         with Server(plugins=sleep_plugins(), threads=1) as srv:
@@ -80,28 +102,9 @@ class TrimTest(unittest.TestCase):
         n = 600
         with Server(plugins=sleep_plugins(), threads=1,
                     server={"log_level": "debug"}) as srv:
-            socks = []
-            try:
-                for i in range(n):
-                    s = raw_connect(srv.port)
-                    s.sendall(post_request(sleep_call(300, i)))
-                    socks.append(s)
-                for i, s in enumerate(socks):
-                    status, _, body = read_answer(s)
-                    self.assertEqual((status, body["id"]), (200, i), body)
-            finally:
-                for s in socks:
-                    s.close()
+            pending_burst(self, srv, n, 300)
             wait_log(self, srv, r"DEBUG +memory: \d+ KiB free in malloc's "
                      r"arenas after a burst; gave back -?\d+ KiB")
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 @unittest.skipIf(harness.ASAN or os.environ.get("RPCHOST_VALGRIND"),
@@ -120,26 +123,16 @@ class ResidentAfterBurstTest(unittest.TestCase):
             pid = srv.worker_pid()
             self.assertEqual(srv.rpc("sleep", [0])["result"], 0)
             time.sleep(1.5)
-            before = rss_kib(pid)
-            socks = []
-            try:
-                for i in range(n):
-                    s = raw_connect(srv.port)
-                    s.sendall(post_request(sleep_call(500, i)))
-                    socks.append(s)
-                peak = rss_kib(pid)
-                for i, s in enumerate(socks):
-                    status, _, body = read_answer(s)
-                    self.assertEqual((status, body["id"]), (200, i), body)
-            finally:
-                for s in socks:
-                    s.close()
+            before = harness.proc_status(pid, "VmRSS")
+            peak = pending_burst(
+                self, srv, n, 500,
+                while_pending=lambda: harness.proc_status(pid, "VmRSS"))
             self.assertGreater(peak, before + 5000, "the burst took memory")
             deadline = time.monotonic() + 8
-            after = rss_kib(pid)
+            after = harness.proc_status(pid, "VmRSS")
             while after > 2 * before and time.monotonic() < deadline:
                 time.sleep(0.25)
-                after = rss_kib(pid)
+                after = harness.proc_status(pid, "VmRSS")
             self.assertLessEqual(after, 2 * before,
                                  "RSS %d KiB before, %d at the peak, %d after"
                                  % (before, peak, after))
