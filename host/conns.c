@@ -44,6 +44,7 @@ struct conn {
     unsigned char state;             /* enum conn_state */
     unsigned char in_body;           /* arriving: its headers are complete */
     unsigned char eol;               /* arriving: the last line has ended */
+    unsigned char small_reads;       /* reads capped at IDLE_READ_MAX */
 };
 
 struct conns {
@@ -185,6 +186,27 @@ watch(struct conn *c, int on)
     }
 }
 
+/* The most an idle connection reads at once: one 1 KiB buffer chain
+ * (libevent 2.1's chain header is 48 bytes).  libevent reads up to 4096
+ * bytes, and when the socket says nothing is waiting (the read that meets
+ * the client's close) it still takes a chain for 4096: 8 KiB, held until
+ * the connection is retired, so 5,000 idle connections closing at once
+ * took 40 MB.  A request that fits (most do) is read in one; a read that
+ * fills IDLE_READ_MAX puts the default back for the rest of the request
+ * (on_input), and the cap returns when the connection is idle again. */
+#define IDLE_READ_MAX (1024 - 48)
+
+/* Reads of libevent's default size again for c (the rest of a request
+ * larger than IDLE_READ_MAX). */
+static void
+full_reads(struct conn *c)
+{
+    if (c->small_reads) {
+        bufferevent_set_max_single_read(c->bev, 0); /* the default */
+        c->small_reads = 0;
+    }
+}
+
 /* Take c out of the list of its state and give it `state`, since now.
  * The clock is read for the two states whose age counts (a loop that was
  * held up by a plugin must not take the time before as their start). */
@@ -193,10 +215,11 @@ set_state(struct conn *c, enum conn_state state)
 {
     struct conns *cs = c->cs;
 
-    if (c->state == CONN_ARRIVING)
+    if (c->state == CONN_ARRIVING) {
         list_del(&cs->arriving, c);
-    else if (c->state == CONN_IDLE)
+    } else if (c->state == CONN_IDLE) {
         list_del(&cs->idle, c);
+    }
     c->state = (unsigned char)state;
     if (state == CONN_ARRIVING || state == CONN_IDLE)
         cs->now_ms = util_mono_ms();
@@ -207,14 +230,19 @@ set_state(struct conn *c, enum conn_state state)
         list_add(&cs->arriving, c);
     } else if (state == CONN_IDLE) {
         list_add(&cs->idle, c);
+        if (!c->small_reads) {
+            bufferevent_set_max_single_read(c->bev, IDLE_READ_MAX);
+            c->small_reads = 1;
+        }
     }
 }
 
 /* Whether `p` (n bytes of a request's head, in order) completes the
  * headers: an empty line, lines ending in LF or CRLF, as evhttp reads
- * them.  c->eol carries "the last line has just ended" across calls. */
+ * them; then *rest is the count of bytes of p after them.  c->eol carries
+ * "the last line has just ended" across calls. */
 static int
-headers_end(struct conn *c, const char *p, size_t n)
+headers_end(struct conn *c, const char *p, size_t n, size_t *rest)
 {
     while (n > 0) {
         const char *nl;
@@ -226,8 +254,10 @@ headers_end(struct conn *c, const char *p, size_t n)
             }
             if (n == 0)
                 return 0;
-            if (*p == '\n')
+            if (*p == '\n') {
+                *rest = n - 1;
                 return 1;
+            }
             c->eol = 0;
         }
         nl = memchr(p, '\n', n);
@@ -245,6 +275,8 @@ headers_end(struct conn *c, const char *p, size_t n)
 static void
 scan_range(struct conn *c, struct evbuffer *in, size_t off, size_t left)
 {
+    size_t rest;
+
     while (left > 0) {
         struct evbuffer_ptr pos;
         struct evbuffer_iovec v;
@@ -259,9 +291,14 @@ scan_range(struct conn *c, struct evbuffer *in, size_t off, size_t left)
             return;
         }
         len = v.iov_len < left ? v.iov_len : left;
-        if (headers_end(c, v.iov_base, len)) {
+        if (headers_end(c, v.iov_base, len, &rest)) {
             c->in_body = 1;
             watch(c, 0);
+            /* Nothing after the headers yet: a body, if any, comes in
+             * reads of its own, at the default size (on_input no longer
+             * sees them). */
+            if (rest + (left - len) == 0)
+                full_reads(c);
             return;
         }
         off += len;
@@ -293,6 +330,8 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
             bufferevent_disable(c->bev, EV_READ);
         return;
     }
+    if (info->n_added >= IDLE_READ_MAX) /* more may be waiting */
+        full_reads(c);
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
     if (c->state == CONN_ARRIVING && !c->in_body)
