@@ -192,8 +192,11 @@ watch(struct conn *c, int on)
  * the client's close) it still takes a chain for 4096: 8 KiB, held until
  * the connection is retired, so 5,000 idle connections closing at once
  * took 40 MB.  A request that fits (most do) is read in one; a read that
- * fills IDLE_READ_MAX puts the default back for the rest of the request
- * (on_input), and the cap returns when the connection is idle again. */
+ * fills IDLE_READ_MAX, or headers that arrive with nothing after them,
+ * put the default back for the rest of the request (on_input, scan_range),
+ * and the cap returns when the connection is idle again.  (A large body
+ * whose first bytes came in the headers' read, in less than
+ * IDLE_READ_MAX, is read in pieces of that size: more reads, same bytes.) */
 #define IDLE_READ_MAX (1024 - 48)
 
 /* Reads of libevent's default size again for c (the rest of a request
