@@ -347,21 +347,26 @@ admit_leave_cap(struct call *c)
 {
     struct limit_cap *cap = c->held;
     struct call *next = limit_cap_leave(cap);
+    struct loop_post *wake;
 
     c->held = NULL;
     if (next == NULL)
         return;
-    next->held = cap; /* read on its loop after the post */
+    /* Both read on its loop after the post.  The post is taken out of
+     * the call before it is posted: once posted, the call's loop may run
+     * it, answer, and free the call's batch (which frees a post it still
+     * holds) before this thread would get back to it. */
+    next->held = cap;
+    wake = next->wake;
+    next->wake = NULL;
     if (next->batch->loop == NULL) {
-        loop_post_free(next->wake);
-        next->wake = NULL;
+        loop_post_free(wake);
         dispatch_unqueued(next);
         return;
     }
     /* Made when it was queued: this post cannot fail for memory (only at
-     * the loop's teardown, when its batch goes anyway). */
-    if (loop_post_made(next->batch->loop, next->wake, dispatch_unqueued,
-                       next) != 0)
-        log_error("method %s: a queued call's loop is gone", next->method);
-    next->wake = NULL;
+     * the loop's teardown, when its batch goes anyway).  Nothing of next
+     * is read after it: next is its loop's from the post on. */
+    if (loop_post_made(next->batch->loop, wake, dispatch_unqueued, next) != 0)
+        log_error("method_concurrency: a queued call's loop is gone");
 }

@@ -157,6 +157,40 @@ class ConcurrencyTest(unittest.TestCase):
             self.assertEqual(out[0][0], 200)
 
 
+class HandOverTest(unittest.TestCase):
+    def test_slot_handed_over_between_loops(self):
+        # A call leaving its slot hands it to the first queued call, whose
+        # own loop runs it (a post).  The leaving loop used to clear the
+        # queued call's post after posting it: the other loop could have
+        # run it, answered, and freed its batch (and the post, a second
+        # time) in between.  Many hand-overs between two loops, then a
+        # clean exit (the harness fails on a crash at SIGTERM).
+        with Server(plugins=sleep_plugins(), threads=2,
+                    server={"method_concurrency": "sleep:1",
+                            "concurrency_queue": 64}) as srv:
+            errors = []
+
+            def client(k):
+                conn = srv.connection()
+                try:
+                    for i in range(40):
+                        status, _, body = srv.call(
+                            {"jsonrpc": "2.0", "method": "sleep",
+                             "params": [i % 2], "id": i}, conn=conn)
+                        if status != 200 or \
+                                json.loads(body).get("result") != i % 2:
+                            errors.append((k, i, status, body))
+                finally:
+                    conn.close()
+            threads = [threading.Thread(target=client, args=(k,))
+                       for k in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+
+
 class SerialTest(unittest.TestCase):
     def test_serial_does_not_block_other_loop(self):
         with Server(plugins={"serial": plugin(sdk_fixture("serial")),
