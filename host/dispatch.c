@@ -135,6 +135,8 @@ batch_finish(struct batch *b)
     if (b->want_trace)
         context_batch_trace_id(b); /* made now if nobody asked before */
     trace = b->ctx.have & CTX_TRACE ? b->ctx.trace : NULL;
+    if (b->loop != NULL)
+        loop_bodies_add(b->loop, -1);
     if (!any) {
         buf_free(&out);
         done(arg, b->retry_s ? 429 : 204, NULL, 0, what, trace, b->retry_s);
@@ -566,6 +568,8 @@ dispatch_body(struct generation *gen, const struct dispatch_env *env,
     /* One extra count while the handlers run, so the batch cannot finish
      * under this loop. */
     b->pending = b->n + 1;
+    if (b->loop != NULL)
+        loop_bodies_add(b->loop, 1); /* until batch_finish() */
     b->clock_us = b->stats || gen->nhooked ? util_mono_us() : 0;
     /* One slab for batches up to CALL_SLAB_MAX calls; beyond that, or
      * when it cannot be had, each call allocates its own. */

@@ -103,6 +103,15 @@ lane_set_generation(struct lane *w, struct generation *gen)
 
 /* ---- stopping ---- */
 
+/* Nothing of the loop's is being answered: neither a client's request
+ * nor a body between plugins (whose calls may wait for a concurrency
+ * slot that another loop hands over by a post). */
+static int
+lane_idle(const struct lane *w)
+{
+    return w->inflight <= 0 && loop_bodies(w->loop) == 0;
+}
+
 static void
 on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -111,7 +120,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (w->inflight <= 0 && w->linger && conns_open(w->conns) > 0 &&
+    if (lane_idle(w) && w->linger && conns_open(w->conns) > 0 &&
         util_mono_ms() < w->drain_deadline_ms) {
         /* Replaced: another worker serves.  An idle keep-alive client
          * may still send a request, answered with Connection: close,
@@ -119,7 +128,7 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
         event_add(w->drain_ev, &tick);
         return;
     }
-    if (w->inflight <= 0) {
+    if (lane_idle(w)) {
         /* Nothing will serve this loop's other connections from now on:
          * close them, so that their clients fail over at once. */
         conns_close_waiting(w->conns);

@@ -43,6 +43,7 @@ struct loop {
     int closed;  /* under post_lock: posts are refused */
     int lock_ok; /* post_lock was initialised */
     struct loop_timer *timers_head, *timers_tail;
+    long bodies; /* loop thread only: loop_bodies_add() */
 };
 
 static void
@@ -197,6 +198,18 @@ int
 loop_is_current(const struct loop *l)
 {
     return l != NULL && pthread_equal(l->thread, pthread_self());
+}
+
+void
+loop_bodies_add(struct loop *l, int n)
+{
+    l->bodies += n;
+}
+
+long
+loop_bodies(const struct loop *l)
+{
+    return l->bodies;
 }
 
 void

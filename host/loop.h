@@ -40,6 +40,13 @@ void loop_timer_cancel(struct loop_timer *t);
 /* Whether the caller runs on the loop's thread. */
 int loop_is_current(const struct loop *l);
 
+/* Loop thread: count a request body of the loop begun (+1) or answered
+ * (-1), those between plugins (subcall.c) among them: a stopping loop
+ * waits for them (lane.c), since a call of one may still be queued for a
+ * concurrency cap another loop hands over. */
+void loop_bodies_add(struct loop *l, int n);
+long loop_bodies(const struct loop *l);
+
 /* ---- the owning thread's side ---- */
 
 struct event_base;

@@ -7,7 +7,9 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
+import time
 import unittest
 
 import harness
@@ -189,6 +191,41 @@ class HandOverTest(unittest.TestCase):
             for t in threads:
                 t.join()
             self.assertEqual(errors, [])
+
+    def test_queued_call_between_plugins_outlives_its_request(self):
+        # A call between plugins (relay -> sleep) queued for sleep's slot
+        # is an inner request of its own: its loop's edge does not count
+        # it.  Its client leaving cancels the outer call, and at SIGTERM
+        # that loop then had nothing in flight and stopped at once; the
+        # slot, handed over when the other loop's sleep was answered at
+        # the shutdown timeout, went to a loop that was gone ("a queued
+        # call's loop is gone"): the inner call never ran, relay never got
+        # its answer, and the worker exited holding it (leaks).
+        plugins = {"sleep": plugin(SLEEP_SO),
+                   "relay": plugin(sdk_fixture("relay"))}
+        with Server(plugins=plugins, threads=2,
+                    server={"method_concurrency": "sleep:1",
+                            "concurrency_queue": 64,
+                            "shutdown_timeout": 0.5}) as srv:
+            holder = socket.create_connection(("127.0.0.1", srv.port),
+                                              timeout=10)
+            holder.sendall(harness.post_request(
+                {"jsonrpc": "2.0", "method": "sleep", "params": [60000],
+                 "id": 1}))
+            time.sleep(0.2)
+            # On both loops (connections are spread over them).
+            for i in range(6):
+                s = socket.create_connection(("127.0.0.1", srv.port),
+                                             timeout=10)
+                s.sendall(harness.post_request(
+                    {"jsonrpc": "2.0", "method": "relay",
+                     "params": ["sleep", [1], 0], "id": i}))
+                time.sleep(0.1)
+                s.close()
+            time.sleep(0.3)
+            srv.stop()
+            holder.close()
+            self.assertNotIn("a queued call's loop is gone", srv.stderr)
 
 
 class SerialTest(unittest.TestCase):
