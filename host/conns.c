@@ -47,6 +47,9 @@ struct conn {
     unsigned char small_reads;       /* reads capped at IDLE_READ_MAX */
 };
 
+#define V_MIN 64      /* the smallest table of connections */
+#define INDEX_MIN 128 /* the smallest index */
+
 struct conns {
     struct event_base *base;
     struct conn **v; /* every connection, retiring ones too */
@@ -112,17 +115,14 @@ index_put(struct conns *cs, struct conn *c)
     cs->index[i] = c;
 }
 
-/* Make room for one more live connection besides `live`.  -1 on ENOMEM. */
+/* Rehash the live connections into an index of `cap` slots.  -1 on
+ * ENOMEM (the index is left as it was). */
 static int
-index_reserve(struct conns *cs, size_t live)
+index_resize(struct conns *cs, size_t cap)
 {
     struct conn **old = cs->index;
-    size_t old_cap = cs->index_cap, cap = old_cap ? old_cap : 128;
+    size_t old_cap = cs->index_cap;
 
-    while (cap < 2 * (live + 1))
-        cap *= 2;
-    if (cap == old_cap)
-        return 0;
     cs->index = calloc(cap, sizeof(*cs->index));
     if (cs->index == NULL) {
         cs->index = old;
@@ -134,6 +134,49 @@ index_reserve(struct conns *cs, size_t live)
             index_put(cs, old[i]);
     free(old);
     return 0;
+}
+
+/* The index's size for `live` connections and one more. */
+static size_t
+index_cap_for(size_t live)
+{
+    size_t cap = INDEX_MIN;
+
+    while (cap < 2 * (live + 1))
+        cap *= 2;
+    return cap;
+}
+
+/* Make room for one more live connection besides `live`.  -1 on ENOMEM. */
+static int
+index_reserve(struct conns *cs, size_t live)
+{
+    size_t cap = index_cap_for(live);
+
+    return cap > cs->index_cap ? index_resize(cs, cap) : 0;
+}
+
+/* After a burst: tables 8 times larger than their connections need go
+ * down to twice that (at a sweep, so at most once per SWEEP_MS).  A burst
+ * of 5,000 connections left ~150 KB in the two loops' tables. */
+static void
+shrink(struct conns *cs)
+{
+    size_t want = index_cap_for(cs->n - cs->nretiring);
+
+    if (cs->index_cap >= 8 * want)
+        (void)index_resize(cs, 2 * want); /* ENOMEM: kept as it is */
+    want = V_MIN;
+    while (want < cs->n)
+        want *= 2;
+    if (cs->cap >= 8 * want) {
+        struct conn **v = realloc(cs->v, 2 * want * sizeof(*v));
+
+        if (v != NULL) {
+            cs->v = v;
+            cs->cap = 2 * want;
+        }
+    }
 }
 
 static struct conn *
@@ -395,7 +438,7 @@ conns_add(struct conns *cs, size_t read_max)
     struct conn *c;
 
     if (cs->n == cs->cap) {
-        size_t cap = cs->cap ? cs->cap * 2 : 64;
+        size_t cap = cs->cap ? cs->cap * 2 : V_MIN;
         struct conn **v = realloc(cs->v, cap * sizeof(*v));
 
         if (v == NULL)
@@ -653,6 +696,7 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
         }
         i++;
     }
+    shrink(cs);
     memtrim_sweep(cs->now_ms);
     return conns_open(cs);
 }

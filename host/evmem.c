@@ -50,6 +50,10 @@ struct cache {
 
 static _Thread_local struct cache tc;
 static _Thread_local int direct; /* evmem_fd_slots() runs: bypass tc */
+/* The lists' heads at the last evmem_flush_idle(), and the calls in a row
+ * that found them so. */
+static _Thread_local struct blk *seen[NCLASSES];
+static _Thread_local unsigned still;
 static pthread_key_t exit_key;
 static int caching; /* set once, before any other thread exists */
 
@@ -206,6 +210,28 @@ void
 evmem_flush_thread(void)
 {
     flush(&tc);
+}
+
+size_t
+evmem_flush_idle(void)
+{
+    size_t bytes;
+
+    if (memcmp(seen, tc.head, sizeof(seen)) != 0) {
+        memcpy(seen, tc.head, sizeof(seen));
+        still = 0;
+        return 0;
+    }
+    if (++still < EVMEM_IDLE_LOOKS)
+        return 0;
+    still = 0;
+    bytes = 0;
+    for (size_t c = 0; c < NCLASSES; c++)
+        if (tc.head[c] != NULL) /* a drained thread's counts are caps */
+            bytes += tc.n[c] * class_size[c];
+    flush(&tc);
+    memset(seen, 0, sizeof(seen));
+    return bytes;
 }
 
 static void

@@ -45,6 +45,19 @@ void evmem_drain_thread(void);
  * caching (after a burst: each cached block would keep a page resident). */
 void evmem_flush_thread(void);
 
+/* Sweeps (evmem_flush_idle calls) a thread's lists must stand still
+ * before they are given back. */
+#define EVMEM_IDLE_LOOKS 5
+
+/* Give the calling thread's cached blocks back to malloc when its lists
+ * have not moved over the last EVMEM_IDLE_LOOKS calls (a loop calls this
+ * at each sweep): a loop with no traffic needs no cache, and what its
+ * lists took back while a burst closed would otherwise stay resident,
+ * a page for every few blocks.  Returns the bytes given back (0 when
+ * none).  A list that a single request takes a block from and gives it
+ * back to looks still: at that rate the blocks cost nothing to make. */
+size_t evmem_flush_idle(void);
+
 /* Make `base`'s per-descriptor entries for descriptors [from, to) now, in
  * a row, from malloc directly.  libevent makes a small entry (32 bytes)
  * for each descriptor number the first time an event is added on it and

@@ -32,6 +32,9 @@ static int again; /* the last trim gave much back: trim at the next look */
  * sweep (a cached block keeps its page resident). */
 static atomic_uint flush_epoch;
 static _Thread_local unsigned flushed_epoch; /* the last one this thread saw */
+/* A loop gave MEMTRIM_IDLE_MIN or more of its cache back when its traffic
+ * stopped (evmem_flush_idle): the next look trims. */
+static atomic_int idle_flushed;
 
 /* The process's resident bytes, or -1. */
 static long long
@@ -58,7 +61,7 @@ look(void)
 {
     long long before, after;
     size_t free_now, used;
-    int second;
+    int second, idle;
     struct mallinfo2 mi = mallinfo2();
 
     free_now = mi.fordblks;
@@ -77,7 +80,9 @@ look(void)
      * free() gave the top of a heap back by itself, which lowers the free
      * bytes too) the bytes in use fell. */
     second = again;
-    if (!second &&
+    /* Or a loop whose traffic stopped gave its cache back. */
+    idle = atomic_exchange_explicit(&idle_flushed, 0, memory_order_relaxed);
+    if (!second && !idle &&
         (free_now < MEMTRIM_MIN ||
          (free_now - low_free < MEMTRIM_MIN && high_used - used < MEMTRIM_MIN)))
         return;
@@ -111,6 +116,8 @@ memtrim_sweep(long long now_ms)
         flushed_epoch = epoch;
         evmem_flush_thread();
     }
+    if (evmem_flush_idle() >= MEMTRIM_IDLE_MIN)
+        atomic_store_explicit(&idle_flushed, 1, memory_order_relaxed);
     /* One thread a second looks; the others go on at once. */
     if (now_ms < atomic_load_explicit(&next_ms, memory_order_relaxed) ||
         pthread_mutex_trylock(&look_lock) != 0)

@@ -18,7 +18,11 @@
  * to malloc.  (Both: free() gives the top of a heap back by itself, which
  * lowers the free bytes while a burst's connections close; a first trim
  * while some of them were still open left the rest of them resident.)
- * Steady traffic reuses what it frees and never trims.  A no-op without
+ * It also trims when a loop whose traffic stopped gave MEMTRIM_IDLE_MIN
+ * or more of its evmem cache back (evmem_flush_idle, at each sweep): the
+ * blocks the caches took back while the burst closed, after the first
+ * trim, each keeping a page resident.  Steady traffic reuses what it
+ * frees and never trims.  A no-op without
  * glibc.
  */
 #ifndef HOST_MEMTRIM_H
@@ -26,6 +30,9 @@
 
 /* Free bytes that must have piled up in the arenas before a trim. */
 #define MEMTRIM_MIN (1024 * 1024)
+/* Bytes a loop's evmem cache must give back when the loop's traffic
+ * stops (evmem_flush_idle) for the next look to trim regardless. */
+#define MEMTRIM_IDLE_MIN (64 * 1024)
 /* How often the arenas are looked at, at most (whole process). */
 #define MEMTRIM_EVERY_MS 1000
 

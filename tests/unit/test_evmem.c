@@ -120,6 +120,45 @@ test_flush_keeps_caching(void **state)
     evmem_flush_thread();
 }
 
+/* Lists that stood still for EVMEM_IDLE_LOOKS looks go back to malloc
+ * (the bytes are returned); lists that moved start the count again. */
+static void
+test_flush_idle(void **state)
+{
+    void *p[8];
+    size_t cached;
+
+    (void)state;
+    if (!evmem_caching())
+        skip();
+    evmem_flush_thread();
+    for (int i = 0; i < 8; i++)
+        p[i] = evmem_malloc(200);
+    for (int i = 0; i < 8; i++)
+        evmem_free(p[i]);
+    cached = evmem_cached_bytes();
+    assert_true(cached >= 8 * 200);
+    assert_int_equal(evmem_flush_idle(), 0); /* moved since the last look */
+    for (int i = 1; i < EVMEM_IDLE_LOOKS; i++)
+        assert_int_equal(evmem_flush_idle(), 0);
+    /* A block taken and another freed: the lists moved, count again. */
+    p[0] = evmem_malloc(200);
+    p[1] = evmem_malloc(1000);
+    evmem_free(p[1]);
+    assert_int_equal(evmem_flush_idle(), 0);
+    for (int i = 1; i < EVMEM_IDLE_LOOKS; i++)
+        assert_int_equal(evmem_flush_idle(), 0);
+    assert_int_equal(evmem_cached_bytes(), cached - 256 + 1024);
+    assert_int_equal(evmem_flush_idle(), cached - 256 + 1024);
+    assert_int_equal(evmem_cached_bytes(), 0);
+    /* Empty lists stand still: nothing to give back, ever. */
+    for (int i = 0; i < 3 * EVMEM_IDLE_LOOKS; i++)
+        assert_int_equal(evmem_flush_idle(), 0);
+    evmem_free(p[0]); /* caching goes on */
+    assert_int_equal(evmem_cached_bytes(), 256);
+    evmem_flush_thread();
+}
+
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -263,6 +302,7 @@ main(void)
         cmocka_unit_test(test_reuse_and_bound),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_flush_keeps_caching),
+        cmocka_unit_test(test_flush_idle),
         cmocka_unit_test(test_fd_slots),
         cmocka_unit_test(test_fd_slots_select),
     };
