@@ -29,11 +29,18 @@
 #define EVMEM_SANITIZED 0
 #endif
 
-/* Usable bytes of each size class; larger blocks are never cached. */
-static const size_t class_size[] = {16,   32,   48,   64,  96,  128,
-                                    192,  256,  384,  512, 768, 1024,
-                                    1536, 2048, 3072, 4096};
-#define NCLASSES (sizeof(class_size) / sizeof(class_size[0]))
+/* Size classes.  Up to FINE_MAX bytes, one every 16 bytes at the sizes
+ * glibc's malloc serves (16k + 8 usable bytes in a 16k + 16 byte chunk),
+ * so that a block is no larger than malloc alone would make it: libevent's
+ * objects are 136 bytes (an evbuffer), 216 (an evhttp request), 632 (a
+ * bufferevent), which coarser classes rounded up to 192, 256 and 768, a
+ * connection and its pending call costing ~450 bytes more.  Then a few
+ * coarse ones; larger blocks are never cached. */
+#define FINE_MIN 24
+#define FINE_MAX 1032
+#define NFINE ((FINE_MAX - FINE_MIN) / 16 + 1)
+static const size_t coarse_size[] = {1280, 1536, 2048, 3072, 4096};
+#define NCLASSES (NFINE + sizeof(coarse_size) / sizeof(coarse_size[0]))
 #define UNCACHED NCLASSES /* no class: never cached */
 /* malloc() rounds a request up by less than this (glibc: 16-byte steps). */
 #define SLACK 64
@@ -57,22 +64,21 @@ static _Thread_local unsigned still;
 static pthread_key_t exit_key;
 static int caching; /* set once, before any other thread exists */
 
-/* Classes by 16-byte steps up to 256 bytes: ceil_class[(n + 15) / 16] is
- * the class a request of n bytes is served from, floor_class[u / 16] the
- * largest class a block of u usable bytes can serve. */
-static const unsigned char ceil_class[17] = {0, 0, 1, 2, 3, 4, 4, 5, 5,
-                                             6, 6, 6, 6, 7, 7, 7, 7};
-static const unsigned char floor_class[17] = {0, 0, 1, 2, 3, 3, 4, 4, 5,
-                                              5, 5, 5, 6, 6, 6, 6, 7};
+/* Usable bytes of class c. */
+static size_t
+class_size(size_t c)
+{
+    return c < NFINE ? FINE_MIN + 16 * c : coarse_size[c - NFINE];
+}
 
 /* The class a request of n bytes is served from. */
 static size_t
 class_of(size_t n)
 {
-    if (n <= 256)
-        return ceil_class[(n + 15) / 16];
-    for (size_t c = 8; c < NCLASSES; c++)
-        if (n <= class_size[c])
+    if (n <= FINE_MAX)
+        return n <= FINE_MIN ? 0 : (n - FINE_MIN + 15) / 16;
+    for (size_t c = NFINE; c < NCLASSES; c++)
+        if (n <= class_size(c))
             return c;
     return UNCACHED;
 }
@@ -84,35 +90,27 @@ class_of_block(size_t usable)
 {
     size_t c;
 
-    if (usable < 16)
+    if (usable < FINE_MIN)
         return UNCACHED;
-    if (usable < 272) {
-        c = floor_class[usable / 16];
+    if (usable < FINE_MAX + 16) {
+        c = (usable - FINE_MIN) / 16;
     } else {
-        c = 7;
-        while (c + 1 < NCLASSES && class_size[c + 1] <= usable)
+        c = NFINE - 1;
+        while (c + 1 < NCLASSES && class_size(c + 1) <= usable)
             c++;
     }
-    return usable < class_size[c] + SLACK ? c : UNCACHED;
+    return usable < class_size(c) + SLACK ? c : UNCACHED;
 }
 
-/* class_of_block(u) by 16-byte steps of u below BLOCK_TABLE_END (blocks
- * from BLOCK_TABLE_END up are never cached): one lookup per free.  Filled
- * by evmem_install() (all UNCACHED when not caching); nothing frees
- * through evmem before it. */
+/* class_of_block(u) by 16-byte steps of u + 8 below BLOCK_TABLE_END
+ * (larger blocks are never cached), and each class's cap (blocks
+ * a list keeps: EVMEM_CACHE_BYTES of them, no more than 256): one lookup
+ * each per free.  Filled by evmem_install() (all UNCACHED when not
+ * caching); nothing frees through evmem before it. */
 #define BLOCK_TABLE_END (4096 + SLACK)
 static unsigned char block_class[BLOCK_TABLE_END / 16];
+static unsigned class_cap[NCLASSES];
 _Static_assert(UNCACHED < 256, "a class fits the table");
-
-/* Blocks a list keeps: EVMEM_CACHE_BYTES of them, and no more than 256. */
-#define CAP(size)                                                              \
-    (EVMEM_CACHE_BYTES / (size) > 256 ? 256 : EVMEM_CACHE_BYTES / (size))
-static const unsigned class_cap[] = {
-    CAP(16),   CAP(32),   CAP(48),   CAP(64),  CAP(96),  CAP(128),
-    CAP(192),  CAP(256),  CAP(384),  CAP(512), CAP(768), CAP(1024),
-    CAP(1536), CAP(2048), CAP(3072), CAP(4096)};
-_Static_assert(sizeof(class_cap) / sizeof(class_cap[0]) == NCLASSES,
-               "one cap per size class");
 
 /* Give a thread's cached blocks back to malloc. */
 static void
@@ -151,7 +149,7 @@ evmem_malloc(size_t n)
         tc.n[c]--;
         return b;
     }
-    return malloc(c < NCLASSES ? class_size[c] : n);
+    return malloc(c < NCLASSES ? class_size(c) : n);
 }
 
 void
@@ -163,7 +161,8 @@ evmem_free(void *p)
     if (p == NULL)
         return;
     usable = malloc_usable_size(p);
-    c = usable < BLOCK_TABLE_END ? block_class[usable / 16] : UNCACHED;
+    c = usable + 8 < BLOCK_TABLE_END ? block_class[(usable + 8) / 16]
+                                     : UNCACHED;
     if (c >= NCLASSES || tc.n[c] >= class_cap[c]) {
         free(p);
         return;
@@ -228,7 +227,7 @@ evmem_flush_idle(void)
     bytes = 0;
     for (size_t c = 0; c < NCLASSES; c++)
         if (tc.head[c] != NULL) /* a drained thread's counts are caps */
-            bytes += tc.n[c] * class_size[c];
+            bytes += tc.n[c] * class_size(c);
     flush(&tc);
     memset(seen, 0, sizeof(seen));
     return bytes;
@@ -276,7 +275,7 @@ evmem_cached_bytes(void)
     size_t n = 0;
 
     for (size_t c = 0; c < NCLASSES; c++)
-        n += tc.n[c] * class_size[c];
+        n += tc.n[c] * class_size(c);
     return n;
 }
 
@@ -289,9 +288,17 @@ evmem_install(void)
     /* The key's destructor gives an ending thread's lists back. */
     if (caching && pthread_key_create(&exit_key, drain) != 0)
         caching = 0;
+    /* Entry i is for usable sizes [16i - 8, 16i + 8): the fine classes'
+     * sizes start an entry each, so every size in it has the class of
+     * its first (or none, where a coarse class starts within it). */
     for (size_t i = 0; i < sizeof(block_class); i++)
         block_class[i] =
-            (unsigned char)(caching ? class_of_block(i * 16) : UNCACHED);
+            (unsigned char)(caching && i > 0 ? class_of_block(i * 16 - 8)
+                                             : UNCACHED);
+    for (size_t c = 0; c < NCLASSES; c++)
+        class_cap[c] = EVMEM_CACHE_BYTES / class_size(c) > 256
+                           ? 256
+                           : (unsigned)(EVMEM_CACHE_BYTES / class_size(c));
     if (caching)
         event_set_mem_functions(evmem_malloc, evmem_realloc, evmem_free);
 }
