@@ -13,6 +13,8 @@
 #   naive             bench/naive.c, the baseline (pinned)
 #   rpchost-1loop     rpchost -j 1, ping.so (pinned)
 #   jsonrpccpp        libjson-rpc-cpp HttpServer, 1 thread (pinned)
+#                     (these three up at once and loaded in turn for
+#                     BENCH_ROUNDS (3) rounds: bench/alternate.sh)
 #   jayson            Node + jayson (pinned)
 #   nginx-1w          nginx returning a constant, 1 worker (pinned): ceiling
 #   rpchost-2loop     rpchost -j 2 (unpinned, wrk unpinned too)
@@ -20,7 +22,8 @@
 # "Pinned" = server on CPU 0, wrk on CPU 1, when there are >= 2 CPUs.
 #
 # env: BENCH_SECONDS (5)  BENCH_CONNS (50)  BENCH_WARMUP (1 s per server)
-#      BENCH_REPEAT (1: wrk runs per row; the median by requests/s is kept)
+#      BENCH_REPEAT (1: wrk runs per row; the median by requests/s is kept;
+#                    the alternated rows take BENCH_ROUNDS instead)
 #      BENCH_SOAK_ROUNDS (4: rounds of ping+batch loads on one rpchost -j 1,
 #                         RSS after each; 0 skips)
 #      BENCH_PEERS (1: build/start the peers)  BENCH_CALLGRIND (1)
@@ -98,6 +101,7 @@ fi
 
 . "$HERE/lib.sh"
 . "$HERE/conns.sh"
+. "$HERE/alternate.sh"
 
 # 5,000 connections need as many descriptors, here (wrk, burst) and in the
 # servers started from here.
@@ -231,9 +235,12 @@ INI
 RPCHOST="$BUILD/rpchost -c $TMP/rpc.ini -l 127.0.0.1:@PORT@"
 
 # ---- throughput and latency ----
-serve naive 1 "ping batch100" "$BUILD/bench/naive" @PORT@
-serve rpchost-1loop 1 "ping batch100" $RPCHOST -j 1
-[ -z "$JRC" ] || serve jsonrpccpp 1 "ping batch100" "$JRC" @PORT@
+# The rows whose ratios are goals, alternated round by round (alternate.sh).
+: >"$TMP/alt"
+alt_add naive "$BUILD/bench/naive" @PORT@
+alt_add rpchost-1loop $RPCHOST -j 1
+[ -z "$JRC" ] || alt_add jsonrpccpp "$JRC" @PORT@
+alt_run "ping batch100"
 [ -z "$JAYSON" ] || serve jayson 1 "ping batch100" \
     env NODE_PATH="$NPMDIR/node_modules" node "$HERE/peers/jayson_server.js" @PORT@
 [ -z "$NGINX" ] || serve_nginx nginx-1w 1 1
@@ -435,11 +442,13 @@ report() {
     # The goals of the issues, against this run.
     echo "### Goals (this run)"
     echo
-    r1=$(get rpchost-1loop ping 3)
-    goal "single ping, 1 loop / naive" "$(ratio "$r1" "$(get naive ping 3)")" ">=" 1.3
-    goal "single ping, 1 loop / libjson-rpc-cpp" "$(ratio "$r1" "$(get jsonrpccpp ping 3)")" ">=" 1.0
-    goal "batch-100 calls/s, 1 loop / naive" \
-        "$(ratio "$(get rpchost-1loop batch100 3)" "$(get naive batch100 3)")" ">=" 1.3
+    # Medians of the ratios within each alternated round (alternate.sh).
+    goal "single ping, 1 loop / naive (by round: $(alt_ratios rpchost-1loop naive ping))" \
+        "$(alt_ratio rpchost-1loop naive ping)" ">=" 1.3
+    goal "single ping, 1 loop / libjson-rpc-cpp (by round: $(alt_ratios rpchost-1loop jsonrpccpp ping))" \
+        "$(alt_ratio rpchost-1loop jsonrpccpp ping)" ">=" 1.0
+    goal "batch-100 calls/s, 1 loop / naive (by round: $(alt_ratios rpchost-1loop naive batch100))" \
+        "$(alt_ratio rpchost-1loop naive batch100)" ">=" 1.3
     p99r=$(get rpchost-1loop ping 5)
     p99j=$(get jsonrpccpp ping 5)
     goal "p99 at $CONNS connections, 1 loop (us) vs libjson-rpc-cpp" \
