@@ -421,6 +421,7 @@ report() {
     echo
     echo "Machine: $ncpu CPU(s), $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)."
     echo "Load: wrk -t1 -c$CONNS -d${SECS}s (after a ${WARMUP}s warm-up) on 127.0.0.1; $PIN_NOTE; 2-loop/2-worker rows unpinned (wrk too)."
+    echo "naive, rpchost-1loop and jsonrpccpp alternated over $ALT_ROUNDS rounds: each row is the server's median round, its \"vs naive\" the median of the ratios within each round."
     echo
     printf '| %-14s | %-8s | %10s | %10s | %8s | %9s | %9s | %9s | %9s |\n' \
         server body "requests/s" "calls/s" "vs naive" p50 p99 "RSS idle" "RSS after"
@@ -429,6 +430,9 @@ report() {
     while read -r name body rps p50 p99 per idle after; do
         base=$(get naive "$body" 3)
         ratio=$(awk -v a="$rps" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+        # An alternated row: the median of its ratios within each round.
+        alt=$(alt_ratio "$name" naive "$body")
+        [ -z "$alt" ] || ratio="${alt}x"
         calls=$(awk -v a="$rps" -v n="$per" 'BEGIN { printf "%.0f", a * n }')
         printf '| %-14s | %-8s | %10.0f | %10s | %8s | %9s | %9s | %6s KiB | %6s KiB |\n' \
             "$name" "$body" "$rps" "$calls" "$ratio" "$p50" "$p99" "$idle" "$after"
