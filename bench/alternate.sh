@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # alternate.sh - the pinned rows whose ratios are goals (naive,
 # rpchost-1loop, libjson-rpc-cpp), measured in alternation; sourced by
-# bench/run.sh, which defines start/stop/note/free_port/wait_port (lib.sh),
-# HERE, TMP, SECS, CONNS, WARMUP, PIN_SERVER and PIN_WRK.
+# bench/run.sh, which defines server_up, stop, note and rss_kib, HERE,
+# TMP, SECS, CONNS, WARMUP and PIN_WRK.
 #
 # On this shared VM two loads of the same server a minute apart differ by
 # up to 1.5x, so rows measured one after another compare the VM's moments
@@ -17,23 +17,14 @@
 
 ALT_ROUNDS=${BENCH_ROUNDS:-3}
 
-# alt_add NAME CMD...: start one server of the set; the command may name
-# its port as @PORT@.  Skipped with a note when it does not start.
+# alt_add NAME CMD...: start one server of the set (run.sh's server_up:
+# pinned; the command may name its port as @PORT@).  Skipped with a note
+# when it does not start.
 alt_add() {
     alt_name=$1
     shift
-    alt_port=$(free_port)
-    set -- $(echo "$*" | sed "s/@PORT@/$alt_port/g")
-    start "$alt_name" $PIN_SERVER "$@"
-    if ! wait_port "$alt_port" 15; then
-        note "$alt_name: did not start (skipped); log: $(tail -n 3 "$TMP/$alt_name.log" | tr '\n' ' ')"
-        stop "$SPID"
-        return 0
-    fi
-    sleep 0.3
-    alt_idle=$(rss_kib "$SPID")
-    echo "$alt_name $alt_idle $(rss_children_kib "$SPID") $(pair_kib "$SPID")" >>"$TMP/idle"
-    echo "$alt_name $alt_port $SPID $alt_idle" >>"$TMP/alt"
+    server_up "$alt_name" 1 "$@" || return 0
+    echo "$alt_name $UP_PORT $SPID $IDLE" >>"$TMP/alt"
 }
 
 # alt_wrk NAME PORT BODY SECONDS OUT: one pinned load.

@@ -139,25 +139,34 @@ run_wrk() {
     [ -z "$errs" ] || note "$1 $2: $errs"
 }
 
+# server_up NAME PINNED CMD...: start a server on a free port (the command
+# may name it @PORT@; PINNED 1: on CPU 0), wait until it answers, and
+# record its idle RSS in $TMP/idle.  Sets UP_PORT, SPID and IDLE; returns 1
+# (after a note, the server stopped) when it did not start.
+server_up() {
+    up_name=$1 up_pin=$2
+    shift 2
+    UP_PORT=$(free_port)
+    set -- $(echo "$*" | sed "s/@PORT@/$UP_PORT/g")
+    if [ "$up_pin" = 1 ]; then start "$up_name" $PIN_SERVER "$@"; else start "$up_name" "$@"; fi
+    if ! wait_port "$UP_PORT" 15; then
+        note "$up_name: did not start (skipped); log: $(tail -n 3 "$TMP/$up_name.log" | tr '\n' ' ')"
+        stop "$SPID"
+        return 1
+    fi
+    sleep 0.3
+    IDLE=$(rss_kib "$SPID")
+    echo "$up_name $IDLE $(rss_children_kib "$SPID") $(pair_kib "$SPID")" >>"$TMP/idle"
+}
+
 # serve NAME PINNED BODIES CMD...: start, wait, measure each body, stop.
 serve() {
     sname=$1 spin=$2 sbodies=$3
     shift 3
-    port=$(free_port)
-    # The command may name the port as @PORT@.
-    set -- $(echo "$*" | sed "s/@PORT@/$port/g")
-    if [ "$spin" = 1 ]; then start "$sname" $PIN_SERVER "$@"; else start "$sname" "$@"; fi
-    if ! wait_port "$port" 15; then
-        note "$sname: did not start (skipped); log: $(tail -n 3 "$TMP/$sname.log" | tr '\n' ' ')"
-        stop "$SPID"
-        return 0
-    fi
-    sleep 0.3
-    IDLE=$(rss_kib "$SPID")
-    echo "$sname $IDLE $(rss_children_kib "$SPID") $(pair_kib "$SPID")" >>"$TMP/idle"
+    server_up "$sname" "$spin" "$@" || return 0
     for b in $sbodies; do
         case $b in ping) per=1 ;; batch100) per=100 ;; esac
-        run_wrk "$sname" "$b" "$port" "$per" "$spin" "$SPID"
+        run_wrk "$sname" "$b" "$UP_PORT" "$per" "$spin" "$SPID"
     done
     stop "$SPID"
 }

@@ -4,6 +4,7 @@
  */
 #include "conns.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "evmem.h"
 #include "memtrim.h"
+#include "ptrindex.h"
 #include "util.h"
 
 enum conn_state {
@@ -47,15 +49,13 @@ struct conn {
     unsigned char small_reads;       /* reads capped at IDLE_READ_MAX */
 };
 
-#define V_MIN 64      /* the smallest table of connections */
-#define INDEX_MIN 128 /* the smallest index */
+#define V_MIN 64 /* the smallest table of connections */
 
 struct conns {
     struct event_base *base;
     struct conn **v; /* every connection, retiring ones too */
     size_t n, cap;
-    struct conn **index; /* live ones by bufferevent (open addressing) */
-    size_t index_cap;    /* a power of two, at least twice n; or 0 */
+    struct ptrindex index; /* live ones by bufferevent */
     size_t nretiring;
     unsigned long tick; /* sweeps done */
     long long now_ms;   /* the last clock reading */
@@ -95,78 +95,16 @@ list_del(struct conn_list *l, struct conn *c)
     c->prev = c->next = NULL;
 }
 
-/* ---- the index: live connections by bufferevent ---- */
-
-static size_t
-slot_of(const struct conns *cs, const struct bufferevent *bev)
-{
-    uint64_t h = (uint64_t)(uintptr_t)bev * 0x9e3779b97f4a7c15u;
-
-    return (size_t)(h >> 32) & (cs->index_cap - 1);
-}
-
-static void
-index_put(struct conns *cs, struct conn *c)
-{
-    size_t i = slot_of(cs, c->bev);
-
-    while (cs->index[i] != NULL)
-        i = (i + 1) & (cs->index_cap - 1);
-    cs->index[i] = c;
-}
-
-/* Rehash the live connections into an index of `cap` slots.  -1 on
- * ENOMEM (the index is left as it was). */
-static int
-index_resize(struct conns *cs, size_t cap)
-{
-    struct conn **old = cs->index;
-    size_t old_cap = cs->index_cap;
-
-    cs->index = calloc(cap, sizeof(*cs->index));
-    if (cs->index == NULL) {
-        cs->index = old;
-        return -1;
-    }
-    cs->index_cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i] != NULL)
-            index_put(cs, old[i]);
-    free(old);
-    return 0;
-}
-
-/* The index's size for `live` connections and one more. */
-static size_t
-index_cap_for(size_t live)
-{
-    size_t cap = INDEX_MIN;
-
-    while (cap < 2 * (live + 1))
-        cap *= 2;
-    return cap;
-}
-
-/* Make room for one more live connection besides `live`.  -1 on ENOMEM. */
-static int
-index_reserve(struct conns *cs, size_t live)
-{
-    size_t cap = index_cap_for(live);
-
-    return cap > cs->index_cap ? index_resize(cs, cap) : 0;
-}
-
-/* After a burst: tables 8 times larger than their connections need go
- * down to twice that (at a sweep, so at most once per SWEEP_MS).  A burst
- * of 5,000 connections left ~150 KB in the two loops' tables. */
+/* After a burst: the table of connections, when 8 times larger than its
+ * connections need, goes down to twice that, and the index likewise (at a
+ * sweep, so at most once per SWEEP_MS).  A burst of 5,000 connections
+ * left ~150 KB in the two loops' tables. */
 static void
 shrink(struct conns *cs)
 {
-    size_t want = index_cap_for(cs->n - cs->nretiring);
+    size_t want = V_MIN;
 
-    if (cs->index_cap >= 8 * want)
-        (void)index_resize(cs, 2 * want); /* ENOMEM: kept as it is */
-    want = V_MIN;
+    ptrindex_fit(&cs->index);
     while (want < cs->n)
         want *= 2;
     if (cs->cap >= 8 * want) {
@@ -177,38 +115,6 @@ shrink(struct conns *cs)
             cs->cap = 2 * want;
         }
     }
-}
-
-static struct conn *
-index_get(const struct conns *cs, const struct bufferevent *bev)
-{
-    if (cs->index_cap == 0)
-        return NULL;
-    for (size_t i = slot_of(cs, bev); cs->index[i] != NULL;
-         i = (i + 1) & (cs->index_cap - 1))
-        if (cs->index[i]->bev == bev)
-            return cs->index[i];
-    return NULL;
-}
-
-/* Remove c, moving later entries of its run back (no tombstones). */
-static void
-index_del(struct conns *cs, struct conn *c)
-{
-    size_t mask = cs->index_cap - 1, i = slot_of(cs, c->bev), j;
-
-    while (cs->index[i] != c)
-        i = (i + 1) & mask;
-    for (j = (i + 1) & mask; cs->index[j] != NULL; j = (j + 1) & mask) {
-        size_t home = slot_of(cs, cs->index[j]->bev);
-
-        /* Move j back into the hole at i unless its home lies in (i, j]. */
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            cs->index[i] = cs->index[j];
-            i = j;
-        }
-    }
-    cs->index[i] = NULL;
 }
 
 /* ---- states ---- */
@@ -389,8 +295,10 @@ conns_new(struct event_base *base)
 {
     struct conns *cs = calloc(1, sizeof(*cs));
 
-    if (cs != NULL)
+    if (cs != NULL) {
         cs->base = base;
+        ptrindex_init(&cs->index, offsetof(struct conn, bev));
+    }
     return cs;
 }
 
@@ -407,7 +315,7 @@ conns_free(struct conns *cs)
         free(c);
     }
     free(cs->v);
-    free(cs->index);
+    ptrindex_free(&cs->index);
     free(cs);
 }
 
@@ -446,7 +354,7 @@ conns_add(struct conns *cs, size_t read_max)
         cs->v = v;
         cs->cap = cap;
     }
-    if (index_reserve(cs, cs->n - cs->nretiring) != 0)
+    if (ptrindex_reserve(&cs->index) != 0)
         return NULL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -465,7 +373,7 @@ conns_add(struct conns *cs, size_t read_max)
     }
     c->read_max = read_max;
     bufferevent_incref(c->bev);
-    index_put(cs, c);
+    ptrindex_put(&cs->index, c);
     c->state = CONN_RETIRED; /* not in a list yet */
     set_state(c, CONN_ARRIVING);
     c->index = cs->n;
@@ -494,7 +402,7 @@ retire(struct conns *cs, struct conn *c)
 {
     set_state(c, CONN_RETIRED);
     watch(c, 0);
-    index_del(cs, c);
+    ptrindex_del(&cs->index, c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     /* Its buffers now, not when its socket closes: the read that met the
      * client's close took a whole empty chain (8 KiB: libevent reads 4 KiB
@@ -561,7 +469,7 @@ conns_reap(struct conns *cs)
 struct conn *
 conns_of(struct conns *cs, struct evhttp_connection *evcon)
 {
-    return index_get(cs, evhttp_connection_get_bufferevent(evcon));
+    return ptrindex_get(&cs->index, evhttp_connection_get_bufferevent(evcon));
 }
 
 void
