@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "config.h"
 #include "control.h"
+#include "evfmt.h"
 #include "evmem.h"
 #include "fatal.h"
 #include "generation.h"
@@ -200,6 +201,9 @@ serve(struct config *cfg, const struct worker_ends *ends)
                  RPCHOST_VERSION, (long)getppid(), (long)getpid(),
                  RPCHOST_ABI_VERSION);
     log_loaded(g);
+    log_debug("evhttp's header lines and lookups: %s",
+              evfmt_bound() ? "host/evfmt.c's (interposed)"
+                            : "libevent's own (not interposed)");
     rc = server_run(g, &ropts, ends);
     notify_close();
     evmem_drain_thread(); /* what the main thread still caches */

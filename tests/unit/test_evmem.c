@@ -108,7 +108,7 @@ test_reuse_and_bound(void **state)
         skip(); /* sanitizer or valgrind build: nothing is cached */
     a = evmem_malloc(40);
     evmem_free(a);
-    b = evmem_malloc(33); /* same class (48): the block just freed */
+    b = evmem_malloc(33); /* same class (40): the block just freed */
     assert_ptr_equal(a, b);
     evmem_free(b);
     /* Of 300 freed 4096-byte blocks, 64 KiB (16) stay cached, the others
