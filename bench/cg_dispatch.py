@@ -18,13 +18,17 @@ rpchost run serving `ping` from ping.so and prints, per request:
 
 rpchost dlopen()s each plugin from a sealed memfd copy, so valgrind sees its
 code as an anonymous object `[???]`; the handler is the `[???]` function
-that dispatch_body (run_call inlined) calls.
+that dispatch.c calls (CALLERS: whichever of its functions the compiler
+left standing).
 
     cg_dispatch.py ANNOTATE_OUTPUT REQUESTS TOTAL_IR
 """
 import re
 import sys
 
+# The host functions a handler is called from (others inlined into them,
+# depending on the compiler): dispatch.c's.
+CALLERS = ("dispatch_method", "run_handler", "run_call", "dispatch_body")
 LINE = re.compile(r"^\s*([\d,]+)\s+\([\s\d.%]+\)\s+([<>*])\s+(.*?)\s*$")
 
 
@@ -67,12 +71,13 @@ def main():
 
     handler = None
     for name, (ir, obj, callers, _) in funcs.items():
-        if obj == "???" and any("dispatch_body" in c[2] or "run_call" in c[2]
+        if obj == "???" and any(any(f in c[2] for f in CALLERS)
                                 for c in callers):
             if handler is None or ir > funcs[handler][0]:
                 handler = name
     if handler is None:
-        print("cg_dispatch: no plugin handler found in the profile")
+        print("cg_dispatch: no plugin handler found in the profile",
+              file=sys.stderr)
         return 1
     incl, _, _, callees = funcs[handler]
     own = self_ir(handler)
