@@ -43,17 +43,17 @@ setup(void **state)
 /* The bytes and the result of ours and theirs, for one call each. */
 #define SAME(fmt, ...)                                                         \
     do {                                                                       \
-        struct evbuffer *a = evbuffer_new(), *b = evbuffer_new();            \
+        struct evbuffer *a = evbuffer_new(), *b = evbuffer_new();              \
         int ra, rb;                                                            \
                                                                                \
         assert_non_null(a);                                                    \
         assert_non_null(b);                                                    \
-        evbuffer_add(a, "x", 1); /* after what is there already */           \
+        evbuffer_add(a, "x", 1); /* after what is there already */             \
         evbuffer_add(b, "x", 1);                                               \
         ra = evbuffer_add_printf(a, fmt, __VA_ARGS__);                         \
         rb = theirs_printf(b, fmt, __VA_ARGS__);                               \
         assert_int_equal(ra, rb);                                              \
-        assert_int_equal(evbuffer_get_length(a), evbuffer_get_length(b));     \
+        assert_int_equal(evbuffer_get_length(a), evbuffer_get_length(b));      \
         assert_memory_equal(evbuffer_pullup(a, -1), evbuffer_pullup(b, -1),    \
                             evbuffer_get_length(a));                           \
         evbuffer_free(a);                                                      \
@@ -108,10 +108,24 @@ static void
 test_strcasecmp(void **state)
 {
     static const char *words[] = {
-        "",          "a",            "A",        "Content-Length",
-        "content-length", "CONTENT-LENGTH", "Content-Lengt", "Host",
-        "host:",     "\x80",         "\xc3\xa9", "\xc3\x89",
-        "[", "`", "{", "@", "Z", "z",
+        "",
+        "a",
+        "A",
+        "Content-Length",
+        "content-length",
+        "CONTENT-LENGTH",
+        "Content-Lengt",
+        "Host",
+        "host:",
+        "\x80",
+        "\xc3\xa9",
+        "\xc3\x89",
+        "[",
+        "`",
+        "{",
+        "@",
+        "Z",
+        "z",
     };
     char s1[2] = {0, 0}, s2[2] = {0, 0};
 
