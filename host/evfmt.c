@@ -125,16 +125,11 @@ evbuffer_add_printf(struct evbuffer *buf, const char *fmt, ...)
 }
 
 /* libevent's EVUTIL_TOLOWER_: A-Z folded, every other byte as it is. */
-static const unsigned char lower[256] = {
-#define L4(c) (c), (c) + 1, (c) + 2, (c) + 3
-#define L16(c) L4(c), L4((c) + 4), L4((c) + 8), L4((c) + 12)
-    L16(0x00), L16(0x10), L16(0x20), L16(0x30), 0x40,      L4(0x61),  L4(0x65),
-    L4(0x69),  L4(0x6d),  L4(0x71),  L4(0x75),  0x79,      0x7a,      L4(0x5b),
-    0x5f,      L16(0x60), L16(0x70), L16(0x80), L16(0x90), L16(0xa0), L16(0xb0),
-    L16(0xc0), L16(0xd0), L16(0xe0), L16(0xf0)
-#undef L16
-#undef L4
-};
+static inline unsigned char
+fold(unsigned char c)
+{
+    return (unsigned char)(c - 'A') < 26 ? (unsigned char)(c | 0x20) : c;
+}
 
 EXPORTED int
 evutil_ascii_strcasecmp(const char *s1, const char *s2)
@@ -145,7 +140,7 @@ evutil_ascii_strcasecmp(const char *s1, const char *s2)
     for (;; a++, b++) {
         /* Compared as char, as libevent does (signed here: bytes from
          * 0x80 up sort before ASCII). */
-        char c1 = (char)lower[*a], c2 = (char)lower[*b];
+        char c1 = (char)fold(*a), c2 = (char)fold(*b);
 
         if (c1 < c2)
             return -1;
