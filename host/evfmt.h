@@ -19,7 +19,7 @@
  *                        evbuffer_add_vprintf(), so every caller (a
  *                        plugin using libevent too) gets what libevent
  *                        would have written, byte for byte;
- *   evutil_ascii_strcasecmp  folds A-Z in line, with libevent's
+ *   evutil_ascii_strcasecmp  folds A-Z through a table, with libevent's
  *                        result for every input (it compares the folded
  *                        bytes as `char`, so -1, 0 or 1 as there).
  *
