@@ -77,35 +77,33 @@ alt_run() {
     done <"$TMP/alt"
 }
 
-# alt_ratio A B BODY: the median over rounds of A's requests/s over B's in
-# the same round, with 2 decimals; empty when they never met.
-alt_ratio() {
-    awk -v a="$1" -v b="$2" -v body="$3" '
-        $3 == body && $2 == a { x[$1] = $4 }
-        $3 == body && $2 == b { y[$1] = $4 }
-        END {
-            n = 0
-            for (r in x)
-                if ((r in y) && y[r] > 0)
-                    v[++n] = x[r] / y[r]
-            if (n == 0)
-                exit
-            for (i = 1; i <= n; i++)
-                for (j = i + 1; j <= n; j++)
-                    if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-            m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-            printf "%.2f", m
-        }' "$TMP/rounds"
-}
-
-# alt_ratios A B BODY: each round's ratio, for the goal's text.
-alt_ratios() {
-    awk -v a="$1" -v b="$2" -v body="$3" '
+# alt_pairs A B BODY FORMAT: A's requests/s over B's in each round where
+# both ran, in round order, one line each (printf FORMAT).
+alt_pairs() {
+    awk -v a="$1" -v b="$2" -v body="$3" -v f="$4" '
         $3 == body && $2 == a { x[$1] = $4 }
         $3 == body && $2 == b { y[$1] = $4 }
         END {
             for (r = 1; (r in x) || (r in y); r++)
                 if ((r in x) && (r in y) && y[r] > 0)
-                    printf "%s%.2f", (s++ ? " " : ""), x[r] / y[r]
+                    printf f "\n", x[r] / y[r]
         }' "$TMP/rounds"
+}
+
+# alt_ratio A B BODY: the median over rounds of A's requests/s over B's in
+# the same round, with 2 decimals; empty when they never met.
+alt_ratio() {
+    alt_pairs "$1" "$2" "$3" "%.6f" | sort -n | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0)
+                exit
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.2f", m
+        }'
+}
+
+# alt_ratios A B BODY: each round's ratio, for the goal's text.
+alt_ratios() {
+    alt_pairs "$1" "$2" "$3" "%.2f" | paste -sd ' ' -
 }

@@ -224,10 +224,7 @@ evmem_flush_idle(void)
     if (++still < EVMEM_IDLE_LOOKS)
         return 0;
     still = 0;
-    bytes = 0;
-    for (size_t c = 0; c < NCLASSES; c++)
-        if (tc.head[c] != NULL) /* a drained thread's counts are caps */
-            bytes += tc.n[c] * class_size(c);
+    bytes = evmem_cached_bytes();
     flush(&tc);
     memset(seen, 0, sizeof(seen));
     return bytes;
@@ -275,7 +272,8 @@ evmem_cached_bytes(void)
     size_t n = 0;
 
     for (size_t c = 0; c < NCLASSES; c++)
-        n += tc.n[c] * class_size(c);
+        if (tc.head[c] != NULL) /* a drained thread's counts are caps */
+            n += tc.n[c] * class_size(c);
     return n;
 }
 
