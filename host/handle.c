@@ -2,8 +2,8 @@
 /*
  * handle.c - see handle.h.
  *
- * The table is an array of chunks of CHUNK_SLOTS slots, each allocated
- * once and never freed; the slot numbered n (from 1) is in chunk
+ * The table is an array of chunks of CHUNK_SLOTS slots, each mapped once
+ * and never unmapped; the slot numbered n (from 1) is in chunk
  * (n - 1) / CHUNK_SLOTS.  `nchunks` only grows, and a chunk's pointer is
  * written before nchunks counts it, so a lookup needs no lock.
  *
@@ -12,21 +12,33 @@
  * slot always goes back to its own shard, so each shard's list holds only
  * its own slots and the slots of one take share a shard: they go back in
  * one piece, still linked as they were taken.
+ *
+ * handle_trim() takes the slots of a chunk whose slots are all on its
+ * shard's list off that list and gives the chunk's pages back (madvise:
+ * they read as zeros from then on, a sequence number no handle has).  The
+ * chunk waits on the `back` list; grow() makes it again, for any shard,
+ * before it maps a new one, its slots starting at the highest sequence
+ * number they had (`floor`), which none of their handles has either.
  */
+#define _DEFAULT_SOURCE /* MADV_DONTNEED */
 #include "handle.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define CHUNK_BITS 10
 #define CHUNK_SLOTS (1u << CHUNK_BITS)
+#define CHUNK_BYTES (CHUNK_SLOTS * sizeof(struct handle_slot))
 #if HANDLE_INDEX_BITS >= 24
 #define MAX_CHUNKS (1u << (24 - CHUNK_BITS)) /* 16M slots */
 #else
 #define MAX_CHUNKS ((1u << (HANDLE_INDEX_BITS - CHUNK_BITS)) - 1)
 #endif
 #define SHARDS 16
+
+_Static_assert(CHUNK_SLOTS == HANDLE_CHUNK_SLOTS, "handle.h's chunk size");
 
 #define INDEX_MASK (((uintptr_t)1 << HANDLE_INDEX_BITS) - 1)
 #define SEQ_OF_WORD(w) ((uint32_t)((w) >> 32) & HANDLE_SEQ_MASK)
@@ -37,11 +49,22 @@ struct shard {
     _Alignas(64) atomic_int locked; /* spin_lock(); a cache line each */
     struct handle_slot *free;       /* its free list */
     size_t nfree;
+    size_t nchunks; /* chunks made for it and not given back since */
+};
+
+/* Each chunk's state, under grow_lock. */
+struct chunk {
+    uint32_t shard;    /* the shard its slots belong to */
+    uint32_t floor;    /* given back: the sequence number to start at */
+    int32_t next_back; /* given back: the next on the `back` list, or -1 */
+    int back;          /* its pages are given back */
 };
 
 static struct handle_slot *_Atomic chunks[MAX_CHUNKS];
 static _Atomic uint32_t nchunks;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct chunk info[MAX_CHUNKS];
+static int32_t back = -1; /* the chunks given back, to be made again */
 
 static struct shard shards[SHARDS];
 static atomic_uint next_shard;
@@ -80,32 +103,62 @@ lookup(uintptr_t h)
     return &chunk[(n - 1) & (CHUNK_SLOTS - 1)];
 }
 
-/* With s's lock held: add a new chunk's slots to its free list.  0 or -1. */
+/* With grow_lock held: a chunk to make for shard `shard`, given back
+ * before or new, and the sequence number its slots start at.  -1 when none
+ * can be had. */
+static int64_t
+chunk_to_make(uint32_t shard, uint32_t *seq)
+{
+    uint32_t c = atomic_load_explicit(&nchunks, memory_order_relaxed);
+    void *mem;
+
+    if (back >= 0) {
+        c = (uint32_t)back;
+        back = info[c].next_back;
+        info[c].back = 0;
+        info[c].shard = shard;
+        *seq = info[c].floor;
+        return c;
+    }
+    if (c >= MAX_CHUNKS)
+        return -1;
+    mem = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return -1;
+    atomic_store_explicit(&chunks[c], mem, memory_order_relaxed);
+    atomic_store_explicit(&nchunks, c + 1, memory_order_release);
+    info[c].shard = shard;
+    *seq = 1;
+    return c;
+}
+
+/* With s's lock held: add a chunk's slots to its free list.  0 or -1. */
 static int
 grow(struct shard *s)
 {
     struct handle_slot *chunk;
-    uint32_t c;
+    uint32_t seq;
+    int64_t c;
 
     pthread_mutex_lock(&grow_lock);
-    c = atomic_load_explicit(&nchunks, memory_order_relaxed);
-    chunk = c < MAX_CHUNKS ? calloc(CHUNK_SLOTS, sizeof(*chunk)) : NULL;
-    if (chunk == NULL) {
-        pthread_mutex_unlock(&grow_lock);
+    c = chunk_to_make((uint32_t)(s - shards), &seq);
+    pthread_mutex_unlock(&grow_lock);
+    if (c < 0)
         return -1;
-    }
+    chunk = atomic_load_explicit(&chunks[c], memory_order_relaxed);
     for (uint32_t i = 0; i < CHUNK_SLOTS; i++) {
-        atomic_init(&chunk[i].word, 0);
-        atomic_init(&chunk[i].obj, NULL);
+        /* Stale handles may be read into it meanwhile: atomic stores. */
+        atomic_store_explicit(&chunk[i].obj, NULL, memory_order_relaxed);
+        atomic_store_explicit(&chunk[i].word, (uint64_t)seq << 32,
+                              memory_order_release);
         chunk[i].next = i + 1 < CHUNK_SLOTS ? &chunk[i + 1] : s->free;
-        chunk[i].number = c * CHUNK_SLOTS + i + 1;
+        chunk[i].number = (uint32_t)c * CHUNK_SLOTS + i + 1;
         chunk[i].shard = (uint32_t)(s - shards);
     }
-    atomic_store_explicit(&chunks[c], chunk, memory_order_relaxed);
-    atomic_store_explicit(&nchunks, c + 1, memory_order_release);
-    pthread_mutex_unlock(&grow_lock);
     s->free = chunk;
     s->nfree += CHUNK_SLOTS;
+    s->nchunks++;
     return 0;
 }
 
@@ -152,6 +205,98 @@ handle_give_back(struct handle_chain *ch)
     s->nfree += ch->n;
     spin_unlock(s);
     *ch = (struct handle_chain)HANDLE_CHAIN_INIT;
+}
+
+/* With s's lock and grow_lock held: give back chunk c, whose slots are
+ * off every list. */
+static void
+give_chunk_back(uint32_t c)
+{
+    struct handle_slot *chunk =
+        atomic_load_explicit(&chunks[c], memory_order_relaxed);
+    uint32_t floor = 1;
+
+    /* No handle has a slot's present number: it is the next bind's. */
+    for (uint32_t i = 0; i < CHUNK_SLOTS; i++) {
+        uint32_t seq = SEQ_OF_WORD(
+            atomic_load_explicit(&chunk[i].word, memory_order_relaxed));
+
+        if (seq > floor)
+            floor = seq;
+    }
+    madvise(chunk, CHUNK_BYTES, MADV_DONTNEED);
+    info[c].floor = floor;
+    info[c].back = 1;
+    info[c].next_back = back;
+    back = (int32_t)c;
+}
+
+/* With s's lock and grow_lock held: give back s's chunks whose slots are
+ * all free, but its first; free_in is scratch for n chunks.  Returns the
+ * slots given back. */
+static size_t
+trim_shard(struct shard *s, uint32_t *free_in, uint32_t n)
+{
+    uint32_t idx = (uint32_t)(s - shards), keep = n, given = 0;
+    struct handle_slot **link = &s->free;
+
+    for (uint32_t c = 0; c < n; c++)
+        free_in[c] = 0;
+    for (struct handle_slot *x = s->free; x != NULL; x = x->next)
+        free_in[(x->number - 1) >> CHUNK_BITS]++;
+    for (uint32_t c = 0; c < n; c++) {
+        if (info[c].shard != idx || info[c].back)
+            free_in[c] = 0;
+        else if (keep == n)
+            keep = c; /* its first: kept */
+        if (c == keep || free_in[c] != CHUNK_SLOTS)
+            free_in[c] = 0;
+    }
+    /* Off the list (free_in[c] marks those given back), then back. */
+    while (*link != NULL)
+        if (free_in[((*link)->number - 1) >> CHUNK_BITS])
+            *link = (*link)->next;
+        else
+            link = &(*link)->next;
+    for (uint32_t c = 0; c < n; c++)
+        if (free_in[c]) {
+            give_chunk_back(c);
+            given++;
+        }
+    s->nfree -= (size_t)given * CHUNK_SLOTS;
+    s->nchunks -= given;
+    return (size_t)given * CHUNK_SLOTS;
+}
+
+size_t
+handle_trim(void)
+{
+    /* Room for chunks made while the walk goes on; a shard with one past
+     * it waits for the next trim. */
+    uint32_t cap = atomic_load_explicit(&nchunks, memory_order_acquire) + 64;
+    uint32_t *free_in;
+    size_t given = 0;
+
+    if (cap < 64 + 2 || (free_in = malloc(cap * sizeof(*free_in))) == NULL)
+        return 0;
+    for (size_t i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        uint32_t n;
+
+        spin_lock(s);
+        if (s->nchunks > 1 && s->nfree >= CHUNK_SLOTS) {
+            /* With both locks held, no chunk is made: n counts all of
+             * s's. */
+            pthread_mutex_lock(&grow_lock);
+            n = atomic_load_explicit(&nchunks, memory_order_relaxed);
+            if (n <= cap)
+                given += trim_shard(s, free_in, n);
+            pthread_mutex_unlock(&grow_lock);
+        }
+        spin_unlock(s);
+    }
+    free(free_in);
+    return given;
 }
 
 /* The object of s, whose sequence number was h's a moment ago, or NULL if

@@ -13,6 +13,13 @@
  * for the object's owner (calldef.h: who answered the call), in one
  * atomic word, so that such decisions need no other memory either.
  *
+ * The table is made of chunks of HANDLE_CHUNK_SLOTS slots.  After a burst,
+ * handle_trim() gives back the pages of the chunks whose slots are all
+ * free (each shard keeps one): their memory stays mapped and reads as
+ * zeros, which no handle matches (sequence numbers start at 1 and skip
+ * 0), and a chunk made again starts its slots past every sequence number
+ * it had, so stale handles into it stay stale.
+ *
  * A handle is the slot's number (index + 1, never 0) in its low
  * HANDLE_INDEX_BITS and the sequence number above: 32 + 32 bits where
  * pointers have 64 bits, 20 + 12 where they have 32.  A stale handle can
@@ -30,6 +37,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define HANDLE_CHUNK_SLOTS 1024u
 
 #if UINTPTR_MAX > 0xffffffffu
 #define HANDLE_INDEX_BITS 32
@@ -69,6 +78,13 @@ int handle_take(size_t n, struct handle_chain *ch);
 /* Give the slots of ch back for reuse, each of them retired or never
  * bound; ch is emptied. */
 void handle_give_back(struct handle_chain *ch);
+
+/* Give back the pages of every chunk whose slots are all free, but one
+ * per shard (see above); handle_take() makes them again when it needs
+ * slots.  Any thread; walks each shard's free list under its lock: for
+ * after a burst (memtrim.c), not for every call.  Returns the slots given
+ * back. */
+size_t handle_trim(void);
 
 /* The object h names and its flags in *flags, or NULL when h is stale or
  * names no slot.  The object is only safe to use while its owner's rules
@@ -171,10 +187,11 @@ static inline void
 handle_retire(struct handle_slot *s)
 {
     uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+    uint32_t seq = ((uint32_t)(w >> 32) + 1) & HANDLE_SEQ_MASK;
 
-    /* A new sequence number, and no flags. */
-    atomic_store_explicit(&s->word, (uint64_t)((uint32_t)(w >> 32) + 1) << 32,
-                          memory_order_release);
+    /* A new sequence number, never 0 (a trimmed chunk's), and no flags. */
+    seq += seq == 0;
+    atomic_store_explicit(&s->word, (uint64_t)seq << 32, memory_order_release);
 }
 
 #endif

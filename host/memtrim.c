@@ -15,8 +15,10 @@
 #endif
 
 #include "evmem.h"
+#include "handle.h"
 #include "log.h"
 #include "procstat.h"
+#include "tcache.h"
 
 static atomic_llong next_ms; /* when the arenas are looked at next */
 static atomic_ulong ntrims;
@@ -60,7 +62,7 @@ static void
 look(void)
 {
     long long before, after;
-    size_t free_now, used;
+    size_t free_now, used, slots;
     int second, idle;
     struct mallinfo2 mi = mallinfo2();
 
@@ -89,10 +91,13 @@ look(void)
     low_free = free_now; /* trimmed pages still count as free */
     high_used = used;
     /* The caches of freed blocks too: this loop's now, the others' at
-     * their next sweeps (a cached block keeps its page resident). */
+     * their next sweeps (a cached block keeps its page resident); glibc's
+     * after evmem's, which fills it. */
     flushed_epoch = atomic_fetch_add(&flush_epoch, 1) + 1;
     evmem_flush_thread();
+    tcache_drain();
     before = resident();
+    slots = handle_trim();
     malloc_trim(0);
     after = resident();
     /* While a trim gives much back, the next look trims again: the other
@@ -100,9 +105,11 @@ look(void)
     again = before - after >= MEMTRIM_MIN;
     atomic_fetch_add_explicit(&ntrims, 1, memory_order_relaxed);
     log_debug("memory: %zu KiB free in malloc's arenas after a burst; gave "
-              "back %lld KiB (RSS %lld KiB now, %zu KiB in use)%s",
+              "back %lld KiB (RSS %lld KiB now, %zu KiB in use; %zu call "
+              "handles' slots)%s",
               free_now / 1024, (before - after) / 1024, after / 1024,
-              (mi.uordblks + mi.hblkhd) / 1024, second ? " (again)" : "");
+              (mi.uordblks + mi.hblkhd) / 1024, slots,
+              second ? " (again)" : "");
 }
 #endif
 
@@ -115,9 +122,15 @@ memtrim_sweep(long long now_ms)
     if (epoch != flushed_epoch) {
         flushed_epoch = epoch;
         evmem_flush_thread();
+        /* The drain's own mallocs touch pages the trim gave back: trimmed
+         * here at once (the look that bumped the epoch trimmed before). */
+        tcache_drain();
+        malloc_trim(0);
     }
-    if (evmem_flush_idle() >= MEMTRIM_IDLE_MIN)
+    if (evmem_flush_idle() >= MEMTRIM_IDLE_MIN) {
+        tcache_drain();
         atomic_store_explicit(&idle_flushed, 1, memory_order_relaxed);
+    }
     /* One thread a second looks; the others go on at once. */
     if (now_ms < atomic_load_explicit(&next_ms, memory_order_relaxed) ||
         pthread_mutex_trylock(&look_lock) != 0)

@@ -2,9 +2,13 @@
 /*
  * test_handle.c - unit tests for host/handle.c: handles name their object
  * until it is retired and are stale for ever after (the slot reused or
- * not), flags are set atomically, the table grows, and a stale handle used
- * from another thread never touches the slot's next object.
+ * not), flags are set atomically, the table grows, a stale handle used
+ * from another thread never touches the slot's next object, and
+ * handle_trim() gives back the pages of chunks whose slots are all free
+ * (a shard keeps one) while every handle into them stays stale, also
+ * after they are in use again.
  */
+#define _DEFAULT_SOURCE /* mincore */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -185,6 +192,231 @@ test_stale_from_another_thread(void **state)
                   atomic_load(&tries), (long)hits);
 }
 
+/* ---- handle_trim() ---- */
+
+/* 1 when the page holding p is resident. */
+static int
+resident(const void *p)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char v = 0;
+
+    if (mincore((void *)((uintptr_t)p & ~(uintptr_t)(page - 1)), 1, &v) != 0)
+        return -1;
+    return v & 1;
+}
+
+enum { TN = 3 * HANDLE_CHUNK_SLOTS };
+
+struct trim_outcome {
+    size_t given, given_again;              /* handle_trim()'s results */
+    size_t resident_before, resident_after; /* slots on resident pages */
+    size_t stale_ok;  /* old handles refused after the trim */
+    size_t stale_ok2; /* and after their slots are in use again */
+    size_t fresh_ok;  /* new handles naming their objects */
+    size_t fresh_new; /* new handles not among the old ones */
+};
+
+static int
+cmp_handle(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static size_t
+count_stale(const uintptr_t *h, size_t n)
+{
+    size_t ok = 0;
+    uint32_t f;
+
+    for (size_t i = 0; i < n; i++)
+        ok += handle_get(h[i], &f) == NULL &&
+              handle_set(h[i], 0x1, 0, &f) == NULL &&
+              handle_change(h[i], 0, 0, 0x1, 0, &f) == NULL;
+    return ok;
+}
+
+/* On a thread of its own, so a shard of its own: three chunks of calls,
+ * all ended, then trimmed, then the slots in use again. */
+static void *
+trim_scenario(void *arg)
+{
+    struct trim_outcome *o = arg;
+    static uintptr_t h[TN], h2[TN], sorted[TN];
+    static struct handle_slot *s[TN], *s2[TN];
+    struct handle_chain ch;
+    uint32_t f;
+
+    if (handle_take(TN, &ch) != 0)
+        return NULL;
+    for (size_t i = 0; i < TN; i++)
+        h[i] = handle_bind(&ch, &h[i], &s[i]);
+    for (size_t i = 0; i < TN; i++)
+        o->resident_before += resident(s[i]) == 1;
+    for (size_t i = 0; i < TN; i++)
+        handle_retire(s[i]);
+    handle_give_back(&ch);
+    o->given = handle_trim();
+    for (size_t i = 0; i < TN; i++)
+        o->resident_after += resident(s[i]) == 1;
+    o->stale_ok = count_stale(h, TN);
+    /* In use again: the released chunks come back. */
+    if (handle_take(TN, &ch) != 0)
+        return NULL;
+    for (size_t i = 0; i < TN; i++)
+        h2[i] = handle_bind(&ch, &h2[i], &s2[i]);
+    memcpy(sorted, h, sizeof(h));
+    qsort(sorted, TN, sizeof(sorted[0]), cmp_handle);
+    for (size_t i = 0; i < TN; i++) {
+        o->fresh_ok += handle_get(h2[i], &f) == &h2[i];
+        o->fresh_new +=
+            bsearch(&h2[i], sorted, TN, sizeof(sorted[0]), cmp_handle) == NULL;
+    }
+    o->stale_ok2 = count_stale(h, TN);
+    for (size_t i = 0; i < TN; i++)
+        handle_retire(s2[i]);
+    handle_give_back(&ch);
+    o->given_again = handle_trim();
+    return NULL;
+}
+
+static void
+test_trim(void **state)
+{
+    struct trim_outcome o = {0};
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, trim_scenario, &o), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    /* Two of its three chunks given back (it keeps one), and with them
+     * their pages (mincore). */
+    assert_true(o.given >= 2 * HANDLE_CHUNK_SLOTS);
+    assert_int_equal(o.resident_before, TN);
+    assert_true(o.resident_after <= HANDLE_CHUNK_SLOTS + 128);
+    /* Stale before and after their slots were bound again. */
+    assert_int_equal(o.stale_ok, TN);
+    assert_int_equal(o.stale_ok2, TN);
+    assert_int_equal(o.fresh_ok, TN);
+    assert_int_equal(o.fresh_new, TN);
+    assert_true(o.given_again >= 2 * HANDLE_CHUNK_SLOTS);
+}
+
+struct busy_outcome {
+    size_t given, given_after;
+    int kept_ok, kept_resident;
+};
+
+/* One slot still bound keeps its chunk. */
+static void *
+busy_scenario(void *arg)
+{
+    struct busy_outcome *o = arg;
+    static struct handle_chain ch[TN];
+    static struct handle_slot *s[TN];
+    static uintptr_t h[TN];
+    size_t keep = 0;
+    uint32_t f;
+
+    for (size_t i = 0; i < TN; i++) {
+        if (handle_take(1, &ch[i]) != 0)
+            return NULL;
+        h[i] = handle_bind(&ch[i], &h[i], &s[i]);
+        if ((h[i] & 0xffffffu) > (h[keep] & 0xffffffu))
+            keep = i; /* the newest chunk's */
+    }
+    for (size_t i = 0; i < TN; i++)
+        if (i != keep) {
+            handle_retire(s[i]);
+            handle_give_back(&ch[i]);
+        }
+    o->given = handle_trim();
+    o->kept_ok = handle_get(h[keep], &f) == &h[keep] &&
+                 handle_set(h[keep], 0x1, 0, &f) == &h[keep] && f == 0 &&
+                 handle_flags(s[keep]) == 0x1;
+    o->kept_resident = resident(s[keep]);
+    handle_retire(s[keep]);
+    handle_give_back(&ch[keep]);
+    o->given_after = handle_trim();
+    return NULL;
+}
+
+static void
+test_trim_keeps_busy_chunks(void **state)
+{
+    struct busy_outcome o = {0};
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(pthread_create(&t, NULL, busy_scenario, &o), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    /* Of three chunks: the first kept, the busy one kept, one given. */
+    assert_int_equal(o.given, HANDLE_CHUNK_SLOTS);
+    assert_true(o.kept_ok);
+    assert_int_equal(o.kept_resident, 1);
+    assert_int_equal(o.given_after, HANDLE_CHUNK_SLOTS);
+}
+
+/* A thread uses stale handles (and live ones) into chunks that are given
+ * back and made again under it, round after round: a freshly bound slot
+ * never carries its mark before its handle is published.  Bounded: 300
+ * rounds. */
+#define TRIM_ROUNDS 300
+enum { TRIM_SLOTS = 2 * HANDLE_CHUNK_SLOTS };
+static _Atomic uintptr_t pub[TRIM_SLOTS];
+
+static void *
+trim_marker(void *arg)
+{
+    uint32_t f;
+
+    (void)arg;
+    while (!atomic_load(&stop))
+        for (size_t i = 0; i < TRIM_SLOTS; i += 7) {
+            uintptr_t h = atomic_load(&pub[i]);
+
+            if (h != 0) {
+                (void)handle_get(h, &f);
+                (void)handle_set(h, MARK, 0, &f);
+            }
+        }
+    return NULL;
+}
+
+static void
+test_trim_races_stale_users(void **state)
+{
+    static struct handle_slot *s[TRIM_SLOTS];
+    static uintptr_t h[TRIM_SLOTS];
+    size_t foreign = 0, given = 0;
+    pthread_t t;
+
+    (void)state;
+    atomic_store(&stop, 0);
+    assert_int_equal(pthread_create(&t, NULL, trim_marker, NULL), 0);
+    for (int round = 0; round < TRIM_ROUNDS; round++) {
+        struct handle_chain ch;
+
+        assert_int_equal(handle_take(TRIM_SLOTS, &ch), 0);
+        for (size_t i = 0; i < TRIM_SLOTS; i++)
+            h[i] = handle_bind(&ch, &h[i], &s[i]);
+        for (size_t i = 0; i < TRIM_SLOTS; i++)
+            foreign += (handle_flags(s[i]) & MARK) != 0;
+        for (size_t i = 0; i < TRIM_SLOTS; i++)
+            atomic_store(&pub[i], h[i]);
+        for (size_t i = 0; i < TRIM_SLOTS; i++)
+            handle_retire(s[i]);
+        handle_give_back(&ch);
+        given += handle_trim();
+    }
+    atomic_store(&stop, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(foreign, 0);
+    assert_true(given >= TRIM_ROUNDS * (size_t)HANDLE_CHUNK_SLOTS);
+}
+
 int
 main(void)
 {
@@ -193,6 +425,9 @@ main(void)
         cmocka_unit_test(test_bad_handles),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_stale_from_another_thread),
+        cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_trim_keeps_busy_chunks),
+        cmocka_unit_test(test_trim_races_stale_users),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
