@@ -28,9 +28,9 @@
  * With every cache given back, glibc's per-thread cache is emptied too
  * (tcache.h: the blocks it holds are in use to malloc_trim), and the
  * look gives back the pages of the call-handle chunks whose handles are
- * all free (handle_trim).  A loop that empties its caches because
- * another trimmed (flush_epoch) trims again after: emptying the tcache
- * allocates, touching pages the trim gave back.
+ * all free (handle_trim).  When loops emptied their caches because of a
+ * trim (flush_epoch), the next look trims once more, without asking them
+ * again: emptying a tcache allocates, touching pages the trim gave back.
  */
 #ifndef HOST_MEMTRIM_H
 #define HOST_MEMTRIM_H
