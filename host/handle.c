@@ -17,8 +17,12 @@
  * shard's list off that list and gives the chunk's pages back (madvise:
  * they read as zeros from then on, a sequence number no handle has).  The
  * chunk waits on the `back` list; grow() makes it again, for any shard,
- * before it maps a new one, its slots starting at the highest sequence
- * number they had (`floor`), which none of their handles has either.
+ * before it maps a new one, each slot starting at the sequence number it
+ * had (kept in `seqs`, 4 bytes a slot), which none of its handles has:
+ * a slot goes on as if its chunk had stayed.  (One number for the whole
+ * chunk, the highest, is not enough: a slot that wrapped past
+ * HANDLE_SEQ_MASK shows a low number, and starting another slot at the
+ * highest one moves it close to its own stale handles.)
  */
 #define _DEFAULT_SOURCE /* MADV_DONTNEED */
 #include "handle.h"
@@ -55,7 +59,7 @@ struct shard {
 /* Each chunk's state, under grow_lock. */
 struct chunk {
     uint32_t shard;    /* the shard its slots belong to */
-    uint32_t floor;    /* given back: the sequence number to start at */
+    uint32_t *seqs;    /* given back: each slot's sequence number */
     int32_t next_back; /* given back: the next on the `back` list, or -1 */
     int back;          /* its pages are given back */
 };
@@ -107,7 +111,7 @@ lookup(uintptr_t h)
  * before or new, and the sequence number its slots start at.  -1 when none
  * can be had. */
 static int64_t
-chunk_to_make(uint32_t shard, uint32_t *seq)
+chunk_to_make(uint32_t shard, uint32_t **seqs)
 {
     uint32_t c = atomic_load_explicit(&nchunks, memory_order_relaxed);
     void *mem;
@@ -117,7 +121,8 @@ chunk_to_make(uint32_t shard, uint32_t *seq)
         back = info[c].next_back;
         info[c].back = 0;
         info[c].shard = shard;
-        *seq = info[c].floor;
+        *seqs = info[c].seqs;
+        info[c].seqs = NULL;
         return c;
     }
     if (c >= MAX_CHUNKS)
@@ -129,7 +134,7 @@ chunk_to_make(uint32_t shard, uint32_t *seq)
     atomic_store_explicit(&chunks[c], mem, memory_order_relaxed);
     atomic_store_explicit(&nchunks, c + 1, memory_order_release);
     info[c].shard = shard;
-    *seq = 1;
+    *seqs = NULL; /* every slot at 1 */
     return c;
 }
 
@@ -138,16 +143,18 @@ static int
 grow(struct shard *s)
 {
     struct handle_slot *chunk;
-    uint32_t seq;
+    uint32_t *seqs;
     int64_t c;
 
     pthread_mutex_lock(&grow_lock);
-    c = chunk_to_make((uint32_t)(s - shards), &seq);
+    c = chunk_to_make((uint32_t)(s - shards), &seqs);
     pthread_mutex_unlock(&grow_lock);
     if (c < 0)
         return -1;
     chunk = atomic_load_explicit(&chunks[c], memory_order_relaxed);
     for (uint32_t i = 0; i < CHUNK_SLOTS; i++) {
+        uint32_t seq = seqs != NULL ? seqs[i] : 1;
+
         /* Stale handles may be read into it meanwhile: atomic stores. */
         atomic_store_explicit(&chunk[i].obj, NULL, memory_order_relaxed);
         atomic_store_explicit(&chunk[i].word, (uint64_t)seq << 32,
@@ -156,6 +163,7 @@ grow(struct shard *s)
         chunk[i].number = (uint32_t)c * CHUNK_SLOTS + i + 1;
         chunk[i].shard = (uint32_t)(s - shards);
     }
+    free(seqs);
     s->free = chunk;
     s->nfree += CHUNK_SLOTS;
     s->nchunks++;
@@ -208,24 +216,19 @@ handle_give_back(struct handle_chain *ch)
 }
 
 /* With s's lock and grow_lock held: give back chunk c, whose slots are
- * off every list. */
+ * off every list; seqs (CHUNK_SLOTS numbers) is its from now on. */
 static void
-give_chunk_back(uint32_t c)
+give_chunk_back(uint32_t c, uint32_t *seqs)
 {
     struct handle_slot *chunk =
         atomic_load_explicit(&chunks[c], memory_order_relaxed);
-    uint32_t floor = 1;
 
     /* No handle has a slot's present number: it is the next bind's. */
-    for (uint32_t i = 0; i < CHUNK_SLOTS; i++) {
-        uint32_t seq = SEQ_OF_WORD(
+    for (uint32_t i = 0; i < CHUNK_SLOTS; i++)
+        seqs[i] = SEQ_OF_WORD(
             atomic_load_explicit(&chunk[i].word, memory_order_relaxed));
-
-        if (seq > floor)
-            floor = seq;
-    }
     madvise(chunk, CHUNK_BYTES, MADV_DONTNEED);
-    info[c].floor = floor;
+    info[c].seqs = seqs;
     info[c].back = 1;
     info[c].next_back = back;
     back = (int32_t)c;
@@ -251,6 +254,10 @@ trim_shard(struct shard *s, uint32_t *free_in, uint32_t n)
             keep = c; /* its first: kept */
         if (c == keep || free_in[c] != CHUNK_SLOTS)
             free_in[c] = 0;
+        /* Its slots' numbers are kept: without room for them, it stays. */
+        else if ((info[c].seqs = malloc(CHUNK_SLOTS * sizeof(uint32_t))) ==
+                 NULL)
+            free_in[c] = 0;
     }
     /* Off the list (free_in[c] marks those given back), then back. */
     while (*link != NULL)
@@ -260,7 +267,7 @@ trim_shard(struct shard *s, uint32_t *free_in, uint32_t n)
             link = &(*link)->next;
     for (uint32_t c = 0; c < n; c++)
         if (free_in[c]) {
-            give_chunk_back(c);
+            give_chunk_back(c, info[c].seqs);
             given++;
         }
     s->nfree -= (size_t)given * CHUNK_SLOTS;

@@ -17,8 +17,8 @@
  * handle_trim() gives back the pages of the chunks whose slots are all
  * free (each shard keeps one): their memory stays mapped and reads as
  * zeros, which no handle matches (sequence numbers start at 1 and skip
- * 0), and a chunk made again starts its slots past every sequence number
- * it had, so stale handles into it stay stale.
+ * 0), and a chunk made again starts each slot at the sequence number it
+ * had (kept aside, 4 bytes a slot), so stale handles into it stay stale.
  *
  * A handle is the slot's number (index + 1, never 0) in its low
  * HANDLE_INDEX_BITS and the sequence number above: 32 + 32 bits where

@@ -417,6 +417,96 @@ test_trim_races_stale_users(void **state)
     assert_true(given >= TRIM_ROUNDS * (size_t)HANDLE_CHUNK_SLOTS);
 }
 
+/* A chunk made again keeps each slot's own sequence number: one number for
+ * the whole chunk (its highest) would move a little-used slot next to a
+ * busy slot that wrapped, close to its own stale handles.  The busy slot's
+ * number is set by hand (2^32 reuses would take minutes; with 12-bit
+ * numbers, 4,094 binds). */
+enum { WRAP_TAKE = 32 * HANDLE_CHUNK_SLOTS };
+
+static void *
+trim_wrap_scenario(void *arg)
+{
+    size_t *refused = arg, *rounds = refused + 1;
+    static struct handle_slot *s[WRAP_TAKE];
+    static uintptr_t h[2 * HANDLE_CHUNK_SLOTS];
+    struct handle_slot *a = NULL, *b = NULL;
+    struct handle_chain ch;
+    uintptr_t stale = 1;
+    uint32_t f, top = 0;
+    int obj;
+
+    if (handle_take(2 * HANDLE_CHUNK_SLOTS, &ch) != 0)
+        return NULL;
+    for (size_t i = 0; i < 2 * HANDLE_CHUNK_SLOTS; i++) {
+        h[i] = handle_bind(&ch, &obj, &s[i]);
+        if ((s[i]->number - 1) / HANDLE_CHUNK_SLOTS > top)
+            top = (s[i]->number - 1) / HANDLE_CHUNK_SLOTS;
+    }
+    /* a and b: two slots of its highest chunk (not the one kept); b's
+     * handle goes stale. */
+    for (size_t i = 0; i < 2 * HANDLE_CHUNK_SLOTS; i++)
+        if ((s[i]->number - 1) / HANDLE_CHUNK_SLOTS == top) {
+            if (a == NULL)
+                a = s[i];
+            else if (b == NULL) {
+                b = s[i];
+                stale = h[i];
+            }
+        }
+    for (size_t i = 0; i < 2 * HANDLE_CHUNK_SLOTS; i++)
+        handle_retire(s[i]);
+    handle_give_back(&ch);
+    if (b == NULL)
+        return NULL;
+    /* As if both were reused nearly 2^32 times: b at the top of its
+     * numbers, a one below. */
+    atomic_store(&a->word, (uint64_t)(HANDLE_SEQ_MASK - 1) << 32);
+    atomic_store(&b->word, (uint64_t)HANDLE_SEQ_MASK << 32);
+    /* The same slots again (the chain went back whole): b's handle there
+     * goes stale, and b wraps to 1, a reaches the top. */
+    if (handle_take(2 * HANDLE_CHUNK_SLOTS, &ch) != 0)
+        return NULL;
+    for (size_t i = 0; i < 2 * HANDLE_CHUNK_SLOTS; i++) {
+        uintptr_t x = handle_bind(&ch, &obj, &s[i]);
+
+        if (s[i] == b)
+            stale = x;
+    }
+    for (size_t i = 0; i < 2 * HANDLE_CHUNK_SLOTS; i++)
+        handle_retire(s[i]);
+    handle_give_back(&ch);
+    handle_trim();
+    /* Every slot of every chunk made again, bound twice: b's first
+     * numbers after the trim must be 1 and 2, not the chunk's highest. */
+    *rounds = 2;
+    for (size_t round = 0; round < *rounds; round++) {
+        if (handle_take(WRAP_TAKE, &ch) != 0)
+            return NULL;
+        for (size_t i = 0; i < WRAP_TAKE; i++)
+            handle_bind(&ch, &obj, &s[i]);
+        *refused += handle_get(stale, &f) == NULL;
+        for (size_t i = 0; i < WRAP_TAKE; i++)
+            handle_retire(s[i]);
+        handle_give_back(&ch);
+    }
+    return NULL;
+}
+
+static void
+test_trim_keeps_each_slots_number(void **state)
+{
+    size_t refused_rounds[2] = {0, 0};
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(
+        pthread_create(&t, NULL, trim_wrap_scenario, refused_rounds), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(refused_rounds[1], 2);
+    assert_int_equal(refused_rounds[0], refused_rounds[1]);
+}
+
 int
 main(void)
 {
@@ -428,6 +518,7 @@ main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_trim_keeps_busy_chunks),
         cmocka_unit_test(test_trim_races_stale_users),
+        cmocka_unit_test(test_trim_keeps_each_slots_number),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
