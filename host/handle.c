@@ -108,8 +108,8 @@ lookup(uintptr_t h)
 }
 
 /* With grow_lock held: a chunk to make for shard `shard`, given back
- * before or new, and the sequence number its slots start at.  -1 when none
- * can be had. */
+ * before or new, and its slots' sequence numbers (*seqs, for the caller to
+ * free; NULL: a new chunk, every slot at 1).  -1 when none can be had. */
 static int64_t
 chunk_to_make(uint32_t shard, uint32_t **seqs)
 {
