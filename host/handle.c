@@ -92,15 +92,18 @@ spin_unlock(struct shard *s)
     atomic_store_explicit(&s->locked, 0, memory_order_release);
 }
 
-/* The slot h names, or NULL when no slot has its number. */
+/* The slot h names, or NULL when no slot has its number or h's sequence
+ * number is 0 (none has it: a forged handle would otherwise match a given
+ * back slot's zeros, and its flags be set there). */
 static struct handle_slot *
 lookup(uintptr_t h)
 {
     uint32_t n = (uint32_t)(h & INDEX_MASK);
     struct handle_slot *chunk;
 
-    if (n == 0 || ((n - 1) >> CHUNK_BITS) >=
-                      atomic_load_explicit(&nchunks, memory_order_acquire))
+    if (n == 0 || SEQ_OF_HANDLE(h) == 0 ||
+        ((n - 1) >> CHUNK_BITS) >=
+            atomic_load_explicit(&nchunks, memory_order_acquire))
         return NULL;
     chunk = atomic_load_explicit(&chunks[(n - 1) >> CHUNK_BITS],
                                  memory_order_relaxed);

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 
 #define HELD (TCACHE_BINS * TCACHE_COUNT)
-/* The freeing thread calls free() and ends: a small stack is plenty. */
-#define FREER_STACK (64 * 1024)
+/* The freeing thread calls free() and ends: a small stack is plenty, with
+ * room for the static TLS of libraries and plugins (a stack too small for
+ * it fails pthread_create, and the drain with it). */
+#define FREER_STACK (256 * 1024)
 
 struct held {
     void *block[HELD];

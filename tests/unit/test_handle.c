@@ -97,6 +97,36 @@ test_bad_handles(void **state)
     assert_null(handle_set((uintptr_t)0xffffff, 1, 0, &f));
 }
 
+/* A handle with sequence number 0 (a small integer, forged) is never
+ * accepted, not even for a slot whose pages were given back (they read as
+ * zeros) - and sets no flag there. */
+static void
+test_seq_zero_refused(void **state)
+{
+    struct handle_chain ch;
+    struct handle_slot *s;
+    uintptr_t h;
+    uint64_t w;
+    uint32_t f;
+    int obj;
+
+    (void)state;
+    assert_int_equal(handle_take(1, &ch), 0);
+    h = handle_bind(&ch, &obj, &s);
+    assert_true((h >> HANDLE_INDEX_BITS) != 0); /* numbers start at 1 */
+    handle_retire(s);
+    handle_give_back(&ch);
+    /* As a given-back slot reads: all zeros. */
+    w = atomic_load(&s->word);
+    atomic_store(&s->word, 0);
+    h &= ((uintptr_t)1 << HANDLE_INDEX_BITS) - 1; /* sequence number 0 */
+    assert_null(handle_get(h, &f));
+    assert_null(handle_set(h, 0x1, 0, &f));
+    assert_null(handle_change(h, 0, 0, 0x1, 0, &f));
+    assert_int_equal(atomic_load(&s->word), 0);
+    atomic_store(&s->word, w);
+}
+
 /* More slots than a chunk holds, in one take and in many. */
 static void
 test_grow(void **state)
@@ -513,6 +543,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_bad_handles),
+        cmocka_unit_test(test_seq_zero_refused),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_stale_from_another_thread),
         cmocka_unit_test(test_trim),
