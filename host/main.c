@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "evfmt.h"
+#include "evscan.h"
 #include "evmem.h"
 #include "fatal.h"
 #include "generation.h"
@@ -204,6 +205,9 @@ serve(struct config *cfg, const struct worker_ends *ends)
     log_debug("evhttp's header lines and lookups: %s",
               evfmt_bound() ? "host/evfmt.c's (interposed)"
                             : "libevent's own (not interposed)");
+    log_debug("evhttp's version scan: %s",
+              evscan_bound() ? "host/evscan.c's (interposed)"
+                             : "the C library's (not interposed)");
     rc = server_run(g, &ropts, ends);
     notify_close();
     evmem_drain_thread(); /* what the main thread still caches */

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """host/evfmt.c: evhttp's status and header lines, and its header lookups,
 go through rpchost's own definitions of evbuffer_add_printf and
-evutil_ascii_strcasecmp (symbol interposition; test_evfmt checks them
-against libevent's byte for byte).  Here: the worker says at startup that
-the dynamic linker bound them, and the lines it writes are well formed for
-HTTP/1.1 and HTTP/1.0, headers looked up whatever their case."""
+evutil_ascii_strcasecmp, and host/evscan.c: its scan of a request's HTTP
+version through rpchost's __isoc99_sscanf (symbol interposition;
+test_evfmt and test_evscan check them against libevent's and glibc's).
+Here: the worker says at startup that the dynamic linker bound them, the
+lines it writes are well formed for HTTP/1.1 and HTTP/1.0, headers looked
+up whatever their case, and a request line whose version evhttp refuses
+is still refused."""
 
 import json
 import re
@@ -58,6 +61,21 @@ class EvfmtTest(unittest.TestCase):
                 self.assertEqual(fields[b"content-type"],
                                  b"application/json")
                 self.assertEqual(json.loads(body)["result"], "pong")
+
+    def test_versions(self):
+        with Server(plugins={"ping": harness.plugin(harness.PING_SO)},
+                    server={"log_level": "debug"}) as srv:
+            wait_log(self, srv, r"evhttp's version scan: "
+                                r"host/evscan\.c's \(interposed\)")
+            # Refused by evhttp as before: another major version, a byte
+            # after the minor one, no minor, no digits.
+            for version in (b"2.0", b"1.1x", b"1", b"x.y", b"1.1 1"):
+                data = raw(srv.port, ping(version))
+                self.assertTrue(data.startswith(b"HTTP/1.1 400 ")
+                                or data == b"", (version, data[:80]))
+            # Accepted: what evhttp's own scan accepts (leading zeros).
+            data = raw(srv.port, ping(b"01.01"))
+            self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"), data[:80])
 
 
 if __name__ == "__main__":
