@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "evfmt.h"
+#include "evread.h"
 #include "evscan.h"
 #include "evmem.h"
 #include "fatal.h"
@@ -208,6 +209,9 @@ serve(struct config *cfg, const struct worker_ends *ends)
     log_debug("evhttp's version scan: %s",
               evscan_bound() ? "host/evscan.c's (interposed)"
                              : "the C library's (not interposed)");
+    log_debug("the connections' reads: %s",
+              evread_bound() ? "host/evread.c's (interposed)"
+                             : "libevent's own (not interposed)");
     rc = server_run(g, &ropts, ends);
     notify_close();
     evmem_drain_thread(); /* what the main thread still caches */

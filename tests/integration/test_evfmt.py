@@ -2,8 +2,10 @@
 """host/evfmt.c: evhttp's status and header lines, and its header lookups,
 go through rpchost's own definitions of evbuffer_add_printf and
 evutil_ascii_strcasecmp, and host/evscan.c: its scan of a request's HTTP
-version through rpchost's __isoc99_sscanf (symbol interposition;
-test_evfmt and test_evscan check them against libevent's and glibc's).
+version through rpchost's __isoc99_sscanf, and host/evread.c: the
+connections' reads through rpchost's evbuffer_read (symbol interposition;
+test_evfmt, test_evscan and test_evread check them against libevent's and
+glibc's).
 Here: the worker says at startup that the dynamic linker bound them, the
 lines it writes are well formed for HTTP/1.1 and HTTP/1.0, headers looked
 up whatever their case, and a request line whose version evhttp refuses
@@ -67,6 +69,8 @@ class EvfmtTest(unittest.TestCase):
                     server={"log_level": "debug"}) as srv:
             wait_log(self, srv, r"evhttp's version scan: "
                                 r"host/evscan\.c's \(interposed\)")
+            wait_log(self, srv, r"the connections' reads: "
+                                r"host/evread\.c's \(interposed\)")
             # Refused by evhttp as before: another major version, a byte
             # after the minor one, no minor, no digits.
             for version in (b"2.0", b"1.1x", b"1", b"x.y", b"1.1 1"):

@@ -45,22 +45,51 @@ same_version(const char *s)
 
     if (ra != rb || (ra >= 1 && ma != mb) || (ra >= 2 && mi != mj) ||
         (ra >= 3 && ca != cb))
-        fail_msg("\"%s\": ours %d (%d %d %c), glibc's %d (%d %d %c)", s, ra,
-                 ma, mi, ca, rb, mb, mj, cb);
+        fail_msg("\"%s\": ours %d (%d %d %c), glibc's %d (%d %d %c)", s, ra, ma,
+                 mi, ca, rb, mb, mj, cb);
 }
 
 static void
 test_request_versions(void **state)
 {
     static const char *const texts[] = {
-        "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/0.9", "HTTP/1.1x",
-        "HTTP/1.1 ", "HTTP/1.1\r", "HTTP/10.20", "HTTP/123456789.1",
-        "HTTP/1234567890.1", "HTTP/1.1234567890", "HTTP/2147483647.0",
-        "HTTP/99999999999999999999.1", "HTTP/ 1.1", "HTTP/1. 1", "HTTP/+1.1",
-        "HTTP/-1.1", "HTTP/1.-1", "HTTP/1.+1", "HTTP/1", "HTTP/1.", "HTTP/.1",
-        "HTTP/", "HTTP", "HTT", "", "http/1.1", "HTTP/1,1", "HTTP/1.1.1",
-        "HTTPS/1.1", " HTTP/1.1", "HTTP/01.01", "HTTP/0x1.1", "HTTP/1.0x1",
-        "HTTP/\t1.1", "HTTP/1.\n1", "HTTP/1.1\xff",
+        "HTTP/1.1",
+        "HTTP/1.0",
+        "HTTP/2.0",
+        "HTTP/0.9",
+        "HTTP/1.1x",
+        "HTTP/1.1 ",
+        "HTTP/1.1\r",
+        "HTTP/10.20",
+        "HTTP/123456789.1",
+        "HTTP/1234567890.1",
+        "HTTP/1.1234567890",
+        "HTTP/2147483647.0",
+        "HTTP/99999999999999999999.1",
+        "HTTP/ 1.1",
+        "HTTP/1. 1",
+        "HTTP/+1.1",
+        "HTTP/-1.1",
+        "HTTP/1.-1",
+        "HTTP/1.+1",
+        "HTTP/1",
+        "HTTP/1.",
+        "HTTP/.1",
+        "HTTP/",
+        "HTTP",
+        "HTT",
+        "",
+        "http/1.1",
+        "HTTP/1,1",
+        "HTTP/1.1.1",
+        "HTTPS/1.1",
+        " HTTP/1.1",
+        "HTTP/01.01",
+        "HTTP/0x1.1",
+        "HTTP/1.0x1",
+        "HTTP/\t1.1",
+        "HTTP/1.\n1",
+        "HTTP/1.1\xff",
     };
 
     (void)state;
