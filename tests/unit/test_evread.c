@@ -150,15 +150,14 @@ static void
 test_reads_as_libevent(void **state)
 {
     static const size_t helds[] = {0, 1, 100, 1000, 5000};
-    static const size_t waitings[] = {0, 1, 150, 975, 976, 977, 4095, 4096,
-                                      4097, 8192, 65000};
+    static const size_t waitings[] = {0,    1,    150,  975,  976,  977,
+                                      4095, 4096, 4097, 8192, 65000};
     static const int howmuchs[] = {-1, 0, 1, 100, 976, 4096, 4097, 16384};
 
     (void)state;
     for (size_t h = 0; h < sizeof(helds) / sizeof(helds[0]); h++)
         for (size_t w = 0; w < sizeof(waitings) / sizeof(waitings[0]); w++)
-            for (size_t m = 0; m < sizeof(howmuchs) / sizeof(howmuchs[0]);
-                 m++)
+            for (size_t m = 0; m < sizeof(howmuchs) / sizeof(howmuchs[0]); m++)
                 for (int eof = 0; eof < 2; eof++)
                     compare(helds[h], waitings[w], howmuchs[m], eof, 0);
 }
