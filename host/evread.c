@@ -6,14 +6,13 @@
 #include "evread.h"
 
 #include <dlfcn.h>
-#include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
 #define EXPORTED __attribute__((visibility("default")))
 
 #define READ_MAX 4096 /* libevent's EVBUFFER_MAX_READ */
-#define PIECES 4      /* libevent's NUM_READ_IOVEC */
 
 EXPORTED int evbuffer_read(struct evbuffer *buf, evutil_socket_t fd,
                            int howmuch);
@@ -22,30 +21,17 @@ EXPORTED int evbuffer_read(struct evbuffer *buf, evutil_socket_t fd,
 static int
 read_into(struct evbuffer *buf, evutil_socket_t fd, int howmuch)
 {
-    struct evbuffer_iovec v[PIECES];
-    struct iovec iov[PIECES];
-    size_t left = (size_t)howmuch;
+    char space[READ_MAX];
     ssize_t got;
-    int n, used = 0;
 
-    n = evbuffer_reserve_space(buf, howmuch, v, PIECES);
-    if (n < 0)
+    /* A frozen end takes nothing: -1 before anything is read (committing
+     * no space fails then, and does nothing else). */
+    if (evbuffer_commit_space(buf, NULL, 0) != 0)
         return -1;
-    /* The pieces may hold more than was asked for: no more is read. */
-    for (; used < n && left > 0; used++) {
-        iov[used].iov_base = v[used].iov_base;
-        iov[used].iov_len = v[used].iov_len < left ? v[used].iov_len : left;
-        left -= iov[used].iov_len;
-    }
-    got = readv(fd, iov, used);
+    got = read(fd, space, (size_t)howmuch);
     if (got <= 0)
-        return (int)got; /* the space stays unused */
-    left = (size_t)got;
-    for (int i = 0; i < used; i++) {
-        v[i].iov_len = iov[i].iov_len < left ? iov[i].iov_len : left;
-        left -= v[i].iov_len;
-    }
-    if (evbuffer_commit_space(buf, v, used) != 0)
+        return (int)got;
+    if (evbuffer_add(buf, space, (size_t)got) != 0)
         return -1;
     return (int)got;
 }

@@ -5,7 +5,10 @@
  * holds the same bytes, and runs the buffer's callbacks with the same
  * counts: for bytes waiting from none to more than one read takes, a
  * buffer empty or holding data, every size a caller asks for, the end of
- * the stream, and a buffer whose end is frozen.  libevent's is found with
+ * the stream, and a buffer whose end is frozen; and the memory a buffer
+ * holds after reads of a few bytes each whose chains are moved on, as
+ * evhttp moves a chunked body's (counted through libevent's allocator
+ * hooks), is no more than with libevent's.  libevent's is found with
  * dlsym(RTLD_NEXT): the definition after this executable's.
  */
 #define _GNU_SOURCE /* RTLD_NEXT */
@@ -23,6 +26,7 @@
 
 #include <cmocka.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "evread.h"
 
@@ -170,6 +174,85 @@ test_frozen_end(void **state)
     compare(1000, 100, 976, 0, 1);
 }
 
+/* libevent's allocations, counted: bytes asked for and not yet freed. */
+static size_t live;
+
+static void *
+count_malloc(size_t n)
+{
+    size_t *p = malloc(n + 16);
+
+    if (p == NULL)
+        return NULL;
+    *p = n;
+    live += n;
+    return (char *)p + 16;
+}
+
+static void
+count_free(void *q)
+{
+    if (q != NULL) {
+        size_t *p = (size_t *)((char *)q - 16);
+
+        live -= *p;
+        free(p);
+    }
+}
+
+static void *
+count_realloc(void *q, size_t n)
+{
+    void *r = count_malloc(n);
+
+    if (r != NULL && q != NULL) {
+        size_t old = *(size_t *)((char *)q - 16);
+
+        memcpy(r, q, old < n ? old : n);
+        count_free(q);
+    }
+    return r;
+}
+
+/* Bytes libevent holds for `rounds` reads of one byte each, each moved on
+ * to another buffer (evbuffer_remove_buffer moves a chain whole when it is
+ * all the buffer holds), with reads asking for 16384 (a body's). */
+static size_t
+held_after_moves(read_fn reader, int rounds)
+{
+    struct side s;
+    struct evbuffer *body = evbuffer_new();
+    size_t before;
+
+    assert_non_null(body);
+    side_open(&s, 0, 0);
+    before = live;
+    for (int i = 0; i < rounds; i++) {
+        assert_int_equal(write(s.sv[1], "x", 1), 1);
+        assert_int_equal(reader(s.buf, s.sv[0], 16384), 1);
+        assert_int_equal(evbuffer_remove_buffer(s.buf, body, 1), 1);
+    }
+    assert_int_equal(evbuffer_get_length(body), (size_t)rounds);
+    before = live - before;
+    evbuffer_free(body);
+    side_close(&s);
+    return before;
+}
+
+static void
+test_small_reads_moved_on(void **state)
+{
+    size_t ours, libevents;
+
+    (void)state;
+    ours = held_after_moves(evbuffer_read, 1000);
+    libevents = held_after_moves(theirs, 1000);
+    print_message("1,000 one-byte reads moved on: %zu bytes held, %zu with "
+                  "libevent's read\n",
+                  ours, libevents);
+    assert_true(ours <= libevents + libevents / 4);
+}
+
 static void
 test_bound(void **state)
 {
@@ -183,8 +266,11 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_as_libevent),
         cmocka_unit_test(test_frozen_end),
+        cmocka_unit_test(test_small_reads_moved_on),
         cmocka_unit_test(test_bound),
     };
 
+    /* Before any other libevent call. */
+    event_set_mem_functions(count_malloc, count_realloc, count_free);
     return cmocka_run_group_tests(tests, setup, NULL);
 }
