@@ -37,10 +37,13 @@ static _Thread_local unsigned flushed_epoch; /* the last one this thread saw */
 /* A loop gave MEMTRIM_IDLE_MIN or more of its cache back when its traffic
  * stopped (evmem_flush_idle): the next look trims. */
 static atomic_int idle_flushed;
-/* A loop emptied its caches because of a trim (flush_epoch): the next look
- * trims once more, without asking the loops for their caches again (the
- * drain's own mallocs touch pages the trim gave back). */
+/* A loop emptied its caches because of a trim (flush_epoch), last at
+ * drained_ms: once no loop has for MEMTRIM_FOLLOW_MS (each has swept since
+ * the epoch), one of them trims once more, without asking the loops for
+ * their caches again (the drains' own mallocs touch pages the trim gave
+ * back). */
 static atomic_int epoch_flushed;
+static atomic_llong drained_ms;
 
 /* The process's resident bytes, or -1. */
 static long long
@@ -67,7 +70,7 @@ look(void)
 {
     long long before, after;
     size_t free_now, used, slots;
-    int second, idle, follow, burst;
+    int second, idle;
     struct mallinfo2 mi = mallinfo2();
 
     free_now = mi.fordblks;
@@ -88,40 +91,47 @@ look(void)
     second = again;
     /* Or a loop whose traffic stopped gave its cache back. */
     idle = atomic_exchange_explicit(&idle_flushed, 0, memory_order_relaxed);
-    follow = atomic_exchange_explicit(&epoch_flushed, 0, memory_order_relaxed);
-    burst = second || idle ||
-            (free_now >= MEMTRIM_MIN && (free_now - low_free >= MEMTRIM_MIN ||
-                                         high_used - used >= MEMTRIM_MIN));
-    if (!burst && !follow)
+    if (!second && !idle &&
+        (free_now < MEMTRIM_MIN ||
+         (free_now - low_free < MEMTRIM_MIN && high_used - used < MEMTRIM_MIN)))
         return;
     low_free = free_now; /* trimmed pages still count as free */
     high_used = used;
-    if (burst) {
-        /* The caches of freed blocks too: this loop's now, the others' at
-         * their next sweeps (a cached block keeps its page resident);
-         * glibc's after evmem's, which fills it. */
-        flushed_epoch = atomic_fetch_add(&flush_epoch, 1) + 1;
-        evmem_flush_thread();
-        tcache_drain();
-    }
+    /* The caches of freed blocks too: this loop's now, the others' at
+     * their next sweeps (a cached block keeps its page resident); glibc's
+     * after evmem's, which fills it. */
+    flushed_epoch = atomic_fetch_add(&flush_epoch, 1) + 1;
+    evmem_flush_thread();
+    tcache_drain();
     before = resident();
     slots = handle_trim();
     malloc_trim(0);
     after = resident();
     /* While a trim gives much back, the next look trims again: the other
-     * loops' caches, and connections still closing, come back after it.
-     * Not after a trim that only followed the loops' drains: those would
-     * drain again, and so on. */
-    again = burst && before - after >= MEMTRIM_MIN;
+     * loops' caches, and connections still closing, come back after it. */
+    again = before - after >= MEMTRIM_MIN;
     atomic_fetch_add_explicit(&ntrims, 1, memory_order_relaxed);
     log_debug("memory: %zu KiB free in malloc's arenas after a burst; gave "
               "back %lld KiB (RSS %lld KiB now, %zu KiB in use; %zu call "
               "handles' slots)%s",
               free_now / 1024, (before - after) / 1024, after / 1024,
               (mi.uordblks + mi.hblkhd) / 1024, slots,
-              second   ? " (again)"
-              : !burst ? " (after the loops' drains)"
-                       : "");
+              second ? " (again)" : "");
+}
+
+/* The trim after the loops' drains (look_lock held).  It asks for no
+ * drain, so none follows it. */
+static void
+follow(void)
+{
+    long long before = resident(), after;
+
+    malloc_trim(0);
+    after = resident();
+    atomic_fetch_add_explicit(&ntrims, 1, memory_order_relaxed);
+    log_debug("memory: gave back %lld KiB after the loops' caches (RSS %lld "
+              "KiB now)",
+              (before - after) / 1024, after / 1024);
 }
 #endif
 
@@ -135,11 +145,20 @@ memtrim_sweep(long long now_ms)
         flushed_epoch = epoch;
         evmem_flush_thread();
         tcache_drain();
+        atomic_store_explicit(&drained_ms, now_ms, memory_order_relaxed);
         atomic_store_explicit(&epoch_flushed, 1, memory_order_relaxed);
     }
     if (evmem_flush_idle() >= MEMTRIM_IDLE_MIN) {
         tcache_drain();
         atomic_store_explicit(&idle_flushed, 1, memory_order_relaxed);
+    }
+    if (atomic_load_explicit(&epoch_flushed, memory_order_relaxed) &&
+        now_ms - atomic_load_explicit(&drained_ms, memory_order_relaxed) >=
+            MEMTRIM_FOLLOW_MS &&
+        pthread_mutex_trylock(&look_lock) == 0) {
+        if (atomic_exchange_explicit(&epoch_flushed, 0, memory_order_relaxed))
+            follow();
+        pthread_mutex_unlock(&look_lock);
     }
     /* One thread a second looks; the others go on at once. */
     if (now_ms < atomic_load_explicit(&next_ms, memory_order_relaxed) ||

@@ -29,8 +29,9 @@
  * (tcache.h: the blocks it holds are in use to malloc_trim), and the
  * look gives back the pages of the call-handle chunks whose handles are
  * all free (handle_trim).  When loops emptied their caches because of a
- * trim (flush_epoch), the next look trims once more, without asking them
- * again: emptying a tcache allocates, touching pages the trim gave back.
+ * trim (flush_epoch), one trims once more MEMTRIM_FOLLOW_MS after the last
+ * of them did, without asking them again: emptying a tcache allocates,
+ * touching pages the trim gave back.
  */
 #ifndef HOST_MEMTRIM_H
 #define HOST_MEMTRIM_H
@@ -42,6 +43,9 @@
 #define MEMTRIM_IDLE_MIN (64 * 1024)
 /* How often the arenas are looked at, at most (whole process). */
 #define MEMTRIM_EVERY_MS 1000
+/* After a trim the loops empty their caches at their next sweeps (every
+ * 100 ms); this long after the last of them did, one trims once more. */
+#define MEMTRIM_FOLLOW_MS 200
 
 /* Any thread, with a monotonic clock reading in ms: look, and trim if a
  * burst's memory is free (logged at debug level: "gave back"). */
