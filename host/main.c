@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "evfmt.h"
+#include "evmove.h"
 #include "evread.h"
 #include "evscan.h"
 #include "evmem.h"
@@ -211,6 +212,9 @@ serve(struct config *cfg, const struct worker_ends *ends)
                              : "the C library's (not interposed)");
     log_debug("the connections' reads: %s",
               evread_bound() ? "host/evread.c's (interposed)"
+                             : "libevent's own (not interposed)");
+    log_debug("evhttp's moves of a body's bytes: %s",
+              evmove_bound() ? "host/evmove.c's (interposed)"
                              : "libevent's own (not interposed)");
     rc = server_run(g, &ropts, ends);
     notify_close();

@@ -2,10 +2,11 @@
 """host/evfmt.c: evhttp's status and header lines, and its header lookups,
 go through rpchost's own definitions of evbuffer_add_printf and
 evutil_ascii_strcasecmp, and host/evscan.c: its scan of a request's HTTP
-version through rpchost's __isoc99_sscanf, and host/evread.c: the
-connections' reads through rpchost's evbuffer_read (symbol interposition;
-test_evfmt, test_evscan and test_evread check them against libevent's and
-glibc's).
+version through rpchost's __isoc99_sscanf, host/evread.c: the
+connections' reads through rpchost's evbuffer_read, and host/evmove.c:
+evhttp's moves of a body's bytes through rpchost's evbuffer_remove_buffer
+(symbol interposition; test_evfmt, test_evscan, test_evread and
+test_evmove check them against libevent's and glibc's).
 Here: the worker says at startup that the dynamic linker bound them, the
 lines it writes are well formed for HTTP/1.1 and HTTP/1.0, headers looked
 up whatever their case, and a request line whose version evhttp refuses
@@ -71,6 +72,8 @@ class EvfmtTest(unittest.TestCase):
                                 r"host/evscan\.c's \(interposed\)")
             wait_log(self, srv, r"the connections' reads: "
                                 r"host/evread\.c's \(interposed\)")
+            wait_log(self, srv, r"evhttp's moves of a body's bytes: "
+                                r"host/evmove\.c's \(interposed\)")
             # Refused by evhttp as before: another major version, a byte
             # after the minor one, no minor, no digits.
             for version in (b"2.0", b"1.1x", b"1", b"x.y", b"1.1 1"):
