@@ -316,7 +316,7 @@ accept_make_bev(struct event_base *base, void *arg)
             w->reap_ms = now;
         }
     }
-    bev = conns_add(w->conns, w->read_max);
+    bev = conns_add(w->conns, w->read_max, w->chunk_max);
     if (bev == NULL)
         return NULL; /* evhttp makes its own; it goes uncounted */
     stats_add(&w->stats->connections_total, 1);

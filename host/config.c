@@ -52,6 +52,7 @@ config_defaults(struct config *c)
     c->log_format = LOG_FORMAT_TEXT;
     c->max_body_size = CONFIG_DEFAULT_MAX_BODY;
     c->max_header_size = CONFIG_DEFAULT_MAX_HEADER;
+    c->max_chunk_overhead = CONFIG_DEFAULT_MAX_CHUNK_OVERHEAD;
     c->max_response_size = CONFIG_DEFAULT_MAX_RESPONSE;
     c->max_batch = CONFIG_DEFAULT_MAX_BATCH;
     c->max_depth = CONFIG_DEFAULT_MAX_DEPTH;

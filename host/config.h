@@ -49,6 +49,7 @@ struct config {
     int log_format;     /* enum log_format (log.h) */
     size_t max_body_size;
     size_t max_header_size;
+    size_t max_chunk_overhead; /* a chunked body's framing (framing.h) */
     size_t max_response_size;
     int max_batch;
     int max_depth;
@@ -93,6 +94,7 @@ struct config {
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:5000"
 #define CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
 #define CONFIG_DEFAULT_MAX_HEADER 8192
+#define CONFIG_DEFAULT_MAX_CHUNK_OVERHEAD 16384 /* Go's net/http's */
 #define CONFIG_DEFAULT_MAX_RESPONSE (16 * 1024 * 1024)
 #define CONFIG_DEFAULT_MAX_BATCH 1000
 #define CONFIG_DEFAULT_MAX_DEPTH 64

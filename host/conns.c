@@ -6,9 +6,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -17,6 +19,7 @@
 #include <event2/http.h>
 
 #include "evmem.h"
+#include "framing.h"
 #include "memtrim.h"
 #include "ptrindex.h"
 #include "util.h"
@@ -43,9 +46,9 @@ struct conn {
     unsigned long retired_at;        /* CONN_RETIRED: cs->tick then */
     size_t read_max;                 /* what its input may hold (sending) */
     size_t index;                    /* in cs->v */
+    struct framing fr;               /* arriving: where its request is */
+    uint32_t chunk_max;              /* max_chunk_overhead */
     unsigned char state;             /* enum conn_state */
-    unsigned char in_body;           /* arriving: its headers are complete */
-    unsigned char eol;               /* arriving: the last line has ended */
     unsigned char small_reads;       /* reads capped at IDLE_READ_MAX */
 };
 
@@ -60,14 +63,16 @@ struct conns {
     unsigned long tick; /* sweeps done */
     long long now_ms;   /* the last clock reading */
     struct conn_list arriving, idle;
-    struct conn *newest; /* the last one added, until dropped */
-    int slots_top;       /* the base has descriptor entries below this */
+    struct conn *newest;   /* the last one added, until dropped */
+    int slots_top;         /* the base has descriptor entries below this */
+    unsigned long refused; /* chunked bodies refused, since the last sweep */
 };
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
                      void *arg);
 static void retire(struct conns *cs, struct conn *c);
 static int freed_by_evhttp(struct conn *c);
+static int close_conn(struct conns *cs, struct conn *c, int reset);
 
 static void
 list_add(struct conn_list *l, struct conn *c)
@@ -177,8 +182,7 @@ set_state(struct conn *c, enum conn_state state)
         cs->now_ms = util_mono_ms();
     c->since_ms = state == CONN_SENDING ? 0 : cs->now_ms; /* see the sweep */
     if (state == CONN_ARRIVING) {
-        c->in_body = 0;
-        c->eol = 0;
+        framing_start(&c->fr);
         list_add(&cs->arriving, c);
     } else if (state == CONN_IDLE) {
         list_add(&cs->idle, c);
@@ -189,50 +193,55 @@ set_state(struct conn *c, enum conn_state state)
     }
 }
 
-/* Whether `p` (n bytes of a request's head, in order) completes the
- * headers: an empty line, lines ending in LF or CRLF, as evhttp reads
- * them; then *rest is the count of bytes of p after them.  c->eol carries
- * "the last line has just ended" across calls. */
-static int
-headers_end(struct conn *c, const char *p, size_t n, size_t *rest)
-{
-    while (n > 0) {
-        const char *nl;
+/* The answer to a chunked body whose framing went over max_chunk_overhead
+ * (framing.h), written here: evhttp is in the middle of reading it. */
+static const char over_body[] =
+    "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":"
+    "\"Invalid Request\",\"data\":\"HTTP 413: the chunked body's framing "
+    "(chunk-size lines, extensions, empty lines) is over max_chunk_overhead\"}"
+    ",\"id\":null}";
 
-        if (c->eol) {
-            while (n > 0 && *p == '\r') {
-                p++;
-                n--;
-            }
-            if (n == 0)
-                return 0;
-            if (*p == '\n') {
-                *rest = n - 1;
-                return 1;
-            }
-            c->eol = 0;
-        }
-        nl = memchr(p, '\n', n);
-        if (nl == NULL)
-            return 0;
-        c->eol = 1;
-        n -= (size_t)(nl + 1 - p);
-        p = nl + 1;
+/* Answer 413 on c's socket and close it (the answer goes before the FIN
+ * evhttp's close sends; the client may still be sending, as an oversized
+ * body's client may be when evhttp answers it). */
+static void
+refuse(struct conns *cs, struct conn *c)
+{
+    char head[256], date[64];
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    time_t now = time(NULL);
+    struct tm tm;
+    int n;
+
+    if (gmtime_r(&now, &tm) == NULL ||
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+        date[0] = '\0';
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 413 Payload Too Large\r\nDate: %s\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 date, sizeof(over_body) - 1);
+    if (fd >= 0 && n > 0 && (size_t)n < sizeof(head)) {
+        struct iovec v[2] = {{head, (size_t)n},
+                             {(void *)over_body, sizeof(over_body) - 1}};
+        struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+
+        (void)sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL); /* best effort */
     }
-    return 0;
+    cs->refused++;
+    close_conn(cs, c, 0);
 }
 
 /* Bytes off..off+left of an arriving request's input (in order, after
- * those scanned before): do they end its headers? */
+ * those followed before): where its headers end, and a chunked body's
+ * framing (framing.h). */
 static void
-scan_range(struct conn *c, struct evbuffer *in, size_t off, size_t left)
+follow(struct conn *c, struct evbuffer *in, size_t off, size_t left)
 {
-    size_t rest;
-
-    while (left > 0) {
+    while (left > 0 && c->fr.part != FRAMING_DONE) {
         struct evbuffer_ptr pos;
         struct evbuffer_iovec v;
-        size_t len;
+        size_t len, used = 0;
 
         /* Usually the buffer was empty: its first chain, no seek. */
         if (off == 0) {
@@ -243,15 +252,23 @@ scan_range(struct conn *c, struct evbuffer *in, size_t off, size_t left)
             return;
         }
         len = v.iov_len < left ? v.iov_len : left;
-        if (headers_end(c, v.iov_base, len, &rest)) {
-            c->in_body = 1;
-            watch(c, 0);
-            /* Nothing after the headers yet: a body, if any, comes in
-             * reads of its own, at the default size (on_input no longer
-             * sees them). */
-            if (rest + (left - len) == 0)
-                full_reads(c);
+        switch (framing_feed(&c->fr, v.iov_base, len, c->chunk_max, &used)) {
+        case FRAMING_MORE:
+            break;
+        case FRAMING_OVER:
+            refuse(c->cs, c);
             return;
+        case FRAMING_HEAD_END:
+            /* Nothing after the headers yet: a body, if any, comes in
+             * reads of its own, at the default size. */
+            if (left - used == 0)
+                full_reads(c);
+            if (c->fr.part == FRAMING_DONE) {
+                watch(c, 0); /* on_input no longer sees the reads */
+                return;
+            }
+            len = used; /* a chunked body: followed from there */
+            break;
         }
         off += len;
         left -= len;
@@ -286,8 +303,8 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
         full_reads(c);
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
-    if (c->state == CONN_ARRIVING && !c->in_body)
-        scan_range(c, in, info->orig_size, info->n_added);
+    if (c->state == CONN_ARRIVING && c->fr.part != FRAMING_DONE)
+        follow(c, in, info->orig_size, info->n_added);
 }
 
 struct conns *
@@ -341,7 +358,7 @@ slots_ahead(struct conns *cs)
 }
 
 struct bufferevent *
-conns_add(struct conns *cs, size_t read_max)
+conns_add(struct conns *cs, size_t read_max, uint32_t chunk_max)
 {
     struct conn *c;
 
@@ -372,6 +389,7 @@ conns_add(struct conns *cs, size_t read_max)
         return NULL;
     }
     c->read_max = read_max;
+    c->chunk_max = chunk_max;
     bufferevent_incref(c->bev);
     ptrindex_put(&cs->index, c);
     c->state = CONN_RETIRED; /* not in a list yet */
@@ -507,7 +525,7 @@ conn_idle(struct conn *c)
      * from now, and what came of it is scanned for the end of its
      * headers. */
     set_state(c, CONN_ARRIVING);
-    scan_range(c, in, 0, evbuffer_get_length(in));
+    follow(c, in, 0, evbuffer_get_length(in));
 }
 
 /* The connection conns_make_room() would close, or NULL. */
@@ -574,6 +592,8 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
 
     cs->tick++;
     cs->now_ms = util_mono_ms();
+    closed[CONNS_CHUNK_OVERHEAD] += cs->refused;
+    cs->refused = 0;
     while (i < cs->n) {
         struct conn *c = cs->v[i];
 
@@ -582,7 +602,7 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
         } else if (c->state == CONN_ARRIVING) {
             long long age = cs->now_ms - c->since_ms;
 
-            if (!c->in_body && age >= d->header_ms) {
+            if (framing_in_head(&c->fr) && age >= d->header_ms) {
                 if (close_conn(cs, c, 1))
                     closed[CONNS_HEADER_TIMEOUT]++;
             } else if (age >= d->request_ms) {

@@ -14,14 +14,16 @@
  * reference to it, and watches its input buffer:
  *  - a connection's request is *arriving* from its accept, or from the
  *    first byte after its last answer, until evhttp hands the whole request
- *    to the loop; its headers end at the first empty line (found in the
- *    bytes as they arrive).  Its headers must arrive within header_ms and
- *    the whole request within request_ms of the start, however the bytes
- *    trickle in; the sweep closes it otherwise.  (Finding the empty line
- *    is the one piece of HTTP read here: evhttp 2.1 has no hook when a
- *    request's headers end on the server side - evhttp_set_newreqcb came
- *    in 2.2.  A line holding only CRs counts as empty here, while evhttp
- *    refuses such a request: its deadline is then request_ms.)
+ *    to the loop; where its headers end, and a chunked body's framing,
+ *    are found in the bytes as they arrive (framing.h).  Its headers must
+ *    arrive within header_ms and the whole request within request_ms of
+ *    the start, however the bytes trickle in; the sweep closes it
+ *    otherwise.  A chunked body whose framing goes over chunk_max is
+ *    answered 413 here and closed at once.  (evhttp 2.1 has no hook when
+ *    a request's headers end on the server side - evhttp_set_newreqcb
+ *    came in 2.2 - nor a bound on a chunked body's framing.  A line
+ *    holding only CRs counts as empty here, while evhttp refuses such a
+ *    request: its deadline is then request_ms.)
  *  - it is *busy* while its calls run (they have deadlines of their own),
  *    then *sending* its answer, which the client must take within
  *    response_ms (evhttp's write timeout restarts with every byte a slow
@@ -42,6 +44,7 @@
 #define HOST_CONNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct bufferevent;
 struct event_base;
@@ -55,6 +58,7 @@ enum conns_reason {
     CONNS_REQUEST_TIMEOUT,  /* request not complete within request_ms */
     CONNS_MADE_ROOM,        /* closed to make room for a new connection */
     CONNS_RESPONSE_TIMEOUT, /* answer not taken within response_ms */
+    CONNS_CHUNK_OVERHEAD,   /* a chunked body over max_chunk_overhead */
     CONNS_NREASONS
 };
 
@@ -80,9 +84,12 @@ void conns_free(struct conns *cs);
  * its answer is written its input holds about read_max bytes at most
  * (reading waits beyond: evhttp reads on then, to notice a close, with
  * nothing taking what arrives; give it more than a whole request may
- * have, headers, body and chunk lines).  NULL on ENOMEM (evhttp then
- * makes one of its own, untracked). */
-struct bufferevent *conns_add(struct conns *cs, size_t read_max);
+ * have, headers, body and chunk lines).  A chunked body's framing may go
+ * chunk_max bytes beyond what its data allows (max_chunk_overhead,
+ * framing.h); beyond, the connection is answered 413 and closed.  NULL
+ * on ENOMEM (evhttp then makes one of its own, untracked). */
+struct bufferevent *conns_add(struct conns *cs, size_t read_max,
+                              uint32_t chunk_max);
 
 /* Connections open (not yet freed by evhttp, as far as the last reap or
  * sweep saw). */

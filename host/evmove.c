@@ -57,8 +57,7 @@ copy(struct evbuffer *src, struct evbuffer *dst, size_t n)
     /* Frozen ends fail before anything moves: committing no space fails
      * on a frozen end, draining nothing on a frozen start (and neither
      * does anything else). */
-    if (evbuffer_commit_space(dst, NULL, 0) != 0 ||
-        evbuffer_drain(src, 0) != 0)
+    if (evbuffer_commit_space(dst, NULL, 0) != 0 || evbuffer_drain(src, 0) != 0)
         return -1;
     if (evbuffer_copyout(src, space, n) != (ev_ssize_t)n ||
         evbuffer_add(dst, space, n) != 0)
@@ -91,7 +90,6 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
 int
 evmove_bound(void)
 {
-    return theirs != NULL &&
-           dlsym(RTLD_DEFAULT, "evbuffer_remove_buffer") ==
-               (void *)evbuffer_remove_buffer;
+    return theirs != NULL && dlsym(RTLD_DEFAULT, "evbuffer_remove_buffer") ==
+                                 (void *)evbuffer_remove_buffer;
 }

@@ -61,6 +61,7 @@ apply_settings(struct lane *w, const struct config *cfg)
     /* A whole request (headers, body, chunk lines) and then some: what a
      * connection may hold while its answer is written (conns.h). */
     w->read_max = cfg->max_header_size + cfg->max_body_size + 65536;
+    w->chunk_max = (uint32_t)cfg->max_chunk_overhead;
 }
 
 struct gen_switch {

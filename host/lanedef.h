@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "address.h"
@@ -73,6 +74,7 @@ struct lane {
     long long share_log_ms; /* when "its share of max_connections" was said */
     long long reap_ms;      /* when conns_reap() last ran */
     size_t read_max;        /* what a connection's input may hold */
+    uint32_t chunk_max;     /* max_chunk_overhead (framing.h) */
     int expired;     /* the shutdown timeout passed: open calls were answered */
     time_t date_sec; /* the second `date` was formatted for */
     char date[40];   /* cached Date header value (evhttp formats one per

@@ -140,14 +140,16 @@ report(const struct generation *g)
         printf("listen %s\n", addr);
     }
     printf("endpoint %s threads %d\n", c->endpoint, c->threads);
-    printf("limits max_body_size %zu max_header_size %zu max_batch %d "
+    printf("limits max_body_size %zu max_header_size %zu "
+           "max_chunk_overhead %zu max_batch %d "
            "max_depth %d timeout %.3gs header_timeout %.3gs request_timeout "
            "%.3gs response_timeout %.3gs shutdown_timeout %.3gs "
            "max_connections %d backlog %d\n",
-           c->max_body_size, c->max_header_size, c->max_batch, c->max_depth,
-           c->timeout_ms / 1000.0, c->header_timeout_ms / 1000.0,
-           c->request_timeout_ms / 1000.0, c->response_timeout_ms / 1000.0,
-           c->shutdown_timeout_ms / 1000.0, c->max_connections, c->backlog);
+           c->max_body_size, c->max_header_size, c->max_chunk_overhead,
+           c->max_batch, c->max_depth, c->timeout_ms / 1000.0,
+           c->header_timeout_ms / 1000.0, c->request_timeout_ms / 1000.0,
+           c->response_timeout_ms / 1000.0, c->shutdown_timeout_ms / 1000.0,
+           c->max_connections, c->backlog);
     printf("allowed_hosts %s\n",
            c->allowed_hosts ? c->allowed_hosts
            : config_local_only(c)

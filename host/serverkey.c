@@ -199,6 +199,7 @@ static const struct server_key server_keys[] = {
     {"log_format", K_LOGFMT, 0, 0, OFF(log_format), 0},
     {"max_body_size", K_SIZE, 1, 1LL << 32, OFF(max_body_size), 1},
     {"max_header_size", K_SIZE, 256, 1 << 20, OFF(max_header_size), 1},
+    {"max_chunk_overhead", K_SIZE, 256, 1 << 24, OFF(max_chunk_overhead), 1},
     {"max_response_size", K_SIZE, 64, 1LL << 32, OFF(max_response_size), 1},
     {"max_batch", K_INT, 1, 1000000, OFF(max_batch), 0},
     {"max_depth", K_INT, 2, 1000, OFF(max_depth), 0},

@@ -271,7 +271,8 @@ find_method(struct stats *s, const char *name)
 
 /* The reason labels of conn_closed[] (conns.h's enum conns_reason). */
 static const char *const closed_reasons[STATS_CLOSE_REASONS] = {
-    "header_timeout", "request_timeout", "made_room", "response_timeout"};
+    "header_timeout", "request_timeout", "made_room", "response_timeout",
+    "chunk_overhead"};
 
 void
 stats_render(struct buf *out, struct stats *const *loops, size_t n,

@@ -24,7 +24,7 @@
 #define STATS_BUCKETS 17
 #define STATS_METHODS 256     /* per-loop method slots (power of two) */
 #define STATS_CODES 16        /* distinct error codes tracked per loop */
-#define STATS_CLOSE_REASONS 4 /* conns.h's CONNS_NREASONS */
+#define STATS_CLOSE_REASONS 5 /* conns.h's CONNS_NREASONS */
 #define STATS_LIMITS 3        /* admit.h's ADMIT_NLIMITS */
 
 struct method_stats {

@@ -33,8 +33,7 @@ setup(void **state)
 {
     (void)state;
     theirs = (move_fn)dlsym(RTLD_NEXT, "evbuffer_remove_buffer");
-    return theirs == NULL ||
-           (void *)theirs == (void *)evbuffer_remove_buffer;
+    return theirs == NULL || (void *)theirs == (void *)evbuffer_remove_buffer;
 }
 
 /* What a buffer's callback saw, in all. */
@@ -111,9 +110,10 @@ struct state {
 static void
 run(move_fn fn, const struct state *st, struct outcome *o)
 {
-    struct evbuffer *src = make(st->sparts, st->nsparts, st->sdrained, &o->ssrc);
-    struct evbuffer *dst = st->self ? src
-                                    : make(st->dparts, st->ndparts, 0, &o->sdst);
+    struct evbuffer *src =
+        make(st->sparts, st->nsparts, st->sdrained, &o->ssrc);
+    struct evbuffer *dst =
+        st->self ? src : make(st->dparts, st->ndparts, 0, &o->sdst);
 
     if (st->self)
         memset(&o->sdst, 0, sizeof(o->sdst));
@@ -162,14 +162,13 @@ test_moves_as_libevent(void **state)
 {
     /* Sources of one chain, of several (a large part takes a chain of its
      * own), drained in part; destinations empty or not. */
-    static const size_t s1[] = {1}, s2[] = {700}, s3[] = {2048},
-                        s4[] = {3000}, s5[] = {100, 5000, 30},
-                        s6[] = {1000, 1000, 1000}, d1[] = {10},
-                        d2[] = {1020}, d3[] = {9000};
+    static const size_t s1[] = {1}, s2[] = {700}, s3[] = {2048}, s4[] = {3000},
+                        s5[] = {100, 5000, 30}, s6[] = {1000, 1000, 1000},
+                        d1[] = {10}, d2[] = {1020}, d3[] = {9000};
     static const struct {
         const size_t *p;
         size_t n, drained;
-    } srcs[] = {{NULL, 0, 0}, {s1, 1, 0},  {s2, 1, 0},  {s2, 1, 650},
+    } srcs[] = {{NULL, 0, 0}, {s1, 1, 0},  {s2, 1, 0},    {s2, 1, 650},
                 {s3, 1, 0},   {s4, 1, 0},  {s4, 1, 2000}, {s5, 1, 0},
                 {s5, 3, 0},   {s5, 3, 90}, {s5, 3, 5080}, {s6, 3, 0},
                 {s6, 3, 999}};
@@ -177,9 +176,9 @@ test_moves_as_libevent(void **state)
         const size_t *p;
         size_t n;
     } dsts[] = {{NULL, 0}, {d1, 1}, {d2, 1}, {d3, 1}};
-    static const size_t lens[] = {0,    1,    2,    49,   50,   1000,
-                                  1999, 2000, 2047, 2048, 2049, 3000,
-                                  5129, 6000, 1u << 30};
+    static const size_t lens[] = {0,    1,    2,    49,   50,
+                                  1000, 1999, 2000, 2047, 2048,
+                                  2049, 3000, 5129, 6000, 1u << 30};
     int n = 0;
 
     (void)state;
@@ -187,9 +186,9 @@ test_moves_as_libevent(void **state)
         for (size_t j = 0; j < sizeof(dsts) / sizeof(dsts[0]); j++)
             for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
                 for (int fz = 0; fz <= 2; fz++) {
-                    struct state st = {srcs[i].p, dsts[j].p, srcs[i].n,
-                                       dsts[j].n, srcs[i].drained, lens[k],
-                                       fz, 0};
+                    struct state st = {
+                        srcs[i].p,       dsts[j].p, srcs[i].n, dsts[j].n,
+                        srcs[i].drained, lens[k],   fz,        0};
 
                     compare(&st);
                     n++;

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * framing.c - see framing.h.
+ */
+#include "framing.h"
+
+#include <string.h>
+
+static const char te_name[] = "transfer-encoding";
+#define TE_LEN (sizeof(te_name) - 1)
+#define NAME_NONE 0xff /* this line's name is not matched */
+
+/* Where a chunk-size line's reading is: strtoll(line, &end, 16) as glibc
+ * reads, then evhttp's checks on the value and on *end. */
+enum {
+    N_SPACE,  /* leading white space */
+    N_SIGN,   /* after a sign, or at the first byte that is not space */
+    N_ZERO,   /* a first digit 0: "0x" may follow (a prefix) */
+    N_PREFIX, /* after "0x": a hex digit must follow */
+    N_DIGITS, /* hex digits */
+    N_ENDED   /* the byte after the number came: f->flags says if good */
+};
+
+#define F_CR 0x01   /* a CR came last: a line end if an LF follows */
+#define F_ANY 0x02  /* the line (up to a NUL) has a byte */
+#define F_NUL 0x04  /* a NUL came: strtoll and strlen read no further */
+#define F_NEG 0x08  /* a minus sign */
+#define F_HUGE 0x10 /* more than 63 bits */
+#define F_GOOD 0x20 /* N_ENDED: evhttp takes the byte after the number */
+
+/* How the size line ended, as evhttp takes it. */
+enum line_is { LINE_EMPTY, LINE_BAD, LINE_SIZE };
+
+static unsigned char
+lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* isspace() in the C locale (strtoll's leading white space). */
+static int
+is_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int
+hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+void
+framing_start(struct framing *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->part = FRAMING_HEAD; /* at a line's start: name 0 */
+}
+
+/* FRAMING_HEAD: whether p[0..n) ends the headers (then *used is the count
+ * of bytes up to the empty line's end).  Each line's start is matched
+ * against "transfer-encoding:" on the way. */
+static int
+head(struct framing *f, const char *p, size_t n, size_t *used)
+{
+    const char *s = p, *end = p + n;
+
+    while (s < end) {
+        const char *nl;
+
+        if (f->eol) {
+            while (s < end && *s == '\r')
+                s++;
+            if (s == end)
+                return 0;
+            if (*s == '\n') {
+                *used = (size_t)(s + 1 - p);
+                return 1;
+            }
+            f->eol = 0;
+            f->name = 0;
+        }
+        for (; f->name != NAME_NONE && s < end && *s != '\n'; s++) {
+            if (f->name == TE_LEN) {
+                if (*s == ':')
+                    f->chunked = 1;
+                f->name = NAME_NONE;
+            } else if (lower((unsigned char)*s) == te_name[f->name]) {
+                f->name++;
+            } else {
+                f->name = NAME_NONE;
+            }
+        }
+        nl = memchr(s, '\n', (size_t)(end - s));
+        if (nl == NULL)
+            return 0;
+        f->eol = 1;
+        s = nl + 1;
+    }
+    return 0;
+}
+
+static void
+line_start(struct framing *f)
+{
+    f->part = FRAMING_LINE;
+    f->left = 0;
+    f->line = 0;
+    f->num = N_SPACE;
+    f->flags = 0;
+    f->first = 0;
+}
+
+/* The number ended at byte c (strtoll's *end): evhttp takes a NUL or a
+ * space there. */
+static void
+number_ends(struct framing *f, unsigned char c)
+{
+    f->num = N_ENDED;
+    if (c == ' ')
+        f->flags |= F_GOOD;
+}
+
+/* A byte of a size line's text (before any NUL, CRLF's CR aside). */
+static void
+line_byte(struct framing *f, unsigned char c)
+{
+    int d = hex_value(c);
+
+    if (!(f->flags & F_ANY)) {
+        f->flags |= F_ANY;
+        f->first = c;
+    }
+    if (f->num == N_SPACE) {
+        if (is_space(c))
+            return;
+        f->num = N_SIGN;
+        if (c == '-' || c == '+') {
+            f->flags |= c == '-' ? F_NEG : 0;
+            return;
+        }
+    }
+    if (f->num == N_SIGN) {
+        if (c == '0') {
+            f->num = N_ZERO;
+        } else if (d >= 0) {
+            f->num = N_DIGITS;
+            f->left = (uint64_t)d;
+        } else {
+            number_ends(f, f->first); /* no number: the end is the start */
+        }
+        return;
+    }
+    if (f->num == N_ZERO) {
+        if (c == 'x' || c == 'X') {
+            f->num = N_PREFIX;
+            return;
+        }
+        f->num = N_DIGITS; /* the 0 was a digit */
+    } else if (f->num == N_PREFIX) {
+        if (d < 0) {
+            number_ends(f, 'x'); /* "0x", no digit: the 0 read, end at x */
+            return;
+        }
+        f->num = N_DIGITS;
+        f->left = (uint64_t)d;
+        return;
+    }
+    if (f->num != N_DIGITS)
+        return; /* N_ENDED: strtoll read no further */
+    if (d < 0) {
+        number_ends(f, c);
+        return;
+    }
+    if (f->left > (UINT64_MAX >> 5))
+        f->flags |= F_HUGE; /* past strtoll's LLONG_MAX */
+    f->left = f->left << 4 | (uint64_t)d;
+}
+
+/* The size line has ended (its LF): what evhttp makes of it, the size in
+ * f->left. */
+static enum line_is
+line_ends(struct framing *f)
+{
+    if (!(f->flags & F_ANY))
+        return LINE_EMPTY; /* strlen() is 0: evhttp skips it */
+    switch (f->num) {
+    case N_SPACE:
+    case N_SIGN: /* no number: the end is the line's start */
+        number_ends(f, f->first);
+        break;
+    case N_PREFIX: /* "0x": the end is the x */
+        number_ends(f, 'x');
+        break;
+    case N_ZERO:
+    case N_DIGITS: /* the end is the line's */
+        f->flags |= F_GOOD;
+        break;
+    default:
+        break;
+    }
+    if (!(f->flags & F_GOOD))
+        return LINE_BAD;
+    if ((f->flags & F_NEG) && (f->left != 0 || (f->flags & F_HUGE)))
+        return LINE_BAD; /* negative */
+    return LINE_SIZE;
+}
+
+/* A size line's LF came (its bytes counted in f->line). */
+static void
+line_done(struct framing *f)
+{
+    uint64_t allowed;
+
+    f->excess += f->line;
+    switch (line_ends(f)) {
+    case LINE_EMPTY:
+        line_start(f);
+        return;
+    case LINE_BAD:
+        f->part = FRAMING_DONE; /* evhttp refuses the body */
+        return;
+    case LINE_SIZE:
+        break;
+    }
+    if (f->left == 0 || (f->flags & F_HUGE)) {
+        /* The last chunk (trailers follow: evhttp bounds them), or one
+         * over any max_body_size, which evhttp refuses. */
+        f->part = FRAMING_DONE;
+        return;
+    }
+    allowed =
+        16 + (f->left > UINT32_MAX ? (uint64_t)UINT32_MAX * 2 : f->left * 2);
+    f->excess = f->excess > allowed ? (uint32_t)(f->excess - allowed) : 0;
+    f->part = FRAMING_DATA;
+}
+
+enum framing_found
+framing_feed(struct framing *f, const char *p, size_t n, uint32_t max,
+             size_t *used)
+{
+    const unsigned char *s = (const unsigned char *)p, *end = s + n;
+
+    if (f->part == FRAMING_HEAD) {
+        if (!head(f, p, n, used))
+            return FRAMING_MORE;
+        if (f->chunked)
+            line_start(f);
+        else
+            f->part = FRAMING_DONE;
+        return FRAMING_HEAD_END;
+    }
+    while (s < end) {
+        unsigned char c;
+
+        if (f->part == FRAMING_DATA) {
+            size_t take = (size_t)(end - s);
+
+            if (f->left <= take) {
+                take = (size_t)f->left;
+                line_start(f);
+            } else {
+                f->left -= take;
+            }
+            s += take;
+            continue;
+        }
+        if (f->part != FRAMING_LINE)
+            return FRAMING_MORE;
+        c = *s++;
+        if ((uint64_t)f->excess + ++f->line > max)
+            return FRAMING_OVER;
+        if (c == '\n') {
+            line_done(f); /* a CR before it is CRLF's */
+            continue;
+        }
+        if (f->flags & F_CR) {
+            f->flags &= (unsigned char)~F_CR;
+            if (!(f->flags & F_NUL))
+                line_byte(f, '\r'); /* a CR of the line's own */
+        }
+        if (c == '\r')
+            f->flags |= F_CR;
+        else if (c == '\0')
+            f->flags |= F_NUL;
+        else if (!(f->flags & F_NUL))
+            line_byte(f, c);
+    }
+    return FRAMING_MORE;
+}
