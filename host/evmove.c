@@ -73,8 +73,13 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
     size_t n;
     int rc;
 
-    if (src == dst || datlen == 0 || theirs == NULL)
-        return theirs != NULL ? theirs(src, dst, datlen) : 0;
+    if (theirs == NULL)
+        return -1;
+    /* The usual move, into an empty buffer, is libevent's (a look
+     * without the locks: a buffer another thread fills is looked at
+     * again under them). */
+    if (src == dst || datlen == 0 || evbuffer_get_length(dst) == 0)
+        return theirs(src, dst, datlen);
     lock2(src, dst);
     n = evbuffer_get_length(src);
     if (datlen < n)
