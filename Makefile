@@ -51,7 +51,7 @@ test-valgrind: test-plain
 	    RPCHOST_FIXTURES=$(CURDIR)/$(BUILD)/tests/plugins \
 	    RPCHOST_SRC=$(CURDIR) RPCHOST_BUILD=$(CURDIR)/$(BUILD) \
 	    PYTHONDONTWRITEBYTECODE=1 \
-	    python3 -m unittest test_jsonrpc test_reload test_nginx
+	    python3 -m unittest test_jsonrpc test_reload test_nginx test_chunked
 
 # libFuzzer on the envelope/dispatch and the config parser, FUZZ_SECONDS
 # each (clang; its own build in build-fuzz).

@@ -28,6 +28,11 @@ HEAD = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
         b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
 
 
+# ASan's allocator holds freed memory in quarantine, and valgrind's is
+# its own: the resident set tells nothing there.
+RSS_TELLS = not (harness.ASAN or harness.VALGRIND)
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(f.read().split("VmRSS:")[1].split()[0])
@@ -125,7 +130,8 @@ class ChunkedTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(answer)["result"], [text])
         # 3 MB before evmove.c (a 1 KiB chain a chunk).
-        self.assertLess(grown, 1024, "worker RSS grew %d KiB" % grown)
+        if RSS_TELLS:
+            self.assertLess(grown, 1024, "worker RSS grew %d KiB" % grown)
 
     def test_endless_size_line_is_refused(self):
         before = rss_kib(self.worker)
@@ -133,7 +139,8 @@ class ChunkedTest(unittest.TestCase):
             s.sendall(HEAD + b"1")
             stream_until_answer(s, b"0" * 4096, 8 << 20)
             self.assert_refused(s)
-        self.assertLess(rss_kib(self.worker) - before, 1024)
+        if RSS_TELLS:
+            self.assertLess(rss_kib(self.worker) - before, 1024)
         self.assert_served()
 
     def test_endless_empty_lines_are_refused(self):
