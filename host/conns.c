@@ -50,6 +50,7 @@ struct conn {
     uint32_t chunk_max;              /* max_chunk_overhead */
     unsigned char state;             /* enum conn_state */
     unsigned char small_reads;       /* reads capped at IDLE_READ_MAX */
+    unsigned char refusing;          /* to be answered 413 (refuse_soon) */
 };
 
 #define V_MIN 64 /* the smallest table of connections */
@@ -63,9 +64,10 @@ struct conns {
     unsigned long tick; /* sweeps done */
     long long now_ms;   /* the last clock reading */
     struct conn_list arriving, idle;
-    struct conn *newest;   /* the last one added, until dropped */
-    int slots_top;         /* the base has descriptor entries below this */
-    unsigned long refused; /* chunked bodies refused, since the last sweep */
+    struct conn *newest;    /* the last one added, until dropped */
+    int slots_top;          /* the base has descriptor entries below this */
+    unsigned long refused;  /* chunked bodies refused, since the last sweep */
+    struct event *refusals; /* runs refuse_soon's refusals, or NULL */
 };
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
@@ -232,11 +234,26 @@ refuse(struct conns *cs, struct conn *c)
     close_conn(cs, c, 0);
 }
 
+/* c is refused from within evhttp's own work (an answer's end, where
+ * evhttp goes on with the connection): in this loop iteration, after it
+ * (on_refusals), if its request is still arriving then.  Meanwhile evhttp
+ * reads no more from the socket; it may parse what it holds. */
+static void
+refuse_soon(struct conns *cs, struct conn *c)
+{
+    c->refusing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    if (cs->refusals != NULL)
+        event_active(cs->refusals, EV_TIMEOUT, 1);
+    /* else the next sweep refuses it */
+}
+
 /* Bytes off..off+left of an arriving request's input (in order, after
  * those followed before): where its headers end, and a chunked body's
- * framing (framing.h). */
+ * framing (framing.h).  `now`: a body over the bound may be refused at
+ * once (in a read, before evhttp looks at the bytes), else soon. */
 static void
-follow(struct conn *c, struct evbuffer *in, size_t off, size_t left)
+follow(struct conn *c, struct evbuffer *in, size_t off, size_t left, int now)
 {
     while (left > 0 && c->fr.part != FRAMING_DONE) {
         struct evbuffer_ptr pos;
@@ -256,7 +273,10 @@ follow(struct conn *c, struct evbuffer *in, size_t off, size_t left)
         case FRAMING_MORE:
             break;
         case FRAMING_OVER:
-            refuse(c->cs, c);
+            if (now)
+                refuse(c->cs, c);
+            else
+                refuse_soon(c->cs, c);
             return;
         case FRAMING_HEAD_END:
             /* Nothing after the headers yet: a body, if any, comes in
@@ -290,6 +310,8 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
         retire(c->cs, c);
         return;
     }
+    if (c->refusing)
+        return;
     if (c->state == CONN_SENDING) {
         /* evhttp reads on while it writes an answer (to notice a close),
          * with nothing taking what arrives: beyond a whole request's
@@ -304,7 +326,31 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
     if (c->state == CONN_ARRIVING && c->fr.part != FRAMING_DONE)
-        follow(c, in, info->orig_size, info->n_added);
+        follow(c, in, info->orig_size, info->n_added, 1);
+}
+
+/* The connections refuse_soon() marked: refused, if still arriving (a
+ * request that evhttp completed meanwhile from what it held is served). */
+static void
+refuse_marked(struct conns *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        struct conn *c = cs->v[i];
+
+        if (!c->refusing)
+            continue;
+        c->refusing = 0;
+        if (c->state == CONN_ARRIVING && !freed_by_evhttp(c))
+            refuse(cs, c);
+    }
+}
+
+static void
+on_refusals(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    refuse_marked(arg);
 }
 
 struct conns *
@@ -315,6 +361,7 @@ conns_new(struct event_base *base)
     if (cs != NULL) {
         cs->base = base;
         ptrindex_init(&cs->index, offsetof(struct conn, bev));
+        cs->refusals = event_new(base, -1, 0, on_refusals, cs);
     }
     return cs;
 }
@@ -331,6 +378,8 @@ conns_free(struct conns *cs)
         bufferevent_decref(c->bev);
         free(c);
     }
+    if (cs->refusals != NULL)
+        event_free(cs->refusals);
     free(cs->v);
     ptrindex_free(&cs->index);
     free(cs);
@@ -525,7 +574,7 @@ conn_idle(struct conn *c)
      * from now, and what came of it is scanned for the end of its
      * headers. */
     set_state(c, CONN_ARRIVING);
-    follow(c, in, 0, evbuffer_get_length(in));
+    follow(c, in, 0, evbuffer_get_length(in), 0); /* in evhttp's work */
 }
 
 /* The connection conns_make_room() would close, or NULL. */
@@ -592,6 +641,7 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
 
     cs->tick++;
     cs->now_ms = util_mono_ms();
+    refuse_marked(cs); /* had refuse_soon() no event */
     closed[CONNS_CHUNK_OVERHEAD] += cs->refused;
     cs->refused = 0;
     while (i < cs->n) {

@@ -19,7 +19,11 @@
  *    arrive within header_ms and the whole request within request_ms of
  *    the start, however the bytes trickle in; the sweep closes it
  *    otherwise.  A chunked body whose framing goes over chunk_max is
- *    answered 413 here and closed at once.  (evhttp 2.1 has no hook when
+ *    answered 413 here and closed: at once in a read, before evhttp
+ *    looks at the bytes; when found at the end of an answer (the bytes
+ *    came meanwhile), later in that loop iteration, once evhttp is done
+ *    with the connection (it goes on with it after that callback, so it
+ *    cannot be freed then).  (evhttp 2.1 has no hook when
  *    a request's headers end on the server side - evhttp_set_newreqcb
  *    came in 2.2 - nor a bound on a chunked body's framing.  A line
  *    holding only CRs counts as empty here, while evhttp refuses such a

@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -48,22 +49,49 @@ unlock2(struct evbuffer *a, struct evbuffer *b)
 }
 
 /* With both locked: n bytes (0 < n <= EVMOVE_COPY_MAX, n <= src's
- * length) copied to dst's end and drained from src. */
+ * length) copied into room reserved at dst's end, committed at once (one
+ * callback, as libevent's move); 0, -1 with nothing done, or -2 when src
+ * holds them in more pieces than looked at (libevent's move then).  The
+ * caller drains src. */
 static int
 copy(struct evbuffer *src, struct evbuffer *dst, size_t n)
 {
-    char space[EVMOVE_COPY_MAX];
+    struct evbuffer_iovec from[EVMOVE_PIECES], to[2];
+    size_t fo = 0, tof = 0, left = n;
+    int k, m, i = 0, j = 0;
 
-    /* Frozen ends fail before anything moves: committing no space fails
-     * on a frozen end, draining nothing on a frozen start (and neither
-     * does anything else). */
-    if (evbuffer_commit_space(dst, NULL, 0) != 0 || evbuffer_drain(src, 0) != 0)
+    /* A frozen start fails before anything moves: draining nothing fails
+     * then, and does nothing else (reserving fails on a frozen end). */
+    if (evbuffer_drain(src, 0) != 0)
         return -1;
-    if (evbuffer_copyout(src, space, n) != (ev_ssize_t)n ||
-        evbuffer_add(dst, space, n) != 0)
+    k = evbuffer_peek(src, (ev_ssize_t)n, NULL, from, EVMOVE_PIECES);
+    if (k < 1 || k > EVMOVE_PIECES)
+        return -2;
+    m = evbuffer_reserve_space(dst, (ev_ssize_t)n, to, 2);
+    if (m < 1)
         return -1;
-    evbuffer_drain(src, n); /* its start is not frozen: see above */
-    return (int)n;
+    while (left > 0) {
+        size_t a = from[i].iov_len - fo, b = to[j].iov_len - tof;
+        size_t c = a < b ? a : b;
+
+        if (c > left)
+            c = left;
+        memcpy((char *)to[j].iov_base + tof, (char *)from[i].iov_base + fo, c);
+        fo += c;
+        tof += c;
+        left -= c;
+        if (fo == from[i].iov_len) {
+            i++;
+            fo = 0;
+        }
+        if (tof == to[j].iov_len && left > 0) {
+            j++;
+            tof = 0;
+        }
+    }
+    /* What was written of each piece of room: all of those before j. */
+    to[j].iov_len = tof;
+    return evbuffer_commit_space(dst, to, j + 1) == 0 ? 0 : -1;
 }
 
 EXPORTED int
@@ -84,10 +112,16 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
     n = evbuffer_get_length(src);
     if (datlen < n)
         n = datlen;
-    if (n == 0 || n > EVMOVE_COPY_MAX || evbuffer_get_length(dst) == 0)
-        rc = theirs(src, dst, datlen); /* the locks are recursive */
-    else
+    rc = -2;
+    if (n > 0 && n <= EVMOVE_COPY_MAX && evbuffer_get_length(dst) > 0) {
         rc = copy(src, dst, n);
+        if (rc == 0) {
+            evbuffer_drain(src, n); /* its start is not frozen (copy) */
+            rc = (int)n;
+        }
+    }
+    if (rc == -2)
+        rc = theirs(src, dst, datlen); /* the locks are recursive */
     unlock2(src, dst);
     return rc;
 }

@@ -63,8 +63,10 @@ framing_start(struct framing *f)
 }
 
 /* FRAMING_HEAD: whether p[0..n) ends the headers (then *used is the count
- * of bytes up to the empty line's end).  Each line's start is matched
- * against "transfer-encoding:" on the way. */
+ * of bytes up to the end of the line that ends them).  Each line's start
+ * is matched against "transfer-encoding:" on the way.  f->eol: 1 when the
+ * last line has just ended, 2 in a line that ends the headers at its LF
+ * (its first byte is a NUL: evhttp takes any such line for the end). */
 static int
 head(struct framing *f, const char *p, size_t n, size_t *used)
 {
@@ -73,7 +75,7 @@ head(struct framing *f, const char *p, size_t n, size_t *used)
     while (s < end) {
         const char *nl;
 
-        if (f->eol) {
+        if (f->eol == 1) {
             while (s < end && *s == '\r')
                 s++;
             if (s == end)
@@ -82,8 +84,8 @@ head(struct framing *f, const char *p, size_t n, size_t *used)
                 *used = (size_t)(s + 1 - p);
                 return 1;
             }
-            f->eol = 0;
-            f->name = 0;
+            f->eol = *s == '\0' ? 2 : 0;
+            f->name = f->eol ? NAME_NONE : 0;
         }
         for (; f->name != NAME_NONE && s < end && *s != '\n'; s++) {
             if (f->name == TE_LEN) {
@@ -99,6 +101,10 @@ head(struct framing *f, const char *p, size_t n, size_t *used)
         nl = memchr(s, '\n', (size_t)(end - s));
         if (nl == NULL)
             return 0;
+        if (f->eol == 2) {
+            *used = (size_t)(nl + 1 - p);
+            return 1;
+        }
         f->eol = 1;
         s = nl + 1;
     }

@@ -5,7 +5,8 @@
  * of them is a Transfer-Encoding, and then the chunks of a chunked body,
  * so that what a body's framing costs is bounded.
  *
- * The headers end at the first empty line; lines end in LF or CRLF, as
+ * The headers end at the first empty line, or the first whose first byte
+ * is a NUL (evhttp takes either for the end); lines end in LF or CRLF, as
  * evhttp reads them (a line holding only CRs counts as empty here).  A
  * header line whose name is Transfer-Encoding, in any case, makes the
  * body followed as chunked: evhttp reads one so when the first such
@@ -57,7 +58,7 @@ struct framing {
     uint32_t excess;       /* framing beyond what the data allowed */
     uint32_t line;         /* LINE: the line's bytes so far */
     unsigned char part;    /* enum framing_part */
-    unsigned char eol;     /* HEAD: the last line has just ended */
+    unsigned char eol;     /* HEAD: where the last line ended (framing.c) */
     unsigned char name;    /* HEAD: bytes of the name matched; 0xff: none */
     unsigned char chunked; /* HEAD: a Transfer-Encoding header came */
     unsigned char num;     /* LINE: where the size's reading is */

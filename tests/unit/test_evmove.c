@@ -59,7 +59,7 @@ count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 static struct evbuffer *
 make(const size_t *parts, size_t nparts, size_t drained, struct seen *seen)
 {
-    static unsigned char bytes[20000];
+    static unsigned char bytes[150000];
     struct evbuffer *b = evbuffer_new();
     size_t off = 0;
 
@@ -164,21 +164,22 @@ test_moves_as_libevent(void **state)
      * own), drained in part; destinations empty or not. */
     static const size_t s1[] = {1}, s2[] = {700}, s3[] = {2048}, s4[] = {3000},
                         s5[] = {100, 5000, 30}, s6[] = {1000, 1000, 1000},
-                        d1[] = {10}, d2[] = {1020}, d3[] = {9000};
+                        s7[] = {30000, 40000, 3000}, d1[] = {10}, d2[] = {1020},
+                        d3[] = {9000};
     static const struct {
         const size_t *p;
         size_t n, drained;
     } srcs[] = {{NULL, 0, 0}, {s1, 1, 0},  {s2, 1, 0},    {s2, 1, 650},
                 {s3, 1, 0},   {s4, 1, 0},  {s4, 1, 2000}, {s5, 1, 0},
                 {s5, 3, 0},   {s5, 3, 90}, {s5, 3, 5080}, {s6, 3, 0},
-                {s6, 3, 999}};
+                {s6, 3, 999}, {s7, 3, 0},  {s7, 3, 5000}};
     static const struct {
         const size_t *p;
         size_t n;
     } dsts[] = {{NULL, 0}, {d1, 1}, {d2, 1}, {d3, 1}};
-    static const size_t lens[] = {0,    1,    2,    49,   50,
-                                  1000, 1999, 2000, 2047, 2048,
-                                  2049, 3000, 5129, 6000, 1u << 30};
+    static const size_t lens[] = {
+        0,    1,    2,    49,   50,    1000,  1999,  2000,  2047,    2048,
+        2049, 3000, 5129, 6000, 65535, 65536, 65537, 70000, 1u << 30};
     int n = 0;
 
     (void)state;
@@ -194,6 +195,36 @@ test_moves_as_libevent(void **state)
                     n++;
                 }
     print_message("%d states moved alike\n", n);
+}
+
+/* A source of more pieces than are looked at (a chain a reference). */
+static void
+test_many_pieces(void **state)
+{
+    static const char text[] = "0123456789";
+    move_fn fns[2] = {evbuffer_remove_buffer, theirs};
+    unsigned char *got[2];
+    size_t len[2], left[2];
+
+    (void)state;
+    for (int f = 0; f < 2; f++) {
+        struct evbuffer *src = evbuffer_new(), *dst = evbuffer_new();
+
+        assert_int_equal(evbuffer_add(dst, "x", 1), 0);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(evbuffer_add_reference(src, text, 10, NULL, NULL),
+                             0);
+        assert_int_equal(fns[f](src, dst, 995), 995);
+        got[f] = bytes_of(dst, &len[f]);
+        left[f] = evbuffer_get_length(src);
+        evbuffer_free(src);
+        evbuffer_free(dst);
+    }
+    assert_int_equal(len[0], len[1]);
+    assert_int_equal(left[0], left[1]);
+    assert_memory_equal(got[0], got[1], len[0]);
+    free(got[0]);
+    free(got[1]);
 }
 
 static void
@@ -249,21 +280,32 @@ count_realloc(void *q, size_t n)
 }
 
 /* Bytes the body holds after `rounds` chunks of `size` bytes, each the
- * only thing in the input when it is moved on (a chunk a packet). */
+ * only thing in the input when it is moved on (a chunk a packet).  With
+ * `line`, each chunk's size line fills a read of 4096 bytes that ends
+ * with the chunk's first bytes (the line drained, as evhttp reads it),
+ * and the rest of the chunk comes in a read of its own. */
 static size_t
-held_by_body(move_fn fn, int rounds, size_t size)
+held_by_body(move_fn fn, int rounds, size_t size, int line)
 {
-    static const char data[64] = "0123456789abcdef0123456789abcdef"
-                                 "0123456789abcdef0123456789abcde";
+    static char data[4096];
     struct evbuffer *in = evbuffer_new(), *body = evbuffer_new();
-    size_t before = live, held;
+    size_t before, held;
 
     assert_non_null(in);
     assert_non_null(body);
     assert_true(size <= sizeof(data));
+    memset(data, 'd', sizeof(data));
     before = live;
     for (int i = 0; i < rounds; i++) {
-        assert_int_equal(evbuffer_add(in, data, size), 0);
+        if (line) {
+            size_t first = 6;
+
+            assert_int_equal(evbuffer_add(in, data, 4096), 0);
+            assert_int_equal(evbuffer_drain(in, 4096 - first), 0);
+            assert_int_equal(evbuffer_add(in, data, size - first), 0);
+        } else {
+            assert_int_equal(evbuffer_add(in, data, size), 0);
+        }
         assert_int_equal(fn(in, body, size), (int)size);
     }
     assert_int_equal(evbuffer_get_length(body), (size_t)rounds * size);
@@ -279,8 +321,8 @@ test_chunk_a_packet(void **state)
     size_t ours, libevents;
 
     (void)state;
-    ours = held_by_body(evbuffer_remove_buffer, 3000, 1);
-    libevents = held_by_body(theirs, 3000, 1);
+    ours = held_by_body(evbuffer_remove_buffer, 3000, 1, 0);
+    libevents = held_by_body(theirs, 3000, 1, 0);
     print_message("3,000 one-byte chunks: %zu bytes held, %zu by "
                   "libevent's\n",
                   ours, libevents);
@@ -288,8 +330,17 @@ test_chunk_a_packet(void **state)
      * libevent's held a 1 KiB chain a chunk. */
     assert_true(ours <= 3000 * 3);
     assert_true(libevents >= 3000 * 512);
-    ours = held_by_body(evbuffer_remove_buffer, 3000, 60);
+    ours = held_by_body(evbuffer_remove_buffer, 3000, 60, 0);
     assert_true(ours <= 3000 * 60 * 3);
+    /* A size line filling most of an 8 KiB chain, the chunk's 2,049
+     * bytes after it: libevent's moved the chain (4x the bytes). */
+    ours = held_by_body(evbuffer_remove_buffer, 300, 2049, 1);
+    libevents = held_by_body(theirs, 300, 2049, 1);
+    print_message("300 chunks of 2,049 bytes after long size lines: %zu "
+                  "bytes held, %zu by libevent's\n",
+                  ours, libevents);
+    assert_true(ours <= 300 * 2049 * 2 + 8192);
+    assert_true(libevents >= 300 * 8000);
 }
 
 static void
@@ -305,6 +356,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_moves_as_libevent),
         cmocka_unit_test(test_to_itself),
+        cmocka_unit_test(test_many_pieces),
         cmocka_unit_test(test_chunk_a_packet),
         cmocka_unit_test(test_bound),
     };

@@ -189,9 +189,9 @@ test_long_lines_read_as_evhttp(void **state)
 
 /* The headers' end and a Transfer-Encoding, however the bytes are cut. */
 static void
-check_head(const char *req, int chunked)
+check_head_n(const char *req, size_t n, int chunked)
 {
-    size_t n = strlen(req), at = 0;
+    size_t at = 0;
 
     for (size_t cut = 0; cut <= n; cut++) {
         struct framing f;
@@ -215,6 +215,15 @@ check_head(const char *req, int chunked)
 }
 
 static void
+check_head(const char *req, int chunked)
+{
+    check_head_n(req, strlen(req), chunked);
+}
+
+/* A literal with NULs in it. */
+#define CHECK_HEAD_N(lit, chunked) check_head_n(lit, sizeof(lit) - 1, chunked)
+
+static void
 test_headers(void **state)
 {
     (void)state;
@@ -228,6 +237,11 @@ test_headers(void **state)
     check_head("POST / HTTP/1.1\r\nA: b\r\n Transfer-Encoding: chunked"
                "\r\n\r\n",
                0);
+    /* A line whose first byte is a NUL ends them, as evhttp reads it. */
+    CHECK_HEAD_N("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                 "\0 anything\r\n1\r\nx",
+                 1);
+    CHECK_HEAD_N("POST / HTTP/1.1\r\nA: b\n\0\n", 0);
     /* A line of CRs only counts as empty. */
     check_head("POST / HTTP/1.1\r\nA: b\r\n\r\r\nc: d\r\n\r\n", 0);
 }
