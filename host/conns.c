@@ -6,11 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -64,10 +62,12 @@ struct conns {
     unsigned long tick; /* sweeps done */
     long long now_ms;   /* the last clock reading */
     struct conn_list arriving, idle;
-    struct conn *newest;    /* the last one added, until dropped */
-    int slots_top;          /* the base has descriptor entries below this */
-    unsigned long refused;  /* chunked bodies refused, since the last sweep */
-    struct event *refusals; /* runs refuse_soon's refusals, or NULL */
+    struct conn *newest;     /* the last one added, until dropped */
+    int slots_top;           /* the base has descriptor entries below this */
+    unsigned long refused;   /* chunked bodies refused, since the last sweep */
+    struct event *refusals;  /* runs refuse_soon's refusals */
+    conns_refuse_fn *refuse; /* writes the 413 (refusal.h) */
+    void *refuse_arg;
 };
 
 static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
@@ -126,9 +126,10 @@ shrink(struct conns *cs)
 
 /* ---- states ---- */
 
-/* Watch c's input buffer, or stop: only while it waits for a request or
- * the request's headers are arriving, so that a request arriving in one
- * piece costs one callback, not one for each line evhttp takes out. */
+/* Watch c's input buffer, or stop: only while it waits for a request,
+ * the request's headers are arriving, or a chunked body is (framing.h),
+ * so that a request arriving in one piece costs one callback, not one for
+ * each line evhttp takes out. */
 static void
 watch(struct conn *c, int on)
 {
@@ -149,7 +150,7 @@ watch(struct conn *c, int on)
  * the connection is retired, so 5,000 idle connections closing at once
  * took 40 MB.  A request that fits (most do) is read in one; a read that
  * fills IDLE_READ_MAX, or headers that arrive with nothing after them,
- * put the default back for the rest of the request (on_input, scan_range),
+ * put the default back for the rest of the request (on_input, follow),
  * and the cap returns when the connection is idle again.  (A large body
  * whose first bytes came in the headers' read, in less than
  * IDLE_READ_MAX, is read in pieces of that size: more reads, same bytes.) */
@@ -195,57 +196,31 @@ set_state(struct conn *c, enum conn_state state)
     }
 }
 
-/* The answer to a chunked body whose framing went over max_chunk_overhead
- * (framing.h), written here: evhttp is in the middle of reading it. */
-static const char over_body[] =
-    "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":"
-    "\"Invalid Request\",\"data\":\"HTTP 413: the chunked body's framing "
-    "(chunk-size lines, extensions, empty lines) is over max_chunk_overhead\"}"
-    ",\"id\":null}";
-
-/* Answer 413 on c's socket and close it (the answer goes before the FIN
- * evhttp's close sends; the client may still be sending, as an oversized
- * body's client may be when evhttp answers it). */
+/* Answer c's over-bound chunked body (413, through cs->refuse) and close
+ * it.  The answer goes before the FIN evhttp's close sends. */
 static void
 refuse(struct conns *cs, struct conn *c)
 {
-    char head[256], date[64];
     evutil_socket_t fd = bufferevent_getfd(c->bev);
-    time_t now = time(NULL);
-    struct tm tm;
-    int n;
 
-    if (gmtime_r(&now, &tm) == NULL ||
-        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
-        date[0] = '\0';
-    n = snprintf(head, sizeof(head),
-                 "HTTP/1.1 413 Payload Too Large\r\nDate: %s\r\n"
-                 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 date, sizeof(over_body) - 1);
-    if (fd >= 0 && n > 0 && (size_t)n < sizeof(head)) {
-        struct iovec v[2] = {{head, (size_t)n},
-                             {(void *)over_body, sizeof(over_body) - 1}};
-        struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
-
-        (void)sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL); /* best effort */
-    }
+    if (fd >= 0)
+        cs->refuse(fd, cs->refuse_arg);
     cs->refused++;
     close_conn(cs, c, 0);
 }
 
-/* c is refused from within evhttp's own work (an answer's end, where
- * evhttp goes on with the connection): in this loop iteration, after it
- * (on_refusals), if its request is still arriving then.  Meanwhile evhttp
- * reads no more from the socket; it may parse what it holds. */
+/* c is refused from within evhttp's on_complete callback (conn_idle),
+ * after which evhttp goes on with the connection: it cannot be freed
+ * there.  It is refused later in this loop iteration (on_refusals, an
+ * event made active, run before the loop next waits for sockets), if its
+ * request is still arriving then.  Meanwhile evhttp reads nothing more
+ * from the socket (that needs the next wait); it may parse what it
+ * holds, at most about read_max bytes. */
 static void
 refuse_soon(struct conns *cs, struct conn *c)
 {
     c->refusing = 1;
-    bufferevent_disable(c->bev, EV_READ);
-    if (cs->refusals != NULL)
-        event_active(cs->refusals, EV_TIMEOUT, 1);
-    /* else the next sweep refuses it */
+    event_active(cs->refusals, EV_TIMEOUT, 1);
 }
 
 /* Bytes off..off+left of an arriving request's input (in order, after
@@ -255,10 +230,20 @@ refuse_soon(struct conns *cs, struct conn *c)
 static void
 follow(struct conn *c, struct evbuffer *in, size_t off, size_t left, int now)
 {
-    while (left > 0 && c->fr.part != FRAMING_DONE) {
+    while (left > 0 && !framing_done(&c->fr)) {
         struct evbuffer_ptr pos;
         struct evbuffer_iovec v;
         size_t len, used = 0;
+
+        /* A chunk's data, however large, costs no look (nor a seek from
+         * the buffer's start: evhttp keeps a chunk there until it is all
+         * in). */
+        len = framing_skip(&c->fr, left);
+        if (len > 0) {
+            off += len;
+            left -= len;
+            continue;
+        }
 
         /* Usually the buffer was empty: its first chain, no seek. */
         if (off == 0) {
@@ -283,16 +268,16 @@ follow(struct conn *c, struct evbuffer *in, size_t off, size_t left, int now)
              * reads of its own, at the default size. */
             if (left - used == 0)
                 full_reads(c);
-            if (c->fr.part == FRAMING_DONE) {
-                watch(c, 0); /* on_input no longer sees the reads */
-                return;
-            }
+            if (framing_done(&c->fr))
+                break;
             len = used; /* a chunked body: followed from there */
             break;
         }
         off += len;
         left -= len;
     }
+    if (framing_done(&c->fr))
+        watch(c, 0); /* nothing more to follow: on_input no longer runs */
 }
 
 /* Bytes arrived in a watched connection's input buffer (or evhttp took
@@ -325,12 +310,13 @@ on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
         full_reads(c);
     if (c->state == CONN_IDLE)
         set_state(c, CONN_ARRIVING);
-    if (c->state == CONN_ARRIVING && c->fr.part != FRAMING_DONE)
+    if (c->state == CONN_ARRIVING && !framing_done(&c->fr))
         follow(c, in, info->orig_size, info->n_added, 1);
 }
 
 /* The connections refuse_soon() marked: refused, if still arriving (a
- * request that evhttp completed meanwhile from what it held is served). */
+ * request that evhttp completed meanwhile from what it held is served).
+ * Rare: a walk over the loop's connections. */
 static void
 refuse_marked(struct conns *cs)
 {
@@ -354,14 +340,20 @@ on_refusals(evutil_socket_t fd, short what, void *arg)
 }
 
 struct conns *
-conns_new(struct event_base *base)
+conns_new(struct event_base *base, conns_refuse_fn *answer, void *arg)
 {
     struct conns *cs = calloc(1, sizeof(*cs));
 
-    if (cs != NULL) {
-        cs->base = base;
-        ptrindex_init(&cs->index, offsetof(struct conn, bev));
-        cs->refusals = event_new(base, -1, 0, on_refusals, cs);
+    if (cs == NULL)
+        return NULL;
+    cs->base = base;
+    cs->refuse = answer;
+    cs->refuse_arg = arg;
+    ptrindex_init(&cs->index, offsetof(struct conn, bev));
+    cs->refusals = event_new(base, -1, 0, on_refusals, cs);
+    if (cs->refusals == NULL) {
+        free(cs);
+        return NULL;
     }
     return cs;
 }
@@ -378,8 +370,7 @@ conns_free(struct conns *cs)
         bufferevent_decref(c->bev);
         free(c);
     }
-    if (cs->refusals != NULL)
-        event_free(cs->refusals);
+    event_free(cs->refusals);
     free(cs->v);
     ptrindex_free(&cs->index);
     free(cs);
@@ -571,8 +562,8 @@ conn_idle(struct conn *c)
         return;
     }
     /* The next request (pipelined) has begun already: its deadlines run
-     * from now, and what came of it is scanned for the end of its
-     * headers. */
+     * from now, and what came of it is followed (the end of its headers,
+     * a chunked body's framing). */
     set_state(c, CONN_ARRIVING);
     follow(c, in, 0, evbuffer_get_length(in), 0); /* in evhttp's work */
 }
@@ -641,7 +632,6 @@ conns_sweep(struct conns *cs, const struct conns_deadlines *d,
 
     cs->tick++;
     cs->now_ms = util_mono_ms();
-    refuse_marked(cs); /* had refuse_soon() no event */
     closed[CONNS_CHUNK_OVERHEAD] += cs->refused;
     cs->refused = 0;
     while (i < cs->n) {

@@ -3,9 +3,10 @@
  * conns.h - the client connections of one event loop: the bufferevent the
  * loop makes for each connection evhttp accepts, what each connection is
  * doing (its request arriving, being answered, or idle between keep-alive
- * requests) and since when, the deadlines for a request to arrive, making
- * room at the loop's share of max_connections, and closing sockets only
- * once their events have left epoll.
+ * requests) and since when, the deadlines for a request to arrive, the
+ * bound on a chunked body's framing (a 413, then closed), making room at
+ * the loop's share of max_connections, and closing sockets only once
+ * their events have left epoll.
  *
  * evhttp 2.1 has no connection limit, no hook when it frees a connection,
  * and only a per-read timeout (which every byte restarts, so a client
@@ -19,11 +20,12 @@
  *    arrive within header_ms and the whole request within request_ms of
  *    the start, however the bytes trickle in; the sweep closes it
  *    otherwise.  A chunked body whose framing goes over chunk_max is
- *    answered 413 here and closed: at once in a read, before evhttp
- *    looks at the bytes; when found at the end of an answer (the bytes
- *    came meanwhile), later in that loop iteration, once evhttp is done
- *    with the connection (it goes on with it after that callback, so it
- *    cannot be freed then).  (evhttp 2.1 has no hook when
+ *    answered 413 and closed: at once in a read, before evhttp looks at
+ *    the bytes; when found at the end of an answer (the bytes came
+ *    meanwhile), later in that loop iteration, after evhttp's
+ *    on_complete callback has returned (evhttp goes on with the
+ *    connection after it, so it cannot be freed there).  (evhttp 2.1 has
+ *    no hook when
  *    a request's headers end on the server side - evhttp_set_newreqcb
  *    came in 2.2 - nor a bound on a chunked body's framing.  A line
  *    holding only CRs counts as empty here, while evhttp refuses such a
@@ -77,8 +79,15 @@ struct conns_deadlines {
  * loopback or a LAN sends them in a few milliseconds). */
 #define CONNS_SLOW_MS 1000
 
-/* A table for the loop running `base`.  NULL on ENOMEM. */
-struct conns *conns_new(struct event_base *base);
+/* Writes the answer to a chunked body over its bound on socket fd, just
+ * before the connection is closed (refusal.h's). */
+typedef void conns_refuse_fn(int fd, void *arg);
+
+/* A table for the loop running `base`, with an event of its own (the
+ * refusals conn_idle() finds); `refuse` answers those refused.  NULL on
+ * ENOMEM. */
+struct conns *conns_new(struct event_base *base, conns_refuse_fn *refuse,
+                        void *arg);
 
 /* Drop every reference (closing the sockets); after evhttp_free(). */
 void conns_free(struct conns *cs);
@@ -124,7 +133,10 @@ void conn_busy(struct conn *c);
 void conn_sending(struct conn *c);
 
 /* Its answer was written; it waits for the next request (or the next
- * request, pipelined, has begun arriving). */
+ * request, pipelined, has begun arriving).  Called from evhttp's
+ * on_complete callback (evhttp goes on with the connection after it):
+ * a pipelined chunked body already over its bound is refused later in
+ * the loop iteration, not here. */
 void conn_idle(struct conn *c);
 
 /* At the loop's share of max_connections: close the connection that has
@@ -136,8 +148,9 @@ int conns_make_room(struct conns *cs);
 int conns_can_make_room(const struct conns *cs);
 
 /* Every 100 ms or so: close connections past their deadlines (counted
- * into closed[reason]), retire those evhttp freed, close the sockets
- * retired two sweeps ago.  Returns the connections open. */
+ * into closed[reason]; the chunked bodies refused since the last sweep
+ * into closed[CONNS_CHUNK_OVERHEAD]), retire those evhttp freed, close
+ * the sockets retired two sweeps ago.  Returns the connections open. */
 long conns_sweep(struct conns *cs, const struct conns_deadlines *d,
                  unsigned long closed[CONNS_NREASONS]);
 

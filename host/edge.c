@@ -292,10 +292,9 @@ static const char *
 loop_date(struct lane *w)
 {
     time_t now = time(NULL);
-    struct tm tm;
 
-    if (now != w->date_sec && gmtime_r(&now, &tm) != NULL) {
-        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (now != w->date_sec) {
+        util_http_date(w->date, sizeof(w->date), now);
         w->date_sec = now;
     }
     return w->date;
@@ -604,7 +603,7 @@ edge_request(struct evhttp_request *req, void *arg)
     in = evhttp_request_get_input_buffer(req);
     len = evbuffer_get_length(in);
     rc->in_bytes = len;
-    framing = heads_read(req, &heads, &status);
+    framing = heads_read(req, cmd, &heads, &status);
     if (framing != NULL) {
         evhttp_add_header(out_h, "Connection", "close");
         reply_error(rc, status,

@@ -13,6 +13,14 @@
 
 #define EXPORTED __attribute__((visibility("default")))
 
+/* The most bytes copied rather than moved, in at most PIECES pieces of
+ * the source (its chains; more: moved). */
+#define COPY_MAX 65536
+#define PIECES 64
+
+/* What copy() did. */
+enum copied { COPIED, NOT_COPIED, COPY_FAILED };
+
 EXPORTED int evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
                                     size_t datlen);
 
@@ -48,28 +56,28 @@ unlock2(struct evbuffer *a, struct evbuffer *b)
     evbuffer_unlock(b);
 }
 
-/* With both locked: n bytes (0 < n <= EVMOVE_COPY_MAX, n <= src's
- * length) copied into room reserved at dst's end, committed at once (one
- * callback, as libevent's move); 0, -1 with nothing done, or -2 when src
- * holds them in more pieces than looked at (libevent's move then).  The
- * caller drains src. */
-static int
+/* With both locked: n bytes (0 < n <= COPY_MAX, n <= src's length)
+ * copied into room reserved at dst's end, committed at once (one
+ * callback, as libevent's move), then drained from src.  COPY_FAILED
+ * with nothing done (a frozen end, no memory); NOT_COPIED when src holds
+ * them in more pieces than looked at. */
+static enum copied
 copy(struct evbuffer *src, struct evbuffer *dst, size_t n)
 {
-    struct evbuffer_iovec from[EVMOVE_PIECES], to[2];
+    struct evbuffer_iovec from[PIECES], to[2];
     size_t fo = 0, tof = 0, left = n;
     int k, m, i = 0, j = 0;
 
     /* A frozen start fails before anything moves: draining nothing fails
      * then, and does nothing else (reserving fails on a frozen end). */
     if (evbuffer_drain(src, 0) != 0)
-        return -1;
-    k = evbuffer_peek(src, (ev_ssize_t)n, NULL, from, EVMOVE_PIECES);
-    if (k < 1 || k > EVMOVE_PIECES)
-        return -2;
+        return COPY_FAILED;
+    k = evbuffer_peek(src, (ev_ssize_t)n, NULL, from, PIECES);
+    if (k < 1 || k > PIECES)
+        return NOT_COPIED;
     m = evbuffer_reserve_space(dst, (ev_ssize_t)n, to, 2);
     if (m < 1)
-        return -1;
+        return COPY_FAILED;
     while (left > 0) {
         size_t a = from[i].iov_len - fo, b = to[j].iov_len - tof;
         size_t c = a < b ? a : b;
@@ -91,18 +99,22 @@ copy(struct evbuffer *src, struct evbuffer *dst, size_t n)
     }
     /* What was written of each piece of room: all of those before j. */
     to[j].iov_len = tof;
-    return evbuffer_commit_space(dst, to, j + 1) == 0 ? 0 : -1;
+    if (evbuffer_commit_space(dst, to, j + 1) != 0)
+        return COPY_FAILED;
+    evbuffer_drain(src, n); /* its start is not frozen: see above */
+    return COPIED;
 }
 
 EXPORTED int
 evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
                        size_t datlen)
 {
+    enum copied how;
     size_t n;
     int rc;
 
     if (theirs == NULL)
-        return -1;
+        return -1; /* evmove_bound() said so at startup */
     /* The usual move, into an empty buffer, is libevent's (a look
      * without the locks: a buffer another thread fills is looked at
      * again under them). */
@@ -112,15 +124,14 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
     n = evbuffer_get_length(src);
     if (datlen < n)
         n = datlen;
-    rc = -2;
-    if (n > 0 && n <= EVMOVE_COPY_MAX && evbuffer_get_length(dst) > 0) {
-        rc = copy(src, dst, n);
-        if (rc == 0) {
-            evbuffer_drain(src, n); /* its start is not frozen (copy) */
-            rc = (int)n;
-        }
-    }
-    if (rc == -2)
+    how = NOT_COPIED;
+    if (n > 0 && n <= COPY_MAX && evbuffer_get_length(dst) > 0)
+        how = copy(src, dst, n);
+    if (how == COPIED)
+        rc = (int)n;
+    else if (how == COPY_FAILED)
+        rc = -1;
+    else
         rc = theirs(src, dst, datlen); /* the locks are recursive */
     unlock2(src, dst);
     return rc;
@@ -129,6 +140,8 @@ evbuffer_remove_buffer(struct evbuffer *src, struct evbuffer *dst,
 int
 evmove_bound(void)
 {
-    return theirs != NULL && dlsym(RTLD_DEFAULT, "evbuffer_remove_buffer") ==
-                                 (void *)evbuffer_remove_buffer;
+    if (dlsym(RTLD_DEFAULT, "evbuffer_remove_buffer") !=
+        (void *)evbuffer_remove_buffer)
+        return 0;
+    return theirs != NULL ? 1 : -1;
 }

@@ -8,7 +8,17 @@
 
 static const char te_name[] = "transfer-encoding";
 #define TE_LEN (sizeof(te_name) - 1)
-#define NAME_NONE 0xff /* this line's name is not matched */
+#define TE_NONE 0xff /* this line's name is not matched */
+
+/* A chunk's data allows this much framing, and twice its size (Go's). */
+#define CHUNK_ALLOWANCE 16
+
+/* HEAD: where the last line ended (f->eol). */
+enum {
+    EOL_IN_LINE, /* in a line */
+    EOL_JUST,    /* the last line has just ended: a new one starts */
+    EOL_LAST     /* in a line that ends the headers at its LF */
+};
 
 /* Where a chunk-size line's reading is: strtoll(line, &end, 16) as glibc
  * reads, then evhttp's checks on the value and on *end. */
@@ -59,14 +69,14 @@ void
 framing_start(struct framing *f)
 {
     memset(f, 0, sizeof(*f));
-    f->part = FRAMING_HEAD; /* at a line's start: name 0 */
+    f->part = FRAMING_HEAD; /* in the request line: te_at 0, EOL_IN_LINE */
 }
 
 /* FRAMING_HEAD: whether p[0..n) ends the headers (then *used is the count
  * of bytes up to the end of the line that ends them).  Each line's start
- * is matched against "transfer-encoding:" on the way.  f->eol: 1 when the
- * last line has just ended, 2 in a line that ends the headers at its LF
- * (its first byte is a NUL: evhttp takes any such line for the end). */
+ * is matched against "transfer-encoding:" on the way.  A line whose first
+ * byte is a NUL ends them at its LF (EOL_LAST): evhttp takes any such
+ * line for the end. */
 static int
 head(struct framing *f, const char *p, size_t n, size_t *used)
 {
@@ -75,7 +85,7 @@ head(struct framing *f, const char *p, size_t n, size_t *used)
     while (s < end) {
         const char *nl;
 
-        if (f->eol == 1) {
+        if (f->eol == EOL_JUST) {
             while (s < end && *s == '\r')
                 s++;
             if (s == end)
@@ -84,28 +94,28 @@ head(struct framing *f, const char *p, size_t n, size_t *used)
                 *used = (size_t)(s + 1 - p);
                 return 1;
             }
-            f->eol = *s == '\0' ? 2 : 0;
-            f->name = f->eol ? NAME_NONE : 0;
+            f->eol = *s == '\0' ? EOL_LAST : EOL_IN_LINE;
+            f->te_at = f->eol == EOL_LAST ? TE_NONE : 0;
         }
-        for (; f->name != NAME_NONE && s < end && *s != '\n'; s++) {
-            if (f->name == TE_LEN) {
+        for (; f->te_at != TE_NONE && s < end && *s != '\n'; s++) {
+            if (f->te_at == TE_LEN) {
                 if (*s == ':')
-                    f->chunked = 1;
-                f->name = NAME_NONE;
-            } else if (lower((unsigned char)*s) == te_name[f->name]) {
-                f->name++;
+                    f->te = 1;
+                f->te_at = TE_NONE;
+            } else if (lower((unsigned char)*s) == te_name[f->te_at]) {
+                f->te_at++;
             } else {
-                f->name = NAME_NONE;
+                f->te_at = TE_NONE;
             }
         }
         nl = memchr(s, '\n', (size_t)(end - s));
         if (nl == NULL)
             return 0;
-        if (f->eol == 2) {
+        if (f->eol == EOL_LAST) {
             *used = (size_t)(nl + 1 - p);
             return 1;
         }
-        f->eol = 1;
+        f->eol = EOL_JUST;
         s = nl + 1;
     }
     return 0;
@@ -115,9 +125,9 @@ static void
 line_start(struct framing *f)
 {
     f->part = FRAMING_LINE;
-    f->left = 0;
-    f->line = 0;
-    f->num = N_SPACE;
+    f->size = 0;
+    f->line_len = 0;
+    f->size_at = N_SPACE;
     f->flags = 0;
     f->first = 0;
 }
@@ -127,7 +137,7 @@ line_start(struct framing *f)
 static void
 number_ends(struct framing *f, unsigned char c)
 {
-    f->num = N_ENDED;
+    f->size_at = N_ENDED;
     if (c == ' ')
         f->flags |= F_GOOD;
 }
@@ -142,60 +152,60 @@ line_byte(struct framing *f, unsigned char c)
         f->flags |= F_ANY;
         f->first = c;
     }
-    if (f->num == N_SPACE) {
+    if (f->size_at == N_SPACE) {
         if (is_space(c))
             return;
-        f->num = N_SIGN;
+        f->size_at = N_SIGN;
         if (c == '-' || c == '+') {
             f->flags |= c == '-' ? F_NEG : 0;
             return;
         }
     }
-    if (f->num == N_SIGN) {
+    if (f->size_at == N_SIGN) {
         if (c == '0') {
-            f->num = N_ZERO;
+            f->size_at = N_ZERO;
         } else if (d >= 0) {
-            f->num = N_DIGITS;
-            f->left = (uint64_t)d;
+            f->size_at = N_DIGITS;
+            f->size = (uint64_t)d;
         } else {
             number_ends(f, f->first); /* no number: the end is the start */
         }
         return;
     }
-    if (f->num == N_ZERO) {
+    if (f->size_at == N_ZERO) {
         if (c == 'x' || c == 'X') {
-            f->num = N_PREFIX;
+            f->size_at = N_PREFIX;
             return;
         }
-        f->num = N_DIGITS; /* the 0 was a digit */
-    } else if (f->num == N_PREFIX) {
+        f->size_at = N_DIGITS; /* the 0 was a digit */
+    } else if (f->size_at == N_PREFIX) {
         if (d < 0) {
             number_ends(f, 'x'); /* "0x", no digit: the 0 read, end at x */
             return;
         }
-        f->num = N_DIGITS;
-        f->left = (uint64_t)d;
+        f->size_at = N_DIGITS;
+        f->size = (uint64_t)d;
         return;
     }
-    if (f->num != N_DIGITS)
+    if (f->size_at != N_DIGITS)
         return; /* N_ENDED: strtoll read no further */
     if (d < 0) {
         number_ends(f, c);
         return;
     }
-    if (f->left > (UINT64_MAX >> 5))
+    if (f->size > (UINT64_MAX >> 5))
         f->flags |= F_HUGE; /* past strtoll's LLONG_MAX */
-    f->left = f->left << 4 | (uint64_t)d;
+    f->size = f->size << 4 | (uint64_t)d;
 }
 
 /* The size line has ended (its LF): what evhttp makes of it, the size in
- * f->left. */
+ * f->size. */
 static enum line_is
 line_ends(struct framing *f)
 {
     if (!(f->flags & F_ANY))
         return LINE_EMPTY; /* strlen() is 0: evhttp skips it */
-    switch (f->num) {
+    switch (f->size_at) {
     case N_SPACE:
     case N_SIGN: /* no number: the end is the line's start */
         number_ends(f, f->first);
@@ -212,18 +222,18 @@ line_ends(struct framing *f)
     }
     if (!(f->flags & F_GOOD))
         return LINE_BAD;
-    if ((f->flags & F_NEG) && (f->left != 0 || (f->flags & F_HUGE)))
+    if ((f->flags & F_NEG) && (f->size != 0 || (f->flags & F_HUGE)))
         return LINE_BAD; /* negative */
     return LINE_SIZE;
 }
 
-/* A size line's LF came (its bytes counted in f->line). */
+/* A size line's LF came (its bytes counted in f->line_len). */
 static void
 line_done(struct framing *f)
 {
     uint64_t allowed;
 
-    f->excess += f->line;
+    f->excess += f->line_len;
     switch (line_ends(f)) {
     case LINE_EMPTY:
         line_start(f);
@@ -234,15 +244,16 @@ line_done(struct framing *f)
     case LINE_SIZE:
         break;
     }
-    if (f->left == 0 || (f->flags & F_HUGE)) {
+    if (f->size == 0 || (f->flags & F_HUGE)) {
         /* The last chunk (trailers follow: evhttp bounds them), or one
          * over any max_body_size, which evhttp refuses. */
         f->part = FRAMING_DONE;
         return;
     }
-    allowed =
-        16 + (f->left > UINT32_MAX ? (uint64_t)UINT32_MAX * 2 : f->left * 2);
+    allowed = CHUNK_ALLOWANCE +
+              (f->size > UINT32_MAX ? (uint64_t)UINT32_MAX * 2 : f->size * 2);
     f->excess = f->excess > allowed ? (uint32_t)(f->excess - allowed) : 0;
+    f->left = f->size; /* the same field, now counting down */
     f->part = FRAMING_DATA;
 }
 
@@ -255,7 +266,7 @@ framing_feed(struct framing *f, const char *p, size_t n, uint32_t max,
     if (f->part == FRAMING_HEAD) {
         if (!head(f, p, n, used))
             return FRAMING_MORE;
-        if (f->chunked)
+        if (f->te)
             line_start(f);
         else
             f->part = FRAMING_DONE;
@@ -265,21 +276,13 @@ framing_feed(struct framing *f, const char *p, size_t n, uint32_t max,
         unsigned char c;
 
         if (f->part == FRAMING_DATA) {
-            size_t take = (size_t)(end - s);
-
-            if (f->left <= take) {
-                take = (size_t)f->left;
-                line_start(f);
-            } else {
-                f->left -= take;
-            }
-            s += take;
+            s += framing_skip(f, (size_t)(end - s));
             continue;
         }
         if (f->part != FRAMING_LINE)
             return FRAMING_MORE;
         c = *s++;
-        if ((uint64_t)f->excess + ++f->line > max)
+        if ((uint64_t)f->excess + ++f->line_len > max)
             return FRAMING_OVER;
         if (c == '\n') {
             line_done(f); /* a CR before it is CRLF's */
@@ -298,4 +301,18 @@ framing_feed(struct framing *f, const char *p, size_t n, uint32_t max,
             line_byte(f, c);
     }
     return FRAMING_MORE;
+}
+
+size_t
+framing_skip(struct framing *f, size_t n)
+{
+    if (f->part != FRAMING_DATA)
+        return 0;
+    if (f->left > n) {
+        f->left -= n;
+        return n;
+    }
+    n = (size_t)f->left;
+    line_start(f);
+    return n;
 }

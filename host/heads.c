@@ -73,11 +73,12 @@ is_token(const char *k)
 }
 
 const char *
-heads_read(struct evhttp_request *req, struct heads *h, int *status)
+heads_read(struct evhttp_request *req, enum evhttp_cmd_type cmd,
+           struct heads *h, int *status)
 {
     const struct evkeyvalq *q = evhttp_request_get_input_headers(req);
     const struct evkeyval *kv;
-    int lengths = 0, codings = 0;
+    int lengths = 0, codings = 0, body = 0;
 
     memset(h, 0, sizeof(*h));
     *status = 400;
@@ -123,6 +124,7 @@ heads_read(struct evhttp_request *req, struct heads *h, int *status)
                     return "HTTP 400: more than one Content-Length";
                 if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
                     return "HTTP 400: Content-Length is not a number";
+                body = v[strspn(v, "0")] != '\0'; /* not 0 */
             } else {
                 seen = 0;
             }
@@ -138,6 +140,13 @@ heads_read(struct evhttp_request *req, struct heads *h, int *status)
     }
     if (lengths > 0 && codings > 0)
         return "HTTP 400: both Content-Length and Transfer-Encoding";
+    /* A body on HEAD or TRACE: evhttp reads none for them, and what
+     * follows would be taken for the next request, where a proxy in front
+     * sent it as this one's. */
+    if ((body || codings > 0) &&
+        (cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_TRACE))
+        return "HTTP 400: a body on a HEAD or TRACE request (evhttp reads "
+               "none)";
     if (h->hosts > 1)
         return "HTTP 400: more than one Host";
     if (h->ctypes > 1)

@@ -16,6 +16,7 @@
 #include "generation.h"
 #include "log.h"
 #include "loop.h"
+#include "refusal.h"
 #include "util.h"
 
 #include "accept.h"
@@ -226,7 +227,7 @@ lane_new(int index, const int *fds, int nfds, struct generation *gen,
      * (the other loops leave it its share of the first connections). */
     atomic_init(&w->beat_ms, util_mono_ms());
     evhttp_set_bevcb(w->http, accept_make_bev, w);
-    w->conns = conns_new(w->base);
+    w->conns = conns_new(w->base, refusal_chunked, NULL);
     w->sweep_ev = event_new(w->base, -1, EV_PERSIST, accept_on_sweep, w);
     w->balance_ev = evtimer_new(w->base, accept_on_balance_recheck, w);
     w->backoff_ev = evtimer_new(w->base, accept_on_backoff_end, w);

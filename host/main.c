@@ -215,6 +215,11 @@ serve(struct config *cfg, const struct worker_ends *ends)
     log_debug("the connections' reads: %s",
               evread_bound() ? "host/evread.c's (interposed)"
                              : "libevent's own (not interposed)");
+    if (evmove_bound() < 0) {
+        log_error("evbuffer_remove_buffer: this executable's is bound, but "
+                  "libevent's own was not found (dlsym RTLD_NEXT)");
+        return 1;
+    }
     log_debug("evhttp's moves of a body's bytes: %s",
               evmove_bound() ? "host/evmove.c's (interposed)"
                              : "libevent's own (not interposed)");

@@ -77,3 +77,16 @@ util_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+void
+util_http_date(char *out, size_t len, long long when)
+{
+    time_t t = (time_t)when;
+    struct tm tm;
+
+    if (len == 0)
+        return;
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+        out[0] = '\0';
+}

@@ -32,4 +32,8 @@ uint64_t util_mono_us(void);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long util_mono_ms(void);
 
+/* The HTTP date (RFC 9110 5.6.7, "Sun, 06 Nov 1994 08:49:37 GMT") of
+ * `when` in out (at least 30 bytes); "" when it cannot be told. */
+void util_http_date(char *out, size_t len, long long when);
+
 #endif

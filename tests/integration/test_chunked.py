@@ -75,6 +75,30 @@ def stream_until_answer(s, piece, limit):
     return sent
 
 
+def refused_behind_an_answer(test, srv):
+    """The next request's framing goes over in what came with the one
+    before, or while its answer was written (evhttp reads on meanwhile):
+    refused once evhttp is done with that answer, which arrives whole
+    first (where the bound is small, the refusal comes from within
+    evhttp's end of the answer, and was made after it)."""
+    ping = json.dumps({"jsonrpc": "2.0", "method": "ping",
+                       "id": 3}).encode()
+    with connect(srv) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: %d\r\n\r\n%s"
+                  % (len(ping), ping) + HEAD + b"\r\n" * 20000)
+        f = s.makefile("rb")
+        status, _, body, _ = read_http_response(f)
+        test.assertEqual(status, 200)
+        test.assertEqual(json.loads(body)["result"], "pong")
+        status, _, body, _ = read_http_response(f)
+        test.assertEqual(status, 413)
+        test.assertIn("max_chunk_overhead",
+                      json.loads(body)["error"]["data"])
+    status, _, body = srv.call({"jsonrpc": "2.0", "method": "ping", "id": 4})
+    test.assertEqual(json.loads(body)["result"], "pong")
+
+
 class ChunkedTest(unittest.TestCase):
 
     @classmethod
@@ -188,29 +212,6 @@ class ChunkedTest(unittest.TestCase):
     def test_refused_behind_a_pipelined_answer(self):
         refused_behind_an_answer(self, self.srv)
 
-
-def refused_behind_an_answer(test, srv):
-    """The next request's framing goes over in what came with the one
-    before, or while its answer was written (evhttp reads on meanwhile):
-    refused once evhttp is done with that answer, which arrives whole
-    first (where the bound is small, the refusal comes from within
-    evhttp's end of the answer, and was made after it)."""
-    ping = json.dumps({"jsonrpc": "2.0", "method": "ping",
-                       "id": 3}).encode()
-    with connect(srv) as s:
-        s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                  b"application/json\r\nContent-Length: %d\r\n\r\n%s"
-                  % (len(ping), ping) + HEAD + b"\r\n" * 20000)
-        f = s.makefile("rb")
-        status, _, body, _ = read_http_response(f)
-        test.assertEqual(status, 200)
-        test.assertEqual(json.loads(body)["result"], "pong")
-        status, _, body, _ = read_http_response(f)
-        test.assertEqual(status, 413)
-        test.assertIn("max_chunk_overhead",
-                      json.loads(body)["error"]["data"])
-    status, _, body = srv.call({"jsonrpc": "2.0", "method": "ping", "id": 4})
-    test.assertEqual(json.loads(body)["result"], "pong")
 
     def test_bodies_within_the_bound_are_served(self):
         text = "y" * 20000

@@ -385,6 +385,45 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(status, 400, data)
         self.assert_alive()
 
+    def test_body_on_head_or_trace_is_400_and_closes(self):
+        # evhttp reads no body for HEAD and TRACE: what follows would be
+        # taken for the next request, where a proxy in front sent it as
+        # this one's.  (It reads one for the other methods: then the
+        # smuggled bytes are that body.)
+        smuggled = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+        framings = (b"Content-Length: %d\r\n" % len(smuggled),
+                    b"Transfer-Encoding: chunked\r\n")
+        for method in (b"HEAD", b"TRACE", b"GET", b"DELETE", b"OPTIONS"):
+            for framing in framings:
+                with self.subTest(method=method, framing=framing):
+                    s = self.srv.raw_socket()
+                    with s:
+                        s.sendall(b"%s /x HTTP/1.1\r\nHost: x\r\n%s\r\n%s"
+                                  % (method, framing, smuggled))
+                        f = s.makefile("rb")
+                        status, hdrs, _, _ = read_http_response(
+                            f, head=method == b"HEAD")
+                        if method in (b"HEAD", b"TRACE"):
+                            self.assertEqual(status, 400)
+                            self.assertEqual(hdrs.get("connection"), "close")
+                        else:
+                            self.assertGreaterEqual(status, 400)
+                        # No answer to the smuggled request follows.
+                        s.settimeout(2 * harness.SCALE)
+                        try:
+                            rest = f.read()
+                        except (socket.timeout, ConnectionResetError):
+                            rest = b""
+                        self.assertNotIn(b"HTTP/1.", rest)
+        # Content-Length: 0 is no body.
+        s = self.srv.raw_socket()
+        with s:
+            s.sendall(b"HEAD /x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            status, _, _, _ = read_http_response(s.makefile("rb"), head=True)
+        self.assertEqual(status, 404)
+        self.assert_alive()
+
     def test_header_only_garbage(self):
         s = self.srv.raw_socket()
         with s:

@@ -26,6 +26,7 @@
 #include "conns.h"
 #include "lanedef.h"
 #include "loop.h"
+#include "refusal.h"
 #include "stats.h"
 #include "util.h"
 
@@ -51,7 +52,7 @@ make_lane(struct pair *p, int i)
     assert_non_null(w->loop);
     w->base = loop_base(w->loop);
     w->stats = calloc(1, sizeof(*w->stats));
-    w->conns = conns_new(w->base);
+    w->conns = conns_new(w->base, refusal_chunked, NULL);
     w->balance_ev = evtimer_new(w->base, accept_on_balance_recheck, w);
     w->backoff_ev = evtimer_new(w->base, accept_on_backoff_end, w);
     w->lev[0] = evconnlistener_new(w->base, NULL, NULL, 0, 0, p->fd);

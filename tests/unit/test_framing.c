@@ -115,7 +115,7 @@ check_line(const char *t, size_t n, const char *end, int bytewise)
     switch (v) {
     case V_EMPTY:
         assert_int_equal(f.part, FRAMING_LINE);
-        assert_int_equal(f.line, 0);
+        assert_int_equal(f.line_len, 0);
         break;
     case V_BAD:
     case V_LAST:
@@ -208,7 +208,7 @@ check_head_n(const char *req, size_t n, int chunked)
         if (cut == 0)
             at = end;
         assert_int_equal(end, at);
-        assert_int_equal(f.chunked, chunked);
+        assert_int_equal(f.te, chunked);
         assert_int_equal(framing_in_head(&f), 0);
         assert_int_equal(f.part, chunked ? FRAMING_LINE : FRAMING_DONE);
     }
@@ -348,6 +348,27 @@ test_nothing_followed_after_the_end(void **state)
     assert_int_equal(f.part, FRAMING_DONE);
 }
 
+/* A large chunk's data is skipped without being looked at. */
+static void
+test_skip_data(void **state)
+{
+    struct framing f;
+    size_t fed, total = 0;
+
+    (void)state;
+    at_body(&f);
+    assert_int_equal(framing_skip(&f, 100), 0); /* LINE: nothing skipped */
+    assert_int_equal(feed(&f, "100000\r\n", 8, 0, MAX, &fed), FRAMING_MORE);
+    assert_int_equal(f.part, FRAMING_DATA);
+    while (f.part == FRAMING_DATA)
+        total += framing_skip(&f, 4096);
+    assert_int_equal(total, 0x100000);
+    assert_int_equal(f.part, FRAMING_LINE);
+    assert_int_equal(feed(&f, "\r\n0\r\n", 5, 0, MAX, &fed), FRAMING_MORE);
+    assert_int_equal(f.part, FRAMING_DONE);
+    assert_int_equal(framing_skip(&f, 100), 0);
+}
+
 int
 main(void)
 {
@@ -359,6 +380,7 @@ main(void)
         cmocka_unit_test(test_endless_empty_lines_go_over),
         cmocka_unit_test(test_chunks_within_the_bound),
         cmocka_unit_test(test_nothing_followed_after_the_end),
+        cmocka_unit_test(test_skip_data),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,9 +16,11 @@
 
 #include "heads.h"
 
-/* A request with the headers of `kv` (name, value, ..., NULL), read. */
+/* A request of method `cmd` with the headers of `kv` (name, value, ...,
+ * NULL), read. */
 static const char *
-read_with(struct heads *h, int *status, const char *const *kv)
+read_cmd(enum evhttp_cmd_type cmd, struct heads *h, int *status,
+         const char *const *kv)
 {
     static struct evhttp_request *req;
     struct evkeyvalq *in;
@@ -30,7 +32,14 @@ read_with(struct heads *h, int *status, const char *const *kv)
     in = evhttp_request_get_input_headers(req);
     for (; kv[0] != NULL; kv += 2)
         assert_int_equal(evhttp_add_header(in, kv[0], kv[1]), 0);
-    return heads_read(req, h, status);
+    return heads_read(req, cmd, h, status);
+}
+
+/* The same for a POST. */
+static const char *
+read_with(struct heads *h, int *status, const char *const *kv)
+{
+    return read_cmd(EVHTTP_REQ_POST, h, status, kv);
 }
 
 static void
@@ -101,12 +110,46 @@ test_framing_refused(void **state)
     }
 }
 
+/* A body on HEAD or TRACE (evhttp reads none for them) is refused; the
+ * other methods take one; Content-Length: 0 is no body. */
+static void
+test_body_on_a_method_without_one(void **state)
+{
+    static const char *const length[] = {"Content-Length", "5", NULL};
+    static const char *const chunked[] = {"Transfer-Encoding", "chunked", NULL};
+    static const char *const zero[] = {"Content-Length", "000", NULL};
+    static const enum evhttp_cmd_type none[] = {EVHTTP_REQ_HEAD,
+                                                EVHTTP_REQ_TRACE};
+    static const enum evhttp_cmd_type some[] = {
+        EVHTTP_REQ_POST,   EVHTTP_REQ_PUT,    EVHTTP_REQ_PATCH,
+        EVHTTP_REQ_GET,    EVHTTP_REQ_DELETE, EVHTTP_REQ_OPTIONS,
+        EVHTTP_REQ_CONNECT};
+    struct heads h;
+    int status;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        const char *why = read_cmd(none[i], &h, &status, length);
+
+        assert_non_null(why);
+        assert_non_null(strstr(why, "HEAD or TRACE"));
+        assert_int_equal(status, 400);
+        assert_non_null(read_cmd(none[i], &h, &status, chunked));
+        assert_null(read_cmd(none[i], &h, &status, zero));
+    }
+    for (size_t i = 0; i < sizeof(some) / sizeof(some[0]); i++) {
+        assert_null(read_cmd(some[i], &h, &status, length));
+        assert_null(read_cmd(some[i], &h, &status, chunked));
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_found),
         cmocka_unit_test(test_framing_refused),
+        cmocka_unit_test(test_body_on_a_method_without_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
