@@ -238,8 +238,8 @@ follow(struct conn *c, struct evbuffer *in, size_t off, size_t left, int now)
         /* A chunk's data, however large, costs no look (nor a seek from
          * the buffer's start: evhttp keeps a chunk there until it is all
          * in). */
-        len = framing_skip(&c->fr, left);
-        if (len > 0) {
+        if (c->fr.part == FRAMING_DATA) {
+            len = framing_skip(&c->fr, left);
             off += len;
             left -= len;
             continue;

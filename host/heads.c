@@ -124,7 +124,9 @@ heads_read(struct evhttp_request *req, enum evhttp_cmd_type cmd,
                     return "HTTP 400: more than one Content-Length";
                 if (*v == '\0' || v[strspn(v, "0123456789")] != '\0')
                     return "HTTP 400: Content-Length is not a number";
-                body = v[strspn(v, "0")] != '\0'; /* not 0 */
+                while (*v == '0')
+                    v++;
+                body = *v != '\0'; /* not 0 */
             } else {
                 seen = 0;
             }
