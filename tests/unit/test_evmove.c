@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "evcount.h"
 #include "evmove.h"
 
 typedef int (*move_fn)(struct evbuffer *, struct evbuffer *, size_t);
@@ -239,46 +240,6 @@ test_to_itself(void **state)
     compare(&st);
 }
 
-/* libevent's allocations, counted: bytes asked for and not yet freed. */
-static size_t live;
-
-static void *
-count_malloc(size_t n)
-{
-    size_t *p = malloc(n + 16);
-
-    if (p == NULL)
-        return NULL;
-    *p = n;
-    live += n;
-    return (char *)p + 16;
-}
-
-static void
-count_free(void *q)
-{
-    if (q != NULL) {
-        size_t *p = (size_t *)((char *)q - 16);
-
-        live -= *p;
-        free(p);
-    }
-}
-
-static void *
-count_realloc(void *q, size_t n)
-{
-    void *r = count_malloc(n);
-
-    if (r != NULL && q != NULL) {
-        size_t old = *(size_t *)((char *)q - 16);
-
-        memcpy(r, q, old < n ? old : n);
-        count_free(q);
-    }
-    return r;
-}
-
 /* Bytes the body holds after `rounds` chunks of `size` bytes, each the
  * only thing in the input when it is moved on (a chunk a packet).  With
  * `line`, each chunk's size line fills a read of 4096 bytes that ends
@@ -295,7 +256,7 @@ held_by_body(move_fn fn, int rounds, size_t size, int line)
     assert_non_null(body);
     assert_true(size <= sizeof(data));
     memset(data, 'd', sizeof(data));
-    before = live;
+    before = evcount_live;
     for (int i = 0; i < rounds; i++) {
         if (line) {
             size_t first = 6;
@@ -309,7 +270,7 @@ held_by_body(move_fn fn, int rounds, size_t size, int line)
         assert_int_equal(fn(in, body, size), (int)size);
     }
     assert_int_equal(evbuffer_get_length(body), (size_t)rounds * size);
-    held = live - before;
+    held = evcount_live - before;
     evbuffer_free(body);
     evbuffer_free(in);
     return held;
@@ -362,6 +323,6 @@ main(void)
     };
 
     /* Before any other libevent call. */
-    event_set_mem_functions(count_malloc, count_realloc, count_free);
+    evcount_install();
     return cmocka_run_group_tests(tests, setup, NULL);
 }
