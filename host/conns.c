@@ -226,33 +226,44 @@ refuse_soon(struct conns *cs, struct conn *c)
 /* Bytes off..off+left of an arriving request's input (in order, after
  * those followed before): where its headers end, and a chunked body's
  * framing (framing.h).  `now`: a body over the bound may be refused at
- * once (in a read, before evhttp looks at the bytes), else soon. */
+ * once (in a read, before evhttp looks at the bytes), else soon.  Linear
+ * in the chains looked at: one seek from the buffer's start at most, then
+ * each step on from where the last one ended. */
 static void
 follow(struct conn *c, struct evbuffer *in, size_t off, size_t left, int now)
 {
+    struct evbuffer_ptr pos;
+    size_t at = 0; /* where pos is, once placed */
+    int placed = 0;
+
     while (left > 0 && !framing_done(&c->fr)) {
-        struct evbuffer_ptr pos;
         struct evbuffer_iovec v;
         size_t len, used = 0;
+        int r;
 
-        /* A chunk's data, however large, costs no look (nor a seek from
-         * the buffer's start: evhttp keeps a chunk there until it is all
-         * in). */
+        /* A chunk's data, however large, costs no look. */
         if (c->fr.part == FRAMING_DATA) {
             len = framing_skip(&c->fr, left);
             off += len;
             left -= len;
             continue;
         }
-
-        /* Usually the buffer was empty: its first chain, no seek. */
-        if (off == 0) {
-            if (evbuffer_peek(in, (ev_ssize_t)left, NULL, &v, 1) < 1)
+        if (off == 0 && !placed) {
+            /* Usually the buffer was empty: its first chain, no seek. */
+            r = evbuffer_peek(in, 1, NULL, &v, 1);
+        } else {
+            if (!placed)
+                r = evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET);
+            else
+                r = evbuffer_ptr_set(in, &pos, off - at, EVBUFFER_PTR_ADD);
+            if (r != 0)
                 return;
-        } else if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
-                   evbuffer_peek(in, (ev_ssize_t)left, &pos, &v, 1) < 1) {
-            return;
+            placed = 1;
+            at = off;
+            r = evbuffer_peek(in, 1, &pos, &v, 1); /* pos's chain alone */
         }
+        if (r < 1)
+            return;
         len = v.iov_len < left ? v.iov_len : left;
         switch (framing_feed(&c->fr, v.iov_base, len, c->chunk_max, &used)) {
         case FRAMING_MORE:

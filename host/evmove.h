@@ -27,7 +27,10 @@
  * The result is libevent's: the bytes moved, 0 for none or a buffer moved
  * to itself, -1 with nothing moved when the destination's end or the
  * source's start is frozen; each buffer's callbacks run once, the
- * destination's first.  Out of memory, -1 with nothing moved.
+ * destination's first.  One difference: a copy's destination callbacks
+ * run before the source is drained (libevent's run once both have
+ * changed), so they would see the bytes in both; evhttp's buffers moved
+ * into have no callbacks.  Out of memory, -1 with nothing moved.
  */
 #ifndef HOST_EVMOVE_H
 #define HOST_EVMOVE_H
