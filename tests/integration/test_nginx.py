@@ -285,6 +285,25 @@ class NginxTest(unittest.TestCase):
         for b in backends:
             b.stop()
 
+    def test_healthz_through_nginx(self):
+        """The site's /healthz location passes the client's Host on, as
+        its JSON-RPC location does: without it nginx sent its upstream's
+        name, which rpchost on loopback refuses (403)."""
+        port = free_port()
+        backend = self.backend(port)
+        self.addCleanup(backend.stop)
+        nginx = Nginx(free_port(), [port, port]).start()
+        self.addCleanup(nginx.stop)
+        conn = http.client.HTTPConnection("127.0.0.1", nginx.port,
+                                          timeout=IO_TIMEOUT)
+        try:
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(resp.status, 200)
+
     def test_unix_socket_upstreams(self):
         """The same site with `server unix:PATH` upstreams (docs/deploy.md):
         two rpchost listening on unix sockets, every answer right, both
