@@ -148,7 +148,9 @@ class LifetimeTest(unittest.TestCase):
         # finalised once, after it.
         srv = Server(plugins=relay_plugins(), threads=1).start()
         try:
-            s = send_raw(srv.port, request("relay", ["sleep", [600]]))
+            # Long enough for the reload and a ping to finish first on a
+            # loaded machine (600 ms flaked once in a parallel ctest run).
+            s = send_raw(srv.port, request("relay", ["sleep", [2000]]))
             time.sleep(0.1)
             srv.signal(signal.SIGHUP)
             wait_log(self, srv, "reload: generation 2 serving")
@@ -158,7 +160,7 @@ class LifetimeTest(unittest.TestCase):
             status, _, ans = read_answer(s)
             s.close()
             self.assertEqual(status, 200)
-            self.assertEqual(ans["result"], 600, ans)
+            self.assertEqual(ans["result"], 2000, ans)
             wait_log(self, srv, "relay fini")
             srv.signal(signal.SIGTERM)
             self.assertEqual(srv.wait(), 0, srv.stderr)
