@@ -37,28 +37,12 @@ setup(void **state)
     return theirs == NULL || (void *)theirs == (void *)evbuffer_remove_buffer;
 }
 
-/* What a buffer's callback saw, in all. */
-struct seen {
-    size_t added, deleted;
-    int calls;
-};
-
-static void
-count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    struct seen *s = arg;
-
-    (void)buf;
-    s->added += info->n_added;
-    s->deleted += info->n_deleted;
-    s->calls++;
-}
-
 /* A buffer holding `parts` added one after another (each its own
  * evbuffer_add, so that large ones make chains of their own), `drained`
  * taken off its start, then watched by `seen`. */
 static struct evbuffer *
-make(const size_t *parts, size_t nparts, size_t drained, struct seen *seen)
+make(const size_t *parts, size_t nparts, size_t drained,
+     struct evcount_seen *seen)
 {
     static unsigned char bytes[150000];
     struct evbuffer *b = evbuffer_new();
@@ -74,8 +58,7 @@ make(const size_t *parts, size_t nparts, size_t drained, struct seen *seen)
         off += parts[i];
     }
     assert_int_equal(evbuffer_drain(b, drained), 0);
-    memset(seen, 0, sizeof(*seen));
-    assert_non_null(evbuffer_add_cb(b, count_cb, seen));
+    assert_int_equal(evcount_watch(b, seen), 0);
     return b;
 }
 
@@ -98,7 +81,7 @@ struct outcome {
     int rc;
     unsigned char *src, *dst;
     size_t nsrc, ndst;
-    struct seen ssrc, sdst;
+    struct evcount_seen ssrc, sdst;
 };
 
 struct state {

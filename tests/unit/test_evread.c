@@ -50,22 +50,10 @@ setup(void **state)
 }
 
 struct side {
-    int sv[2];             /* [0] read from, [1] written to */
-    struct evbuffer *buf;  /* read into */
-    size_t added, deleted; /* by its callback, in all */
-    int calls;
+    int sv[2];                /* [0] read from, [1] written to */
+    struct evbuffer *buf;     /* read into */
+    struct evcount_seen seen; /* by its callback, in all */
 };
-
-static void
-count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    struct side *s = arg;
-
-    (void)buf;
-    s->added += info->n_added;
-    s->deleted += info->n_deleted;
-    s->calls++;
-}
 
 static void
 side_open(struct side *s, size_t held, int frozen)
@@ -84,7 +72,7 @@ side_open(struct side *s, size_t held, int frozen)
     evbuffer_add(s->buf, junk, held - held / 2);
     if (frozen)
         evbuffer_freeze(s->buf, 0);
-    evbuffer_add_cb(s->buf, count_cb, s);
+    assert_int_equal(evcount_watch(s->buf, &s->seen), 0);
 }
 
 static void
@@ -122,9 +110,9 @@ same_state(struct side *a, struct side *b, int ra, int rb, int ea, int eb)
     if (la > 0)
         assert_memory_equal(evbuffer_pullup(a->buf, -1),
                             evbuffer_pullup(b->buf, -1), la);
-    assert_int_equal(a->added, b->added);
-    assert_int_equal(a->deleted, b->deleted);
-    assert_int_equal(a->calls, b->calls);
+    assert_int_equal(a->seen.added, b->seen.added);
+    assert_int_equal(a->seen.deleted, b->seen.deleted);
+    assert_int_equal(a->seen.calls, b->seen.calls);
 }
 
 /* One read each, then the rest until nothing waits: the same all along. */
